@@ -1,0 +1,169 @@
+// Public interface of faxcore/: the durable fax queue, and what it tells the
+// rest of the gateway. faxcore knows nothing of mail: a submission carries an
+// opaque origin (mailgw keeps JSON there) and a dedup key.
+//
+// Queue contract (the one place it is written down):
+//  * enqueue() is the only way jobs are created. It moves the document into
+//    the spool (fsync + rename + fsync of the directory) and then commits all
+//    jobs of the submission in one SQLite transaction: all or none. When it
+//    returns, the jobs survive kill -9 and power loss.
+//  * The scheduler is the only writer of job states after that:
+//      queued -> sending -> done | retry_wait | failed
+//      retry_wait -> sending (when due)
+//      sending -> queued (at start-up: the process died mid-call)
+//    cancel() moves queued/retry_wait jobs to cancelled.
+//  * Reports (for the sender's notification) are read with pending_reports()
+//    and acknowledged with mark_reported(); a report may be offered again
+//    after a crash, never lost.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace faxgw::faxcore {
+
+enum class JobState { queued, sending, retry_wait, done, failed, cancelled };
+std::string_view to_string(JobState s);
+bool is_terminal(JobState s);
+
+// Every way a call attempt can end (model: one outcome table). The retry
+// class decides the backoff; permanent outcomes fail the job at once.
+enum class Outcome {
+    ok,              // every page confirmed by the far end
+    busy,            // line busy
+    no_answer,       // rang out
+    hangup,          // far end dropped the call part-way
+    protocol_error,  // T.30 failed (training, timeouts, bad responses)
+    incompatible,    // far end cannot receive this document
+    watchdog,        // no progress for too long: we hung up
+    interrupted,     // gateway stopped or crashed during the call
+    bad_document,    // the spooled document cannot be sent
+    no_route,        // nothing answers at this number
+};
+enum class RetryClass { none, busy, no_answer, failure, permanent };
+struct OutcomeInfo {
+    Outcome outcome;
+    std::string_view name;  // stable name for logs, JSON and metrics
+    RetryClass retry;
+    std::string_view text;  // what the sender reads
+};
+const OutcomeInfo& describe(Outcome o);
+std::optional<Outcome> parse_outcome(std::string_view name);
+
+struct Destination {
+    std::string number;  // E.164 for records, e.g. "+15551234567"
+    std::string dial;    // what the line dials, e.g. "15551234567"
+};
+
+struct Submission {
+    std::filesystem::path document;  // fax TIFF made by render; moved into the spool
+    int pages = 0;
+    std::vector<Destination> destinations;
+    std::string origin_key;   // dedup key (e.g. Message-ID): same key + number = one job
+    std::string origin;       // opaque to faxcore; given back in reports
+    std::int64_t not_before = 0;  // unix seconds; 0 = now
+};
+
+struct EnqueueResult {
+    std::string batch;                // one per origin_key
+    std::vector<std::int64_t> jobs;   // one per destination, in order
+    int created = 0;                  // jobs new in this call (others already existed)
+};
+
+struct Attempt {
+    int number = 0;               // 1, 2, ...
+    std::int64_t started_at = 0;  // unix seconds (queue clock)
+    std::string line;
+    Outcome outcome = Outcome::interrupted;
+    int first_page = 1;           // first page sent in this attempt (1-based)
+    int pages_confirmed = 0;      // pages confirmed in this attempt
+    double line_seconds = 0;
+    int bit_rate = 0;
+    bool ecm = false;
+    std::string compression;      // "T.4 1-D", "T.4 2-D", "T.6"
+    std::string remote_csid;
+    int t30_code = 0;
+    std::string t30_text;
+    std::string detail;           // free text, e.g. watchdog reason
+};
+
+struct Job {
+    std::int64_t id = 0;
+    std::string batch;
+    std::string number;
+    std::string dial;
+    JobState state = JobState::queued;
+    int pages = 0;
+    int pages_confirmed = 0;
+    std::int64_t created_at = 0;
+    std::int64_t next_attempt_at = 0;
+    std::string reason;           // why it failed or is waiting
+    std::filesystem::path document;
+    std::string origin_key;
+    std::string origin;
+    std::vector<Attempt> attempts;
+};
+
+enum class ReportKind { delayed, final };
+struct Report {
+    std::string batch;
+    ReportKind kind = ReportKind::final;
+    std::string origin;
+    std::vector<Job> jobs;  // every job of the batch, with attempts
+};
+
+struct InboundFax {
+    std::int64_t id = 0;
+    std::string did;          // the number that was dialled
+    std::string caller;       // calling number, if known
+    std::string remote_csid;  // far end's station ID
+    int pages = 0;
+    bool complete = false;    // T.30 ended normally
+    std::string t30_text;
+    double line_seconds = 0;
+    int bit_rate = 0;
+    std::int64_t received_at = 0;
+    std::filesystem::path tiff;
+};
+
+// The queue is busy or the disk is full: try again later (sysexits 75).
+class TemporaryError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class Queue {
+public:
+    // Opens (creating if needed) DIR/queue.sqlite and DIR/spool/.
+    static std::unique_ptr<Queue> open(const std::filesystem::path& var_dir);
+    virtual ~Queue() = default;
+
+    virtual EnqueueResult enqueue(const Submission& s) = 0;
+    virtual bool cancel(std::int64_t job) = 0;
+
+    virtual std::optional<Job> job(std::int64_t id) = 0;
+    virtual std::vector<Job> jobs() = 0;  // all, oldest first, with attempts
+
+    virtual std::vector<Report> pending_reports() = 0;
+    virtual void mark_reported(const std::string& batch, ReportKind kind) = 0;
+
+    virtual std::vector<InboundFax> undelivered_inbound() = 0;
+    virtual void mark_inbound_delivered(std::int64_t id, const std::string& where) = 0;
+
+    // A folder on the spool's file system for files that will be handed to
+    // enqueue() (so the hand-over is a rename).
+    virtual std::filesystem::path scratch_dir() const = 0;
+};
+
+// Writes data to path durably: temp file, fsync, rename, fsync of the folder.
+void write_file_durably(const std::filesystem::path& path, std::string_view data);
+// Moves a file into place durably (same file system), fsyncing file and folder.
+void move_file_durably(const std::filesystem::path& from, const std::filesystem::path& to);
+
+}  // namespace faxgw::faxcore

@@ -1,0 +1,85 @@
+// The sending side of faxcore: lines, the simulated telephone network, and
+// the scheduler that puts queued jobs on free lines.
+#pragma once
+
+#include <faxgw/faxcore.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+namespace faxgw::faxcore {
+
+// What answers at a number of the simulated telephone network.
+enum class SimBehaviour { receive, busy, no_answer, hangup };
+std::optional<SimBehaviour> parse_sim_behaviour(std::string_view name);
+
+struct SimNumber {
+    std::string number;  // E.164, e.g. "+15551001"
+    SimBehaviour behaviour = SimBehaviour::receive;
+    int hangup_after_pages = 1;  // for SimBehaviour::hangup
+    std::string csid;            // the remote machine's station ID
+};
+
+struct SimSettings {
+    std::vector<SimNumber> numbers;
+    double ring_seconds = 60;   // line time spent on a call nobody answers
+    double busy_seconds = 5;    // line time spent hearing a busy tone
+    std::filesystem::path remote_dir;  // where remote machines file pages; empty = VAR/remote
+};
+
+struct RetrySettings {
+    int max_attempts = 6;
+    std::int64_t busy_delay = 180;       // seconds before retrying a busy number
+    std::int64_t no_answer_delay = 600;  // ... a number that did not answer
+    std::int64_t failure_delay = 300;    // ... after a failed or interrupted call
+    double backoff = 2.0;                // each further retry waits this much longer
+    std::int64_t max_delay = 3600;
+};
+
+struct GatewaySettings {
+    int lines = 4;
+    std::string station_id = "faxgw";            // our TSI/CSID, 20 characters at most
+    std::vector<std::string> dids = {"+15550100"};  // numbers the gateway answers
+    double watchdog_seconds = 60;   // no T.30 progress this long: hang up
+    double max_call_seconds = 3600;
+    double sim_speed = 0;           // 0 = as fast as the CPU allows; 1 = real time
+    RetrySettings retry;
+    SimSettings sim;
+};
+
+struct RunStats {
+    int calls = 0;
+    double line_seconds = 0;    // sum over all calls
+    double makespan_seconds = 0;  // first dial to last hang-up (queue clock)
+    double cpu_seconds = 0;     // process CPU time spent while running
+};
+
+// Where log lines go: one line per job event, "J<id>: key=value ...".
+using LogSink = std::function<void(const std::string&)>;
+
+class Gateway {
+public:
+    Gateway(Queue& queue, GatewaySettings settings, std::filesystem::path var_dir, LogSink log);
+    ~Gateway();
+    Gateway(const Gateway&) = delete;
+    Gateway& operator=(const Gateway&) = delete;
+
+    // On a simulated clock that jumps from event to event: runs every job to
+    // its end (including retry waits) and returns. `after_events` runs after
+    // each step (the entry point writes reports there).
+    RunStats run_until_idle(const std::function<void()>& after_events = {});
+
+    // On the real clock until `stop` is requested; calls in flight finish.
+    void run(std::stop_token stop, const std::function<void()>& after_events = {});
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace faxgw::faxcore

@@ -1,0 +1,467 @@
+// The durable fax queue: one SQLite database in WAL mode beside a spool of
+// documents. See faxgw/faxcore.h for the contract.
+#include "sqlite_queue.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <random>
+
+namespace faxgw::faxcore {
+namespace {
+
+constexpr const char* schema = R"sql(
+CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY,
+    origin_key TEXT NOT NULL UNIQUE,
+    origin TEXT NOT NULL,
+    document TEXT NOT NULL,
+    pages INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    delay_reported INTEGER NOT NULL DEFAULT 0,
+    final_reported INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    batch TEXT NOT NULL REFERENCES batches(id),
+    number TEXT NOT NULL,
+    dial TEXT NOT NULL,
+    state TEXT NOT NULL,
+    pages_confirmed INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    UNIQUE (batch, number)
+);
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS attempts (
+    job INTEGER NOT NULL REFERENCES jobs(id),
+    number INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    line TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    first_page INTEGER NOT NULL,
+    pages_confirmed INTEGER NOT NULL DEFAULT 0,
+    line_seconds REAL NOT NULL DEFAULT 0,
+    bit_rate INTEGER NOT NULL DEFAULT 0,
+    ecm INTEGER NOT NULL DEFAULT 0,
+    compression TEXT NOT NULL DEFAULT '',
+    remote_csid TEXT NOT NULL DEFAULT '',
+    t30_code INTEGER NOT NULL DEFAULT 0,
+    t30_text TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (job, number)
+);
+CREATE TABLE IF NOT EXISTS inbound (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    did TEXT NOT NULL,
+    caller TEXT NOT NULL,
+    remote_csid TEXT NOT NULL,
+    pages INTEGER NOT NULL,
+    complete INTEGER NOT NULL,
+    t30_text TEXT NOT NULL,
+    line_seconds REAL NOT NULL,
+    bit_rate INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    tiff TEXT NOT NULL,
+    delivered_to TEXT
+);
+)sql";
+
+constexpr const char* job_columns =
+    "j.id, j.batch, j.number, j.dial, j.state, b.pages, j.pages_confirmed, j.created_at, "
+    "j.next_attempt_at, j.reason, b.document, b.origin_key, b.origin";
+
+JobState parse_state(const std::string& s) {
+    for (auto st : {JobState::queued, JobState::sending, JobState::retry_wait, JobState::done,
+                    JobState::failed, JobState::cancelled})
+        if (to_string(st) == s) return st;
+    throw std::runtime_error("queue: unknown job state '" + s + "'");
+}
+
+std::string state_name(JobState s) { return std::string(to_string(s)); }
+
+std::string new_batch_id(std::int64_t now) {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%010llx%08llx", static_cast<unsigned long long>(now),
+                  static_cast<unsigned long long>(rng() & 0xffffffffULL));
+    return buf;
+}
+
+bool is_busy(const SQLite::Exception& e) {
+    int code = e.getErrorCode() & 0xff;
+    return code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_FULL ||
+           code == SQLITE_IOERR;
+}
+
+// BEGIN IMMEDIATE takes the write lock up front, so two writers never
+// deadlock upgrading read locks; a busy database is a temporary condition.
+class WriteTransaction {
+public:
+    explicit WriteTransaction(SQLite::Database& db) : db_(db) {
+        try {
+            db_.exec("BEGIN IMMEDIATE");
+        } catch (const SQLite::Exception& e) {
+            if (is_busy(e)) throw TemporaryError(std::string("queue is busy: ") + e.what());
+            throw;
+        }
+    }
+    ~WriteTransaction() {
+        if (!done_) try {
+                db_.exec("ROLLBACK");
+            } catch (...) {
+            }
+    }
+    void commit() {
+        try {
+            db_.exec("COMMIT");
+        } catch (const SQLite::Exception& e) {
+            if (is_busy(e)) throw TemporaryError(std::string("queue commit failed: ") + e.what());
+            throw;
+        }
+        done_ = true;
+    }
+
+private:
+    SQLite::Database& db_;
+    bool done_ = false;
+};
+
+Job read_job(SQLite::Statement& q) {
+    Job j;
+    j.id = q.getColumn(0).getInt64();
+    j.batch = q.getColumn(1).getString();
+    j.number = q.getColumn(2).getString();
+    j.dial = q.getColumn(3).getString();
+    j.state = parse_state(q.getColumn(4).getString());
+    j.pages = q.getColumn(5).getInt();
+    j.pages_confirmed = q.getColumn(6).getInt();
+    j.created_at = q.getColumn(7).getInt64();
+    j.next_attempt_at = q.getColumn(8).getInt64();
+    j.reason = q.getColumn(9).getString();
+    j.document = q.getColumn(10).getString();
+    j.origin_key = q.getColumn(11).getString();
+    j.origin = q.getColumn(12).getString();
+    return j;
+}
+
+}  // namespace
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::unique_ptr<Queue> Queue::open(const std::filesystem::path& var_dir) {
+    return std::make_unique<SqliteQueue>(var_dir);
+}
+
+static std::filesystem::path prepare_var(const std::filesystem::path& var) {
+    for (const char* sub : {"spool/docs", "spool/tmp", "spool/in"})
+        std::filesystem::create_directories(var / sub);
+    return var / "queue.sqlite";
+}
+
+SqliteQueue::SqliteQueue(const std::filesystem::path& var_dir)
+    : var_(var_dir),
+      db_(prepare_var(var_dir), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX,
+          10000) {
+    // WAL lets `faxgw submit` commit while `faxgw run` reads; synchronous=FULL
+    // makes every commit durable before enqueue() returns.
+    db_.exec("PRAGMA journal_mode=WAL");
+    db_.exec("PRAGMA synchronous=FULL");
+    db_.exec("PRAGMA foreign_keys=ON");
+    db_.exec(schema);
+}
+
+std::string SqliteQueue::batch_for(const Submission& s, std::int64_t now) {
+    SQLite::Statement find(db_, "SELECT id FROM batches WHERE origin_key = ?");
+    find.bind(1, s.origin_key);
+    if (find.executeStep()) {
+        // Already queued by an earlier delivery of the same message: the
+        // document of the first delivery stands.
+        std::error_code ignored;
+        std::filesystem::remove(s.document, ignored);
+        return find.getColumn(0).getString();
+    }
+    std::string id = new_batch_id(now);
+    auto doc = var_ / "spool" / "docs" / (id + ".tif");
+    move_file_durably(s.document, doc);
+    SQLite::Statement ins(db_,
+                          "INSERT INTO batches (id, origin_key, origin, document, pages, created_at) "
+                          "VALUES (?, ?, ?, ?, ?, ?)");
+    SQLite::bind(ins, id, s.origin_key, s.origin, doc.string(), s.pages, now);
+    ins.exec();
+    return id;
+}
+
+EnqueueResult SqliteQueue::enqueue(const Submission& s) {
+    if (s.destinations.empty()) throw std::invalid_argument("enqueue: no destination");
+    if (s.origin_key.empty()) throw std::invalid_argument("enqueue: empty origin key");
+    if (s.pages <= 0) throw std::invalid_argument("enqueue: document has no pages");
+    std::lock_guard lock(mutex_);
+    auto now = unix_now();
+    try {
+        WriteTransaction tx(db_);
+        EnqueueResult r;
+        r.batch = batch_for(s, now);
+        for (const auto& d : s.destinations) {
+            SQLite::Statement ins(db_,
+                                  "INSERT OR IGNORE INTO jobs (batch, number, dial, state, created_at, "
+                                  "next_attempt_at) VALUES (?, ?, ?, 'queued', ?, ?)");
+            SQLite::bind(ins, r.batch, d.number, d.dial, now, s.not_before);
+            r.created += ins.exec();
+            SQLite::Statement id(db_, "SELECT id FROM jobs WHERE batch = ? AND number = ?");
+            SQLite::bind(id, r.batch, d.number);
+            id.executeStep();
+            r.jobs.push_back(id.getColumn(0).getInt64());
+        }
+        if (r.created > 0) {
+            // New jobs in a batch already reported: report the batch again.
+            SQLite::Statement reopen(db_, "UPDATE batches SET final_reported = 0 WHERE id = ?");
+            reopen.bind(1, r.batch);
+            reopen.exec();
+        }
+        tx.commit();
+        return r;
+    } catch (const SQLite::Exception& e) {
+        if (is_busy(e)) throw TemporaryError(std::string("queue is busy: ") + e.what());
+        throw;
+    }
+}
+
+bool SqliteQueue::cancel(std::int64_t job) {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(db_,
+                        "UPDATE jobs SET state = 'cancelled', reason = 'cancelled by the administrator' "
+                        "WHERE id = ? AND state IN ('queued', 'retry-wait')");
+    q.bind(1, job);
+    return q.exec() == 1;
+}
+
+void SqliteQueue::load_attempts(Job& job) {
+    SQLite::Statement q(db_,
+                        "SELECT number, started_at, line, outcome, first_page, pages_confirmed, "
+                        "line_seconds, bit_rate, ecm, compression, remote_csid, t30_code, t30_text, "
+                        "detail FROM attempts WHERE job = ? ORDER BY number");
+    q.bind(1, job.id);
+    while (q.executeStep()) {
+        Attempt a;
+        a.number = q.getColumn(0).getInt();
+        a.started_at = q.getColumn(1).getInt64();
+        a.line = q.getColumn(2).getString();
+        a.outcome = parse_outcome(q.getColumn(3).getString()).value_or(Outcome::interrupted);
+        a.first_page = q.getColumn(4).getInt();
+        a.pages_confirmed = q.getColumn(5).getInt();
+        a.line_seconds = q.getColumn(6).getDouble();
+        a.bit_rate = q.getColumn(7).getInt();
+        a.ecm = q.getColumn(8).getInt() != 0;
+        a.compression = q.getColumn(9).getString();
+        a.remote_csid = q.getColumn(10).getString();
+        a.t30_code = q.getColumn(11).getInt();
+        a.t30_text = q.getColumn(12).getString();
+        a.detail = q.getColumn(13).getString();
+        job.attempts.push_back(std::move(a));
+    }
+}
+
+std::vector<Job> SqliteQueue::select_jobs(const std::string& where, std::int64_t arg, int limit) {
+    std::string sql = std::string("SELECT ") + job_columns +
+                      " FROM jobs j JOIN batches b ON b.id = j.batch WHERE " + where;
+    if (limit > 0) sql += " LIMIT " + std::to_string(limit);
+    SQLite::Statement q(db_, sql);
+    if (sql.find('?') != std::string::npos) q.bind(1, arg);
+    std::vector<Job> out;
+    while (q.executeStep()) out.push_back(read_job(q));
+    for (auto& j : out) load_attempts(j);
+    return out;
+}
+
+std::optional<Job> SqliteQueue::job(std::int64_t id) {
+    std::lock_guard lock(mutex_);
+    auto v = select_jobs("j.id = ?", id, 1);
+    if (v.empty()) return std::nullopt;
+    return v.front();
+}
+
+std::vector<Job> SqliteQueue::jobs() {
+    std::lock_guard lock(mutex_);
+    return select_jobs("1 ORDER BY j.id", 0, 0);
+}
+
+std::vector<Job> SqliteQueue::due_jobs(std::int64_t now, int limit) {
+    std::lock_guard lock(mutex_);
+    return select_jobs(
+        "j.state IN ('queued', 'retry-wait') AND j.next_attempt_at <= ? "
+        "ORDER BY j.next_attempt_at, j.id",
+        now, limit);
+}
+
+std::optional<std::int64_t> SqliteQueue::next_due_time() {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(db_,
+                        "SELECT MIN(next_attempt_at) FROM jobs WHERE state IN ('queued', 'retry-wait')");
+    if (!q.executeStep() || q.getColumn(0).isNull()) return std::nullopt;
+    return q.getColumn(0).getInt64();
+}
+
+int SqliteQueue::start_attempt(std::int64_t job, const std::string& line, std::int64_t now) {
+    std::lock_guard lock(mutex_);
+    WriteTransaction tx(db_);
+    SQLite::Statement n(db_,
+                        "SELECT COALESCE(MAX(a.number), 0) + 1, j.pages_confirmed + 1 FROM jobs j "
+                        "LEFT JOIN attempts a ON a.job = j.id WHERE j.id = ?");
+    n.bind(1, job);
+    n.executeStep();
+    int number = n.getColumn(0).getInt();
+    int first_page = n.getColumn(1).getInt();
+    SQLite::Statement ins(db_,
+                          "INSERT INTO attempts (job, number, started_at, line, outcome, first_page) "
+                          "VALUES (?, ?, ?, ?, 'interrupted', ?)");
+    SQLite::bind(ins, job, number, now, line, first_page);
+    ins.exec();
+    SQLite::Statement up(db_, "UPDATE jobs SET state = 'sending' WHERE id = ?");
+    up.bind(1, job);
+    up.exec();
+    tx.commit();
+    return number;
+}
+
+void SqliteQueue::record_progress(std::int64_t job, int attempt, int pages_confirmed) {
+    std::lock_guard lock(mutex_);
+    WriteTransaction tx(db_);
+    SQLite::Statement j(db_, "UPDATE jobs SET pages_confirmed = MAX(pages_confirmed, ?) WHERE id = ?");
+    SQLite::bind(j, pages_confirmed, job);
+    j.exec();
+    SQLite::Statement a(db_,
+                        "UPDATE attempts SET pages_confirmed = MAX(0, ? - first_page + 1) "
+                        "WHERE job = ? AND number = ?");
+    SQLite::bind(a, pages_confirmed, job, attempt);
+    a.exec();
+    tx.commit();
+}
+
+void SqliteQueue::finish_attempt(std::int64_t job, const Attempt& at, JobState next,
+                                 std::int64_t next_attempt_at, const std::string& reason) {
+    std::lock_guard lock(mutex_);
+    WriteTransaction tx(db_);
+    SQLite::Statement a(db_,
+                        "UPDATE attempts SET outcome = ?, pages_confirmed = ?, line_seconds = ?, "
+                        "bit_rate = ?, ecm = ?, compression = ?, remote_csid = ?, t30_code = ?, "
+                        "t30_text = ?, detail = ? WHERE job = ? AND number = ?");
+    SQLite::bind(a, std::string(describe(at.outcome).name), at.pages_confirmed, at.line_seconds,
+                 at.bit_rate, at.ecm ? 1 : 0, at.compression, at.remote_csid, at.t30_code,
+                 at.t30_text, at.detail, job, at.number);
+    a.exec();
+    SQLite::Statement j(db_,
+                        "UPDATE jobs SET state = ?, next_attempt_at = ?, reason = ?, "
+                        "pages_confirmed = MAX(pages_confirmed, ?) WHERE id = ?");
+    SQLite::bind(j, state_name(next), next_attempt_at, reason,
+                 at.first_page - 1 + at.pages_confirmed, job);
+    j.exec();
+    tx.commit();
+}
+
+int SqliteQueue::recover_interrupted() {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(db_,
+                        "UPDATE jobs SET state = 'queued', reason = 'the gateway stopped during the call' "
+                        "WHERE state = 'sending'");
+    return q.exec();
+}
+
+std::vector<Report> SqliteQueue::pending_reports() {
+    std::lock_guard lock(mutex_);
+    // Final: every job of the batch has ended. Delayed: some job waits for a
+    // retry and the sender has not been told yet.
+    SQLite::Statement q(db_, R"sql(
+        SELECT b.id, b.origin,
+               SUM(j.state IN ('done', 'failed', 'cancelled')) = COUNT(*) AS all_ended,
+               SUM(j.state = 'retry-wait') > 0 AS waiting,
+               b.final_reported, b.delay_reported
+        FROM batches b JOIN jobs j ON j.batch = b.id
+        GROUP BY b.id ORDER BY b.created_at, b.id)sql");
+    std::vector<Report> out;
+    while (q.executeStep()) {
+        bool all_ended = q.getColumn(2).getInt() != 0;
+        bool waiting = q.getColumn(3).getInt() != 0;
+        bool final_done = q.getColumn(4).getInt() != 0;
+        bool delay_done = q.getColumn(5).getInt() != 0;
+        Report r;
+        r.batch = q.getColumn(0).getString();
+        r.origin = q.getColumn(1).getString();
+        if (all_ended && !final_done)
+            r.kind = ReportKind::final;
+        else if (waiting && !delay_done && !all_ended)
+            r.kind = ReportKind::delayed;
+        else
+            continue;
+        out.push_back(std::move(r));
+    }
+    for (auto& r : out) {
+        SQLite::Statement ids(db_, "SELECT id FROM jobs WHERE batch = ? ORDER BY id");
+        ids.bind(1, r.batch);
+        std::vector<std::int64_t> job_ids;
+        while (ids.executeStep()) job_ids.push_back(ids.getColumn(0).getInt64());
+        for (auto id : job_ids) {
+            auto v = select_jobs("j.id = ?", id, 1);
+            r.jobs.insert(r.jobs.end(), v.begin(), v.end());
+        }
+    }
+    return out;
+}
+
+void SqliteQueue::mark_reported(const std::string& batch, ReportKind kind) {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(db_, kind == ReportKind::final
+                                 ? "UPDATE batches SET final_reported = 1, delay_reported = 1 WHERE id = ?"
+                                 : "UPDATE batches SET delay_reported = 1 WHERE id = ?");
+    q.bind(1, batch);
+    q.exec();
+}
+
+std::int64_t SqliteQueue::add_inbound(const InboundFax& f) {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(db_,
+                        "INSERT INTO inbound (did, caller, remote_csid, pages, complete, t30_text, "
+                        "line_seconds, bit_rate, received_at, tiff) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    SQLite::bind(q, f.did, f.caller, f.remote_csid, f.pages, f.complete ? 1 : 0, f.t30_text,
+                 f.line_seconds, f.bit_rate, f.received_at, f.tiff.string());
+    q.exec();
+    return db_.getLastInsertRowid();
+}
+
+std::vector<InboundFax> SqliteQueue::undelivered_inbound() {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(db_,
+                        "SELECT id, did, caller, remote_csid, pages, complete, t30_text, line_seconds, "
+                        "bit_rate, received_at, tiff FROM inbound WHERE delivered_to IS NULL ORDER BY id");
+    std::vector<InboundFax> out;
+    while (q.executeStep()) {
+        InboundFax f;
+        f.id = q.getColumn(0).getInt64();
+        f.did = q.getColumn(1).getString();
+        f.caller = q.getColumn(2).getString();
+        f.remote_csid = q.getColumn(3).getString();
+        f.pages = q.getColumn(4).getInt();
+        f.complete = q.getColumn(5).getInt() != 0;
+        f.t30_text = q.getColumn(6).getString();
+        f.line_seconds = q.getColumn(7).getDouble();
+        f.bit_rate = q.getColumn(8).getInt();
+        f.received_at = q.getColumn(9).getInt64();
+        f.tiff = q.getColumn(10).getString();
+        out.push_back(std::move(f));
+    }
+    return out;
+}
+
+void SqliteQueue::mark_inbound_delivered(std::int64_t id, const std::string& where) {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(db_, "UPDATE inbound SET delivered_to = ? WHERE id = ?");
+    SQLite::bind(q, where, id);
+    q.exec();
+}
+
+}  // namespace faxgw::faxcore

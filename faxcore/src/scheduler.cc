@@ -1,0 +1,270 @@
+// The scheduler: puts due jobs on free lines, never two calls to one number
+// at once, and turns each call's outcome into the job's next state (done,
+// retry later with a backoff per failure class, or failed with a reason).
+// The same loop runs on the real clock (`faxgw run`) or on a simulated clock
+// that jumps from event to event (`faxgw demo`, the benchmark), so a demo
+// with retry waits of minutes ends in seconds.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <future>
+#include <set>
+#include <sstream>
+
+#include "sim_network.h"
+
+namespace faxgw::faxcore {
+namespace {
+
+struct InFlight {
+    Job job;
+    int line = 0;
+    int attempt = 0;
+    int first_page = 1;
+    std::int64_t started_at = 0;
+    std::future<CallResult> result;
+    std::optional<CallResult> done;  // filled once the future is collected
+    std::int64_t ends_at() const {
+        return started_at + static_cast<std::int64_t>(std::ceil(done->attempt.line_seconds));
+    }
+};
+
+double process_cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+std::string format_attempt_log(const Job& job, const Attempt& a, JobState next,
+                               const std::string& reason) {
+    std::ostringstream s;
+    s << "J" << job.id << ": to=" << job.number << " line=" << a.line << " attempt=" << a.number
+      << " pages=" << (a.first_page - 1 + a.pages_confirmed) << "/" << job.pages
+      << " line_s=" << static_cast<int>(a.line_seconds) << " rate=" << a.bit_rate
+      << " ecm=" << (a.ecm ? "yes" : "no") << " comp=" << (a.compression.empty() ? "-" : a.compression)
+      << " outcome=" << describe(a.outcome).name << " state=" << to_string(next);
+    if (!a.t30_text.empty()) s << " t30=\"" << a.t30_text << "\"";
+    if (!reason.empty()) s << " reason=\"" << reason << "\"";
+    return s.str();
+}
+
+}  // namespace
+
+struct Gateway::Impl {
+    Impl(Queue& q, GatewaySettings s, std::filesystem::path var, LogSink log)
+        : queue(dynamic_cast<SqliteQueue&>(q)),
+          settings(std::move(s)),
+          network(settings, queue, var),
+          log(std::move(log)),
+          line_free(static_cast<std::size_t>(std::max(1, settings.lines)), true) {}
+
+    SqliteQueue& queue;
+    GatewaySettings settings;
+    SimNetwork network;
+    LogSink log;
+    std::vector<bool> line_free;
+    std::set<std::string> numbers_in_call;
+    std::vector<std::unique_ptr<InFlight>> in_flight;
+    RunStats stats;
+    std::mutex wake_mutex;
+    std::condition_variable wake;
+    bool call_finished = false;
+    std::int64_t first_dial = -1, last_hangup = -1;
+
+    std::optional<int> free_line() const {
+        for (std::size_t i = 0; i < line_free.size(); ++i)
+            if (line_free[i]) return static_cast<int>(i);
+        return std::nullopt;
+    }
+
+    // Starts calls for due jobs while lines are free. Returns calls started.
+    int start_due_calls(std::int64_t now) {
+        int started = 0;
+        if (!free_line()) return 0;
+        for (auto& job : queue.due_jobs(now, 0)) {
+            auto line = free_line();
+            if (!line) break;
+            if (numbers_in_call.count(job.number)) continue;
+            start_call(std::move(job), *line, now);
+            ++started;
+        }
+        return started;
+    }
+
+    void start_call(Job job, int line, std::int64_t now) {
+        auto f = std::make_unique<InFlight>();
+        std::string line_name = "sim" + std::to_string(line);
+        f->attempt = queue.start_attempt(job.id, line_name, now);
+        f->first_page = job.pages_confirmed + 1;
+        f->line = line;
+        f->started_at = now;
+        f->job = std::move(job);
+        line_free[static_cast<std::size_t>(line)] = false;
+        numbers_in_call.insert(f->job.number);
+        if (first_dial < 0) first_dial = now;
+        InFlight* raw = f.get();
+        f->result = std::async(std::launch::async, [this, raw, line_name] {
+            CallRequest req{&raw->job, raw->attempt, raw->first_page, line_name, raw->started_at};
+            auto on_page = [this, raw](int confirmed_in_call) {
+                queue.record_progress(raw->job.id, raw->attempt,
+                                      raw->first_page - 1 + confirmed_in_call);
+            };
+            CallResult r;
+            try {
+                r = network.place_call(req, on_page);
+            } catch (const std::exception& e) {
+                r.attempt.number = raw->attempt;
+                r.attempt.line = line_name;
+                r.attempt.first_page = raw->first_page;
+                r.attempt.outcome = Outcome::protocol_error;
+                r.attempt.detail = std::string("line error: ") + e.what();
+            }
+            {
+                std::lock_guard lock(wake_mutex);
+                call_finished = true;
+            }
+            wake.notify_all();
+            return r;
+        });
+        in_flight.push_back(std::move(f));
+    }
+
+    std::int64_t retry_delay(RetryClass cls, int attempt) const {
+        const auto& r = settings.retry;
+        double base = cls == RetryClass::busy        ? r.busy_delay
+                      : cls == RetryClass::no_answer ? r.no_answer_delay
+                                                     : r.failure_delay;
+        double d = base * std::pow(r.backoff, std::max(0, attempt - 1));
+        return static_cast<std::int64_t>(std::min<double>(d, r.max_delay));
+    }
+
+    // Decides the job's next state from the attempt that just ended.
+    void finish(InFlight& f, std::int64_t now) {
+        Attempt a = f.done->attempt;
+        a.number = f.attempt;
+        a.first_page = f.first_page;
+        a.started_at = f.started_at;
+        const int confirmed = f.first_page - 1 + a.pages_confirmed;
+        JobState next = JobState::done;
+        std::string reason;
+        std::int64_t next_at = now;
+        // Done means every page confirmed by the far end, nothing less; a call
+        // that dropped after the last confirmation still delivered the fax.
+        const bool delivered = confirmed >= f.job.pages;
+        if (a.outcome == Outcome::ok && !delivered) {
+            a.outcome = Outcome::protocol_error;
+            a.detail = "T.30 ended OK but only " + std::to_string(confirmed) + " of " +
+                       std::to_string(f.job.pages) + " pages were confirmed";
+        }
+        if (!delivered) {
+            const auto& info = describe(a.outcome);
+            reason = std::string(info.text);
+            if (!a.t30_text.empty() && a.outcome != Outcome::busy && a.outcome != Outcome::no_answer)
+                reason += " (" + a.t30_text + ")";
+            if (info.retry == RetryClass::permanent) {
+                next = JobState::failed;
+            } else if (f.attempt >= settings.retry.max_attempts) {
+                next = JobState::failed;
+                reason = "gave up after " + std::to_string(f.attempt) + " attempts: " + reason;
+            } else {
+                next = JobState::retry_wait;
+                next_at = now + retry_delay(info.retry, f.attempt);
+            }
+        }
+        queue.finish_attempt(f.job.id, a, next, next_at, reason);
+        stats.calls++;
+        stats.line_seconds += a.line_seconds;
+        last_hangup = std::max(last_hangup, now);
+        if (log) log(format_attempt_log(f.job, a, next, reason));
+    }
+
+    void release(InFlight& f) {
+        line_free[static_cast<std::size_t>(f.line)] = true;
+        numbers_in_call.erase(f.job.number);
+    }
+
+    // Finishes calls whose result is in and whose end has come on the clock.
+    int reap(std::int64_t now, bool simulated) {
+        int reaped = 0;
+        for (auto it = in_flight.begin(); it != in_flight.end();) {
+            InFlight& f = **it;
+            if (!f.done && (simulated || f.result.wait_for(std::chrono::seconds(0)) ==
+                                             std::future_status::ready))
+                f.done = f.result.get();
+            if (f.done && (!simulated || f.ends_at() <= now)) {
+                finish(f, simulated ? f.ends_at() : now);
+                release(f);
+                it = in_flight.erase(it);
+                ++reaped;
+            } else {
+                ++it;
+            }
+        }
+        return reaped;
+    }
+
+    std::optional<std::int64_t> next_event(std::int64_t now) {
+        std::optional<std::int64_t> t;
+        for (auto& f : in_flight) t = std::min(t.value_or(f->ends_at()), f->ends_at());
+        auto due = queue.next_due_time();
+        // A due job waits for a line or for its number's call: that ends first.
+        if (due && (*due > now || (!t && free_line())))
+            t = std::min(t.value_or(std::max(*due, now)), std::max(*due, now));
+        return t;
+    }
+};
+
+Gateway::Gateway(Queue& queue, GatewaySettings settings, std::filesystem::path var_dir, LogSink log)
+    : impl_(std::make_unique<Impl>(queue, std::move(settings), std::move(var_dir), std::move(log))) {
+    int recovered = impl_->queue.recover_interrupted();
+    if (recovered && impl_->log)
+        impl_->log("recovered " + std::to_string(recovered) + " job(s) interrupted mid-call");
+}
+
+Gateway::~Gateway() {
+    for (auto& f : impl_->in_flight)
+        if (f->result.valid()) f->result.wait();
+}
+
+RunStats Gateway::run_until_idle(const std::function<void()>& after_events) {
+    auto& s = *impl_;
+    double cpu_start = process_cpu_seconds();
+    std::int64_t now = unix_now();
+    for (;;) {
+        s.start_due_calls(now);
+        // Collect every call's result (they ran in parallel) so the clock can
+        // jump to the earliest end.
+        s.reap(now, true);
+        if (after_events) after_events();
+        auto t = s.next_event(now);
+        if (!t) break;
+        now = std::max(now, *t);
+    }
+    s.stats.cpu_seconds = process_cpu_seconds() - cpu_start;
+    s.stats.makespan_seconds =
+        s.first_dial < 0 ? 0 : static_cast<double>(s.last_hangup - s.first_dial);
+    return s.stats;
+}
+
+void Gateway::run(std::stop_token stop, const std::function<void()>& after_events) {
+    auto& s = *impl_;
+    while (!stop.stop_requested()) {
+        std::int64_t now = unix_now();
+        s.reap(now, false);
+        s.start_due_calls(now);
+        if (after_events) after_events();
+        std::unique_lock lock(s.wake_mutex);
+        // Wake at least every second: other processes (faxgw submit) add jobs.
+        s.wake.wait_for(lock, std::chrono::seconds(1), [&] { return s.call_finished; });
+        s.call_finished = false;
+    }
+    for (auto& f : s.in_flight) f->result.wait();
+    s.reap(unix_now(), false);
+    if (after_events) after_events();
+}
+
+}  // namespace faxgw::faxcore

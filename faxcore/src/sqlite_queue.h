@@ -1,0 +1,60 @@
+// The SQLite queue behind faxcore::Queue, with the calls only the scheduler
+// makes. One connection per process, guarded by a mutex because line threads
+// record page progress while the scheduler thread reads due jobs.
+#pragma once
+
+#include <faxgw/faxcore.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <SQLiteCpp/VariadicBind.h>
+
+#include <mutex>
+
+namespace faxgw::faxcore {
+
+class SqliteQueue final : public Queue {
+public:
+    explicit SqliteQueue(const std::filesystem::path& var_dir);
+
+    EnqueueResult enqueue(const Submission& s) override;
+    bool cancel(std::int64_t job) override;
+    std::optional<Job> job(std::int64_t id) override;
+    std::vector<Job> jobs() override;
+    std::vector<Report> pending_reports() override;
+    void mark_reported(const std::string& batch, ReportKind kind) override;
+    std::vector<InboundFax> undelivered_inbound() override;
+    void mark_inbound_delivered(std::int64_t id, const std::string& where) override;
+    std::filesystem::path scratch_dir() const override { return var_ / "spool" / "tmp"; }
+
+    // --- for the scheduler ---
+    // Jobs due at `now`, oldest due first.
+    std::vector<Job> due_jobs(std::int64_t now, int limit);
+    // When the next waiting job becomes due, if any job is waiting.
+    std::optional<std::int64_t> next_due_time();
+    // Marks the job sending and records an attempt that reads "interrupted"
+    // until finish_attempt() overwrites it: a crash leaves the truth behind.
+    int start_attempt(std::int64_t job, const std::string& line, std::int64_t now);
+    // Records durably that the far end confirmed pages up to `pages_confirmed`
+    // (of the whole document), so a retry starts after them.
+    void record_progress(std::int64_t job, int attempt, int pages_confirmed);
+    void finish_attempt(std::int64_t job, const Attempt& attempt, JobState next,
+                        std::int64_t next_attempt_at, const std::string& reason);
+    // At start-up: jobs left "sending" by a dead process go back to the queue.
+    int recover_interrupted();
+    std::int64_t add_inbound(const InboundFax& fax);
+    std::filesystem::path inbound_dir() const { return var_ / "spool" / "in"; }
+
+private:
+    std::vector<Job> select_jobs(const std::string& where, std::int64_t arg, int limit);
+    void load_attempts(Job& job);
+    std::string batch_for(const Submission& s, std::int64_t now);
+
+    std::filesystem::path var_;
+    std::mutex mutex_;
+    SQLite::Database db_;
+};
+
+// The real time, in the queue's unit (unix seconds).
+std::int64_t unix_now();
+
+}  // namespace faxgw::faxcore

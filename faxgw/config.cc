@@ -1,0 +1,299 @@
+#include "config.h"
+
+#include <toml++/toml.h>
+
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace faxgw {
+namespace {
+
+using Apply = std::function<void(const toml::node&, Config&)>;
+
+// One configuration key: its place, its default as TOML, what it does.
+struct Key {
+    std::string path;  // "section.key"
+    std::string default_toml;
+    std::string doc;
+    Apply apply;
+};
+
+[[noreturn]] void bad(const toml::node& n, const std::string& what) {
+    const auto& src = n.source();
+    std::ostringstream s;
+    if (src.path) s << *src.path << ":";
+    s << src.begin.line << ":" << src.begin.column << ": " << what;
+    throw ConfigError(s.str());
+}
+
+template <typename T>
+T get(const toml::node& n, const char* type_name) {
+    if (auto v = n.value<T>()) return *v;
+    bad(n, std::string("expected ") + type_name);
+}
+
+std::string str(const toml::node& n) { return get<std::string>(n, "a string"); }
+std::int64_t integer(const toml::node& n) { return get<std::int64_t>(n, "an integer"); }
+double number(const toml::node& n) { return get<double>(n, "a number"); }
+
+std::vector<std::string> strings(const toml::node& n) {
+    const auto* arr = n.as_array();
+    if (!arr) bad(n, "expected an array of strings");
+    std::vector<std::string> out;
+    for (const auto& e : *arr) out.push_back(str(e));
+    return out;
+}
+
+// Calls `each` for every table in an array of tables.
+void tables(const toml::node& n, const std::function<void(const toml::table&)>& each) {
+    const auto* arr = n.as_array();
+    if (!arr) bad(n, "expected an array of tables");
+    for (const auto& e : *arr) {
+        const auto* t = e.as_table();
+        if (!t) bad(e, "expected a table");
+        each(*t);
+    }
+}
+
+std::string field(const toml::table& t, const char* name, const std::string& fallback = {}) {
+    const auto* n = t.get(name);
+    return n ? str(*n) : fallback;
+}
+
+template <typename F>
+F parsed(const toml::node& n, F (*parse)(std::string_view)) {
+    try {
+        return parse(str(n));
+    } catch (const std::exception& e) {
+        bad(n, e.what());
+    }
+}
+
+faxcore::SimNumber sim_number(const toml::table& t) {
+    faxcore::SimNumber n;
+    n.number = field(t, "number");
+    if (n.number.empty()) bad(t, "sim number needs number = \"+1...\"");
+    auto behaviour = faxcore::parse_sim_behaviour(field(t, "behaviour", "receive"));
+    if (!behaviour) bad(t, "behaviour must be receive, busy, no_answer or hangup");
+    n.behaviour = *behaviour;
+    if (const auto* k = t.get("hangup_after_pages")) n.hangup_after_pages = int(integer(*k));
+    n.csid = field(t, "csid");
+    return n;
+}
+
+mailgw::SenderRule sender_rule(const toml::table& t) {
+    mailgw::SenderRule r;
+    r.sender = field(t, "sender", "*");
+    r.number = field(t, "number", "*");
+    auto action = field(t, "action", "allow");
+    if (action != "allow" && action != "deny") bad(t, "action must be allow or deny");
+    r.allow = action == "allow";
+    r.reason = field(t, "reason", r.allow ? "" : "the fax gateway's rules refuse this");
+    return r;
+}
+
+const std::vector<Key>& keys() {
+    static const std::vector<Key> table = {
+        {"paths.var", R"("var")",
+         "State folder: queue database, spool, mailboxes. `--var DIR` overrides it.",
+         [](auto& n, Config& c) { c.var = str(n); }},
+        {"paths.outbox", R"("outbox")",
+         "Maildir for notification mails to senders (relative paths are below paths.var).",
+         [](auto& n, Config& c) { c.mail.outbox = str(n); }},
+        {"paths.inbound_maildir", R"("mail")",
+         "Root of the Maildirs that received faxes are delivered to, one per address.",
+         [](auto& n, Config& c) { c.mail.inbound_maildir = str(n); }},
+
+        {"gateway.station_id", R"("faxgw")", "Our fax station ID (TSI/CSID), 20 characters at most.",
+         [](auto& n, Config& c) { c.gateway.station_id = str(n); }},
+        {"gateway.dids", R"(["+15550100"])", "Numbers the gateway answers (its DIDs), E.164.",
+         [](auto& n, Config& c) { c.gateway.dids = strings(n); }},
+        {"gateway.address", R"("fax-gateway@localhost")", "From: address of mails the gateway writes.",
+         [](auto& n, Config& c) { c.mail.gateway_address = str(n); }},
+
+        {"lines.count", "4", "Number of lines: calls in progress at once.",
+         [](auto& n, Config& c) { c.gateway.lines = int(integer(n)); }},
+        {"lines.backend", R"("sim")", "Line backend. Only \"sim\" (simulated telephone network) exists yet.",
+         [](auto& n, Config&) {
+             if (str(n) != "sim") bad(n, "lines.backend: only \"sim\" is available");
+         }},
+        {"lines.watchdog_seconds", "60", "Hang up a call that makes no T.30 progress for this long.",
+         [](auto& n, Config& c) { c.gateway.watchdog_seconds = number(n); }},
+        {"lines.max_call_seconds", "3600", "No call lasts longer than this.",
+         [](auto& n, Config& c) { c.gateway.max_call_seconds = number(n); }},
+
+        {"retry.max_attempts", "6", "Give up on a job after this many calls.",
+         [](auto& n, Config& c) { c.gateway.retry.max_attempts = int(integer(n)); }},
+        {"retry.busy_delay", "180", "Seconds before calling a busy number again.",
+         [](auto& n, Config& c) { c.gateway.retry.busy_delay = integer(n); }},
+        {"retry.no_answer_delay", "600", "Seconds before calling a number that did not answer again.",
+         [](auto& n, Config& c) { c.gateway.retry.no_answer_delay = integer(n); }},
+        {"retry.failure_delay", "300", "Seconds before retrying after a failed or interrupted call.",
+         [](auto& n, Config& c) { c.gateway.retry.failure_delay = integer(n); }},
+        {"retry.backoff", "2.0", "Each further retry of a job waits this many times longer.",
+         [](auto& n, Config& c) { c.gateway.retry.backoff = number(n); }},
+        {"retry.max_delay", "3600", "Longest wait between two calls of a job, in seconds.",
+         [](auto& n, Config& c) { c.gateway.retry.max_delay = integer(n); }},
+
+        {"sim.speed", "0", "Pace of simulated calls: 0 = as fast as the CPU allows, 1 = real time.",
+         [](auto& n, Config& c) { c.gateway.sim_speed = number(n); }},
+        {"sim.ring_seconds", "60", "Line time spent on a simulated call nobody answers.",
+         [](auto& n, Config& c) { c.gateway.sim.ring_seconds = number(n); }},
+        {"sim.busy_seconds", "5", "Line time spent on a simulated busy number.",
+         [](auto& n, Config& c) { c.gateway.sim.busy_seconds = number(n); }},
+        {"sim.remote_dir", R"("remote")",
+         "Where the simulated remote fax machines file the pages they receive (below paths.var).",
+         [](auto& n, Config& c) { c.gateway.sim.remote_dir = str(n); }},
+        {"sim.numbers",
+         R"([
+  { number = "+15551001", behaviour = "receive", csid = "ACME SALES" },
+  { number = "+15551002", behaviour = "receive", csid = "LAW OFFICE" },
+  { number = "+15551003", behaviour = "busy" },
+  { number = "+15551004", behaviour = "no_answer" },
+  { number = "+15551005", behaviour = "hangup", hangup_after_pages = 1, csid = "FLAKY" },
+])",
+         "The simulated telephone network: what answers at each number (receive, busy,\n"
+         "# no_answer, hangup after hangup_after_pages confirmed pages). Other numbers do not exist.",
+         [](auto& n, Config& c) {
+             c.gateway.sim.numbers.clear();
+             tables(n, [&](const toml::table& t) { c.gateway.sim.numbers.push_back(sim_number(t)); });
+         }},
+
+        {"mail.fax_domains", R"(["fax.example.com"])",
+         "Mail domains whose recipients are fax numbers: 5551234@fax.example.com.",
+         [](auto& n, Config& c) { c.mail.fax_domains = strings(n); }},
+        {"dial.country_code", R"("1")", "Country code of numbers written without one.",
+         [](auto& n, Config& c) { c.mail.dial.country_code = str(n); }},
+        {"dial.international_prefix", R"("011")", "Prefix that starts an international number.",
+         [](auto& n, Config& c) { c.mail.dial.international_prefix = str(n); }},
+        {"dial.national_prefix", R"("1")", "Prefix of a national number (trunk prefix).",
+         [](auto& n, Config& c) { c.mail.dial.national_prefix = str(n); }},
+        {"dial.min_digits", "3", "Shortest number accepted.",
+         [](auto& n, Config& c) { c.mail.dial.min_digits = int(integer(n)); }},
+        {"dial.max_digits", "15", "Longest number accepted (E.164 allows 15).",
+         [](auto& n, Config& c) { c.mail.dial.max_digits = int(integer(n)); }},
+
+        {"render.paper", R"("a4")", "Paper size of rendered pages: a4, letter or legal.",
+         [](auto& n, Config& c) { c.mail.render.paper = parsed(n, &render::parse_paper); }},
+        {"render.resolution", R"("fine")", "Fax resolution: standard (98 lpi), fine (196), superfine (391).",
+         [](auto& n, Config& c) { c.mail.render.resolution = parsed(n, &render::parse_resolution); }},
+        {"render.text_font", R"("DejaVu Sans Mono")", "Font for text bodies (a fontconfig name).",
+         [](auto& n, Config& c) { c.mail.render.text_font = str(n); }},
+        {"render.text_font_points", "10.5", "Size of the text font in points.",
+         [](auto& n, Config& c) { c.mail.render.text_font_points = number(n); }},
+        {"render.max_pages", "500", "Refuse documents with more pages than this.",
+         [](auto& n, Config& c) { c.mail.render.max_pages = int(integer(n)); }},
+
+        {"rules.default", R"("allow")", "What happens when no sender rule matches: allow or deny.",
+         [](auto& n, Config& c) {
+             auto v = str(n);
+             if (v != "allow" && v != "deny") bad(n, "rules.default must be allow or deny");
+             c.mail.default_allow = v == "allow";
+         }},
+        {"rules.list",
+         R"([
+  { sender = "", action = "deny", reason = "bounces and auto-replies cannot send faxes" },
+  { sender = "*.invalid", action = "deny", reason = "sender domain .invalid cannot receive a fax report" },
+  { number = "+1900*", action = "deny", reason = "premium-rate numbers are not allowed" },
+  { number = "+1976*", action = "deny", reason = "premium-rate numbers are not allowed" },
+])",
+         "Sender rules, first match wins: sender (glob on the envelope sender, \"\" = null sender),\n"
+         "# number (glob on the E.164 number), action (allow or deny), reason (what a refused sender reads).",
+         [](auto& n, Config& c) {
+             c.mail.rules.clear();
+             tables(n, [&](const toml::table& t) { c.mail.rules.push_back(sender_rule(t)); });
+         }},
+
+        {"inbound.routes",
+         R"([
+  { did = "+15550100", address = "frontdesk@localhost" },
+  { did = "*", address = "postmaster@localhost" },
+])",
+         "Where received faxes go: the DID dialled (E.164, or \"*\" for the rest) and the address\n"
+         "# whose Maildir (below paths.inbound_maildir) receives them.",
+         [](auto& n, Config& c) {
+             c.mail.inbound_routes.clear();
+             tables(n, [&](const toml::table& t) {
+                 c.mail.inbound_routes.emplace_back(field(t, "did", "*"), field(t, "address"));
+             });
+         }},
+    };
+    return table;
+}
+
+std::string section_of(const std::string& path) { return path.substr(0, path.find('.')); }
+std::string name_of(const std::string& path) { return path.substr(path.find('.') + 1); }
+
+// The defaults as a TOML document, with or without the documentation.
+std::string defaults_toml(bool with_docs) {
+    std::ostringstream out;
+    std::string section;
+    for (const auto& k : keys()) {
+        if (section_of(k.path) != section) {
+            section = section_of(k.path);
+            out << (out.tellp() > 0 ? "\n" : "") << "[" << section << "]\n";
+        }
+        if (with_docs) out << "# " << k.doc << "\n";
+        out << name_of(k.path) << " = " << k.default_toml << "\n";
+    }
+    return out.str();
+}
+
+void warn_unknown(const toml::table& user, Config& c) {
+    for (const auto& [section, node] : user) {
+        const auto* t = node.as_table();
+        if (!t) {
+            c.warnings.push_back("unknown top-level key '" + std::string(section.str()) + "' ignored");
+            continue;
+        }
+        for (const auto& [name, value] : *t) {
+            std::string path = std::string(section.str()) + "." + std::string(name.str());
+            bool known = false;
+            for (const auto& k : keys()) known = known || k.path == path;
+            if (!known) c.warnings.push_back("unknown key '" + path + "' ignored");
+        }
+    }
+}
+
+std::filesystem::path below(const std::filesystem::path& var, const std::filesystem::path& p) {
+    return p.is_absolute() ? p : var / p;
+}
+
+}  // namespace
+
+std::string sample_config() {
+    return "# faxgw configuration. Every key is shown with its built-in default;\n"
+           "# a file needs only the keys it changes. Generated by `faxgw config --sample`.\n\n" +
+           defaults_toml(true);
+}
+
+Config load_config(const std::optional<std::filesystem::path>& file,
+                   const std::optional<std::filesystem::path>& var_override) {
+    toml::table defaults = toml::parse(defaults_toml(false), "built-in defaults");
+    toml::table user;
+    if (file) {
+        try {
+            user = toml::parse_file(file->string());
+        } catch (const toml::parse_error& e) {
+            std::ostringstream s;
+            s << file->string() << ":" << e.source().begin.line << ":" << e.source().begin.column
+              << ": " << e.description();
+            throw ConfigError(s.str());
+        }
+    }
+    Config c;
+    for (const auto& k : keys()) {
+        auto node = user.at_path(k.path);
+        k.apply(node ? *node.node() : *defaults.at_path(k.path).node(), c);
+    }
+    warn_unknown(user, c);
+    if (var_override) c.var = *var_override;
+    c.mail.outbox = below(c.var, c.mail.outbox);
+    c.mail.inbound_maildir = below(c.var, c.mail.inbound_maildir);
+    c.gateway.sim.remote_dir = below(c.var, c.gateway.sim.remote_dir);
+    if (c.gateway.lines < 1) throw ConfigError("lines.count must be at least 1");
+    return c;
+}
+
+}  // namespace faxgw

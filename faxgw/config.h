@@ -1,0 +1,39 @@
+// faxgw's settings: every key is declared once in config.cc with its type,
+// default and one line of documentation. From that one table come the loaded
+// settings, `faxgw config --defaults`, the warning for unknown keys and
+// conf/faxgw.toml (a test keeps the file and the table in step).
+#pragma once
+
+#include <faxgw/faxcore/gateway.h>
+#include <faxgw/mailgw.h>
+
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace faxgw {
+
+struct Config {
+    std::filesystem::path var;  // the state folder: queue, spool, mailboxes
+    faxcore::GatewaySettings gateway;
+    mailgw::Settings mail;
+    std::vector<std::string> warnings;  // unknown keys and the like
+};
+
+// A configuration error with its place: "FILE:LINE:COL: what is wrong".
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Built-in defaults, overlaid with FILE when given; --var overrides
+// [paths] var. Relative paths in the settings are taken below var.
+Config load_config(const std::optional<std::filesystem::path>& file,
+                   const std::optional<std::filesystem::path>& var_override);
+
+// The documented sample configuration (every key with its default).
+std::string sample_config();
+
+}  // namespace faxgw

@@ -1,0 +1,59 @@
+#include "job_view.h"
+
+#include <iomanip>
+
+namespace faxgw {
+
+double total_line_seconds(const faxcore::Job& job) {
+    double s = 0;
+    for (const auto& a : job.attempts) s += a.line_seconds;
+    return s;
+}
+
+nlohmann::json job_to_json(const faxcore::Job& j) {
+    auto attempts = nlohmann::json::array();
+    for (const auto& a : j.attempts)
+        attempts.push_back({{"number", a.number},
+                            {"started_at", a.started_at},
+                            {"line", a.line},
+                            {"outcome", faxcore::describe(a.outcome).name},
+                            {"first_page", a.first_page},
+                            {"pages_confirmed", a.pages_confirmed},
+                            {"line_seconds", a.line_seconds},
+                            {"bit_rate", a.bit_rate},
+                            {"ecm", a.ecm},
+                            {"compression", a.compression},
+                            {"remote_csid", a.remote_csid},
+                            {"t30_code", a.t30_code},
+                            {"t30_text", a.t30_text},
+                            {"detail", a.detail}});
+    return {{"id", j.id},
+            {"batch", j.batch},
+            {"number", j.number},
+            {"state", faxcore::to_string(j.state)},
+            {"pages", j.pages},
+            {"pages_confirmed", j.pages_confirmed},
+            {"reason", j.reason},
+            {"origin_key", j.origin_key},
+            {"attempts", attempts}};
+}
+
+void print_job(std::ostream& out, const faxcore::Job& j) {
+    out << "job " << j.id << "  " << j.number << "  " << faxcore::to_string(j.state) << "  pages "
+        << j.pages_confirmed << "/" << j.pages;
+    if (!j.reason.empty()) out << "  (" << j.reason << ")";
+    out << "\n";
+    for (const auto& a : j.attempts) {
+        out << "    attempt " << a.number << " on " << a.line << ": "
+            << faxcore::describe(a.outcome).name << ", pages from " << a.first_page << " +"
+            << a.pages_confirmed << ", " << std::fixed << std::setprecision(1) << a.line_seconds
+            << " s";
+        if (a.bit_rate) out << ", " << a.bit_rate << " bit/s, ECM " << (a.ecm ? "on" : "off") << ", " << a.compression;
+        if (!a.remote_csid.empty()) out << ", CSID \"" << a.remote_csid << "\"";
+        if (!a.t30_text.empty()) out << ", T.30 " << a.t30_code << " " << a.t30_text;
+        if (!a.detail.empty()) out << ", " << a.detail;
+        out << "\n";
+    }
+}
+
+}  // namespace faxgw

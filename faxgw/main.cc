@@ -1,0 +1,50 @@
+// faxgw: an email-to-fax and fax-to-email gateway. One executable with
+// subcommands; `faxgw SUBCOMMAND --help` describes each.
+#include <sysexits.h>
+
+#include <iostream>
+
+#include "commands.h"
+
+namespace faxgw {
+
+void CommonOptions::add_to(CLI::App& cmd) {
+    cmd.add_option("--config", config_file, "TOML configuration file (default: built-in settings)")
+        ->check(CLI::ExistingFile);
+    cmd.add_option("--var", var, "State folder: queue, spool, mailboxes (default: paths.var, \"var\")");
+}
+
+void report_warnings(const Config& config) {
+    for (const auto& w : config.warnings) std::cerr << "faxgw: warning: " << w << "\n";
+}
+
+void hand_results_to_mail(faxcore::Queue& queue, const Config& config) {
+    mailgw::write_notifications(queue, config.mail);
+    mailgw::deliver_inbound(queue, config.mail);
+}
+
+}  // namespace faxgw
+
+int main(int argc, char** argv) {
+    using namespace faxgw;
+    CLI::App app{"faxgw: email-to-fax and fax-to-email gateway", "faxgw"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "faxgw 0.1.0");
+    int exit_code = 0;
+    add_submit_command(app, exit_code);
+    add_run_command(app, exit_code);
+    add_demo_command(app, exit_code);
+    add_jobs_command(app, exit_code);
+    add_render_command(app, exit_code);
+    add_send_command(app, exit_code);
+    add_config_command(app, exit_code);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : EX_USAGE;
+    } catch (const ConfigError& e) {
+        std::cerr << "faxgw: " << e.what() << "\n";
+        return EX_CONFIG;
+    }
+    return exit_code;
+}

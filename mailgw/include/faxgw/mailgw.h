@@ -1,0 +1,90 @@
+// Public interface of mailgw/: what a mail means for the fax gateway.
+// One place decides which numbers a mail goes to, whether its sender may fax
+// them, and which pages it becomes; the pipe transport (`faxgw submit`), the
+// milter and the IMAP poller all call submit(). mailgw also writes the
+// mails going back: notifications to the sender and received faxes.
+#pragma once
+
+#include <faxgw/faxcore.h>
+#include <faxgw/render.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace faxgw::mailgw {
+
+// sysexits(3) codes, the contract with Postfix's pipe(8) and Sendmail.
+enum class ExitCode : int {
+    ok = 0,
+    data_error = 65,    // EX_DATAERR: the message cannot be faxed
+    no_user = 67,       // EX_NOUSER: bad fax number / recipient
+    software = 70,      // never returned by submit(); internal use
+    temp_fail = 75,     // EX_TEMPFAIL: try again later
+    no_perm = 77,       // EX_NOPERM: the sender rules refuse
+};
+
+struct DialRules {
+    std::string country_code = "1";       // E.164 country of numbers without one
+    std::string international_prefix = "011";
+    std::string national_prefix = "1";
+    int min_digits = 3;
+    int max_digits = 15;
+};
+
+// One sender rule; first match wins. Patterns are globs (* and ?), matched
+// case-insensitively against the envelope sender; number patterns against
+// the E.164 number.
+struct SenderRule {
+    std::string sender = "*";
+    std::string number = "*";
+    bool allow = true;
+    std::string reason;  // what a refused sender reads
+};
+
+// The built-in sender rules, the default of Settings::rules in the config:
+// refuse the null sender and *.invalid senders (their fax reports could
+// never be delivered) and the premium-rate numbers +1900 and +1976.
+std::vector<SenderRule> default_rules();
+
+struct Settings {
+    std::vector<std::string> fax_domains = {"fax.example.com"};
+    DialRules dial;
+    std::vector<SenderRule> rules;  // empty list = everybody may fax
+    bool default_allow = true;      // when no rule matches
+    render::Options render;
+    std::filesystem::path outbox;   // Maildir for notifications to senders
+    std::string gateway_address = "fax-gateway@localhost";  // From: of mails we write
+    // Inbound: DID (E.164 or as dialled) -> mail address; "*" routes the rest.
+    std::vector<std::pair<std::string, std::string>> inbound_routes;
+    std::filesystem::path inbound_maildir;  // root: one Maildir per address below it
+};
+
+struct Envelope {
+    std::string sender;          // ${sender}
+    std::string client_address;  // ${client_address}
+    std::string sasl_user;       // ${sasl_username}
+    std::vector<std::string> recipients;  // ${recipient}...
+};
+
+struct SubmitResult {
+    ExitCode code = ExitCode::ok;
+    std::string message;  // one line: what happened or what is wrong
+    faxcore::EnqueueResult enqueued;
+};
+
+// Parses one RFC 5322 message, applies the sender rules, renders it and
+// queues one job per fax number. Never throws: every failure is a code and
+// a line of text.
+SubmitResult submit(std::string_view raw_message, const Envelope& envelope,
+                    const Settings& settings, faxcore::Queue& queue);
+
+// Writes a notification mail to settings.outbox for every pending report.
+// Returns the number of mails written.
+int write_notifications(faxcore::Queue& queue, const Settings& settings);
+
+// Delivers every undelivered received fax as a mail with a PDF attached to
+// the Maildir of the address its DID routes to. Returns mails delivered.
+int deliver_inbound(faxcore::Queue& queue, const Settings& settings);
+
+}  // namespace faxgw::mailgw

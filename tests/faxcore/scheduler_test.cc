@@ -1,0 +1,164 @@
+#define BOOST_TEST_MODULE faxcore scheduler
+#include <faxgw/faxcore/gateway.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include "fixture.h"
+#include "sim_network.h"
+#include "sqlite_queue.h"
+
+using namespace faxgw;
+using faxcore::JobState;
+using faxcore::Outcome;
+
+namespace {
+
+faxcore::GatewaySettings network(int lines = 4) {
+    faxcore::GatewaySettings s;
+    s.lines = lines;
+    s.dids = {"+15550100"};
+    s.sim.numbers = {{"+15551001", faxcore::SimBehaviour::receive, 0, "ACME"},
+                     {"+15551003", faxcore::SimBehaviour::busy, 0, ""},
+                     {"+15551004", faxcore::SimBehaviour::no_answer, 0, ""},
+                     {"+15551005", faxcore::SimBehaviour::hangup, 1, "FLAKY"}};
+    s.retry.max_attempts = 3;
+    return s;
+}
+
+struct Rig {
+    test::TempDir dir;
+    faxcore::SqliteQueue queue{dir.path};
+    std::vector<std::string> log;
+    faxcore::RunStats run(const faxcore::GatewaySettings& s) {
+        faxcore::Gateway g(queue, s, dir.path, [&](const std::string& l) { log.push_back(l); });
+        return g.run_until_idle();
+    }
+    std::vector<render::Page> received(const std::string& number) {
+        std::vector<std::filesystem::path> files;
+        for (auto& e : std::filesystem::directory_iterator(dir.path / "remote" / faxcore::digits_of(number)))
+            files.push_back(e.path());
+        // call-<job>-<attempt>.tif: attempt order is page order.
+        std::sort(files.begin(), files.end());
+        std::vector<render::Page> pages;
+        for (auto& f : files)
+            for (auto& p : render::read_fax_tiff(f)) pages.push_back(p);
+        return pages;
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_job_to_an_answering_machine_is_done_with_identical_pages) {
+    Rig rig;
+    auto pages = test::synthetic_pages(2, render::Resolution::fine);
+    auto id = rig.queue.enqueue(test::submission(rig.queue, "<ok@x>", pages, {"+15551001"})).jobs[0];
+    auto stats = rig.run(network());
+    auto job = rig.queue.job(id);
+    BOOST_TEST(job->state == JobState::done);
+    BOOST_TEST(job->pages_confirmed == 2);
+    BOOST_REQUIRE(job->attempts.size() == 1u);
+    BOOST_TEST(job->attempts[0].remote_csid == "ACME");
+    BOOST_TEST(stats.calls == 1);
+    BOOST_TEST((rig.received("+15551001") == pages));
+}
+
+BOOST_AUTO_TEST_CASE(a_busy_number_is_retried_then_fails_with_the_reason) {
+    Rig rig;
+    auto s = network();
+    auto id = rig.queue.enqueue(test::submission(rig.queue, "<busy@x>",
+                                                 test::synthetic_pages(1, render::Resolution::fine),
+                                                 {"+15551003"}))
+                  .jobs[0];
+    rig.run(s);
+    auto job = rig.queue.job(id);
+    BOOST_TEST(job->state == JobState::failed);
+    BOOST_TEST(job->attempts.size() == 3u);
+    for (auto& a : job->attempts) BOOST_TEST(a.outcome == Outcome::busy);
+    // Backoff: the second wait is longer than the first.
+    auto gap1 = job->attempts[1].started_at - job->attempts[0].started_at;
+    auto gap2 = job->attempts[2].started_at - job->attempts[1].started_at;
+    BOOST_TEST(gap1 >= s.retry.busy_delay);
+    BOOST_TEST(gap2 > gap1);
+    BOOST_TEST(job->reason == "gave up after 3 attempts: the number was busy");
+}
+
+BOOST_AUTO_TEST_CASE(after_a_partial_send_the_retry_starts_at_the_first_unconfirmed_page) {
+    Rig rig;
+    auto pages = test::synthetic_pages(3, render::Resolution::fine);
+    auto id = rig.queue.enqueue(test::submission(rig.queue, "<flaky@x>", pages, {"+15551005"})).jobs[0];
+    auto s = network();
+    s.retry.max_attempts = 5;
+    rig.run(s);
+    auto job = rig.queue.job(id);
+    BOOST_TEST(job->state == JobState::done);
+    BOOST_REQUIRE(job->attempts.size() == 3u);
+    for (int i = 0; i < 3; ++i) {
+        BOOST_TEST(job->attempts[i].first_page == i + 1);
+        BOOST_TEST(job->attempts[i].pages_confirmed == 1);
+    }
+    // Every page reached the far end exactly once, in order.
+    BOOST_TEST((rig.received("+15551005") == pages));
+}
+
+BOOST_AUTO_TEST_CASE(never_two_calls_to_one_number_at_once) {
+    Rig rig;
+    auto pages = test::synthetic_pages(1, render::Resolution::standard);
+    for (int i = 0; i < 3; ++i)
+        rig.queue.enqueue(test::submission(rig.queue, "<same" + std::to_string(i) + "@x>", pages, {"+15551001"}));
+    rig.run(network(4));
+    auto jobs = rig.queue.jobs();
+    BOOST_REQUIRE(jobs.size() == 3u);
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        BOOST_TEST(jobs[i].state == JobState::done);
+        for (std::size_t k = i + 1; k < jobs.size(); ++k) {
+            auto& a = jobs[i].attempts[0];
+            auto& b = jobs[k].attempts[0];
+            bool apart = a.started_at + a.line_seconds <= b.started_at + 1 ||
+                         b.started_at + b.line_seconds <= a.started_at + 1;
+            BOOST_TEST(apart, "calls of jobs " << jobs[i].id << " and " << jobs[k].id << " overlap");
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(unknown_numbers_fail_at_once_and_no_answer_is_retried) {
+    Rig rig;
+    auto pages = test::synthetic_pages(1, render::Resolution::fine);
+    auto r = rig.queue.enqueue(test::submission(rig.queue, "<m@x>", pages, {"+15559999", "+15551004"}));
+    rig.run(network());
+    auto unknown = rig.queue.job(r.jobs[0]);
+    BOOST_TEST(unknown->state == JobState::failed);
+    BOOST_TEST(unknown->attempts.size() == 1u);
+    BOOST_TEST(unknown->attempts[0].outcome == Outcome::no_route);
+    auto silent = rig.queue.job(r.jobs[1]);
+    BOOST_TEST(silent->state == JobState::failed);
+    BOOST_TEST(silent->attempts.size() == 3u);
+    BOOST_TEST(silent->attempts[0].outcome == Outcome::no_answer);
+}
+
+BOOST_AUTO_TEST_CASE(a_call_to_a_did_is_received_by_the_gateway) {
+    Rig rig;
+    auto pages = test::synthetic_pages(2, render::Resolution::standard);
+    rig.queue.enqueue(test::submission(rig.queue, "<in@x>", pages, {"+15550100"}));
+    rig.run(network());
+    auto inbound = rig.queue.undelivered_inbound();
+    BOOST_REQUIRE(inbound.size() == 1u);
+    BOOST_TEST(inbound[0].did == "+15550100");
+    BOOST_TEST(inbound[0].pages == 2);
+    BOOST_TEST(inbound[0].complete);
+    BOOST_TEST((render::read_fax_tiff(inbound[0].tiff) == pages));
+    rig.queue.mark_inbound_delivered(inbound[0].id, "somewhere");
+    BOOST_TEST(rig.queue.undelivered_inbound().empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_simulated_clock_fills_every_line) {
+    Rig rig;
+    auto pages = test::synthetic_pages(1, render::Resolution::standard);
+    auto s = network(2);
+    s.sim.numbers.push_back({"+15551002", faxcore::SimBehaviour::receive, 0, "B"});
+    rig.queue.enqueue(test::submission(rig.queue, "<a@x>", pages, {"+15551001"}));
+    rig.queue.enqueue(test::submission(rig.queue, "<b@x>", pages, {"+15551002"}));
+    auto stats = rig.run(s);
+    BOOST_TEST(stats.calls == 2);
+    // Two lines, two calls of about equal length: they ran side by side.
+    BOOST_TEST(stats.makespan_seconds < 0.75 * stats.line_seconds);
+}
