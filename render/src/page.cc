@@ -1,0 +1,97 @@
+// Resolutions, paper names and the Page bitmap itself.
+#include <cmath>
+#include <string>
+
+#include "faxgw/render.h"
+
+namespace faxgw::render {
+
+int y_dpi(Resolution r) {
+    switch (r) {
+        case Resolution::standard:
+            return 98;
+        case Resolution::fine:
+            return 196;
+        case Resolution::superfine:
+            return 391;
+    }
+    throw Error("unknown resolution");
+}
+
+Resolution parse_resolution(std::string_view name) {
+    if (name == "standard") return Resolution::standard;
+    if (name == "fine") return Resolution::fine;
+    if (name == "superfine") return Resolution::superfine;
+    throw Error("unknown resolution \"" + std::string(name) +
+                "\" (expected standard, fine or superfine)");
+}
+
+std::string_view to_string(Resolution r) {
+    switch (r) {
+        case Resolution::standard:
+            return "standard";
+        case Resolution::fine:
+            return "fine";
+        case Resolution::superfine:
+            return "superfine";
+    }
+    return "?";
+}
+
+Paper parse_paper(std::string_view name) {
+    if (name == "a4") return Paper::a4;
+    if (name == "letter") return Paper::letter;
+    if (name == "legal") return Paper::legal;
+    throw Error("unknown paper \"" + std::string(name) + "\" (expected a4, letter or legal)");
+}
+
+std::string_view to_string(Paper p) {
+    switch (p) {
+        case Paper::a4:
+            return "a4";
+        case Paper::letter:
+            return "letter";
+        case Paper::legal:
+            return "legal";
+    }
+    return "?";
+}
+
+int page_height_px(Paper paper, Resolution r) {
+    double inches = 0;
+    switch (paper) {
+        case Paper::a4:
+            inches = 297 / 25.4;
+            break;
+        case Paper::letter:
+            inches = 11;
+            break;
+        case Paper::legal:
+            inches = 14;
+            break;
+    }
+    return static_cast<int>(std::lround(inches * y_dpi(r)));
+}
+
+Page Page::blank(int height, Resolution r) {
+    Page page;
+    page.height = height;
+    page.resolution = r;
+    page.bits.assign(static_cast<std::size_t>(page.stride()) * height, 0);
+    return page;
+}
+
+// Out-of-range pixels read as white and ignore writes, so callers that
+// draw near the edges need no clipping of their own.
+bool Page::black(int x, int y) const {
+    if (x < 0 || y < 0 || x >= width || y >= height) return false;
+    return bits[static_cast<std::size_t>(y) * stride() + x / 8] & (0x80 >> (x % 8));
+}
+
+void Page::set_black(int x, int y) {
+    if (x < 0 || y < 0 || x >= width || y >= height) return;
+    bits[static_cast<std::size_t>(y) * stride() + x / 8] |=
+        static_cast<std::uint8_t>(0x80 >> (x % 8));
+}
+
+}  // namespace faxgw::render

@@ -1,0 +1,145 @@
+// PDF pages rendered with poppler and fitted to the paper.
+#include <poppler/cpp/poppler-document.h>
+#include <poppler/cpp/poppler-global.h>
+#include <poppler/cpp/poppler-image.h>
+#include <poppler/cpp/poppler-page-renderer.h>
+#include <poppler/cpp/poppler-page.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "bitmap.h"
+#include "sheet.h"
+
+namespace faxgw::render {
+
+namespace {
+
+// Luminance below half is black: poppler's antialiasing makes text edges
+// grey, and half-way keeps stroke widths as drawn.
+constexpr std::uint8_t dark_threshold = 128;
+
+// poppler reports problems only through a process-wide callback (and
+// prints them to stderr without one). Counting them per thread keeps the
+// daemon's log to our one Error and lets render_pdf recognise damage even
+// where poppler carries on.
+thread_local int poppler_errors = 0;
+
+class PopplerErrors {
+public:
+    PopplerErrors() {
+        static std::once_flag once;
+        std::call_once(once, [] {
+            poppler::set_debug_error_function([](const std::string&, void*) { ++poppler_errors; },
+                                              nullptr);
+        });
+        poppler_errors = 0;
+    }
+    int count() const { return poppler_errors; }
+};
+
+// A PDF ends with %%EOF; readers accept it anywhere in the last kilobyte.
+// Without it the file was most likely cut off on the way (a mail relay's
+// size limit), and poppler quietly rebuilds what is left.
+bool looks_truncated(std::string_view bytes) {
+    const std::size_t tail = std::min<std::size_t>(bytes.size(), 1024);
+    return bytes.substr(bytes.size() - tail).find("%%EOF") == std::string_view::npos;
+}
+
+std::unique_ptr<poppler::document> load(std::string_view bytes, const PopplerErrors& errors) {
+    if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+        throw Error("PDF is too large");
+    std::unique_ptr<poppler::document> doc(
+        poppler::document::load_from_raw_data(bytes.data(), static_cast<int>(bytes.size())));
+    if (!doc) throw Error("PDF is damaged or not a PDF (it cannot be opened)");
+    if (looks_truncated(bytes) && errors.count() > 0)
+        throw Error("PDF is damaged (the file is incomplete)");
+    if (doc->is_locked())
+        throw Error("PDF is encrypted with a password (send it without password protection)");
+    return doc;
+}
+
+// Page size in points as it is displayed, i.e. after the page's own /Rotate.
+struct Size {
+    double width;
+    double height;
+};
+
+Size displayed_size(const poppler::page& page) {
+    const poppler::rectf box = page.page_rect(poppler::crop_box);
+    const auto o = page.orientation();
+    const bool sideways = o == poppler::page::landscape || o == poppler::page::seascape;
+    return sideways ? Size{box.height(), box.width()} : Size{box.width(), box.height()};
+}
+
+Page render_page(const poppler::page& page, const Sheet& sheet, Resolution r) {
+    Size size = displayed_size(page);
+    if (size.width <= 0 || size.height <= 0) return Page{};
+    // Faxes are printed portrait; a landscape page is turned rather than
+    // shrunk to a strip across the top.
+    const bool turn = size.width > size.height;
+    if (turn) std::swap(size.width, size.height);
+    const double scale =
+        std::min(sheet.width_in * 72 / size.width, sheet.height_in * 72 / size.height);
+
+    poppler::page_renderer renderer;
+    renderer.set_render_hint(poppler::page_renderer::antialiasing, true);
+    renderer.set_render_hint(poppler::page_renderer::text_antialiasing, true);
+    // Grey, not format_mono: poppler's 1-bit images come out sheared unless
+    // exactly 1728 pixels wide, and thresholding ourselves picks the cut.
+    renderer.set_image_format(poppler::image::format_gray8);
+    const poppler::image image =
+        renderer.render_page(&page, sheet.x_ppi * scale, sheet.y_ppi * scale, -1, -1, -1, -1,
+                             turn ? poppler::rotate_90 : poppler::rotate_0);
+    if (!image.is_valid() || image.width() <= 0 || image.height() <= 0) return Page{};
+
+    Page out = Page::blank(sheet.page_height, r);
+    const int x0 = static_cast<int>(std::lround((fax_width_px - image.width()) / 2.0));
+    const int y0 = static_cast<int>(
+        std::lround(sheet.origin_y + (sheet.height_in * sheet.y_ppi - image.height()) / 2));
+    const GrayView gray{reinterpret_cast<const std::uint8_t*>(image.const_data()), image.width(),
+                        image.height(), image.bytes_per_row()};
+    threshold_onto(out, gray, x0, std::max(0, y0), dark_threshold, true);
+    return out;
+}
+
+bool is_blank(const Page& page) {
+    return std::all_of(page.bits.begin(), page.bits.end(), [](std::uint8_t b) { return b == 0; });
+}
+
+}  // namespace
+
+std::vector<Page> render_pdf(std::string_view pdf_bytes, const Options& options) {
+    const PopplerErrors errors;
+    const std::unique_ptr<poppler::document> doc = load(pdf_bytes, errors);
+    const int count = doc->pages();
+    if (count <= 0)
+        throw Error(errors.count() > 0 ? "PDF is damaged (no readable pages)" : "PDF has no pages");
+    if (count > options.max_pages)
+        throw Error("PDF has " + std::to_string(count) + " pages, more than the limit of " +
+                    std::to_string(options.max_pages));
+
+    const Sheet sheet = sheet_for(options.paper, options.resolution);
+    std::vector<Page> pages;
+    for (int i = 0; i < count; ++i) {
+        const int errors_before = errors.count();
+        const std::unique_ptr<poppler::page> page(doc->create_page(i));
+        Page rendered = page ? render_page(*page, sheet, options.resolution) : Page{};
+        // poppler "succeeds" on damaged files: an empty image, or a blank
+        // page it complained about while drawing, is the only sign.
+        if (rendered.height == 0 || (errors.count() > errors_before && is_blank(rendered)))
+            throw Error("PDF is damaged (" + std::to_string(i) + " of " + std::to_string(count) +
+                        " pages readable)");
+        pages.push_back(std::move(rendered));
+    }
+    // Complaints while drawing a cut-off file mean something is missing.
+    if (looks_truncated(pdf_bytes) && errors.count() > 0)
+        throw Error("PDF is damaged (the file is incomplete)");
+    return pages;
+}
+
+}  // namespace faxgw::render

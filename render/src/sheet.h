@@ -1,0 +1,23 @@
+// Private: where a sheet of paper lands on a fax page.
+#pragma once
+
+#include "faxgw/render.h"
+
+namespace faxgw::render {
+
+// A sheet of the chosen paper mapped onto a fax page. Paper wider than
+// 1728 px at 204 dpi (Letter, Legal: 1734 px) is scaled down uniformly so it
+// fits; narrower paper (A4: 1687 px) is centred.
+struct Sheet {
+    double width_in = 0;  // paper size in inches
+    double height_in = 0;
+    double x_ppi = 0;  // device pixels per inch of paper, across and down
+    double y_ppi = 0;
+    double origin_x = 0;  // device pixel where the paper's top left lands
+    double origin_y = 0;
+    int page_height = 0;  // rows of the fax page
+};
+
+Sheet sheet_for(Paper paper, Resolution r);
+
+}  // namespace faxgw::render

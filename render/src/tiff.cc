@@ -1,0 +1,183 @@
+// Multi-page fax TIFFs: written as spandsp wants them, read as anyone
+// (including spandsp's receiver) writes them.
+#include <cmath>
+#include <system_error>
+
+#include "faxgw/render.h"
+#include "tiff_file.h"
+
+namespace faxgw::render {
+
+namespace {
+
+// A received page longer than this (about 8 m at superfine) is not a fax.
+constexpr std::uint32_t max_rows = 65536;
+
+void set_page_tags(TIFF* tif, const Page& page, int number, int total) {
+    TIFFSetField(tif, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE);
+    TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, static_cast<std::uint32_t>(page.width));
+    TIFFSetField(tif, TIFFTAG_IMAGELENGTH, static_cast<std::uint32_t>(page.height));
+    TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, 1);
+    TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, 1);
+    TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_CCITTFAX4);
+    TIFFSetField(tif, TIFFTAG_T6OPTIONS, 0);
+    TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISWHITE);  // 1 = black, as Page
+    TIFFSetField(tif, TIFFTAG_FILLORDER, FILLORDER_MSB2LSB);
+    TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(tif, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
+    TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, static_cast<std::uint32_t>(page.height));
+    // spandsp judges the resolution to send from these two tags alone.
+    TIFFSetField(tif, TIFFTAG_RESOLUTIONUNIT, RESUNIT_INCH);
+    TIFFSetField(tif, TIFFTAG_XRESOLUTION, static_cast<float>(fax_x_dpi));
+    TIFFSetField(tif, TIFFTAG_YRESOLUTION, static_cast<float>(y_dpi(page.resolution)));
+    TIFFSetField(tif, TIFFTAG_PAGENUMBER, static_cast<std::uint16_t>(number),
+                 static_cast<std::uint16_t>(total));
+}
+
+void check_page(const Page& page) {
+    if (page.width != fax_width_px || page.height <= 0 ||
+        page.bits.size() != static_cast<std::size_t>(page.stride()) * page.height)
+        throw Error("cannot write TIFF: page is not a " + std::to_string(fax_width_px) +
+                    "-pixel fax page");
+}
+
+void write_pages(const std::vector<Page>& pages, const std::filesystem::path& file) {
+    TiffFile tiff(file, "w");
+    const int total = static_cast<int>(pages.size());
+    for (int i = 0; i < total; ++i) {
+        const Page& page = pages[i];
+        set_page_tags(tiff.get(), page, i, total);
+        // libtiff wants a non-const buffer even though it only reads it.
+        std::vector<std::uint8_t> data = page.bits;
+        if (TIFFWriteEncodedStrip(tiff.get(), 0, data.data(), static_cast<tmsize_t>(data.size())) <
+            0)
+            tiff.fail("cannot write TIFF page " + std::to_string(i + 1));
+        if (!TIFFWriteDirectory(tiff.get()))
+            tiff.fail("cannot write TIFF page " + std::to_string(i + 1));
+    }
+    tiff.close();
+}
+
+// Lines per inch from the tags. spandsp writes received faxes in lines per
+// centimetre (e.g. 77.2 for fine).
+Resolution resolution_of(TIFF* tif) {
+    float y_res = 0;
+    if (!TIFFGetField(tif, TIFFTAG_YRESOLUTION, &y_res) || y_res <= 0)
+        return Resolution::fine;  // untagged: assume the commonest
+    std::uint16_t unit = RESUNIT_INCH;
+    TIFFGetFieldDefaulted(tif, TIFFTAG_RESOLUTIONUNIT, &unit);
+    const double lpi = unit == RESUNIT_CENTIMETER ? y_res * 2.54 : y_res;
+    Resolution best = Resolution::standard;
+    for (Resolution r : {Resolution::fine, Resolution::superfine})
+        if (std::abs(lpi - y_dpi(r)) < std::abs(lpi - y_dpi(best))) best = r;
+    return best;
+}
+
+struct Shape {
+    std::uint32_t width = 0, height = 0;
+    std::uint16_t bits = 0, samples = 0;
+};
+
+Shape shape_of(TIFF* tif) {
+    Shape s;
+    TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &s.width);
+    TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &s.height);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &s.bits);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &s.samples);
+    return s;
+}
+
+bool fax_shaped(const Shape& s) {
+    return s.width == fax_width_px && s.bits == 1 && s.samples == 1 && s.height > 0 &&
+           s.height <= max_rows;
+}
+
+Page read_page(const TiffFile& tiff, int index) {
+    TIFF* tif = tiff.get();
+    const Shape shape = shape_of(tif);
+    const std::string where = "TIFF page " + std::to_string(index + 1);
+    if (!fax_shaped(shape))
+        throw Error(where + " is not a 1-bit " + std::to_string(fax_width_px) +
+                    "-pixel fax page (" + std::to_string(shape.width) + "x" +
+                    std::to_string(shape.height) + ", " +
+                    std::to_string(shape.bits * shape.samples) + " bits per pixel)");
+    std::uint16_t photometric = PHOTOMETRIC_MINISWHITE;
+    TIFFGetFieldDefaulted(tif, TIFFTAG_PHOTOMETRIC, &photometric);
+
+    Page page = Page::blank(static_cast<int>(shape.height), resolution_of(tif));
+    if (TIFFScanlineSize(tif) != page.stride()) tiff.fail("cannot read " + where);
+    // Scanline by scanline so any strip layout and any codec libtiff knows
+    // works; libtiff also undoes FillOrder LSB2MSB.
+    for (int y = 0; y < page.height; ++y) {
+        std::uint8_t* row = page.bits.data() + static_cast<std::size_t>(y) * page.stride();
+        if (TIFFReadScanline(tif, row, static_cast<std::uint32_t>(y), 0) < 0)
+            tiff.fail("cannot read " + where + " (damaged at row " + std::to_string(y) + ")");
+        if (photometric == PHOTOMETRIC_MINISBLACK)
+            for (int i = 0; i < page.stride(); ++i) row[i] = static_cast<std::uint8_t>(~row[i]);
+    }
+    return page;
+}
+
+}  // namespace
+
+void write_fax_tiff(const std::vector<Page>& pages, const std::filesystem::path& out) {
+    if (pages.empty()) throw Error("cannot write TIFF: no pages");
+    for (const Page& page : pages) check_page(page);
+    // Written beside the target and renamed, so a reader (the sender) never
+    // sees a half-written file.
+    const std::filesystem::path partial = out.string() + ".partial";
+    try {
+        naming_file(out, [&] { write_pages(pages, partial); });
+        replace_file(partial, out);
+    } catch (...) {
+        std::error_code ignored;
+        std::filesystem::remove(partial, ignored);
+        throw;
+    }
+}
+
+std::vector<Page> read_fax_tiff(const std::filesystem::path& file) {
+    return naming_file(file, [&] {
+        TiffFile tiff(file, "r");
+        std::vector<Page> pages;
+        do {
+            pages.push_back(read_page(tiff, static_cast<int>(pages.size())));
+        } while (TIFFReadDirectory(tiff.get()));
+        // TIFFReadDirectory also returns 0 on a damaged directory chain.
+        if (!tiff.errors().empty())
+            tiff.fail("cannot read TIFF after page " + std::to_string(pages.size()));
+        return pages;
+    });
+}
+
+int count_tiff_pages(const std::filesystem::path& file) {
+    return naming_file(file, [&] {
+        TiffFile tiff(file, "r");
+        return static_cast<int>(TIFFNumberOfDirectories(tiff.get()));
+    });
+}
+
+bool is_fax_tiff(const std::filesystem::path& file) {
+    return naming_file(file, [&] {
+        TiffFile tiff(file, "r");
+        do {
+            if (!fax_shaped(shape_of(tiff.get()))) return false;
+        } while (TIFFReadDirectory(tiff.get()));
+        return true;
+    });
+}
+
+bool is_single_strip_g4(const std::filesystem::path& file) {
+    return naming_file(file, [&] {
+        TiffFile tiff(file, "r");
+        do {
+            std::uint16_t compression = COMPRESSION_NONE;
+            TIFFGetFieldDefaulted(tiff.get(), TIFFTAG_COMPRESSION, &compression);
+            if (compression != COMPRESSION_CCITTFAX4 || TIFFNumberOfStrips(tiff.get()) != 1)
+                return false;
+        } while (TIFFReadDirectory(tiff.get()));
+        return true;
+    });
+}
+
+}  // namespace faxgw::render

@@ -1,0 +1,155 @@
+// PDF rendering: page count, fitting, rotation, and refusing bad documents.
+#define BOOST_TEST_MODULE render_pdf
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <string>
+
+#include "faxgw/render.h"
+#include "test_util.h"
+
+using namespace faxgw::render;
+using namespace faxgw::render::test;
+
+namespace {
+
+std::string sample_pdf() { return read_bytes(samples() / "three-pages.pdf"); }
+
+// PDF made by Ghostscript from a PostScript or PDF file, with gs options.
+std::string gs_pdf(const TempDir& dir, const std::filesystem::path& input,
+                   const std::string& gs_options = "") {
+    const Output out = run("gs -q -dSAFER -dBATCH -dNOPAUSE -sDEVICE=pdfwrite " + gs_options +
+                           " -o " + (dir / "out.pdf").string() + " " + input.string());
+    BOOST_TEST_REQUIRE(out.status == 0, out.text);
+    return read_bytes(dir / "out.pdf");
+}
+
+void check_message(const Error& e, const std::string& expected) {
+    BOOST_TEST_MESSAGE("Error: " << e.what());
+    BOOST_TEST(std::string(e.what()).find(expected) != std::string::npos, e.what());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(three_page_sample_gives_three_fax_pages) {
+    for (Resolution r : {Resolution::standard, Resolution::fine, Resolution::superfine}) {
+        BOOST_TEST_CONTEXT(to_string(r)) {
+            Options o;
+            o.resolution = r;
+            const auto pages = render_pdf(sample_pdf(), o);
+            BOOST_TEST_REQUIRE(pages.size() == 3u);
+            for (const Page& page : pages) {
+                BOOST_TEST(page.width == 1728);
+                BOOST_TEST(page.height == page_height_px(Paper::a4, r));
+                BOOST_TEST(page.resolution == r);
+                BOOST_TEST(ink_of(page).pixels > 1000);
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a4_page_lands_where_it_was_drawn) {
+    // The sample's frame runs from 15 to 195 mm across and 10 to 287 mm up.
+    const Page page = render_pdf(sample_pdf(), Options{}).at(0);
+    const Ink ink = ink_of(page);
+    const double left = (1728 - 210 / 25.4 * 204) / 2;
+    auto across = [&](double mm) { return left + mm / 25.4 * 204; };
+    auto down = [&](double mm_from_top) { return mm_from_top / 25.4 * 196; };
+    BOOST_TEST(std::abs(ink.left - across(15)) <= 3);
+    BOOST_TEST(std::abs(ink.right - across(195)) <= 3);
+    BOOST_TEST(std::abs(ink.top - down(297 - 287)) <= 3);
+    BOOST_TEST(std::abs(ink.bottom - down(297 - 10)) <= 3);
+}
+
+BOOST_AUTO_TEST_CASE(a4_document_fits_letter_paper) {
+    Options o;
+    o.paper = Paper::letter;
+    const auto pages = render_pdf(sample_pdf(), o);
+    BOOST_TEST_REQUIRE(pages.size() == 3u);
+    const Ink ink = ink_of(pages[0]);
+    BOOST_TEST(pages[0].height == 2156);
+    BOOST_TEST(ink.top >= 0);
+    BOOST_TEST(ink.bottom < 2156);
+    // Height-limited: 11 in of paper for 297 mm of page, and 8.5 in paper
+    // itself shrunk from 1734 to 1728 px.
+    const double scale = 11 * 72 / 842.0 * (1728 / (8.5 * 204));
+    BOOST_TEST(std::abs((ink.bottom - ink.top) - 277 / 25.4 * 196 * scale) <= 3);
+}
+
+BOOST_AUTO_TEST_CASE(landscape_page_is_turned_to_portrait) {
+    TempDir dir;
+    // A landscape page with a black band along its top edge.
+    write_bytes(dir / "landscape.ps",
+                "%!PS\n<< /PageSize [842 595] >> setpagedevice\n"
+                "0 545 842 50 rectfill showpage\n");
+    const std::string pdf = gs_pdf(dir, dir / "landscape.ps");
+    const auto pages = render_pdf(pdf, Options{});
+    BOOST_TEST_REQUIRE(pages.size() == 1u);
+    const Ink ink = ink_of(pages[0]);
+    const double tall_in = (ink.bottom - ink.top + 1) / 196.0;
+    const double wide_in = (ink.right - ink.left + 1) / 204.0;
+    BOOST_TEST(tall_in > 10.5);  // the band now runs down the page
+    BOOST_TEST(wide_in < 1.0);
+}
+
+BOOST_AUTO_TEST_CASE(truncated_pdf_is_refused_as_damaged) {
+    const std::string pdf = sample_pdf();
+    for (std::size_t keep : {pdf.size() / 4, pdf.size() / 2, pdf.size() * 3 / 4, pdf.size() - 40}) {
+        BOOST_TEST_CONTEXT("kept " << keep << " of " << pdf.size() << " bytes") {
+            try {
+                render_pdf(std::string_view(pdf).substr(0, keep), Options{});
+                BOOST_ERROR("truncated PDF was rendered");
+            } catch (const Error& e) {
+                check_message(e, "damaged");
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(truncated_linearized_pdf_is_refused_as_damaged) {
+    // A linearized ("fast web view") PDF has a cross-reference table at the
+    // front, so poppler opens it even when the rest is missing.
+    TempDir dir;
+    const std::string pdf = gs_pdf(dir, samples() / "three-pages.ps", "-dFastWebView");
+    BOOST_TEST_REQUIRE(pdf.find("/Linearized") != std::string::npos);
+    for (std::size_t keep : {pdf.size() * 3 / 10, pdf.size() / 2}) {
+        BOOST_TEST_CONTEXT("kept " << keep << " of " << pdf.size() << " bytes") {
+            try {
+                render_pdf(std::string_view(pdf).substr(0, keep), Options{});
+                BOOST_ERROR("truncated PDF was rendered");
+            } catch (const Error& e) {
+                check_message(e, "damaged");
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(encrypted_pdf_is_refused) {
+    TempDir dir;
+    const auto sample = samples() / "three-pages.pdf";
+    const std::string locked = gs_pdf(dir, sample, "-sOwnerPassword=owner -sUserPassword=user");
+    try {
+        render_pdf(locked, Options{});
+        BOOST_ERROR("encrypted PDF was rendered");
+    } catch (const Error& e) {
+        check_message(e, "encrypted");
+    }
+    // Only an owner password (restrictions, no password to open): readable.
+    const std::string restricted = gs_pdf(dir, sample, "-sOwnerPassword=owner");
+    BOOST_TEST(render_pdf(restricted, Options{}).size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(not_a_pdf_is_refused) {
+    BOOST_CHECK_THROW(render_pdf("hello, world", Options{}), Error);
+    BOOST_CHECK_THROW(render_pdf("", Options{}), Error);
+}
+
+BOOST_AUTO_TEST_CASE(page_limit_is_enforced) {
+    Options o;
+    o.max_pages = 2;
+    try {
+        render_pdf(sample_pdf(), o);
+        BOOST_ERROR("page limit ignored");
+    } catch (const Error& e) {
+        check_message(e, "3 pages");
+    }
+}

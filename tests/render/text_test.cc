@@ -1,0 +1,145 @@
+// Text layout: geometry, margins, wrapping, tabs, form feeds.
+#define BOOST_TEST_MODULE render_text
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <string>
+
+#include "faxgw/render.h"
+#include "test_util.h"
+
+using namespace faxgw::render;
+using namespace faxgw::render::test;
+
+namespace {
+
+Options with(Resolution r, Paper p = Paper::a4) {
+    Options o;
+    o.resolution = r;
+    o.paper = p;
+    return o;
+}
+
+// 15 mm margins in pixels, less a little for glyphs that overhang their box.
+int margin_x() { return static_cast<int>((1728 - 210 / 25.4 * 204) / 2 + 15 / 25.4 * 204) - 4; }
+int margin_y(Resolution r) { return static_cast<int>(15 / 25.4 * y_dpi(r)) - 4; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(empty_or_blank_text_gives_no_pages) {
+    BOOST_TEST(render_text("", Options{}).empty());
+    BOOST_TEST(render_text(" \n\t\r\n\f  \n", Options{}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_line_is_inked_inside_the_margins_only) {
+    for (Resolution r : {Resolution::standard, Resolution::fine, Resolution::superfine}) {
+        BOOST_TEST_CONTEXT(to_string(r)) {
+            const auto pages = render_text("Hello, fax world! |||| ____ MMMM", with(r));
+            BOOST_TEST_REQUIRE(pages.size() == 1u);
+            const Page& page = pages[0];
+            BOOST_TEST(page.width == 1728);
+            BOOST_TEST(page.height == page_height_px(Paper::a4, r));
+            BOOST_TEST(page.resolution == r);
+            const Ink ink = ink_of(page);
+            BOOST_TEST_REQUIRE(!ink.empty());
+            BOOST_TEST(ink.left >= margin_x());
+            BOOST_TEST(ink.left <= margin_x() + 20);  // starts at the left margin
+            BOOST_TEST(ink.top >= margin_y(r));
+            // One 10.5 pt line is about 0.17 inch tall.
+            BOOST_TEST(ink.bottom - ink.top < 0.25 * y_dpi(r));
+            BOOST_TEST(ink.bottom < page.height / 4);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(letter_paper_is_scaled_into_the_fax_width) {
+    const auto pages = render_text(std::string(200, 'W'), with(Resolution::fine, Paper::letter));
+    BOOST_TEST_REQUIRE(pages.size() == 1u);
+    BOOST_TEST(pages[0].height == 2156);
+    const Ink ink = ink_of(pages[0]);
+    BOOST_TEST(ink.left >= 110);
+    BOOST_TEST(ink.right <= 1728 - 110);
+}
+
+BOOST_AUTO_TEST_CASE(form_feed_starts_a_new_page) {
+    const auto pages = render_text("first page\fsecond page\n", Options{});
+    BOOST_TEST_REQUIRE(pages.size() == 2u);
+    BOOST_TEST(!ink_of(pages[0]).empty());
+    BOOST_TEST(!ink_of(pages[1]).empty());
+    // The second page starts at the top, not below the first page's line.
+    BOOST_TEST(std::abs(ink_of(pages[1]).top - ink_of(pages[0]).top) < 10);
+    // A trailing form feed adds no empty page.
+    BOOST_TEST(render_text("one page\f", Options{}).size() == 1u);
+    BOOST_TEST(render_text("one\f\fthree", Options{}).size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(long_lines_wrap_at_the_right_margin) {
+    const Page one = render_text("short line", Options{}).at(0);
+    const std::string words = [] {
+        std::string s;
+        for (int i = 0; i < 60; ++i) s += "wrapping words ";
+        return s;
+    }();
+    for (const std::string& text : {words, std::string(400, 'x')}) {
+        const auto pages = render_text(text, Options{});
+        BOOST_TEST_REQUIRE(pages.size() == 1u);
+        const Ink ink = ink_of(pages[0]);
+        BOOST_TEST(inked_rows(pages[0]) > 3 * inked_rows(one));
+        BOOST_TEST(ink.right <= 1728 - margin_x());
+        BOOST_TEST(ink.right > 1728 - margin_x() - 60);  // lines fill the width
+    }
+}
+
+BOOST_AUTO_TEST_CASE(long_text_is_paginated_within_the_margins) {
+    std::string text;
+    for (int i = 1; i <= 150; ++i) text += "line " + std::to_string(i) + "\n";
+    for (Resolution r : {Resolution::standard, Resolution::fine}) {
+        const auto pages = render_text(text, with(r));
+        BOOST_TEST_REQUIRE(pages.size() == 3u);  // about 60 lines a page
+        for (const Page& page : pages) {
+            const Ink ink = ink_of(page);
+            BOOST_TEST(ink.top >= margin_y(r));
+            BOOST_TEST(ink.bottom < page.height - margin_y(r));
+        }
+        BOOST_TEST(ink_of(pages[0]).bottom > pages[0].height * 3 / 4);  // page is used
+    }
+}
+
+BOOST_AUTO_TEST_CASE(resolution_changes_pixels_not_layout) {
+    const std::string text = "top line\n\n\n\nfifth line";
+    const Ink standard = ink_of(render_text(text, with(Resolution::standard)).at(0));
+    const Ink fine = ink_of(render_text(text, with(Resolution::fine)).at(0));
+    BOOST_TEST(std::abs(fine.top - 2 * standard.top) <= 3);
+    BOOST_TEST(std::abs(fine.bottom - 2 * standard.bottom) <= 4);
+    BOOST_TEST(std::abs(fine.left - standard.left) <= 1);
+}
+
+BOOST_AUTO_TEST_CASE(tabs_expand_to_eight_columns) {
+    const Ink tabbed = ink_of(render_text("\tX", Options{}).at(0));
+    const Ink spaced = ink_of(render_text("        X", Options{}).at(0));
+    const Ink partial = ink_of(render_text("abc\tX", Options{}).at(0));
+    BOOST_TEST(std::abs(tabbed.left - spaced.left) <= 1);
+    BOOST_TEST(std::abs(partial.right - spaced.right) <= 1);
+}
+
+BOOST_AUTO_TEST_CASE(non_ascii_text_renders) {
+    for (const char* text : {"Grüße", "Привет", "東京"}) {
+        BOOST_TEST_CONTEXT(text) {
+            const auto pages = render_text(text, Options{});
+            BOOST_TEST_REQUIRE(pages.size() == 1u);
+            BOOST_TEST(ink_of(pages[0]).pixels > 200);
+        }
+    }
+    BOOST_CHECK_THROW(render_text("caf\xe9", Options{}), Error);  // Latin-1, not UTF-8
+}
+
+BOOST_AUTO_TEST_CASE(sample_text_gives_two_pages) {
+    const auto pages = render_text(read_bytes(samples() / "hello.txt"), Options{});
+    BOOST_TEST(pages.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(page_limit_is_enforced) {
+    Options o;
+    o.max_pages = 2;
+    BOOST_CHECK_THROW(render_text("1\f2\f3", o), Error);
+    BOOST_TEST(render_text("1\f2", o).size() == 2u);
+}
