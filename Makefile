@@ -17,7 +17,7 @@ build: deps configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	$(BUILD)/faxgw demo
+	$(BUILD)/bin/faxgw demo
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -29,7 +29,8 @@ test-asan: deps
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: build
-	$(BUILD)/faxgw-bench-lines
+	$(BUILD)/bin/faxgw-bench-lines
+	$(BUILD)/bin/faxgw-bench-latency
 
 format:
 	find faxgw faxcore mailgw render milter tests -name '*.cc' -o -name '*.h' | xargs clang-format -i

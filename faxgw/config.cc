@@ -270,7 +270,8 @@ std::string sample_config() {
 
 Config load_config(const std::optional<std::filesystem::path>& file,
                    const std::optional<std::filesystem::path>& var_override) {
-    toml::table defaults = toml::parse(defaults_toml(false), "built-in defaults");
+    const std::string defaults_text = defaults_toml(false);
+    toml::table defaults = toml::parse(std::string_view(defaults_text), std::string_view("built-in defaults"));
     toml::table user;
     if (file) {
         try {

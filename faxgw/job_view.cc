@@ -35,6 +35,7 @@ nlohmann::json job_to_json(const faxcore::Job& j) {
             {"pages_confirmed", j.pages_confirmed},
             {"reason", j.reason},
             {"origin_key", j.origin_key},
+            {"document", j.document.string()},
             {"attempts", attempts}};
 }
 

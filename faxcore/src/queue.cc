@@ -1,6 +1,7 @@
 // The durable fax queue: one SQLite database in WAL mode beside a spool of
 // documents. See faxgw/faxcore.h for the contract.
 #include "sqlite_queue.h"
+#include "wakeup.h"
 
 #include <sqlite3.h>
 
@@ -225,6 +226,7 @@ EnqueueResult SqliteQueue::enqueue(const Submission& s) {
             reopen.exec();
         }
         tx.commit();
+        wake_queue_runner(var_);
         return r;
     } catch (const SQLite::Exception& e) {
         if (is_busy(e)) throw TemporaryError(std::string("queue is busy: ") + e.what());

@@ -7,14 +7,15 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <future>
 #include <set>
 #include <sstream>
 
 #include "sim_network.h"
+#include "wakeup.h"
 
 namespace faxgw::faxcore {
 namespace {
@@ -25,8 +26,10 @@ struct InFlight {
     int attempt = 0;
     int first_page = 1;
     std::int64_t started_at = 0;
-    std::future<CallResult> result;
-    std::optional<CallResult> done;  // filled once the future is collected
+    std::future<void> call;          // the line's thread
+    CallResult outcome;              // written by the line's thread before `finished`
+    std::atomic<bool> finished{false};
+    std::optional<CallResult> done;  // taken over by the scheduler thread
     std::int64_t ends_at() const {
         return started_at + static_cast<std::int64_t>(std::ceil(done->attempt.line_seconds));
     }
@@ -60,7 +63,8 @@ struct Gateway::Impl {
           settings(std::move(s)),
           network(settings, queue, var),
           log(std::move(log)),
-          line_free(static_cast<std::size_t>(std::max(1, settings.lines)), true) {}
+          line_free(static_cast<std::size_t>(std::max(1, settings.lines)), true),
+          wakeup(var) {}
 
     SqliteQueue& queue;
     GatewaySettings settings;
@@ -70,9 +74,7 @@ struct Gateway::Impl {
     std::set<std::string> numbers_in_call;
     std::vector<std::unique_ptr<InFlight>> in_flight;
     RunStats stats;
-    std::mutex wake_mutex;
-    std::condition_variable wake;
-    bool call_finished = false;
+    Wakeup wakeup;
     std::int64_t first_dial = -1, last_hangup = -1;
 
     std::optional<int> free_line() const {
@@ -106,8 +108,11 @@ struct Gateway::Impl {
         line_free[static_cast<std::size_t>(line)] = false;
         numbers_in_call.insert(f->job.number);
         if (first_dial < 0) first_dial = now;
+        if (log)
+            log("J" + std::to_string(f->job.id) + ": dial to=" + f->job.number + " line=" + line_name +
+                " attempt=" + std::to_string(f->attempt) + " first_page=" + std::to_string(f->first_page));
         InFlight* raw = f.get();
-        f->result = std::async(std::launch::async, [this, raw, line_name] {
+        f->call = std::async(std::launch::async, [this, raw, line_name] {
             CallRequest req{&raw->job, raw->attempt, raw->first_page, line_name, raw->started_at};
             auto on_page = [this, raw](int confirmed_in_call) {
                 queue.record_progress(raw->job.id, raw->attempt,
@@ -123,12 +128,11 @@ struct Gateway::Impl {
                 r.attempt.outcome = Outcome::protocol_error;
                 r.attempt.detail = std::string("line error: ") + e.what();
             }
-            {
-                std::lock_guard lock(wake_mutex);
-                call_finished = true;
-            }
-            wake.notify_all();
-            return r;
+            // Publish the result before waking the scheduler, so that the
+            // wake-up never finds the call still unfinished.
+            raw->outcome = std::move(r);
+            raw->finished.store(true, std::memory_order_release);
+            wakeup.notify();
         });
         in_flight.push_back(std::move(f));
     }
@@ -192,9 +196,10 @@ struct Gateway::Impl {
         int reaped = 0;
         for (auto it = in_flight.begin(); it != in_flight.end();) {
             InFlight& f = **it;
-            if (!f.done && (simulated || f.result.wait_for(std::chrono::seconds(0)) ==
-                                             std::future_status::ready))
-                f.done = f.result.get();
+            if (!f.done && (simulated || f.finished.load(std::memory_order_acquire))) {
+                f.call.get();  // joins the line's thread
+                f.done = std::move(f.outcome);
+            }
             if (f.done && (!simulated || f.ends_at() <= now)) {
                 finish(f, simulated ? f.ends_at() : now);
                 release(f);
@@ -205,6 +210,14 @@ struct Gateway::Impl {
             }
         }
         return reaped;
+    }
+
+    std::chrono::milliseconds time_to_next_due(std::int64_t now) {
+        // A job already due that was not started waits for a line or for its
+        // number's call to end, and a call's end wakes us anyway.
+        auto due = queue.next_due_time();
+        std::int64_t seconds = due && *due > now ? std::min<std::int64_t>(*due - now, 60) : 60;
+        return std::chrono::milliseconds(seconds * 1000);
     }
 
     std::optional<std::int64_t> next_event(std::int64_t now) {
@@ -227,7 +240,7 @@ Gateway::Gateway(Queue& queue, GatewaySettings settings, std::filesystem::path v
 
 Gateway::~Gateway() {
     for (auto& f : impl_->in_flight)
-        if (f->result.valid()) f->result.wait();
+        if (f->call.valid()) f->call.wait();
 }
 
 RunStats Gateway::run_until_idle(const std::function<void()>& after_events) {
@@ -252,17 +265,17 @@ RunStats Gateway::run_until_idle(const std::function<void()>& after_events) {
 
 void Gateway::run(std::stop_token stop, const std::function<void()>& after_events) {
     auto& s = *impl_;
+    std::stop_callback wake_on_stop(stop, [&s] { s.wakeup.notify(); });
     while (!stop.stop_requested()) {
         std::int64_t now = unix_now();
         s.reap(now, false);
         s.start_due_calls(now);
         if (after_events) after_events();
-        std::unique_lock lock(s.wake_mutex);
-        // Wake at least every second: other processes (faxgw submit) add jobs.
-        s.wake.wait_for(lock, std::chrono::seconds(1), [&] { return s.call_finished; });
-        s.call_finished = false;
+        // Woken by a call ending, by `faxgw submit` through the FIFO, or at
+        // the latest when the next retry falls due.
+        s.wakeup.wait(s.time_to_next_due(now));
     }
-    for (auto& f : s.in_flight) f->result.wait();
+    for (auto& f : s.in_flight) f->call.wait();
     s.reap(unix_now(), false);
     if (after_events) after_events();
 }

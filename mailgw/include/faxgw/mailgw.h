@@ -9,7 +9,9 @@
 #include <faxgw/render.h>
 
 #include <filesystem>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace faxgw::mailgw {
@@ -72,6 +74,22 @@ struct SubmitResult {
     std::string message;  // one line: what happened or what is wrong
     faxcore::EnqueueResult enqueued;
 };
+
+// A recipient or number that cannot be a fax number; what() says why in
+// one line (submit() answers it with ExitCode::no_user).
+class RecipientError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// A number as a person writes it ("+1 (555) 123-4567", "5551234",
+// "011 49 30 1234567") -> E.164 for records and the digits the line dials.
+// Throws RecipientError.
+faxcore::Destination normalise_number(std::string_view written, const DialRules& rules);
+
+// The envelope a mail would have had in an MTA: sender from From:,
+// recipients from To: and Cc:. For samples and tests; never throws.
+Envelope envelope_of(std::string_view raw_message);
 
 // Parses one RFC 5322 message, applies the sender rules, renders it and
 // queues one job per fax number. Never throws: every failure is a code and

@@ -1,0 +1,42 @@
+// What mailgw needs from a mail: who sent it, what it is about, and its
+// parts in the order the sender put them.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace faxgw::mailgw {
+
+struct MailAddress {
+    std::string name;     // display name, UTF-8
+    std::string address;  // local@domain
+};
+
+struct MailPart {
+    enum class Kind { text, pdf, other };
+    Kind kind = Kind::other;
+    std::string type;      // "text/plain", "application/pdf", ...
+    std::string filename;  // UTF-8, may be empty
+    std::string content;   // text: UTF-8; pdf: the PDF bytes; other: empty
+};
+
+struct ParsedMessage {
+    std::string message_id;  // as written, with the angle brackets
+    MailAddress from;
+    std::string subject;     // decoded to UTF-8
+    std::string date;
+    std::vector<MailPart> parts;
+};
+
+// Parses an RFC 5322 message with mimetic. Whitespace-only text bodies are
+// left out; of a multipart/alternative only the text/plain part is kept.
+ParsedMessage parse_message(std::string_view raw);
+
+// "Name <a@b>", "a@b (Name)" or "a@b" -> name and address.
+MailAddress parse_mailbox(std::string_view value);
+
+// An address list header ("A <a@x>, \"B, Jr.\" <b@y>, c@z") -> addresses.
+std::vector<std::string> parse_address_list(std::string_view value);
+
+}  // namespace faxgw::mailgw

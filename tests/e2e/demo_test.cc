@@ -1,0 +1,139 @@
+// Runs `faxgw demo` on the sample mails, then checks what a user would: the
+// far ends got exactly the rendered pages, the busy and silent numbers were
+// retried and failed with a reason, the refused sender was refused, and the
+// fax received on the gateway's DID became a mail with a right-sized PDF.
+#define BOOST_TEST_MODULE e2e demo
+#include <boost/test/unit_test.hpp>
+#include <mimetic/mimetic.h>
+
+#include <set>
+
+#include "e2e.h"
+
+using namespace faxgw;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct DemoRun {
+    test::TempDir dir;
+    fs::path var = dir.path / "var";
+    test::Output output;
+    nlohmann::json jobs;
+    DemoRun() {
+        output = test::run({test::faxgw_binary, "demo", "--var", var.string(), "--samples",
+                            (test::source_dir / "samples" / "mail").string()},
+                           dir.path);
+        jobs = test::jobs_json(var, dir.path);
+    }
+    std::vector<nlohmann::json> jobs_to(const std::string& number) const {
+        std::vector<nlohmann::json> out;
+        for (const auto& j : jobs)
+            if (j["number"] == number) out.push_back(j);
+        return out;
+    }
+};
+
+DemoRun& demo() {
+    static DemoRun run;
+    return run;
+}
+
+// The PDF attached to a mail file, decoded.
+std::string pdf_attachment(const fs::path& mail_file) {
+    auto raw = test::slurp(mail_file);
+    mimetic::MimeEntity me(raw.begin(), raw.end());
+    for (auto* part : me.body().parts()) {
+        if (part->header().contentType().subtype() != "pdf") continue;
+        std::string out;
+        const auto& body = part->body();
+        mimetic::Base64::Decoder b64;
+        mimetic::decode(body.begin(), body.end(), b64, std::back_inserter(out));
+        return out;
+    }
+    return {};
+}
+
+std::string pdfinfo_field(const std::string& info, const std::string& field) {
+    std::smatch m;
+    std::regex re(field + ":\\s*([^\\n]+)");
+    return std::regex_search(info, m, re) ? m[1].str() : "";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(demo_runs_and_prints_the_table) {
+    BOOST_TEST(demo().output.code == 0, demo().output.err);
+    BOOST_TEST(demo().output.out.find("state") != std::string::npos);
+    BOOST_TEST(demo().output.out.find("refused-sender.eml") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_refused_sender_is_refused_with_exit_77) {
+    std::regex line("refused-sender\\.eml\\s+exit 77\\s+\\S");
+    BOOST_TEST(std::regex_search(demo().output.out, line), demo().output.out);
+}
+
+BOOST_AUTO_TEST_CASE(every_page_at_the_far_ends_is_the_page_rendered_for_it) {
+    int compared = 0;
+    for (const auto& j : demo().jobs) {
+        if (j["state"] != "done" || j["number"] == "+15550100") continue;
+        auto rendered = render::read_fax_tiff(j["document"].get<std::string>());
+        auto received = test::far_end_pages(demo().var / "remote", j);
+        BOOST_TEST((received == rendered), "job " << j["id"] << " to " << j["number"]);
+        BOOST_TEST(j["pages_confirmed"] == j["pages"]);
+        ++compared;
+    }
+    BOOST_TEST(compared >= 4);  // plain text, PDF, two numbers, flaky line
+}
+
+BOOST_AUTO_TEST_CASE(the_busy_number_is_retried_then_fails_with_a_reason) {
+    auto busy = demo().jobs_to("+15551003");
+    BOOST_REQUIRE(busy.size() == 1u);
+    BOOST_TEST(busy[0]["state"] == "failed");
+    BOOST_TEST(busy[0]["attempts"].size() > 1u);
+    for (const auto& a : busy[0]["attempts"]) BOOST_TEST(a["outcome"] == "busy");
+    BOOST_TEST(busy[0]["reason"].get<std::string>().find("busy") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_silent_number_fails_with_a_reason) {
+    auto silent = demo().jobs_to("+15551004");
+    BOOST_REQUIRE(silent.size() == 1u);
+    BOOST_TEST(silent[0]["state"] == "failed");
+    BOOST_TEST(silent[0]["reason"].get<std::string>().find("nobody answered") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_fax_to_the_did_arrives_as_a_mail_with_a_right_sized_pdf) {
+    auto to_did = demo().jobs_to("+15550100");
+    BOOST_REQUIRE(to_did.size() == 1u);
+    BOOST_TEST(to_did[0]["state"] == "done");
+    auto maildir = demo().var / "mail" / "frontdesk@localhost" / "new";
+    BOOST_REQUIRE(fs::is_directory(maildir));
+    std::vector<fs::path> mails;
+    for (const auto& e : fs::directory_iterator(maildir)) mails.push_back(e.path());
+    BOOST_REQUIRE(mails.size() == 1u);
+    auto pdf = pdf_attachment(mails[0]);
+    BOOST_REQUIRE(!pdf.empty());
+    auto pdf_file = demo().dir.path / "inbound.pdf";
+    std::ofstream(pdf_file, std::ios::binary) << pdf;
+    auto info = test::run({"pdfinfo", pdf_file.string()}, demo().dir.path);
+    BOOST_REQUIRE(info.code == 0);
+    BOOST_TEST(std::stoi(pdfinfo_field(info.out, "Pages")) == to_did[0]["pages"].get<int>());
+    // 1728 px at 204 dpi by the page's length at its own resolution: A4 paper.
+    double w = 0, h = 0;
+    std::sscanf(pdfinfo_field(info.out, "Page size").c_str(), "%lf x %lf", &w, &h);
+    BOOST_TEST(std::abs(w - 609.9) < 2.0, "width " << w);
+    BOOST_TEST(std::abs(h - 842.0) < 3.0, "height " << h);
+}
+
+BOOST_AUTO_TEST_CASE(every_accepted_mail_gets_a_final_notification) {
+    auto outbox = demo().var / "outbox" / "new";
+    BOOST_REQUIRE(fs::is_directory(outbox));
+    std::set<std::string> batches;
+    for (const auto& j : demo().jobs) batches.insert(j["batch"].get<std::string>());
+    int finals = 0;
+    for (const auto& e : fs::directory_iterator(outbox))
+        if (test::slurp(e.path()).find("Subject: ") != std::string::npos &&
+            e.path().filename().string().find("final") != std::string::npos)
+            ++finals;
+    BOOST_TEST(finals == static_cast<int>(batches.size()));
+}

@@ -1,0 +1,92 @@
+// kill -9 of `faxgw run` while calls are in flight, then a restart: every
+// job ends done exactly once, none is lost, and the far ends hold every
+// page of every document.
+#define BOOST_TEST_MODULE e2e kill and restart
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include "e2e.h"
+
+using namespace faxgw;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int job_count = 12;
+
+bool all_ended(const nlohmann::json& jobs) {
+    for (const auto& j : jobs)
+        if (j["state"] != "done" && j["state"] != "failed") return false;
+    return true;
+}
+
+int count_state(const nlohmann::json& jobs, const std::string& state) {
+    int n = 0;
+    for (const auto& j : jobs) n += j["state"] == state;
+    return n;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(kill_9_mid_call_then_restart_loses_and_duplicates_nothing) {
+    test::TempDir dir;
+    auto var = dir.path / "var";
+    auto config = dir.path / "faxgw.toml";
+    // Calls paced at 20x real time so that a 3-page call is in flight for
+    // seconds; quick retries so the restart finishes the work soon.
+    std::ofstream(config) << "[lines]\ncount = 4\n[sim]\nspeed = 20\n"
+                             "[retry]\nfailure_delay = 1\nbusy_delay = 1\nno_answer_delay = 1\n";
+    const auto pdf = (test::source_dir / "samples" / "docs" / "three-pages.pdf").string();
+    const std::vector<std::string> numbers = {"5551001", "5551002", "5551005"};
+    for (int i = 0; i < job_count; ++i) {
+        auto o = test::run({test::faxgw_binary, "send", "--config", config.string(), "--var", var.string(),
+                            "--to", numbers[static_cast<std::size_t>(i) % numbers.size()], pdf},
+                           dir.path);
+        BOOST_REQUIRE_MESSAGE(o.code == 0, o.err);
+    }
+
+    {
+        test::Process runner({test::faxgw_binary, "run", "--config", config.string(), "--var", var.string()},
+                             dir.path);
+        // Wait until calls are in flight, then kill without warning.
+        int sending = 0;
+        for (int i = 0; i < 100 && sending == 0; ++i) {
+            std::this_thread::sleep_for(100ms);
+            sending = count_state(test::jobs_json(var, dir.path), "sending");
+        }
+        std::this_thread::sleep_for(1500ms);
+        runner.signal(SIGKILL);
+        runner.wait();
+        auto after_kill = test::jobs_json(var, dir.path);
+        BOOST_TEST_MESSAGE("killed with " << count_state(after_kill, "sending") << " job(s) in calls, "
+                                          << count_state(after_kill, "done") << " done");
+        BOOST_REQUIRE_MESSAGE(count_state(after_kill, "sending") > 0, "no call was in flight at the kill");
+        BOOST_TEST(!all_ended(after_kill));
+    }
+
+    test::Process runner({test::faxgw_binary, "run", "--config", config.string(), "--var", var.string()},
+                         dir.path);
+    nlohmann::json jobs;
+    for (int i = 0; i < 600; ++i) {
+        std::this_thread::sleep_for(200ms);
+        jobs = test::jobs_json(var, dir.path);
+        if (all_ended(jobs)) break;
+    }
+    runner.signal(SIGTERM);
+    auto out = runner.wait();
+    BOOST_TEST(out.code == 0, out.err);
+    BOOST_TEST(out.err.find("recovered") != std::string::npos);
+
+    BOOST_REQUIRE(jobs.size() == static_cast<std::size_t>(job_count));
+    BOOST_TEST(count_state(jobs, "done") == job_count);
+    int interrupted = 0;
+    for (const auto& j : jobs) {
+        for (const auto& a : j["attempts"]) interrupted += a["outcome"] == "interrupted";
+        auto rendered = render::read_fax_tiff(j["document"].get<std::string>());
+        BOOST_TEST((test::far_end_pages(var / "remote", j) == rendered), "job " << j["id"]);
+    }
+    BOOST_TEST(interrupted > 0);
+}

@@ -1,0 +1,83 @@
+// Runs the real faxgw binary from the end-to-end tests: no shell, argv only.
+#pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace faxgw::test {
+
+struct Output {
+    int code = -1;
+    std::string out, err;
+};
+
+inline std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// A child process with its stdout and stderr in files under `dir`.
+class Process {
+public:
+    Process(const std::vector<std::string>& argv, const std::filesystem::path& dir,
+            const std::filesystem::path& stdin_file = {}) {
+        static int serial = 0;
+        out_ = dir / ("out." + std::to_string(++serial));
+        err_ = dir / ("err." + std::to_string(serial));
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 0, stdin_file.empty() ? "/dev/null" : stdin_file.c_str(),
+                                         O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_addopen(&fa, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        int rc = posix_spawnp(&pid_, args[0], &fa, nullptr, args.data(), environ);
+        posix_spawn_file_actions_destroy(&fa);
+        if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+    }
+    ~Process() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+    }
+    void signal(int sig) { ::kill(pid_, sig); }
+    Output wait() {
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        Output o;
+        o.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        o.out = slurp(out_);
+        o.err = slurp(err_);
+        return o;
+    }
+    std::string stderr_so_far() const { return slurp(err_); }
+
+private:
+    pid_t pid_ = -1;
+    std::filesystem::path out_, err_;
+};
+
+inline Output run(const std::vector<std::string>& argv, const std::filesystem::path& dir,
+                  const std::filesystem::path& stdin_file = {}) {
+    return Process(argv, dir, stdin_file).wait();
+}
+
+}  // namespace faxgw::test

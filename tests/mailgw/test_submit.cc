@@ -1,0 +1,260 @@
+#define BOOST_TEST_MODULE mailgw submit
+#include <boost/test/unit_test.hpp>
+
+#include <faxgw/mailgw.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+using namespace faxgw;
+using mailgw::ExitCode;
+
+namespace {
+
+std::string sample(const std::string& name) {
+    std::ifstream in(std::string(FAXGW_SOURCE_DIR) + "/samples/mail/" + name, std::ios::binary);
+    BOOST_TEST_REQUIRE(in.good(), "cannot open sample " << name);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        std::string t = (std::filesystem::temp_directory_path() / "mailgw-test-XXXXXX").string();
+        BOOST_TEST_REQUIRE(mkdtemp(t.data()) != nullptr);
+        path = t;
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+// A real queue in a temp dir, the default sender rules, the sample domain.
+struct Fixture {
+    TempDir dir;
+    std::unique_ptr<faxcore::Queue> queue = faxcore::Queue::open(dir.path / "var");
+    mailgw::Settings settings;
+    Fixture() { settings.rules = mailgw::default_rules(); }
+
+    mailgw::SubmitResult submit(const std::string& raw, const std::string& sender,
+                                std::vector<std::string> recipients) {
+        mailgw::Envelope envelope{sender, "192.0.2.7", "", std::move(recipients)};
+        return mailgw::submit(raw, envelope, settings, *queue);
+    }
+    bool scratch_empty() const {
+        auto dir = queue->scratch_dir();
+        return !std::filesystem::exists(dir) || std::filesystem::is_empty(dir);
+    }
+};
+
+std::string mail(const std::string& headers, const std::string& body) {
+    return "From: a@example.org\nTo: 5551001@fax.example.com\nSubject: t\n"
+           "Date: Mon, 3 Mar 2025 09:30:00 +0100\n" + headers + "\n" + body;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(submit, Fixture)
+
+BOOST_AUTO_TEST_CASE(plain_text_is_queued) {
+    auto r = submit(sample("plain-text.eml"), "juergen@example.org", {"5551001@fax.example.com"});
+    BOOST_TEST_INFO(r.message);
+    BOOST_TEST((r.code == ExitCode::ok));
+    BOOST_TEST(r.enqueued.jobs.size() == 1u);
+    BOOST_TEST(r.enqueued.created == 1);
+    BOOST_TEST(r.message.starts_with("queued 1 fax job ("));
+    BOOST_TEST(r.message.ends_with(") for +15551001"));
+
+    auto jobs = queue->jobs();
+    BOOST_TEST_REQUIRE(jobs.size() == 1u);
+    BOOST_TEST(jobs[0].number == "+15551001");
+    BOOST_TEST(jobs[0].dial == "15551001");
+    BOOST_TEST(jobs[0].pages >= 1);
+    BOOST_TEST(jobs[0].origin_key == "<plain-text.sample@example.org>");
+    auto origin = nlohmann::json::parse(jobs[0].origin);
+    BOOST_TEST(origin["sender"] == "juergen@example.org");
+    BOOST_TEST(origin["from"]["name"] == "Jürgen Müller");
+    BOOST_TEST(origin["subject"] == "Grüße aus München");
+    BOOST_TEST(origin["client_address"] == "192.0.2.7");
+    BOOST_TEST(origin["recipients"][0]["number"] == "+15551001");
+    BOOST_TEST(scratch_empty());
+}
+
+BOOST_AUTO_TEST_CASE(pdf_attachment_pages_add_up) {
+    auto r = submit(sample("pdf-attachment.eml"), "max@example.org",
+                    {"jane.doe=5551002@fax.example.com"});
+    BOOST_TEST_INFO(r.message);
+    BOOST_TEST_REQUIRE((r.code == ExitCode::ok));
+    auto jobs = queue->jobs();
+    BOOST_TEST_REQUIRE(jobs.size() == 1u);
+    BOOST_TEST(jobs[0].pages == 4);  // one page of text, three of PDF
+    BOOST_TEST(r.message == "queued 1 fax job (4 pages) for +15551002");
+    auto origin = nlohmann::json::parse(jobs[0].origin);
+    BOOST_TEST(origin["recipients"][0]["name"] == "jane.doe");
+}
+
+BOOST_AUTO_TEST_CASE(two_numbers_two_jobs_and_dedup) {
+    std::string raw = sample("two-numbers.eml");
+    std::vector<std::string> to = {"5551001@fax.example.com", "5551002@fax.example.com"};
+    auto first = submit(raw, "alice@example.org", to);
+    BOOST_TEST_INFO(first.message);
+    BOOST_TEST_REQUIRE((first.code == ExitCode::ok));
+    BOOST_TEST(first.enqueued.jobs.size() == 2u);
+    BOOST_TEST(first.enqueued.created == 2);
+    BOOST_TEST(first.message.ends_with("for +15551001, +15551002"));
+
+    // The MTA delivering the same message again must not fax it twice.
+    auto again = submit(raw, "alice@example.org", to);
+    BOOST_TEST((again.code == ExitCode::ok));
+    BOOST_TEST(again.enqueued.created == 0);
+    BOOST_TEST(again.enqueued.jobs == first.enqueued.jobs);
+    BOOST_TEST(again.enqueued.batch == first.enqueued.batch);
+    BOOST_TEST(queue->jobs().size() == 2u);
+    BOOST_TEST(scratch_empty());
+}
+
+BOOST_AUTO_TEST_CASE(without_message_id_the_key_is_a_hash) {
+    std::string raw = mail("", "hello\n");
+    BOOST_TEST_REQUIRE((submit(raw, "a@example.org", {"5551001@fax.example.com"}).code == ExitCode::ok));
+    BOOST_TEST_REQUIRE((submit(raw, "a@example.org", {"5551001@fax.example.com"}).code == ExitCode::ok));
+    auto jobs = queue->jobs();
+    BOOST_TEST_REQUIRE(jobs.size() == 1u);
+    BOOST_TEST(jobs[0].origin_key.starts_with("sha256:"));
+    BOOST_TEST(jobs[0].origin_key.size() == 7u + 64u);
+    BOOST_TEST((submit(mail("", "other\n"), "a@example.org", {"5551001@fax.example.com"}).code ==
+                ExitCode::ok));
+    BOOST_TEST(queue->jobs().size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(sender_rules_refuse_with_77) {
+    auto r = submit(sample("refused-sender.eml"), "offers@spammer.invalid", {"5551001@fax.example.com"});
+    BOOST_TEST((r.code == ExitCode::no_perm));
+    BOOST_TEST(r.message.find("sender domain .invalid cannot receive a fax report") != std::string::npos);
+    r = submit(sample("busy.eml"), "<>", {"5551003@fax.example.com"});
+    BOOST_TEST((r.code == ExitCode::no_perm));
+    BOOST_TEST(r.message.find("bounces and auto-replies") != std::string::npos);
+    // One denied number refuses the whole message.
+    r = submit(sample("busy.eml"), "bob@example.org", {"5551003@fax.example.com", "19005551234@fax.example.com"});
+    BOOST_TEST((r.code == ExitCode::no_perm));
+    BOOST_TEST(r.message.find("+19005551234") != std::string::npos);
+    BOOST_TEST(queue->jobs().empty());
+}
+
+BOOST_AUTO_TEST_CASE(bad_recipients_are_67) {
+    auto r = submit(sample("busy.eml"), "bob@example.org", {"bob@example.org"});
+    BOOST_TEST((r.code == ExitCode::no_user));
+    BOOST_TEST(r.message == "no fax recipient in fax.example.com");
+    r = submit(sample("busy.eml"), "bob@example.org", {"fax-me@fax.example.com"});
+    BOOST_TEST((r.code == ExitCode::no_user));
+    BOOST_TEST(r.message.find("fax-me@fax.example.com") != std::string::npos);
+    BOOST_TEST(queue->jobs().empty());
+}
+
+BOOST_AUTO_TEST_CASE(unfaxable_messages_are_65) {
+    std::string image = mail(
+        "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n",
+        "--B\nContent-Type: text/plain\n\nsee picture\n--B\n"
+        "Content-Type: image/png; name=cat.png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--B--\n");
+    auto r = submit(image, "a@example.org", {"5551001@fax.example.com"});
+    BOOST_TEST((r.code == ExitCode::data_error));
+    BOOST_TEST(r.message == "attachment cat.png (image/png) cannot be faxed yet");
+
+    r = submit(mail("", "  \n\t\n"), "a@example.org", {"5551001@fax.example.com"});
+    BOOST_TEST((r.code == ExitCode::data_error));
+    BOOST_TEST(r.message == "message has nothing to fax");
+
+    std::string broken_pdf = mail(
+        "MIME-Version: 1.0\nContent-Type: application/pdf; name=x.pdf\nContent-Transfer-Encoding: base64\n",
+        "JVBERi0xLjQKZ2FyYmFnZQo=\n");
+    r = submit(broken_pdf, "a@example.org", {"5551001@fax.example.com"});
+    BOOST_TEST_INFO(r.message);
+    BOOST_TEST((r.code == ExitCode::data_error));
+    BOOST_TEST(!r.message.empty());
+    BOOST_TEST(queue->jobs().empty());
+    BOOST_TEST(scratch_empty());
+}
+
+// What the demo does: every sample, sender and recipients from its headers.
+BOOST_AUTO_TEST_CASE(every_sample_like_the_demo) {
+    struct Row {
+        const char* file;
+        const char* sender;
+        std::vector<std::string> to;
+        ExitCode code;
+        std::size_t jobs;
+    };
+    const Row rows[] = {
+        {"plain-text.eml", "juergen@example.org", {"5551001@fax.example.com"}, ExitCode::ok, 1},
+        {"pdf-attachment.eml", "max@example.org", {"jane.doe=5551002@fax.example.com"}, ExitCode::ok, 1},
+        {"two-numbers.eml", "alice@example.org",
+         {"5551001@fax.example.com", "5551002@fax.example.com"}, ExitCode::ok, 2},
+        {"busy.eml", "bob@example.org", {"5551003@fax.example.com"}, ExitCode::ok, 1},
+        {"no-answer.eml", "carol@example.org", {"5551004@fax.example.com"}, ExitCode::ok, 1},
+        {"to-own-did.eml", "dave@example.org", {"5550100@fax.example.com"}, ExitCode::ok, 1},
+        {"refused-sender.eml", "offers@spammer.invalid", {"5551001@fax.example.com"}, ExitCode::no_perm, 0},
+    };
+    std::size_t total = 0;
+    for (const Row& row : rows) {
+        auto r = submit(sample(row.file), row.sender, row.to);
+        BOOST_TEST_INFO(row.file << ": " << r.message);
+        BOOST_TEST((r.code == row.code));
+        BOOST_TEST(r.enqueued.jobs.size() == row.jobs);
+        total += row.jobs;
+    }
+    BOOST_TEST(queue->jobs().size() == total);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+// A queue that fails the way a busy or broken queue does.
+class FailingQueue : public faxcore::Queue {
+public:
+    FailingQueue(std::filesystem::path scratch, bool temporary)
+        : scratch_(std::move(scratch)), temporary_(temporary) {}
+    faxcore::EnqueueResult enqueue(const faxcore::Submission&) override {
+        if (temporary_) throw faxcore::TemporaryError("queue is locked");
+        throw std::logic_error("boom");
+    }
+    bool cancel(std::int64_t) override { return false; }
+    std::optional<faxcore::Job> job(std::int64_t) override { return std::nullopt; }
+    std::vector<faxcore::Job> jobs() override { return {}; }
+    std::vector<faxcore::Report> pending_reports() override { return {}; }
+    void mark_reported(const std::string&, faxcore::ReportKind) override {}
+    std::vector<faxcore::InboundFax> undelivered_inbound() override { return {}; }
+    void mark_inbound_delivered(std::int64_t, const std::string&) override {}
+    std::filesystem::path scratch_dir() const override { return scratch_; }
+
+private:
+    std::filesystem::path scratch_;
+    bool temporary_;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(queue_failures_are_75) {
+    TempDir dir;
+    mailgw::Settings settings;
+    mailgw::Envelope envelope{"a@example.org", "", "", {"5551001@fax.example.com"}};
+    std::string raw = mail("", "hello\n");
+
+    FailingQueue locked(dir.path, true);
+    auto r = mailgw::submit(raw, envelope, settings, locked);
+    BOOST_TEST((r.code == ExitCode::temp_fail));
+    BOOST_TEST(r.message == "queue is locked");
+
+    FailingQueue broken(dir.path, false);
+    r = mailgw::submit(raw, envelope, settings, broken);
+    BOOST_TEST((r.code == ExitCode::temp_fail));
+    BOOST_TEST(r.message == "internal error: boom");
+    BOOST_TEST(std::filesystem::is_empty(dir.path));  // no scratch file left behind
+
+    FailingQueue missing(dir.path / "does-not-exist", true);
+    r = mailgw::submit(raw, envelope, settings, missing);
+    BOOST_TEST((r.code == ExitCode::temp_fail));
+    BOOST_TEST(r.message.starts_with("internal error: "));
+}
