@@ -58,7 +58,7 @@ std::string cut(std::string s, std::size_t n) { return s.size() <= n ? s : s.sub
 
 void print_table(const std::vector<faxcore::Job>& jobs, const std::map<std::string, std::string>& sample_of) {
     std::cout << std::left << std::setw(22) << "message" << std::setw(13) << "number" << std::setw(8)
-              << "state" << std::setw(7) << "pages" << std::setw(8) << "line s" << std::setw(7) << "bit/s"
+              << "state" << std::setw(7) << "pages" << std::setw(6) << "calls" << std::setw(8) << "line s" << std::setw(7) << "bit/s"
               << std::setw(5) << "ECM" << std::setw(9) << "compr." << "reason\n";
     for (const auto& j : jobs) {
         const faxcore::Attempt* last = nullptr;
@@ -69,7 +69,7 @@ void print_table(const std::vector<faxcore::Job>& jobs, const std::map<std::stri
         pages << j.pages_confirmed << "/" << j.pages;
         std::cout << std::left << std::setw(22) << cut(it == sample_of.end() ? j.origin_key : it->second, 21)
                   << std::setw(13) << j.number << std::setw(8) << faxcore::to_string(j.state) << std::setw(7)
-                  << pages.str() << std::setw(8) << std::fixed << std::setprecision(1) << total_line_seconds(j)
+                  << pages.str() << std::setw(6) << j.attempts.size() << std::setw(8) << std::fixed << std::setprecision(1) << total_line_seconds(j)
                   << std::setw(7) << (last ? std::to_string(last->bit_rate) : "-") << std::setw(5)
                   << (last ? (last->ecm ? "yes" : "no") : "-") << std::setw(9)
                   << (last ? last->compression : "-") << j.reason << "\n";

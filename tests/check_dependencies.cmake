@@ -1,0 +1,25 @@
+# Dependencies point one way: faxcore knows nothing of mail, render knows
+# nothing of queues, lines or mail. Fails when a source file of a part
+# includes the header of a part it must not know.
+# Run as: cmake -DSOURCE_DIR=... -P check_dependencies.cmake
+set(forbidden_faxcore "faxgw/mailgw.h" "faxgw/render.h" "mimetic/")
+set(forbidden_render "faxgw/mailgw.h" "faxgw/faxcore.h" "faxgw/faxcore/")
+set(failed FALSE)
+foreach(part faxcore render)
+  file(GLOB_RECURSE files "${SOURCE_DIR}/${part}/*.h" "${SOURCE_DIR}/${part}/*.cc")
+  foreach(f ${files})
+    file(STRINGS "${f}" includes REGEX "^#include")
+    foreach(line ${includes})
+      foreach(bad ${forbidden_${part}})
+        string(FIND "${line}" "${bad}" at)
+        if(NOT at EQUAL -1)
+          message(SEND_ERROR "${f}: ${part} must not include ${bad}")
+          set(failed TRUE)
+        endif()
+      endforeach()
+    endforeach()
+  endforeach()
+endforeach()
+if(NOT failed)
+  message(STATUS "faxcore and render include nothing of the parts above them")
+endif()
