@@ -19,8 +19,18 @@ void report_warnings(const Config& config) {
 }
 
 void hand_results_to_mail(faxcore::Queue& queue, const Config& config) {
-    mailgw::write_notifications(queue, config.mail);
-    mailgw::deliver_inbound(queue, config.mail);
+    // A mail that cannot be written now (disk full, bad folder) stays pending
+    // in the queue and is tried again after the next event; the lines go on.
+    try {
+        mailgw::write_notifications(queue, config.mail);
+    } catch (const std::exception& e) {
+        std::cerr << "faxgw: warning: notifications not written: " << e.what() << std::endl;
+    }
+    try {
+        mailgw::deliver_inbound(queue, config.mail);
+    } catch (const std::exception& e) {
+        std::cerr << "faxgw: warning: received faxes not delivered: " << e.what() << std::endl;
+    }
 }
 
 }  // namespace faxgw
@@ -45,6 +55,12 @@ int main(int argc, char** argv) {
     } catch (const ConfigError& e) {
         std::cerr << "faxgw: " << e.what() << "\n";
         return EX_CONFIG;
+    } catch (const faxcore::TemporaryError& e) {
+        std::cerr << "faxgw: " << e.what() << "\n";
+        return EX_TEMPFAIL;
+    } catch (const std::exception& e) {
+        std::cerr << "faxgw: " << e.what() << "\n";
+        return EX_SOFTWARE;
     }
     return exit_code;
 }

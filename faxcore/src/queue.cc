@@ -269,7 +269,8 @@ void SqliteQueue::load_attempts(Job& job) {
     }
 }
 
-std::vector<Job> SqliteQueue::select_jobs(const std::string& where, std::int64_t arg, int limit) {
+std::vector<Job> SqliteQueue::select_jobs(const std::string& where, std::int64_t arg, int limit,
+                                          bool with_attempts) {
     std::string sql = std::string("SELECT ") + job_columns +
                       " FROM jobs j JOIN batches b ON b.id = j.batch WHERE " + where;
     if (limit > 0) sql += " LIMIT " + std::to_string(limit);
@@ -277,7 +278,8 @@ std::vector<Job> SqliteQueue::select_jobs(const std::string& where, std::int64_t
     if (sql.find('?') != std::string::npos) q.bind(1, arg);
     std::vector<Job> out;
     while (q.executeStep()) out.push_back(read_job(q));
-    for (auto& j : out) load_attempts(j);
+    if (with_attempts)
+        for (auto& j : out) load_attempts(j);
     return out;
 }
 
@@ -295,10 +297,11 @@ std::vector<Job> SqliteQueue::jobs() {
 
 std::vector<Job> SqliteQueue::due_jobs(std::int64_t now, int limit) {
     std::lock_guard lock(mutex_);
+    // The scheduler asks on every event: no need for the attempts' history.
     return select_jobs(
         "j.state IN ('queued', 'retry-wait') AND j.next_attempt_at <= ? "
         "ORDER BY j.next_attempt_at, j.id",
-        now, limit);
+        now, limit, false);
 }
 
 std::optional<std::int64_t> SqliteQueue::next_due_time() {

@@ -248,10 +248,12 @@ RunStats Gateway::run_until_idle(const std::function<void()>& after_events) {
     double cpu_start = process_cpu_seconds();
     std::int64_t now = unix_now();
     for (;;) {
-        s.start_due_calls(now);
         // Collect every call's result (they ran in parallel) so the clock can
-        // jump to the earliest end.
-        s.reap(now, true);
+        // jump to the earliest end; lines freed at this instant take the
+        // next due jobs at this same instant.
+        do {
+            s.start_due_calls(now);
+        } while (s.reap(now, true) > 0);
         if (after_events) after_events();
         auto t = s.next_event(now);
         if (!t) break;

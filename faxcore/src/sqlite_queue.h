@@ -27,7 +27,7 @@ public:
     std::filesystem::path scratch_dir() const override { return var_ / "spool" / "tmp"; }
 
     // --- for the scheduler ---
-    // Jobs due at `now`, oldest due first.
+    // Jobs due at `now`, oldest due first, without their attempts.
     std::vector<Job> due_jobs(std::int64_t now, int limit);
     // When the next waiting job becomes due, if any job is waiting.
     std::optional<std::int64_t> next_due_time();
@@ -45,7 +45,8 @@ public:
     std::filesystem::path inbound_dir() const { return var_ / "spool" / "in"; }
 
 private:
-    std::vector<Job> select_jobs(const std::string& where, std::int64_t arg, int limit);
+    std::vector<Job> select_jobs(const std::string& where, std::int64_t arg, int limit,
+                                 bool with_attempts = true);
     void load_attempts(Job& job);
     std::string batch_for(const Submission& s, std::int64_t now);
 

@@ -5,7 +5,9 @@
 // Every call is a real spandsp T.30 session; the clock is simulated.
 #include <faxgw/faxcore/gateway.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 #include "fixture.h"
@@ -40,18 +42,31 @@ int main(int argc, char** argv) {
     auto stats = gateway.run_until_idle();
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
+    // No schedule beats the busiest line share, nor a job's own chain of
+    // calls and retry waits (a busy number's job waits 180 s, then 360 s...).
     int done = 0, failed = 0;
-    for (const auto& j : queue->jobs()) (j.state == faxcore::JobState::done ? done : failed)++;
-    double bound = stats.line_seconds / lines;
+    double longest_chain = 0;
+    for (const auto& j : queue->jobs()) {
+        (j.state == faxcore::JobState::done ? done : failed)++;
+        double chain = 0;
+        for (std::size_t k = 0; k < j.attempts.size(); ++k) {
+            chain += j.attempts[k].line_seconds;
+            if (k + 1 < j.attempts.size())
+                chain += std::min<double>(settings.retry.busy_delay * std::pow(settings.retry.backoff, k),
+                                          settings.retry.max_delay);
+        }
+        longest_chain = std::max(longest_chain, chain);
+    }
+    double bound = std::max(stats.line_seconds / lines, longest_chain);
     std::printf("faxgw scheduler benchmark: %d lines, %d jobs (%d pages), 1 in 10 to a busy number\n",
                 lines, job_count, total_pages);
     std::printf("  jobs done / failed          %d / %d (%d calls)\n", done, failed, stats.calls);
     std::printf("  total line time             %.0f line-s\n", stats.line_seconds);
     std::printf("  makespan                    %.0f line-s\n", stats.makespan_seconds);
-    std::printf("  lower bound (total / lines) %.0f line-s  -> makespan is %.2f x the bound\n", bound,
+    std::printf("  total line time / lines     %.0f line-s\n", stats.line_seconds / lines);
+    std::printf("  longest job chain           %.0f line-s (its calls plus its retry waits)\n", longest_chain);
+    std::printf("  lower bound (the larger)    %.0f line-s  -> makespan is %.2f x the bound\n", bound,
                 stats.makespan_seconds / bound);
-    std::printf("    (the bound ignores retry waits: busy jobs wait %lld s and more between calls)\n",
-                static_cast<long long>(settings.retry.busy_delay));
     std::printf("  CPU                         %.2f s (%.2f ms per line second), wall %.2f s\n",
                 stats.cpu_seconds, 1000 * stats.cpu_seconds / stats.line_seconds, wall);
     std::printf("  speed                       %.0f x real time on %d lines\n", stats.line_seconds / wall, lines);
