@@ -28,6 +28,7 @@ CLI::App* add_jobs_command(CLI::App& app, int& exit_code);
 CLI::App* add_render_command(CLI::App& app, int& exit_code);
 CLI::App* add_send_command(CLI::App& app, int& exit_code);
 CLI::App* add_config_command(CLI::App& app, int& exit_code);
+CLI::App* add_rules_command(CLI::App& app, int& exit_code);
 
 // Prints config warnings (unknown keys) to stderr.
 void report_warnings(const Config& config);

@@ -84,13 +84,59 @@ faxcore::SimNumber sim_number(const toml::table& t) {
 
 mailgw::SenderRule sender_rule(const toml::table& t) {
     mailgw::SenderRule r;
-    r.sender = field(t, "sender", "*");
-    r.number = field(t, "number", "*");
-    auto action = field(t, "action", "allow");
-    if (action != "allow" && action != "deny") bad(t, "action must be allow or deny");
-    r.allow = action == "allow";
-    r.reason = field(t, "reason", r.allow ? "" : "the fax gateway's rules refuse this");
+    for (const auto& [name, node] : t) {
+        auto key = std::string(name.str());
+        auto value = str(node);
+        if (key == "sender") r.sender = value;
+        else if (key == "from") r.from = value;
+        else if (key == "auth") r.auth = value;
+        else if (key == "client") r.client = value;
+        else if (key == "spf") r.spf = value;
+        else if (key == "dkim") r.dkim = value;
+        else if (key == "dmarc") r.dmarc = value;
+        else if (key == "number") r.number = value;
+        else if (key == "reason") r.reason = value;
+        else if (key == "action") {
+            try {
+                r.action = mailgw::parse_rule_action(value);
+            } catch (const std::invalid_argument& e) {
+                bad(node, e.what());
+            }
+        } else {
+            bad(node, "unknown rule field '" + key +
+                          "' (known: sender, from, auth, client, spf, dkim, dmarc, number, action, reason)");
+        }
+    }
     return r;
+}
+
+// The built-in rules, written as the TOML a mail admin would write: only the
+// fields that differ from "match anything".
+std::string rules_toml(const std::vector<mailgw::SenderRule>& rules) {
+    const mailgw::SenderRule any;
+    std::ostringstream out;
+    out << "[\n";
+    for (const auto& r : rules) {
+        std::vector<std::string> fields;
+        auto field = [&](const char* name, const std::string& value, const std::string& unset) {
+            if (value != unset) fields.push_back(std::string(name) + " = \"" + value + "\"");
+        };
+        field("sender", r.sender, any.sender);
+        field("from", r.from, any.from);
+        field("auth", r.auth, any.auth);
+        field("client", r.client, any.client);
+        field("spf", r.spf, any.spf);
+        field("dkim", r.dkim, any.dkim);
+        field("dmarc", r.dmarc, any.dmarc);
+        field("number", r.number, any.number);
+        field("action", std::string(mailgw::to_string(r.action)), "");
+        field("reason", r.reason, "");
+        out << "  {";
+        for (std::size_t i = 0; i < fields.size(); ++i) out << (i ? ", " : " ") << fields[i];
+        out << " },\n";
+    }
+    out << "]";
+    return out.str();
 }
 
 const std::vector<Key>& keys() {
@@ -191,19 +237,31 @@ const std::vector<Key>& keys() {
              if (v != "allow" && v != "deny") bad(n, "rules.default must be allow or deny");
              c.mail.default_allow = v == "allow";
          }},
-        {"rules.list",
-         R"([
-  { sender = "", action = "deny", reason = "bounces and auto-replies cannot send faxes" },
-  { sender = "*.invalid", action = "deny", reason = "sender domain .invalid cannot receive a fax report" },
-  { number = "+1900*", action = "deny", reason = "premium-rate numbers are not allowed" },
-  { number = "+1976*", action = "deny", reason = "premium-rate numbers are not allowed" },
-])",
-         "Sender rules, first match wins: sender (glob on the envelope sender, \"\" = null sender),\n"
-         "# number (glob on the E.164 number), action (allow or deny), reason (what a refused sender reads).",
+        {"rules.trusted_networks", R"(["127.0.0.0/8", "::1/128"])",
+         "SMTP clients in these networks count as trusted (client = \"trusted\" in rules).",
+         [](auto& n, Config& c) { c.mail.trusted_networks = strings(n); }},
+        {"rules.authserv_id", R"("")",
+         "Trust Authentication-Results headers (SPF, DKIM, DMARC) written by this server\n"
+         "# (your MTA's authserv-id) only; \"\" ignores them all.",
+         [](auto& n, Config& c) { c.mail.authserv_id = str(n); }},
+        {"rules.list", rules_toml(mailgw::default_rules()),
+         "Sender rules; the first rule whose every field matches decides. Fields (default \"*\"):\n"
+         "# sender, from: address pattern (\"@example.org\" domain, \"/regex/\", glob, \"\" = null sender);\n"
+         "# auth: \"none\", \"any\" or a glob on the SMTP AUTH user; client: \"trusted\", \"untrusted\"\n"
+         "# or CIDRs; spf, dkim, dmarc: a verdict (\"pass\"...); number: glob on the E.164 number,\n"
+         "# \"international\" or \"national\"; action: allow, deny or hold; reason: what the sender reads.",
          [](auto& n, Config& c) {
              c.mail.rules.clear();
              tables(n, [&](const toml::table& t) { c.mail.rules.push_back(sender_rule(t)); });
          }},
+        {"limits.jobs_per_hour_per_sender", "0", "Fax jobs one envelope sender may queue per hour (0 = no limit).",
+         [](auto& n, Config& c) { c.mail.limits.jobs_per_hour_per_sender = int(integer(n)); }},
+        {"limits.pages_per_day_per_sender", "0", "Fax pages one envelope sender may queue per day (0 = no limit).",
+         [](auto& n, Config& c) { c.mail.limits.pages_per_day_per_sender = int(integer(n)); }},
+        {"limits.jobs_per_hour_per_domain", "0", "Fax jobs one sender domain may queue per hour (0 = no limit).",
+         [](auto& n, Config& c) { c.mail.limits.jobs_per_hour_per_domain = int(integer(n)); }},
+        {"limits.pages_per_day_per_domain", "0", "Fax pages one sender domain may queue per day (0 = no limit).",
+         [](auto& n, Config& c) { c.mail.limits.pages_per_day_per_domain = int(integer(n)); }},
 
         {"inbound.routes",
          R"([

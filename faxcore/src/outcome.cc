@@ -44,6 +44,7 @@ std::optional<Outcome> parse_outcome(std::string_view name) {
 std::string_view to_string(JobState s) {
     switch (s) {
         case JobState::queued: return "queued";
+        case JobState::held: return "held";
         case JobState::sending: return "sending";
         case JobState::retry_wait: return "retry-wait";
         case JobState::done: return "done";

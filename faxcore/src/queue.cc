@@ -53,6 +53,13 @@ CREATE TABLE IF NOT EXISTS attempts (
     detail TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (job, number)
 );
+CREATE TABLE IF NOT EXISTS usage (
+    key TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    jobs INTEGER NOT NULL,
+    pages INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_key ON usage (key, at);
 CREATE TABLE IF NOT EXISTS inbound (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     did TEXT NOT NULL,
@@ -74,7 +81,7 @@ constexpr const char* job_columns =
     "j.next_attempt_at, j.reason, b.document, b.origin_key, b.origin";
 
 JobState parse_state(const std::string& s) {
-    for (auto st : {JobState::queued, JobState::sending, JobState::retry_wait, JobState::done,
+    for (auto st : {JobState::queued, JobState::held, JobState::sending, JobState::retry_wait, JobState::done,
                     JobState::failed, JobState::cancelled})
         if (to_string(st) == s) return st;
     throw std::runtime_error("queue: unknown job state '" + s + "'");
@@ -211,14 +218,15 @@ EnqueueResult SqliteQueue::enqueue(const Submission& s) {
         for (const auto& d : s.destinations) {
             SQLite::Statement ins(db_,
                                   "INSERT OR IGNORE INTO jobs (batch, number, dial, state, created_at, "
-                                  "next_attempt_at) VALUES (?, ?, ?, 'queued', ?, ?)");
-            SQLite::bind(ins, r.batch, d.number, d.dial, now, s.not_before);
+                                  "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)");
+            SQLite::bind(ins, r.batch, d.number, d.dial, s.hold ? "held" : "queued", now, s.not_before);
             r.created += ins.exec();
             SQLite::Statement id(db_, "SELECT id FROM jobs WHERE batch = ? AND number = ?");
             SQLite::bind(id, r.batch, d.number);
             id.executeStep();
             r.jobs.push_back(id.getColumn(0).getInt64());
         }
+        charge_quotas(s, r.created, now);
         if (r.created > 0) {
             // New jobs in a batch already reported: report the batch again.
             SQLite::Statement reopen(db_, "UPDATE batches SET final_reported = 0 WHERE id = ?");
@@ -234,13 +242,45 @@ EnqueueResult SqliteQueue::enqueue(const Submission& s) {
     }
 }
 
+void SqliteQueue::charge_quotas(const Submission& s, int new_jobs, std::int64_t now) {
+    if (new_jobs == 0) return;  // a repeated delivery costs nothing
+    for (const auto& quota : s.quotas) {
+        SQLite::Statement used(db_,
+                               "SELECT COALESCE(SUM(jobs), 0), COALESCE(SUM(pages), 0) FROM usage "
+                               "WHERE key = ? AND at > ?");
+        SQLite::bind(used, quota.key, now - quota.window_seconds);
+        used.executeStep();
+        int jobs = used.getColumn(0).getInt() + new_jobs;
+        int pages = used.getColumn(1).getInt() + new_jobs * s.pages;
+        std::string per = quota.window_seconds >= 86400 ? " per day" : " per hour";
+        if (quota.max_jobs > 0 && jobs > quota.max_jobs)
+            throw QuotaExceeded(quota.what + " has reached the limit of " + std::to_string(quota.max_jobs) +
+                                " fax jobs" + per);
+        if (quota.max_pages > 0 && pages > quota.max_pages)
+            throw QuotaExceeded(quota.what + " has reached the limit of " + std::to_string(quota.max_pages) +
+                                " fax pages" + per);
+        SQLite::Statement ins(db_, "INSERT INTO usage (key, at, jobs, pages) VALUES (?, ?, ?, ?)");
+        SQLite::bind(ins, quota.key, now, new_jobs, new_jobs * s.pages);
+        ins.exec();
+    }
+}
+
 bool SqliteQueue::cancel(std::int64_t job) {
     std::lock_guard lock(mutex_);
     SQLite::Statement q(db_,
                         "UPDATE jobs SET state = 'cancelled', reason = 'cancelled by the administrator' "
-                        "WHERE id = ? AND state IN ('queued', 'retry-wait')");
+                        "WHERE id = ? AND state IN ('queued', 'held', 'retry-wait')");
     q.bind(1, job);
     return q.exec() == 1;
+}
+
+bool SqliteQueue::release(std::int64_t job) {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(db_, "UPDATE jobs SET state = 'queued', reason = '' WHERE id = ? AND state = 'held'");
+    q.bind(1, job);
+    bool released = q.exec() == 1;
+    if (released) wake_queue_runner(var_);
+    return released;
 }
 
 void SqliteQueue::load_attempts(Job& job) {

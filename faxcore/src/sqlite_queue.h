@@ -18,6 +18,7 @@ public:
 
     EnqueueResult enqueue(const Submission& s) override;
     bool cancel(std::int64_t job) override;
+    bool release(std::int64_t job) override;
     std::optional<Job> job(std::int64_t id) override;
     std::vector<Job> jobs() override;
     std::vector<Report> pending_reports() override;
@@ -49,6 +50,7 @@ private:
                                  bool with_attempts = true);
     void load_attempts(Job& job);
     std::string batch_for(const Submission& s, std::int64_t now);
+    void charge_quotas(const Submission& s, int new_jobs, std::int64_t now);
 
     std::filesystem::path var_;
     std::mutex mutex_;

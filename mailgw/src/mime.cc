@@ -1,5 +1,7 @@
 #include "mime.h"
 
+#include <strings.h>
+
 #include "text.h"
 
 #include <faxgw/mailgw.h>
@@ -109,6 +111,9 @@ void add_leaf(const mimetic::MimeEntity& e, ParsedMessage& out) {
                                                  part.type == "application/x-pdf"))) {
         part.kind = MailPart::Kind::pdf;
         part.content = body_bytes(e);
+    } else {
+        // render decides by the bytes whether it can fax this.
+        part.content = body_bytes(e);
     }
     out.parts.push_back(std::move(part));
 }
@@ -127,14 +132,56 @@ void walk_alternative(const mimetic::MimeEntity& e, ParsedMessage& out) {
     walk(*parts.front(), out);
 }
 
+// A detached signature proves who wrote the mail; it is no page of the fax.
+bool is_signature(const std::string& type) {
+    return type == "application/pkcs7-signature" || type == "application/x-pkcs7-signature" ||
+           type == "application/pgp-signature";
+}
+
+// A forwarded mail is faxed as its header block (From, To, Date, Subject)
+// followed by its own body and attachments.
+void walk_forwarded(const std::string& raw, ParsedMessage& out) {
+    mimetic::MimeEntity inner(raw.begin(), raw.end());
+    MailPart headers;
+    headers.kind = MailPart::Kind::text;
+    headers.type = "text/plain";
+    for (const char* name : {"From", "To", "Cc", "Date", "Subject"}) {
+        std::string value = header_value(inner, name);
+        if (!value.empty()) headers.content += std::string(name) + ": " + decode_header_text(value) + "\n";
+    }
+    if (!headers.content.empty()) {
+        headers.content = "---------- Forwarded message ----------\n" + headers.content;
+        out.parts.push_back(std::move(headers));
+    }
+    walk(inner, out);
+}
+
 void walk(const mimetic::MimeEntity& e, ParsedMessage& out) {
     std::string type = type_of(e);
     if (type == "multipart/alternative") return walk_alternative(e, out);
+    if (type == "message/rfc822") return walk_forwarded(body_bytes(e), out);
     if (type.starts_with("multipart/")) {
-        for (const mimetic::MimeEntity* child : e.body().parts()) walk(*child, out);
+        // RFC 2046: in a digest, a part without a Content-Type is a mail.
+        bool digest = type == "multipart/digest";
+        for (const mimetic::MimeEntity* child : e.body().parts()) {
+            if (is_signature(type_of(*child))) continue;
+            if (digest && !child->header().hasField("Content-Type")) {
+                walk_forwarded(body_bytes(*child), out);
+                continue;
+            }
+            walk(*child, out);
+        }
         return;
     }
     add_leaf(e, out);
+}
+
+std::vector<std::string> all_values(const mimetic::MimeEntity& e, std::string_view name) {
+    std::vector<std::string> out;
+    for (const auto& field : e.header())
+        if (strcasecmp(field.name().c_str(), std::string(name).c_str()) == 0)
+            out.push_back(trim(unfold(field.value())));
+    return out;
 }
 
 }  // namespace
@@ -168,6 +215,8 @@ ParsedMessage parse_message(std::string_view raw) {
     out.from = parse_mailbox(header_value(entity, "From"));
     out.subject = decode_header_text(header_value(entity, "Subject"));
     out.date = header_value(entity, "Date");
+    out.authentication_results = all_values(entity, "Authentication-Results");
+    out.fax_options = header_value(entity, "X-Fax-Options");
     walk(entity, out);
     return out;
 }

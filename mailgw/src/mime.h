@@ -26,6 +26,8 @@ struct ParsedMessage {
     MailAddress from;
     std::string subject;     // decoded to UTF-8
     std::string date;
+    std::vector<std::string> authentication_results;  // every such header, unfolded
+    std::string fax_options;                          // the X-Fax-Options header
     std::vector<MailPart> parts;
 };
 

@@ -1,6 +1,8 @@
 // write_notifications(): tells senders what became of their faxes.
 #include "notify.h"
 
+#include <algorithm>
+
 #include "maildir.h"
 #include "origin.h"
 
@@ -123,8 +125,13 @@ int write_notifications(faxcore::Queue& queue, const Settings& settings) {
     int written = 0;
     for (const faxcore::Report& report : queue.pending_reports()) {
         OriginInfo origin = read_origin(report.origin);
-        // Nobody can receive a report to the null sender; it is done anyway.
-        if (!origin.sender.empty()) {
+        // Nobody can receive a report to the null sender; a sender who asked
+        // for failures only gets no news of a fax that went through.
+        bool all_sent = std::all_of(report.jobs.begin(), report.jobs.end(), [](const faxcore::Job& j) {
+            return j.state == faxcore::JobState::done;
+        });
+        bool wanted = origin.notify_success || !(report.kind == faxcore::ReportKind::final && all_sent);
+        if (!origin.sender.empty() && wanted) {
             deliver_to_maildir(settings.outbox, notification_file_name(report.batch, report.kind),
                                notification_mail(report, origin, settings));
             ++written;

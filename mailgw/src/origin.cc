@@ -22,7 +22,7 @@ std::string origin_key(const ParsedMessage& message, std::string_view raw) {
 }
 
 std::string make_origin(const ParsedMessage& message, const Envelope& envelope,
-                        const std::vector<FaxRecipient>& recipients) {
+                        const std::vector<FaxRecipient>& recipients, const FaxOptions& options) {
     nlohmann::json recipients_json = nlohmann::json::array();
     for (const auto& r : recipients)
         recipients_json.push_back(
@@ -31,7 +31,8 @@ std::string make_origin(const ParsedMessage& message, const Envelope& envelope,
         {"message_id", message.message_id},
         {"sender", rule_sender(envelope.sender)},
         {"from", {{"name", message.from.name}, {"address", message.from.address}}},
-        {"subject", message.subject},
+        {"subject", subject_without_options(message.subject)},
+        {"notify_success", options.notify_success.value_or(true)},
         {"date", message.date},
         {"client_address", envelope.client_address},
         {"sasl_user", envelope.sasl_user},
@@ -58,6 +59,7 @@ OriginInfo read_origin(std::string_view json) {
     info.message_id = text("message_id");
     info.sender = text("sender");
     info.subject = text("subject");
+    if (auto it = j.find("notify_success"); it != j.end() && it->is_boolean()) info.notify_success = it->get<bool>();
     info.date = text("date");
     if (auto it = j.find("recipients"); it != j.end() && it->is_array()) {
         for (const auto& r : *it)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "mime.h"
+#include "options.h"
 #include "recipients.h"
 
 #include <faxgw/mailgw.h>
@@ -18,7 +19,7 @@ namespace faxgw::mailgw {
 std::string origin_key(const ParsedMessage& message, std::string_view raw);
 
 std::string make_origin(const ParsedMessage& message, const Envelope& envelope,
-                        const std::vector<FaxRecipient>& recipients);
+                        const std::vector<FaxRecipient>& recipients, const FaxOptions& options);
 
 // The parts of an origin a notification needs; missing fields are empty.
 struct OriginInfo {
@@ -26,6 +27,7 @@ struct OriginInfo {
     std::string sender;  // envelope sender, "" for the null sender
     std::string subject;
     std::string date;
+    bool notify_success = true;  // report a fax that went through, too
     std::vector<std::pair<std::string, std::string>> names;  // number -> name
     std::string name_of(const std::string& number) const;
 };

@@ -2,7 +2,9 @@
 #include "mime.h"
 #include "origin.h"
 #include "recipients.h"
+#include "options.h"
 #include "rules.h"
+#include "text.h"
 
 #include <faxgw/mailgw.h>
 
@@ -22,22 +24,60 @@ struct Refusal {
     std::string message;
 };
 
-void check_rules(const Envelope& envelope, const std::vector<FaxRecipient>& recipients,
-                 const Settings& settings) {
-    std::string sender = rule_sender(envelope.sender);
+// Applies the sender rules to every destination: a denial refuses the whole
+// mail (77); any "hold" holds all its jobs. Returns whether to hold.
+bool check_rules(const Envelope& envelope, const ParsedMessage& message,
+                 const std::vector<FaxRecipient>& recipients, const Settings& settings) {
+    auto verdicts = read_authentication_results(message.authentication_results, settings.authserv_id);
+    RuleInput input{rule_sender(envelope.sender), message.from.address, envelope.sasl_user,
+                    envelope.client_address, verdicts.spf, verdicts.dkim, verdicts.dmarc, ""};
+    bool hold = false;
     for (const auto& r : recipients) {
-        auto reason = refusal(sender, r.destination.number, settings.rules, settings.default_allow);
-        if (reason)
-            throw Refusal{ExitCode::no_perm, "fax to " + r.destination.number + " refused: " + *reason};
+        input.number = r.destination.number;
+        auto decision = decide(input, settings);
+        if (decision.action == RuleAction::deny)
+            throw Refusal{ExitCode::no_perm, "fax to " + r.destination.number + " refused: " + decision.reason};
+        hold = hold || decision.action == RuleAction::hold;
+    }
+    return hold;
+}
+
+// Limits count per envelope sender and per sender domain.
+std::vector<faxcore::Quota> quotas_for(const Envelope& envelope, const Limits& limits) {
+    std::string sender = lower(rule_sender(envelope.sender));
+    std::string domain = sender.substr(sender.rfind('@') + 1);
+    std::vector<faxcore::Quota> q;
+    auto add = [&](std::string key, int jobs, int pages, std::int64_t window, std::string what) {
+        if (jobs > 0 || pages > 0) q.push_back({std::move(key), jobs, pages, window, std::move(what)});
+    };
+    add("sender-hour:" + sender, limits.jobs_per_hour_per_sender, 0, 3600, "sender " + sender);
+    add("sender-day:" + sender, 0, limits.pages_per_day_per_sender, 86400, "sender " + sender);
+    add("domain-hour:" + domain, limits.jobs_per_hour_per_domain, 0, 3600, "domain " + domain);
+    add("domain-day:" + domain, 0, limits.pages_per_day_per_domain, 86400, "domain " + domain);
+    return q;
+}
+
+FaxOptions read_options(const ParsedMessage& message) {
+    try {
+        return parse_fax_options(message.fax_options, message.subject);
+    } catch (const OptionError& e) {
+        throw Refusal{ExitCode::data_error, e.what()};
     }
 }
 
+render::Options render_options_for(const FaxOptions& o, const Settings& settings) {
+    render::Options r = settings.render;
+    if (o.resolution) r.resolution = *o.resolution;
+    if (o.paper) r.paper = *o.paper;
+    return r;
+}
+
+// Text already decoded to UTF-8 is laid out directly; everything else is an
+// untrusted document that render sniffs and renders in a child process.
 std::vector<render::Page> render_part(const MailPart& part, const render::Options& options) {
     if (part.kind == MailPart::Kind::text) return render::render_text(part.content, options);
-    if (part.kind == MailPart::Kind::pdf) return render::render_pdf(part.content, options);
     std::string name = part.filename.empty() ? "without a name" : part.filename;
-    throw Refusal{ExitCode::data_error,
-                  "attachment " + name + " (" + part.type + ") cannot be faxed yet"};
+    return render::render_document(part.content, part.type, name, options);
 }
 
 std::vector<render::Page> render_message(const ParsedMessage& message, const render::Options& options) {
@@ -99,20 +139,31 @@ std::string success_line(const faxcore::EnqueueResult& result, std::size_t pages
 SubmitResult queue_message(std::string_view raw, const Envelope& envelope,
                            const Settings& settings, faxcore::Queue& queue) {
     auto recipients = fax_recipients(envelope.recipients, settings);
-    check_rules(envelope, recipients, settings);
     ParsedMessage message = parse_message(raw);
-    auto pages = render_message(message, settings.render);
+    bool hold = check_rules(envelope, message, recipients, settings);
+    FaxOptions options = read_options(message);
+    auto pages = render_message(message, render_options_for(options, settings));
 
     ScratchFile document(queue.scratch_dir());
     render::write_fax_tiff(pages, document.path());
-    faxcore::Submission submission{document.path(), static_cast<int>(pages.size()), {},
-                                   origin_key(message, raw),
-                                   make_origin(message, envelope, recipients), 0};
+    faxcore::Submission submission;
+    submission.document = document.path();
+    submission.pages = static_cast<int>(pages.size());
+    submission.origin_key = origin_key(message, raw);
+    submission.origin = make_origin(message, envelope, recipients, options);
+    submission.not_before = options.not_before;
+    submission.hold = hold;
+    submission.quotas = quotas_for(envelope, settings.limits);
     for (const auto& r : recipients) submission.destinations.push_back(r.destination);
 
     SubmitResult result;
-    result.enqueued = queue.enqueue(submission);
+    try {
+        result.enqueued = queue.enqueue(submission);
+    } catch (const faxcore::QuotaExceeded& e) {
+        throw Refusal{ExitCode::no_perm, e.what()};
+    }
     result.message = success_line(result.enqueued, pages.size(), recipients);
+    if (hold) result.message += ", held for an administrator";
     return result;
 }
 

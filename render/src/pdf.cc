@@ -13,6 +13,7 @@
 #include <string>
 
 #include "bitmap.h"
+#include "halftone.h"
 #include "sheet.h"
 
 namespace faxgw::render {
@@ -76,7 +77,7 @@ Size displayed_size(const poppler::page& page) {
     return sideways ? Size{box.height(), box.width()} : Size{box.width(), box.height()};
 }
 
-Page render_page(const poppler::page& page, const Sheet& sheet, Resolution r) {
+Page render_page(const poppler::page& page, const Sheet& sheet, Resolution r, Screening screening) {
     Size size = displayed_size(page);
     if (size.width <= 0 || size.height <= 0) return Page{};
     // Faxes are printed portrait; a landscape page is turned rather than
@@ -101,9 +102,18 @@ Page render_page(const poppler::page& page, const Sheet& sheet, Resolution r) {
     const int x0 = static_cast<int>(std::lround((fax_width_px - image.width()) / 2.0));
     const int y0 = static_cast<int>(
         std::lround(sheet.origin_y + (sheet.height_in * sheet.y_ppi - image.height()) / 2));
-    const GrayView gray{reinterpret_cast<const std::uint8_t*>(image.const_data()), image.width(),
-                        image.height(), image.bytes_per_row()};
-    threshold_onto(out, gray, x0, std::max(0, y0), dark_threshold, true);
+    // Text and line art are cut at half grey; photographs on the page are
+    // screened (halftone.cc decides by region).
+    GrayImage gray;
+    gray.width = image.width();
+    gray.height = image.height();
+    gray.pixels.resize(static_cast<std::size_t>(gray.width) * gray.height);
+    const auto* data = reinterpret_cast<const std::uint8_t*>(image.const_data());
+    for (int y = 0; y < gray.height; ++y)
+        std::copy_n(data + static_cast<std::ptrdiff_t>(y) * image.bytes_per_row(), gray.width,
+                    gray.pixels.begin() + static_cast<std::ptrdiff_t>(y) * gray.width);
+    static_assert(dark_threshold == 128);  // gray_onto's threshold for text
+    gray_onto(out, gray, x0, std::max(0, y0), screening);
     return out;
 }
 
@@ -128,7 +138,8 @@ std::vector<Page> render_pdf(std::string_view pdf_bytes, const Options& options)
     for (int i = 0; i < count; ++i) {
         const int errors_before = errors.count();
         const std::unique_ptr<poppler::page> page(doc->create_page(i));
-        Page rendered = page ? render_page(*page, sheet, options.resolution) : Page{};
+        Page rendered =
+            page ? render_page(*page, sheet, options.resolution, options.screening) : Page{};
         // poppler "succeeds" on damaged files: an empty image, or a blank
         // page it complained about while drawing, is the only sign.
         if (rendered.height == 0 || (errors.count() > errors_before && is_blank(rendered)))

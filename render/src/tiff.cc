@@ -1,6 +1,9 @@
 // Multi-page fax TIFFs: written as spandsp wants them, read as anyone
 // (including spandsp's receiver) writes them.
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdlib>
 #include <system_error>
 
 #include "faxgw/render.h"
@@ -178,6 +181,38 @@ bool is_single_strip_g4(const std::filesystem::path& file) {
         } while (TIFFReadDirectory(tiff.get()));
         return true;
     });
+}
+
+}  // namespace faxgw::render
+
+namespace faxgw::render {
+
+std::size_t g4_bytes(const Page& page) {
+    check_page(page);
+    std::string name = (std::filesystem::temp_directory_path() / "faxgw-g4-XXXXXX").string();
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0) throw Error("cannot create a temporary file");
+    ::close(fd);
+    const std::filesystem::path file = name;
+    std::uint64_t bytes = 0;
+    try {
+        TiffFile tiff(file, "w");
+        set_page_tags(tiff.get(), page, 0, 1);
+        std::vector<std::uint8_t> data = page.bits;
+        if (TIFFWriteEncodedStrip(tiff.get(), 0, data.data(), static_cast<tmsize_t>(data.size())) <
+            0)
+            tiff.fail("cannot encode page");
+        if (!TIFFWriteDirectory(tiff.get())) tiff.fail("cannot encode page");
+        tiff.close();
+        TiffFile back(file, "r");
+        std::uint64_t* counts = nullptr;
+        if (TIFFGetField(back.get(), TIFFTAG_STRIPBYTECOUNTS, &counts) && counts) bytes = counts[0];
+    } catch (...) {
+        std::filesystem::remove(file);
+        throw;
+    }
+    std::filesystem::remove(file);
+    return static_cast<std::size_t>(bytes);
 }
 
 }  // namespace faxgw::render

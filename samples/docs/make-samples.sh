@@ -1,10 +1,18 @@
 #!/bin/sh
 # Regenerates the sample documents in this folder from their sources.
-# Needs Ghostscript (Debian package ghostscript). The generated PDF is kept
-# in the repository because tests read it. The Omit* options leave out the
-# dates and document ID, so the same Ghostscript gives the same bytes.
+# Needs Ghostscript (Debian package ghostscript) for the PDF made from
+# PostScript, and a C++ compiler with the development packages of cairo,
+# Pango, GdkPixbuf (plus webp-pixbuf-loader) and libtiff for the pictures
+# (make-images.cc). The generated files are kept in the repository because
+# tests read them. The Omit* options leave out the dates and document ID, so
+# the same Ghostscript gives the same bytes; make-images.cc seeds its noise.
 set -eu
 cd "$(dirname "$0")"
 gs -q -dSAFER -dBATCH -dNOPAUSE -sDEVICE=pdfwrite -sPAPERSIZE=a4 \
    -dOmitID -dOmitXMP -dOmitInfoDate \
    -o three-pages.pdf three-pages.ps
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+c++ -std=c++20 -O2 -o "$tmp/make-images" make-images.cc \
+    $(pkg-config --cflags --libs pangocairo cairo-pdf gdk-pixbuf-2.0 libtiff-4) -lm
+"$tmp/make-images"

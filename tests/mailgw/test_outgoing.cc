@@ -39,6 +39,7 @@ public:
 
     faxcore::EnqueueResult enqueue(const faxcore::Submission&) override { return {}; }
     bool cancel(std::int64_t) override { return false; }
+    bool release(std::int64_t) override { return false; }
     std::optional<faxcore::Job> job(std::int64_t) override { return std::nullopt; }
     std::vector<faxcore::Job> jobs() override { return {}; }
     std::vector<faxcore::Report> pending_reports() override { return reports; }

@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE mailgw submit
 #include <boost/test/unit_test.hpp>
 
+#include <faxgw/render.h>
+
 #include <faxgw/mailgw.h>
 
 #include <nlohmann/json.hpp>
@@ -41,7 +43,7 @@ struct Fixture {
 
     mailgw::SubmitResult submit(const std::string& raw, const std::string& sender,
                                 std::vector<std::string> recipients) {
-        mailgw::Envelope envelope{sender, "192.0.2.7", "", std::move(recipients)};
+        mailgw::Envelope envelope{sender, "127.0.0.1", "", std::move(recipients)};
         return mailgw::submit(raw, envelope, settings, *queue);
     }
     bool scratch_empty() const {
@@ -78,7 +80,7 @@ BOOST_AUTO_TEST_CASE(plain_text_is_queued) {
     BOOST_TEST(origin["sender"] == "juergen@example.org");
     BOOST_TEST(origin["from"]["name"] == "Jürgen Müller");
     BOOST_TEST(origin["subject"] == "Grüße aus München");
-    BOOST_TEST(origin["client_address"] == "192.0.2.7");
+    BOOST_TEST(origin["client_address"] == "127.0.0.1");
     BOOST_TEST(origin["recipients"][0]["number"] == "+15551001");
     BOOST_TEST(scratch_empty());
 }
@@ -154,13 +156,14 @@ BOOST_AUTO_TEST_CASE(bad_recipients_are_67) {
 }
 
 BOOST_AUTO_TEST_CASE(unfaxable_messages_are_65) {
-    std::string image = mail(
+    std::string zip = mail(
         "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n",
         "--B\nContent-Type: text/plain\n\nsee picture\n--B\n"
-        "Content-Type: image/png; name=cat.png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--B--\n");
-    auto r = submit(image, "a@example.org", {"5551001@fax.example.com"});
+        "Content-Type: application/zip; name=report.zip\nContent-Transfer-Encoding: base64\n\n"
+        "UEsDBAoAAAAAAA==\n--B--\n");
+    auto r = submit(zip, "a@example.org", {"5551001@fax.example.com"});
     BOOST_TEST((r.code == ExitCode::data_error));
-    BOOST_TEST(r.message == "attachment cat.png (image/png) cannot be faxed yet");
+    BOOST_TEST(r.message == "attachment report.zip (application/zip) cannot be faxed", r.message);
 
     r = submit(mail("", "  \n\t\n"), "a@example.org", {"5551001@fax.example.com"});
     BOOST_TEST((r.code == ExitCode::data_error));
@@ -207,6 +210,68 @@ BOOST_AUTO_TEST_CASE(every_sample_like_the_demo) {
     BOOST_TEST(queue->jobs().size() == total);
 }
 
+BOOST_AUTO_TEST_CASE(outsiders_must_log_in) {
+    std::string raw = sample("plain-text.eml");
+    mailgw::Envelope outsider{"anna@example.org", "198.51.100.7", "", {"5551001@fax.example.com"}};
+    auto r = mailgw::submit(raw, outsider, settings, *queue);
+    BOOST_TEST((r.code == ExitCode::no_perm));
+    BOOST_TEST(r.message.find("SMTP AUTH") != std::string::npos, r.message);
+    outsider.sasl_user = "anna";
+    r = mailgw::submit(raw, outsider, settings, *queue);
+    BOOST_TEST((r.code == ExitCode::ok), r.message);
+}
+
+BOOST_AUTO_TEST_CASE(a_hold_rule_queues_held_jobs) {
+    mailgw::SenderRule hold;
+    hold.sender = "@example.org";
+    hold.action = mailgw::RuleAction::hold;
+    settings.rules.insert(settings.rules.begin(), hold);
+    auto r = submit(sample("plain-text.eml"), "anna@example.org", {"5551001@fax.example.com"});
+    BOOST_TEST((r.code == ExitCode::ok), r.message);
+    BOOST_TEST(r.message.find("held for an administrator") != std::string::npos, r.message);
+    auto job = queue->job(r.enqueued.jobs.at(0));
+    BOOST_TEST((job->state == faxcore::JobState::held));
+    BOOST_TEST(queue->release(job->id));
+    BOOST_TEST((queue->job(job->id)->state == faxcore::JobState::queued));
+}
+
+BOOST_AUTO_TEST_CASE(options_from_header_and_subject_tag) {
+    auto r = submit(mail("Message-ID: <opt1@x>\nX-Fax-Options: standard, letter\n", "hello\n"),
+                    "a@example.org", {"5551001@fax.example.com"});
+    BOOST_REQUIRE((r.code == ExitCode::ok));
+    auto pages = render::read_fax_tiff(queue->job(r.enqueued.jobs.at(0))->document);
+    BOOST_TEST((pages.at(0).resolution == render::Resolution::standard));
+    BOOST_TEST(pages.at(0).height == render::page_height_px(render::Paper::letter, render::Resolution::standard));
+
+    r = submit("From: a@example.org\nSubject: Invoice [fax: superfine at=2030-01-02T03:04Z]\n"
+               "Message-ID: <opt2@x>\n\nhello\n",
+               "a@example.org", {"5551001@fax.example.com"});
+    BOOST_REQUIRE_MESSAGE((r.code == ExitCode::ok), r.message);
+    auto job = queue->job(r.enqueued.jobs.at(0));
+    BOOST_TEST(job->next_attempt_at == 1893553440);  // 2030-01-02T03:04:00Z
+    BOOST_TEST(job->origin.find("\"subject\":\"Invoice\"") != std::string::npos, job->origin);
+
+    r = submit(mail("X-Fax-Options: sparkle\n", "hello\n"), "a@example.org", {"5551001@fax.example.com"});
+    BOOST_TEST((r.code == ExitCode::data_error));
+    BOOST_TEST(r.message.find("unknown fax option 'sparkle'") != std::string::npos, r.message);
+}
+
+BOOST_AUTO_TEST_CASE(limits_refuse_with_a_clear_reason) {
+    settings.limits.jobs_per_hour_per_sender = 2;
+    for (int i = 0; i < 2; ++i) {
+        auto r = submit(mail("Message-ID: <lim" + std::to_string(i) + "@x>\n", "hi\n"), "a@example.org",
+                        {"5551001@fax.example.com"});
+        BOOST_TEST((r.code == ExitCode::ok), r.message);
+    }
+    auto r = submit(mail("Message-ID: <lim2@x>\n", "hi\n"), "A@Example.org", {"5551001@fax.example.com"});
+    BOOST_TEST((r.code == ExitCode::no_perm));
+    BOOST_TEST(r.message == "sender a@example.org has reached the limit of 2 fax jobs per hour", r.message);
+    // A repeated delivery of a queued mail is not a new job and passes.
+    r = submit(mail("Message-ID: <lim1@x>\n", "hi\n"), "a@example.org", {"5551001@fax.example.com"});
+    BOOST_TEST((r.code == ExitCode::ok), r.message);
+    BOOST_TEST(queue->jobs().size() == 2u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 namespace {
@@ -221,6 +286,7 @@ public:
         throw std::logic_error("boom");
     }
     bool cancel(std::int64_t) override { return false; }
+    bool release(std::int64_t) override { return false; }
     std::optional<faxcore::Job> job(std::int64_t) override { return std::nullopt; }
     std::vector<faxcore::Job> jobs() override { return {}; }
     std::vector<faxcore::Report> pending_reports() override { return {}; }

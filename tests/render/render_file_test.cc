@@ -62,15 +62,25 @@ BOOST_AUTO_TEST_CASE(text_with_bom_and_crlf_renders) {
 
 BOOST_AUTO_TEST_CASE(unsupported_files_are_refused_by_name) {
     TempDir dir;
-    write_bytes(dir / "picture.png", "\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
-    BOOST_TEST(error_of(dir / "picture.png") == "picture.png: unsupported file type");
     write_bytes(dir / "latin1.txt",
                 "Gr\xfc\xdf"
                 "e\n");  // not UTF-8
-    BOOST_TEST(error_of(dir / "latin1.txt") == "latin1.txt: unsupported file type");
+    BOOST_TEST(error_of(dir / "latin1.txt") == "attachment latin1.txt (.txt file) cannot be faxed");
+    write_bytes(dir / "page.html", "<html><body>hello</body></html>\n");
+    BOOST_TEST(error_of(dir / "page.html") ==
+               "attachment page.html (HTML, SVG or RTF) cannot be faxed");
+    // A cut-off picture is a damaged document, not an unknown type.
+    write_bytes(dir / "picture.png", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16));
+    BOOST_TEST(error_of(dir / "picture.png").starts_with("picture.png: picture is damaged"));
+}
+
+BOOST_AUTO_TEST_CASE(grey_tiff_is_fitted_to_a_fax_page) {
+    TempDir dir;
     write_gray_tiff(dir / "photo.tif");
-    BOOST_TEST(error_of(dir / "photo.tif") ==
-               "photo.tif: TIFF is not a fax image (only fax TIFFs are supported yet)");
+    const auto pages = render_file(dir / "photo.tif", Options{});
+    BOOST_TEST_REQUIRE(pages.size() == 1u);
+    BOOST_TEST(pages[0].width == 1728);
+    BOOST_TEST(pages[0].height == 2292);
 }
 
 BOOST_AUTO_TEST_CASE(document_errors_name_the_file) {

@@ -11,7 +11,8 @@
 //      queued -> sending -> done | retry_wait | failed
 //      retry_wait -> sending (when due)
 //      sending -> queued (at start-up: the process died mid-call)
-//    cancel() moves queued/retry_wait jobs to cancelled.
+//    cancel() moves queued/held/retry_wait jobs to cancelled; release()
+//    moves held jobs (a sender rule said "hold") to queued.
 //  * Reports (for the sender's notification) are read with pending_reports()
 //    and acknowledged with mark_reported(); a report may be offered again
 //    after a crash, never lost.
@@ -28,7 +29,7 @@
 
 namespace faxgw::faxcore {
 
-enum class JobState { queued, sending, retry_wait, done, failed, cancelled };
+enum class JobState { queued, held, sending, retry_wait, done, failed, cancelled };
 std::string_view to_string(JobState s);
 bool is_terminal(JobState s);
 
@@ -61,6 +62,16 @@ struct Destination {
     std::string dial;    // what the line dials, e.g. "15551234567"
 };
 
+// At most max_jobs jobs and max_pages pages (0 = no limit) within the last
+// window_seconds for everything submitted under `key` (e.g. one sender).
+struct Quota {
+    std::string key;
+    int max_jobs = 0;
+    int max_pages = 0;
+    std::int64_t window_seconds = 3600;
+    std::string what;  // for the refusal: "sender alice@example.org"
+};
+
 struct Submission {
     std::filesystem::path document;  // fax TIFF made by render; moved into the spool
     int pages = 0;
@@ -68,6 +79,8 @@ struct Submission {
     std::string origin_key;   // dedup key (e.g. Message-ID): same key + number = one job
     std::string origin;       // opaque to faxcore; given back in reports
     std::int64_t not_before = 0;  // unix seconds; 0 = now
+    bool hold = false;            // queue the jobs held, for an administrator to release
+    std::vector<Quota> quotas;    // checked and counted in the same transaction
 };
 
 struct EnqueueResult {
@@ -138,6 +151,12 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// A quota of the submission would be exceeded; nothing was queued.
+class QuotaExceeded : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 class Queue {
 public:
     // Opens (creating if needed) DIR/queue.sqlite and DIR/spool/.
@@ -146,6 +165,7 @@ public:
 
     virtual EnqueueResult enqueue(const Submission& s) = 0;
     virtual bool cancel(std::int64_t job) = 0;
+    virtual bool release(std::int64_t job) = 0;
 
     virtual std::optional<Job> job(std::int64_t id) = 0;
     virtual std::vector<Job> jobs() = 0;  // all, oldest first, with attempts

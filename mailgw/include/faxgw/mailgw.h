@@ -34,26 +34,51 @@ struct DialRules {
     int max_digits = 15;
 };
 
-// One sender rule; first match wins. Patterns are globs (* and ?), matched
-// case-insensitively against the envelope sender; number patterns against
-// the E.164 number.
+enum class RuleAction { allow, deny, hold };
+
+// One sender rule; the first rule whose every condition matches decides.
+// Address patterns (sender, from): "*" anything; "@example.org" that domain
+// and its subdomains; "/regex/" an extended regex; otherwise a glob (* ?),
+// all case-insensitive. "" matches only the null sender <>.
 struct SenderRule {
-    std::string sender = "*";
+    std::string sender = "*";  // the envelope sender
+    std::string from = "*";    // the address in From:
+    std::string auth = "*";    // SMTP AUTH: "*", "none", "any" or a glob on the user name
+    std::string client = "*";  // SMTP client: "*", "trusted", "untrusted", or CIDRs "10.0.0.0/8, ::1"
+    // Verdicts from Authentication-Results headers of our own MTA
+    // (rules.authserv_id): "*" or e.g. "pass", "fail", "none".
+    std::string spf = "*";
+    std::string dkim = "*";
+    std::string dmarc = "*";
+    // The E.164 number: a glob ("+1900*"), "/regex/", "international" (not
+    // in our country code) or "national".
     std::string number = "*";
-    bool allow = true;
+    RuleAction action = RuleAction::allow;
     std::string reason;  // what a refused sender reads
 };
 
-// The built-in sender rules, the default of Settings::rules in the config:
-// refuse the null sender and *.invalid senders (their fax reports could
-// never be delivered) and the premium-rate numbers +1900 and +1976.
+// The built-in sender rules, which stop toll fraud and mail loops: refuse
+// the null sender and *.invalid senders (reports to them cannot be
+// delivered), unauthenticated mail from outside the trusted networks,
+// premium-rate numbers, and international numbers.
 std::vector<SenderRule> default_rules();
+
+// Per-sender and per-domain limits; 0 = no limit.
+struct Limits {
+    int jobs_per_hour_per_sender = 0;
+    int pages_per_day_per_sender = 0;
+    int jobs_per_hour_per_domain = 0;
+    int pages_per_day_per_domain = 0;
+};
 
 struct Settings {
     std::vector<std::string> fax_domains = {"fax.example.com"};
     DialRules dial;
-    std::vector<SenderRule> rules;  // empty list = everybody may fax
-    bool default_allow = true;      // when no rule matches
+    std::vector<SenderRule> rules = default_rules();
+    bool default_allow = true;  // when no rule matches
+    std::vector<std::string> trusted_networks = {"127.0.0.0/8", "::1/128"};
+    std::string authserv_id;    // trust Authentication-Results of this server only; "" = none
+    Limits limits;
     render::Options render;
     std::filesystem::path outbox;   // Maildir for notifications to senders
     std::string gateway_address = "fax-gateway@localhost";  // From: of mails we write
@@ -61,6 +86,27 @@ struct Settings {
     std::vector<std::pair<std::string, std::string>> inbound_routes;
     std::filesystem::path inbound_maildir;  // root: one Maildir per address below it
 };
+
+// What the rules look at for one destination number.
+struct RuleInput {
+    std::string sender;          // envelope sender, "" = null sender
+    std::string from;            // address in From:
+    std::string sasl_user;       // "" = not authenticated
+    std::string client_address;  // "" = submitted locally (trusted)
+    std::string spf, dkim, dmarc;  // verdicts, "" = none given
+    std::string number;          // E.164
+};
+
+struct RuleDecision {
+    RuleAction action = RuleAction::allow;
+    int rule = 0;                 // 1-based index of the rule that decided; 0 = the default
+    std::string reason;           // for deny and hold
+    std::vector<std::string> trace;  // why each rule did or did not match
+};
+
+RuleDecision decide(const RuleInput& input, const Settings& settings);
+std::string_view to_string(RuleAction a);
+RuleAction parse_rule_action(std::string_view name);  // throws std::invalid_argument
 
 struct Envelope {
     std::string sender;          // ${sender}

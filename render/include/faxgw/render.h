@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -19,7 +21,8 @@ inline constexpr int fax_x_dpi = 204;
 
 enum class Resolution { standard, fine, superfine };
 int y_dpi(Resolution r);  // 98, 196, 391
-Resolution parse_resolution(std::string_view name);  // "standard" | "fine" | "superfine"; throws Error
+Resolution parse_resolution(
+    std::string_view name);  // "standard" | "fine" | "superfine"; throws Error
 std::string_view to_string(Resolution r);
 
 enum class Paper { a4, letter, legal };
@@ -41,13 +44,28 @@ struct Page {
     friend bool operator==(const Page&, const Page&) = default;
 };
 
+// How grey pictures become black and white. `automatic` thresholds text and
+// line art crisply and screens photographs with a clustered-dot halftone,
+// deciding per region of each page; the others force one method on every
+// image (floyd_steinberg exists for comparisons: it costs twice the line time).
+enum class Screening { automatic, threshold, clustered_dot, floyd_steinberg };
+
 struct Options {
     Paper paper = Paper::a4;
     Resolution resolution = Resolution::fine;
     std::string text_font = "DejaVu Sans Mono";
     double text_font_points = 10.5;
+    Screening screening = Screening::automatic;
     // Refuse documents beyond these limits instead of rendering them.
     int max_pages = 500;
+    std::uintmax_t max_input_bytes = 64u << 20;   // bytes of one document
+    std::uint64_t max_image_pixels = 50'000'000;  // width x height of one decoded image
+    // render_document runs each document in a child process with these
+    // limits: address space it may add (MB), CPU seconds, wall-clock seconds.
+    bool isolate = true;
+    int memory_mb = 512;
+    int cpu_seconds = 60;
+    int wall_seconds = 60;
 };
 
 // What went wrong, in words the sender of the document can read,
@@ -68,8 +86,87 @@ std::vector<Page> render_text(std::string_view utf8, const Options& options);
 // aspect ratio. Throws Error for encrypted, damaged or empty documents.
 std::vector<Page> render_pdf(std::string_view pdf_bytes, const Options& options);
 
-// Any file render understands, chosen by content (PDF, fax TIFF, text).
+// The one entry point for untrusted documents (mail attachments). The
+// renderer is chosen by content: PDF, PostScript/EPS (Ghostscript, -dSAFER),
+// PNG, JPEG, GIF, BMP, WebP, TIFF of any kind (a fax TIFF passes through as
+// it is) and UTF-8 text; mime_type and filename are hints (they tell HTML,
+// SVG or RTF from plain text) and name the document in errors. Anything else
+// throws Error "attachment NAME (TYPE) cannot be faxed". With
+// options.isolate (the default) the rendering runs in a child process under
+// the memory, CPU and wall-clock limits of options; a renderer that crashes,
+// hangs or runs out of memory gives an Error "NAME: <reason>" and the caller
+// carries on. Errors about the document read "NAME: <what is wrong>".
+std::vector<Page> render_document(std::string_view bytes, std::string_view mime_type,
+                                  std::string_view filename, const Options& options);
+
+// Runs `render` in a forked child process under options' memory_mb,
+// cpu_seconds and wall_seconds limits (render_document's isolation, for
+// callers with renderers of their own) and returns its pages. Throws Error
+// "NAME: <reason>": the renderer's own Error message, "rendering took longer
+// than N s", "ran out of memory (limit N MB)", "rendering used more than N s
+// of processor time" or "renderer crashed (signal N, ...)".
+std::vector<Page> run_isolated(const std::string& name,
+                               const std::function<std::vector<Page>()>& render,
+                               const Options& options);
+
+// What the last child process render_document ran on this thread used
+// (zero if it rendered in-process).
+struct ChildUsage {
+    double cpu_seconds = 0;
+    double wall_seconds = 0;
+    long peak_rss_kb = 0;
+};
+ChildUsage last_child_usage();
+
+// Any file render understands: render_document on the file's bytes.
 std::vector<Page> render_file(const std::filesystem::path& file, const Options& options);
+
+// PostScript or EPS through Ghostscript (-dSAFER, tiffg4 at 204 x y dpi on
+// the chosen paper). In-process: untrusted input goes through render_document.
+std::vector<Page> render_postscript(std::string_view ps_bytes, const Options& options);
+
+// A picture (PNG, JPEG, GIF, BMP, WebP, TIFF) fitted to the page keeping its
+// aspect ratio, turned if landscape, photographs halftoned. In-process.
+std::vector<Page> render_image(std::string_view image_bytes, const Options& options);
+
+// The header line a fax machine prints across the top of every page.
+struct HeaderInfo {
+    bool enabled = true;
+    std::string station_id;  // the sending number or name, e.g. "+1 555 0100 ACME"
+    std::time_t time = 0;    // 0: now
+    std::string format = "{date}  {station}  page {page} of {pages}";  // placeholders as shown
+    std::string font = "DejaVu Sans";
+    double font_points = 9;
+};
+
+// Rows at the top of a page of resolution r that stamp_header may overwrite
+// (about 5 mm: 40 rows at fine).
+int header_rows(Resolution r);
+
+// Blanks the top header_rows() of every page and writes the header line
+// there, numbering pages 1..pages.size(). Nothing else on the page changes.
+// Does nothing when !info.enabled.
+void stamp_header(std::vector<Page>& pages, const HeaderInfo& info);
+
+// What a cover page says.
+struct CoverInfo {
+    std::string from_name, from_number;
+    std::string to_name, to_number;
+    std::string subject;
+    std::time_t time = 0;  // 0: now
+    int pages = 0;         // pages that follow the cover (the cover says pages + 1 in all)
+    std::string body;      // optional free text under the fields
+    // Replaces the standard layout when not empty: plain text in which
+    // {from} {to} {subject} {date} {pages} are replaced.
+    std::string template_text;
+    std::string logo;  // optional picture bytes (PNG, JPEG, ...), drawn top right
+};
+
+Page render_cover(const CoverInfo& info, const Options& options);
+
+// Bytes of the pages as T.6 (G4) data, as write_fax_tiff would store them:
+// what a page costs on the line.
+std::size_t g4_bytes(const Page& page);
 
 // Writes pages as one multi-page TIFF, T.6 (G4) compressed, one strip per
 // page, with the resolution tags spandsp reads.

@@ -1,0 +1,232 @@
+// Rendering untrusted documents in a child process.
+//
+// Why fork() and nothing else: render/ is a library and knows nothing of
+// the program it is linked into, so it cannot exec itself as a renderer, and
+// a separate helper executable would have to be installed and found. fork()
+// copies only the calling thread. The callers that render untrusted input
+// (faxgw submit, faxgw render/send, the tests) are single-threaded while
+// they render, so the child inherits no lock that another thread held. In a
+// multi-threaded caller such a lock (glibc's malloc is safe across fork,
+// fontconfig's and GLib's caches are not) could make the child wait
+// forever: the wall-clock limit below then kills it and the caller gets an
+// Error, never a hang.
+//
+// The child renders, writes the pages to a temporary fax TIFF
+// (write_fax_tiff: G4, a few ms per page) and reports through a pipe; the
+// parent reads the TIFF back. The child is the leader of its own process
+// group so that killing the group also ends what it started (Ghostscript).
+#include "isolate.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <new>
+
+#include "tiff_file.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define FAXGW_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FAXGW_ASAN 1
+#endif
+#endif
+
+namespace faxgw::render {
+
+namespace {
+
+thread_local ChildUsage last_usage;
+
+class Fd {
+public:
+    explicit Fd(int fd = -1) : fd_(fd) {}
+    ~Fd() { reset(); }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+    void reset() {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    int fd_;
+};
+
+class TempFile {
+public:
+    TempFile() {
+        std::string name = (std::filesystem::temp_directory_path() / "faxgw-pages-XXXXXX").string();
+        const int fd = ::mkstemp(name.data());
+        if (fd < 0)
+            throw Error(std::string("cannot create a temporary file: ") + std::strerror(errno));
+        ::close(fd);
+        path_ = name;
+    }
+    ~TempFile() {
+        std::error_code ignored;
+        std::filesystem::remove(path_, ignored);
+        std::filesystem::remove(path_.string() + ".partial", ignored);
+    }
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+// Address space already mapped (inherited from the parent), in bytes.
+std::uint64_t mapped_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    std::uint64_t pages = 0;
+    statm >> pages;
+    return pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+void write_all(int fd, const std::string& s) {
+    std::size_t done = 0;
+    while (done < s.size()) {
+        const ssize_t n = ::write(fd, s.data() + done, s.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+// The child: never returns.
+[[noreturn]] void child(int report, const std::filesystem::path& out,
+                        const std::function<std::vector<Page>()>& render, const Options& options) {
+    ::setpgid(0, 0);
+    // The parent's crash handlers (a test framework's, a daemon's) must not
+    // run here: a crash is reported by the signal that ends the child.
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGXCPU, SIGTERM, SIGINT, SIGPIPE})
+        ::signal(sig, SIG_DFL);
+    rlimit core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &core);
+    // SIGXCPU at the soft limit, SIGKILL a second later.
+    const auto cpu = static_cast<rlim_t>(std::max(1, options.cpu_seconds));
+    rlimit cpu_limit{cpu, cpu + 1};
+    ::setrlimit(RLIMIT_CPU, &cpu_limit);
+#ifndef FAXGW_ASAN
+    // Counted on top of what the child inherited, so a big parent does not
+    // leave its renderer nothing. (AddressSanitizer reserves terabytes of
+    // shadow memory up front: under it there is no memory limit.)
+    const std::uint64_t limit =
+        mapped_bytes() + static_cast<std::uint64_t>(std::max(1, options.memory_mb)) * (1u << 20);
+    rlimit as{static_cast<rlim_t>(limit), static_cast<rlim_t>(limit)};
+    ::setrlimit(RLIMIT_AS, &as);
+#endif
+    std::string message;
+    try {
+        const std::vector<Page> pages = render();
+        if (!pages.empty()) write_fax_tiff(pages, out);
+        message = "P" + std::to_string(pages.size());
+    } catch (const Error& e) {
+        message = std::string("E") + e.what();
+    } catch (const std::bad_alloc&) {
+        message = "M";
+    } catch (const std::exception& e) {
+        message = std::string("E") + "renderer failed (" + e.what() + ")";
+    }
+    write_all(report, message);
+    ::_exit(0);  // no atexit handlers, no flushing of the parent's buffers
+}
+
+std::string describe_signal(int sig, const Options& options) {
+    if (sig == SIGXCPU)
+        return "rendering used more than " + std::to_string(options.cpu_seconds) +
+               " s of processor time";
+    return "renderer crashed (signal " + std::to_string(sig) + ", " + ::strsignal(sig) + ")";
+}
+
+}  // namespace
+
+ChildUsage last_child_usage() { return last_usage; }
+
+std::vector<Page> run_isolated(const std::string& name,
+                               const std::function<std::vector<Page>()>& render,
+                               const Options& options) {
+    const TempFile out;
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+        throw Error(name + ": cannot start the renderer: " + std::strerror(errno));
+    Fd read_end(fds[0]), write_end(fds[1]);
+
+    const auto start = std::chrono::steady_clock::now();
+    const pid_t pid = ::fork();
+    if (pid < 0) throw Error(name + ": cannot start the renderer: " + std::strerror(errno));
+    if (pid == 0) {
+        read_end.reset();
+        child(write_end.get(), out.path(), render, options);
+    }
+    ::setpgid(pid, pid);  // as the child does: whichever runs first
+    write_end.reset();
+
+    const auto deadline = start + std::chrono::seconds(std::max(1, options.wall_seconds));
+    std::string report;
+    bool timed_out = false;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              deadline - std::chrono::steady_clock::now())
+                              .count();
+        if (left <= 0) {
+            timed_out = true;
+            break;
+        }
+        pollfd p{read_end.get(), POLLIN, 0};
+        const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
+        if (ready < 0 && errno != EINTR) break;
+        if (ready <= 0) continue;
+        char buf[4096];
+        const ssize_t n = ::read(read_end.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;  // the child has exited (or closed its end)
+        report.append(buf, static_cast<std::size_t>(n));
+    }
+    // The group first, while the child's pid (and so the group id) is still
+    // ours: a renderer the child started must not outlive it.
+    if (timed_out) ::kill(-pid, SIGKILL);
+    int status = 0;
+    rusage usage{};
+    while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
+    }
+    ::kill(-pid, SIGKILL);  // leftovers, if any (the group id is not reused while members live)
+    last_usage.cpu_seconds = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+                             (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+    last_usage.peak_rss_kb = usage.ru_maxrss;
+    last_usage.wall_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+    if (timed_out)
+        throw Error(name + ": rendering took longer than " + std::to_string(options.wall_seconds) +
+                    " s");
+    if (WIFSIGNALED(status)) throw Error(name + ": " + describe_signal(WTERMSIG(status), options));
+    if (report == "M")
+        throw Error(name + ": ran out of memory (limit " + std::to_string(options.memory_mb) +
+                    " MB)");
+    if (report.starts_with("E")) throw Error(name + ": " + report.substr(1));
+    if (!report.starts_with("P"))
+        throw Error(name + ": renderer failed (exit status " +
+                    std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
+    const std::size_t count = std::stoul(report.substr(1));
+    if (count == 0) return {};
+    std::vector<Page> pages = naming_file(name, [&] { return read_fax_tiff(out.path()); });
+    if (pages.size() != count)
+        throw Error(name + ": renderer returned " + std::to_string(pages.size()) + " of " +
+                    std::to_string(count) + " pages");
+    return pages;
+}
+
+}  // namespace faxgw::render

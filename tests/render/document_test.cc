@@ -1,0 +1,230 @@
+// render_document: every supported type from samples/docs, refusals that
+// name the file and its type, limits, and isolation of crashing, hanging
+// and memory-hungry renderers.
+#define BOOST_TEST_MODULE document
+#include <signal.h>
+
+#include <boost/test/unit_test.hpp>
+#include <string>
+
+#include "faxgw/render.h"
+#include "test_util.h"
+
+using namespace faxgw::render;
+using namespace faxgw::render::test;
+
+namespace {
+
+std::vector<Page> render_sample(const std::string& name, const Options& options = {}) {
+    return render_document(read_bytes(samples() / name), "", name, options);
+}
+
+std::string error_of(std::string_view bytes, std::string_view mime, std::string_view name,
+                     const Options& options = {}) {
+    try {
+        render_document(bytes, mime, name, options);
+    } catch (const Error& e) {
+        BOOST_TEST_MESSAGE("Error: " << e.what());
+        return e.what();
+    }
+    return "(no error)";
+}
+
+void check_geometry(const std::vector<Page>& pages, int height, Resolution r) {
+    for (const Page& p : pages) {
+        BOOST_TEST(p.width == 1728);
+        BOOST_TEST(p.height == height);
+        BOOST_TEST(p.resolution == r);
+        BOOST_TEST(p.bits.size() == std::size_t(216) * height);
+    }
+}
+
+// A PNG header that declares width x height; no pixel data follows.
+std::string png_header(std::uint32_t width, std::uint32_t height) {
+    std::string b("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
+    for (std::uint32_t v : {width, height})
+        for (int shift = 24; shift >= 0; shift -= 8) b += char((v >> shift) & 0xff);
+    b += std::string("\x08\x02\0\0\0", 5);  // 8-bit RGB
+    b += std::string(4, '\0');              // CRC (never reached)
+    return b;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool asan = true;
+#else
+constexpr bool asan = false;
+#endif
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_sample_type_renders_on_fax_pages) {
+    const int a4_fine = page_height_px(Paper::a4, Resolution::fine);  // 2292
+    for (const char* name : {"photo.jpg", "photo.gif", "photo.bmp", "photo.webp", "logo.png",
+                             "figure.eps", "image.pdf", "cjk.txt"}) {
+        BOOST_TEST_CONTEXT(name) {
+            const auto pages = render_sample(name);
+            BOOST_TEST(pages.size() == 1u);
+            check_geometry(pages, a4_fine, Resolution::fine);
+            BOOST_TEST(!ink_of(pages.at(0)).empty());
+        }
+    }
+    const auto ps = render_sample("three-pages.ps");
+    BOOST_TEST(ps.size() == 3u);
+    check_geometry(ps, a4_fine, Resolution::fine);
+    const auto scan = render_sample("scan.tif");
+    BOOST_TEST(scan.size() == 2u);
+    check_geometry(scan, a4_fine, Resolution::fine);
+}
+
+BOOST_AUTO_TEST_CASE(paper_and_resolution_are_obeyed_by_every_renderer) {
+    Options o;
+    o.paper = Paper::letter;
+    o.resolution = Resolution::standard;
+    const int h = page_height_px(Paper::letter, Resolution::standard);
+    check_geometry(render_sample("photo.jpg", o), h, Resolution::standard);
+    check_geometry(render_sample("three-pages.ps", o), h, Resolution::standard);
+    check_geometry(render_sample("scan.tif", o), h, Resolution::standard);
+    check_geometry(render_sample("image.pdf", o), h, Resolution::standard);
+}
+
+BOOST_AUTO_TEST_CASE(landscape_pictures_are_turned_and_fill_the_page) {
+    // photo.jpg is 1200 x 900: turned, its 900 px side runs across the page.
+    const auto pages = render_sample("photo.jpg");
+    const Ink ink = ink_of(pages.at(0));
+    BOOST_TEST(ink.right - ink.left > 1500);  // width fitted inside 5 mm margins
+    BOOST_TEST(ink.bottom - ink.top > 1700);  // 4:3 turned: taller than wide
+    BOOST_TEST(ink.bottom - ink.top < 2292 - 60);
+}
+
+BOOST_AUTO_TEST_CASE(the_same_content_renders_whatever_the_name_or_mime_type) {
+    const std::string jpeg = read_bytes(samples() / "photo.jpg");
+    const auto a = render_document(jpeg, "image/jpeg", "photo.jpg", Options{});
+    const auto b = render_document(jpeg, "application/octet-stream", "photo.txt", Options{});
+    BOOST_TEST((a == b));
+}
+
+BOOST_AUTO_TEST_CASE(refused_types_say_why_and_name_the_file) {
+    BOOST_TEST(error_of(std::string("PK\3\4\x14\0\6\0", 8), "", "report.docx") ==
+               "attachment report.docx (ZIP archive or Office document) cannot be faxed");
+    BOOST_TEST(error_of("<!DOCTYPE html><html><body>Hi</body></html>", "text/html; charset=utf-8",
+                        "page.html") == "attachment page.html (text/html) cannot be faxed");
+    BOOST_TEST(error_of("<svg xmlns='http://www.w3.org/2000/svg'/>", "", "drawing.svg") ==
+               "attachment drawing.svg (HTML, SVG or RTF) cannot be faxed");
+    BOOST_TEST(error_of("Gr\xfc\xdf"
+                        "e\n",
+                        "application/x-latin1", "latin1.txt") ==
+               "attachment latin1.txt (application/x-latin1) cannot be faxed");
+    BOOST_TEST(error_of(std::string("\0\1\2\3", 4), "", "blob.bin") ==
+               "attachment blob.bin (.bin file) cannot be faxed");
+}
+
+BOOST_AUTO_TEST_CASE(damaged_documents_fail_naming_the_file) {
+    const std::string jpeg = read_bytes(samples() / "photo.jpg");
+    const std::string cut = error_of(jpeg.substr(0, 300), "", "holiday.jpg");
+    BOOST_TEST(cut.starts_with("holiday.jpg: picture is damaged"), cut);
+    const std::string ps = error_of("%!PS\n/foo bar baz\nshowpage\n", "", "broken.ps");
+    BOOST_TEST(ps.starts_with("broken.ps: PostScript cannot be rendered"), ps);
+    const std::string pdf = read_bytes(samples() / "three-pages.pdf");
+    const std::string half = error_of(pdf.substr(0, pdf.size() / 2), "", "invoice.pdf");
+    BOOST_TEST(half.starts_with("invoice.pdf: PDF is damaged"), half);
+}
+
+BOOST_AUTO_TEST_CASE(decompression_bomb_is_refused_by_the_pixel_limit) {
+    const std::string bomb = png_header(30000, 30000);
+    const std::string e = error_of(bomb, "image/png", "bomb.png");
+    BOOST_TEST(e ==
+               "bomb.png: picture is too large (30000x30000 pixels, more than the limit "
+               "of 50 megapixels)");
+    Options tiny;
+    tiny.max_image_pixels = 1000;
+    BOOST_TEST(error_of(read_bytes(samples() / "photo.jpg"), "", "photo.jpg", tiny)
+                   .starts_with("photo.jpg: picture is too large (1200x900 pixels"));
+    BOOST_TEST(error_of(read_bytes(samples() / "scan.tif"), "", "scan.tif", tiny)
+                   .starts_with("scan.tif: picture is too large"));
+}
+
+BOOST_AUTO_TEST_CASE(page_and_size_limits) {
+    Options two;
+    two.max_pages = 2;
+    BOOST_TEST(error_of(read_bytes(samples() / "three-pages.ps"), "", "long.ps", two) ==
+               "long.ps: PostScript has 3 pages, more than the limit of 2");
+    Options small;
+    small.max_input_bytes = 1000;
+    BOOST_TEST(error_of(read_bytes(samples() / "photo.jpg"), "", "photo.jpg", small)
+                   .starts_with("photo.jpg: document is too large to fax"));
+}
+
+BOOST_AUTO_TEST_CASE(a_hanging_renderer_is_killed_at_the_wall_clock_limit) {
+    Options o;
+    o.wall_seconds = 2;
+    const std::string e = error_of("%!PS\n{} loop\n", "application/postscript", "hang.ps", o);
+    BOOST_TEST(e == "hang.ps: rendering took longer than 2 s");
+    // And the caller goes on.
+    BOOST_TEST(render_sample("figure.eps").size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_crashing_renderer_gives_an_error) {
+    try {
+        run_isolated(
+            "invoice.pdf",
+            []() -> std::vector<Page> {
+                ::raise(SIGSEGV);
+                return {};
+            },
+            Options{});
+        BOOST_FAIL("no error");
+    } catch (const Error& e) {
+        BOOST_TEST(std::string(e.what()).starts_with("invoice.pdf: renderer crashed (signal 11"),
+                   e.what());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_renderer_out_of_memory_gives_an_error) {
+    if (asan) return;  // no address-space limit under AddressSanitizer
+    Options o;
+    o.memory_mb = 64;
+    try {
+        run_isolated(
+            "big.pdf",
+            [] {
+                std::vector<std::vector<char>> hog;
+                for (int i = 0; i < 64; ++i) hog.emplace_back(16u << 20, 'x');
+                return std::vector<Page>{};
+            },
+            o);
+        BOOST_FAIL("no error");
+    } catch (const Error& e) {
+        BOOST_TEST(std::string(e.what()) == "big.pdf: ran out of memory (limit 64 MB)");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_renderer_over_its_cpu_time_gives_an_error) {
+    Options o;
+    o.cpu_seconds = 1;
+    o.wall_seconds = 60;
+    try {
+        run_isolated(
+            "spin.ps",
+            [] {
+                volatile unsigned long n = 0;
+                for (;;) n = n + 1;
+                return std::vector<Page>{};
+            },
+            o);
+        BOOST_FAIL("no error");
+    } catch (const Error& e) {
+        BOOST_TEST(std::string(e.what()) ==
+                   "spin.ps: rendering used more than 1 s of processor time");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(pages_come_back_from_the_child_unchanged) {
+    const std::vector<Page> sent = {pattern_page(2292, Resolution::fine, 3),
+                                    pattern_page(1146, Resolution::standard, 4)};
+    const auto got = run_isolated(
+        "x", [&] { return sent; }, Options{});
+    BOOST_TEST((got == sent));
+    Options in_process;
+    in_process.isolate = false;
+    BOOST_TEST((render_sample("photo.gif", in_process) == render_sample("photo.gif")));
+}
