@@ -36,6 +36,7 @@ T get(const toml::node& n, const char* type_name) {
 std::string str(const toml::node& n) { return get<std::string>(n, "a string"); }
 std::int64_t integer(const toml::node& n) { return get<std::int64_t>(n, "an integer"); }
 double number(const toml::node& n) { return get<double>(n, "a number"); }
+bool boolean(const toml::node& n) { return get<bool>(n, "true or false"); }
 
 std::vector<std::string> strings(const toml::node& n) {
     const auto* arr = n.as_array();
@@ -152,7 +153,7 @@ const std::vector<Key>& keys() {
          [](auto& n, Config& c) { c.mail.inbound_maildir = str(n); }},
 
         {"gateway.station_id", R"("faxgw")", "Our fax station ID (TSI/CSID), 20 characters at most.",
-         [](auto& n, Config& c) { c.gateway.station_id = str(n); }},
+         [](auto& n, Config& c) { c.gateway.station_id = c.mail.header.station_id = str(n); }},
         {"gateway.dids", R"(["+15550100"])", "Numbers the gateway answers (its DIDs), E.164.",
          [](auto& n, Config& c) { c.gateway.dids = strings(n); }},
         {"gateway.address", R"("fax-gateway@localhost")", "From: address of mails the gateway writes.",
@@ -230,6 +231,20 @@ const std::vector<Key>& keys() {
          [](auto& n, Config& c) { c.mail.render.text_font_points = number(n); }},
         {"render.max_pages", "500", "Refuse documents with more pages than this.",
          [](auto& n, Config& c) { c.mail.render.max_pages = int(integer(n)); }},
+
+        {"render.header", "true",
+         "Print the header line (date, station ID, page n of m) on top of every page, as US TCPA requires.",
+         [](auto& n, Config& c) { c.mail.header.enabled = boolean(n); }},
+        {"render.header_format", R"("{date}  {station}  page {page} of {pages}")",
+         "The header line; {date}, {station} (gateway.station_id), {page} and {pages} are replaced.",
+         [](auto& n, Config& c) { c.mail.header.format = str(n); }},
+        {"cover.default", "false", "Put a cover page before every fax unless the sender asks \"nocover\".",
+         [](auto& n, Config& c) { c.mail.cover.by_default = boolean(n); }},
+        {"cover.template", R"("")",
+         "Cover page text with {from} {to} {subject} {date} {pages}; \"\" = the standard layout.",
+         [](auto& n, Config& c) { c.mail.cover.template_text = str(n); }},
+        {"cover.logo", R"("")", "Picture (PNG, JPEG...) printed top right on cover pages; \"\" = none.",
+         [](auto& n, Config& c) { c.mail.cover.logo = str(n); }},
 
         {"rules.default", R"("allow")", "What happens when no sender rule matches: allow or deny.",
          [](auto& n, Config& c) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 #include <cstdlib>
 #include <iterator>
 #include <system_error>
@@ -136,13 +137,41 @@ std::string success_line(const faxcore::EnqueueResult& result, std::size_t pages
     return line;
 }
 
+std::string read_logo(const std::filesystem::path& logo) {
+    if (logo.empty()) return {};
+    std::ifstream in(logo, std::ios::binary);
+    if (!in) throw std::runtime_error("cover logo " + logo.string() + " cannot be read");
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+render::Page cover_page(const ParsedMessage& message, const std::vector<FaxRecipient>& recipients,
+                        std::size_t document_pages, const Settings& settings, const render::Options& options) {
+    render::CoverInfo info;
+    info.from_name = message.from.name.empty() ? message.from.address : message.from.name;
+    info.from_number = message.from.address;
+    for (const auto& r : recipients) {
+        if (!r.name.empty()) info.to_name += (info.to_name.empty() ? "" : ", ") + r.name;
+        info.to_number += (info.to_number.empty() ? "" : ", ") + r.destination.number;
+    }
+    info.subject = subject_without_options(message.subject);
+    info.pages = static_cast<int>(document_pages);
+    info.template_text = settings.cover.template_text;
+    info.logo = read_logo(settings.cover.logo);
+    return render::render_cover(info, options);
+}
+
 SubmitResult queue_message(std::string_view raw, const Envelope& envelope,
                            const Settings& settings, faxcore::Queue& queue) {
     auto recipients = fax_recipients(envelope.recipients, settings);
     ParsedMessage message = parse_message(raw);
     bool hold = check_rules(envelope, message, recipients, settings);
     FaxOptions options = read_options(message);
-    auto pages = render_message(message, render_options_for(options, settings));
+    auto render_options = render_options_for(options, settings);
+    auto pages = render_message(message, render_options);
+    if (options.cover.value_or(settings.cover.by_default))
+        pages.insert(pages.begin(), cover_page(message, recipients, pages.size(), settings, render_options));
+    // Numbered over the whole fax, cover included, as the law (e.g. US TCPA) wants.
+    render::stamp_header(pages, settings.header);
 
     ScratchFile document(queue.scratch_dir());
     render::write_fax_tiff(pages, document.path());

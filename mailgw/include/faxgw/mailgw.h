@@ -71,6 +71,12 @@ struct Limits {
     int pages_per_day_per_domain = 0;
 };
 
+struct CoverSettings {
+    bool by_default = false;     // a cover page unless the sender says "nocover"
+    std::string template_text;   // "" = the standard layout; else text with {from} {to} {subject} {date} {pages}
+    std::filesystem::path logo;  // "" = none; a picture drawn top right
+};
+
 struct Settings {
     std::vector<std::string> fax_domains = {"fax.example.com"};
     DialRules dial;
@@ -80,6 +86,8 @@ struct Settings {
     std::string authserv_id;    // trust Authentication-Results of this server only; "" = none
     Limits limits;
     render::Options render;
+    render::HeaderInfo header;   // the line on top of every page (station ID, date, page n of m)
+    CoverSettings cover;
     std::filesystem::path outbox;   // Maildir for notifications to senders
     std::string gateway_address = "fax-gateway@localhost";  // From: of mails we write
     // Inbound: DID (E.164 or as dialled) -> mail address; "*" routes the rest.
