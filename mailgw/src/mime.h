@@ -16,9 +16,11 @@ struct MailAddress {
 struct MailPart {
     enum class Kind { text, pdf, other };
     Kind kind = Kind::other;
-    std::string type;      // "text/plain", "application/pdf", ...
+    // "text/plain", "application/pdf", ...: what the bytes are where the
+    // declared type is generic or wrong (see sniff.h), else as declared.
+    std::string type;
     std::string filename;  // UTF-8, may be empty
-    std::string content;   // text: UTF-8; pdf: the PDF bytes; other: empty
+    std::string content;   // text: UTF-8 (format=flowed undone); pdf, other: the bytes
 };
 
 struct ParsedMessage {
@@ -32,7 +34,12 @@ struct ParsedMessage {
 };
 
 // Parses an RFC 5322 message with mimetic. Whitespace-only text bodies are
-// left out; of a multipart/alternative only the text/plain part is kept.
+// left out; of a multipart/alternative only the text/plain part is kept
+// (with the documents of a multipart/mixed alternative); consecutive text
+// parts without a file name are joined into one; the attachments inside an
+// Outlook winmail.dat (application/ms-tnef) take its place; detached
+// signatures are dropped; a part declared text/plain whose bytes are a PDF
+// or binary is a document, not text.
 ParsedMessage parse_message(std::string_view raw);
 
 // "Name <a@b>", "a@b (Name)" or "a@b" -> name and address.

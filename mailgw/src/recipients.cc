@@ -64,10 +64,40 @@ std::string joined_domains(const Settings& settings) {
     return out.empty() ? "(no fax domains configured)" : out;
 }
 
+// A number with an extension, as people write it:
+//   5551234x22  5551234 X 22  5551234ext22  5551234 ext. 22  (x, ext, ext.)
+//   5551234;ext=22                                           (RFC 3966)
+//   5551234,,22                                              (a dial string)
+// The extension (1 to 8 digits) is no part of the E.164 number, which
+// records, rules and duplicates go by; the line dials the number, waits two
+// pauses (",," about two seconds each) for the far end's menu and dials the
+// extension: 5551234x22 -> +15551234, dialled 15551234,,22.
+struct Extension {
+    std::string number, extension;
+};
+
+Extension split_extension(std::string_view written) {
+    std::string w = lower(written);
+    for (std::string_view marker : {";ext=", "ext.", "ext", "x", ","}) {
+        size_t at = w.find(marker);
+        if (at == std::string::npos) continue;
+        std::string number = w.substr(0, at);
+        std::string ext = w.substr(at + marker.size());
+        if (marker == ",") ext.erase(0, ext.find_first_not_of(','));
+        ext = strip_separators(ext);
+        if (ext.empty() || !all_digits(ext)) throw RecipientError("the extension after '" + std::string(marker) +
+                                                                  "' must be digits");
+        if (ext.size() > 8) throw RecipientError("the extension has more than 8 digits");
+        return {number, ext};
+    }
+    return {std::string(written), {}};
+}
+
 }  // namespace
 
 faxcore::Destination normalise_number(std::string_view written, const DialRules& rules) {
-    std::string s = strip_separators(written);
+    Extension parts = split_extension(written);
+    std::string s = strip_separators(parts.number);
     bool plus = !s.empty() && s.front() == '+';
     std::string digits = plus ? s.substr(1) : s;
     if (digits.empty()) throw RecipientError("the fax number is empty");
@@ -79,6 +109,7 @@ faxcore::Destination normalise_number(std::string_view written, const DialRules&
     if (static_cast<int>(e164.size()) > rules.max_digits)
         throw RecipientError("the fax number has more than " + std::to_string(rules.max_digits) +
                              " digits");
+    if (!parts.extension.empty()) return {"+" + e164, e164 + ",," + parts.extension};
     return {"+" + e164, e164};
 }
 
@@ -90,7 +121,11 @@ std::vector<FaxRecipient> fax_recipients(const std::vector<std::string>& recipie
         if (!is_fax_domain(a.domain, settings)) continue;
         FaxRecipient r{trim(address), {}, {}};
         std::string number = a.local;
-        if (size_t eq = a.local.find('='); eq != std::string::npos) {
+        // name=number; the '=' of ";ext=" is the number's.
+        size_t eq = a.local.find('=');
+        while (eq != std::string::npos && lower(a.local.substr(0, eq)).ends_with(";ext"))
+            eq = a.local.find('=', eq + 1);
+        if (eq != std::string::npos) {
             r.name = a.local.substr(0, eq);
             number = a.local.substr(eq + 1);
         }
@@ -99,10 +134,15 @@ std::vector<FaxRecipient> fax_recipients(const std::vector<std::string>& recipie
         } catch (const RecipientError& e) {
             throw RecipientError(r.address + ": " + e.what());
         }
-        bool seen = std::any_of(out.begin(), out.end(), [&](const FaxRecipient& o) {
+        auto seen = std::find_if(out.begin(), out.end(), [&](const FaxRecipient& o) {
             return o.destination.number == r.destination.number;
         });
-        if (!seen) out.push_back(std::move(r));
+        // One job per number and mail: two extensions of one number would
+        // silently become one fax.
+        if (seen != out.end() && seen->destination.dial != r.destination.dial)
+            throw RecipientError(r.address + ": " + seen->address +
+                                 " is the same number with another extension; send one mail per extension");
+        if (seen == out.end()) out.push_back(std::move(r));
     }
     if (out.empty()) throw RecipientError("no fax recipient in " + joined_domains(settings));
     return out;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "auto_resolution.h"
 #include "bitmap.h"
 #include "halftone.h"
 #include "sheet.h"
@@ -127,7 +128,10 @@ void stamp_header(std::vector<Page>& pages, const HeaderInfo& info) {
     }
 }
 
-Page render_cover(const CoverInfo& info, const Options& options) {
+namespace {
+
+// At a concrete resolution (the public render_cover also takes automatic).
+Page render_cover_at(const CoverInfo& info, const Options& options) {
     const Sheet sheet = sheet_for(options.paper, options.resolution);
     const double fit = sheet.x_ppi / fax_x_dpi;
     Canvas canvas(fax_width_px, sheet.page_height, options.resolution, fit);
@@ -191,6 +195,12 @@ Page render_cover(const CoverInfo& info, const Options& options) {
         gray_onto(page, logo, x0, y0, options.screening);
     }
     return page;
+}
+
+}  // namespace
+
+Page render_cover(const CoverInfo& info, const Options& options) {
+    return with_resolution(options, [&](const Options& o) { return render_cover_at(info, o); });
 }
 
 }  // namespace faxgw::render

@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 
+#include "auto_resolution.h"
 #include "halftone.h"
 #include "sheet.h"
 #include "tiff_file.h"
@@ -248,11 +249,20 @@ bool is_tiff(std::string_view b) {
 
 }  // namespace
 
-std::vector<Page> render_image(std::string_view image_bytes, const Options& options) {
+namespace {
+
+// At a concrete resolution (the public render_image also takes automatic).
+std::vector<Page> render_image_at(std::string_view image_bytes, const Options& options) {
     if (image_bytes.size() > options.max_input_bytes) throw Error("picture is too large to fax");
     if (is_tiff(image_bytes)) return render_tiff_image(image_bytes, options);
     const PixbufPtr pixbuf = decode_pixbuf(image_bytes, options);
     return {place(pixbuf.get(), options)};
+}
+
+}  // namespace
+
+std::vector<Page> render_image(std::string_view image_bytes, const Options& options) {
+    return with_resolution(options, [&](const Options& o) { return render_image_at(image_bytes, o); });
 }
 
 // For the cover page's logo: the picture as grey pixels of at most

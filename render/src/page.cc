@@ -14,6 +14,8 @@ int y_dpi(Resolution r) {
             return 196;
         case Resolution::superfine:
             return 391;
+        case Resolution::automatic:
+            throw Error("resolution \"auto\" is decided per document; no page has it");
     }
     throw Error("unknown resolution");
 }
@@ -22,8 +24,9 @@ Resolution parse_resolution(std::string_view name) {
     if (name == "standard") return Resolution::standard;
     if (name == "fine") return Resolution::fine;
     if (name == "superfine") return Resolution::superfine;
+    if (name == "auto" || name == "automatic") return Resolution::automatic;
     throw Error("unknown resolution \"" + std::string(name) +
-                "\" (expected standard, fine or superfine)");
+                "\" (expected standard, fine, superfine or auto)");
 }
 
 std::string_view to_string(Resolution r) {
@@ -34,6 +37,8 @@ std::string_view to_string(Resolution r) {
             return "fine";
         case Resolution::superfine:
             return "superfine";
+        case Resolution::automatic:
+            return "auto";
     }
     return "?";
 }

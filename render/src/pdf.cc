@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 
+#include "auto_resolution.h"
 #include "bitmap.h"
 #include "halftone.h"
 #include "sheet.h"
@@ -123,7 +124,10 @@ bool is_blank(const Page& page) {
 
 }  // namespace
 
-std::vector<Page> render_pdf(std::string_view pdf_bytes, const Options& options) {
+namespace {
+
+// At a concrete resolution (the public render_pdf also takes automatic).
+std::vector<Page> render_pdf_at(std::string_view pdf_bytes, const Options& options) {
     const PopplerErrors errors;
     const std::unique_ptr<poppler::document> doc = load(pdf_bytes, errors);
     const int count = doc->pages();
@@ -151,6 +155,12 @@ std::vector<Page> render_pdf(std::string_view pdf_bytes, const Options& options)
     if (looks_truncated(pdf_bytes) && errors.count() > 0)
         throw Error("PDF is damaged (the file is incomplete)");
     return pages;
+}
+
+}  // namespace
+
+std::vector<Page> render_pdf(std::string_view pdf_bytes, const Options& options) {
+    return with_resolution(options, [&](const Options& o) { return render_pdf_at(pdf_bytes, o); });
 }
 
 }  // namespace faxgw::render

@@ -23,6 +23,7 @@
 #include <string>
 #include <thread>
 
+#include "auto_resolution.h"
 #include "faxgw/render.h"
 #include "tiff_file.h"
 
@@ -108,7 +109,10 @@ int run_gs(const std::vector<std::string>& args, const std::filesystem::path& lo
 
 }  // namespace
 
-std::vector<Page> render_postscript(std::string_view ps_bytes, const Options& options) {
+namespace {
+
+// At a concrete resolution (the public render_postscript also takes automatic).
+std::vector<Page> render_postscript_at(std::string_view ps_bytes, const Options& options) {
     if (ps_bytes.size() > options.max_input_bytes) throw Error("PostScript is too large to fax");
     const TempDir dir;
     const std::filesystem::path in = dir / "in.ps", out = dir / "out.tif", log = dir / "gs.log";
@@ -154,6 +158,12 @@ std::vector<Page> render_postscript(std::string_view ps_bytes, const Options& op
     std::vector<Page> pages = read_fax_tiff(out);
     for (Page& p : pages) p.resolution = options.resolution;
     return pages;
+}
+
+}  // namespace
+
+std::vector<Page> render_postscript(std::string_view ps_bytes, const Options& options) {
+    return with_resolution(options, [&](const Options& o) { return render_postscript_at(ps_bytes, o); });
 }
 
 }  // namespace faxgw::render

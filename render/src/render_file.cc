@@ -8,17 +8,19 @@
 #include <cctype>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 
 #include "faxgw/render.h"
 #include "isolate.h"
+#include "program.h"
 #include "tiff_file.h"
 
 namespace faxgw::render {
 
 namespace {
 
-enum class Kind { pdf, postscript, image, text, unknown };
+enum class Kind { pdf, postscript, image, text, html, office, unknown };
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -60,11 +62,76 @@ bool is_markup(std::string_view b, std::string_view mime, std::string_view filen
             lower(b.substr(0, 4096)).find("<svg") != std::string::npos);
 }
 
+bool is_html(std::string_view b, std::string_view mime, std::string_view filename) {
+    const std::string m = lower(mime.substr(0, mime.find(';')));
+    if (m == "text/html" || m == "application/xhtml+xml") return true;
+    const std::string ext = extension_of(filename);
+    if (ext == "html" || ext == "htm" || ext == "xhtml") return true;
+    std::size_t start = b.find_first_not_of(" \t\r\n");
+    if (b.substr(0, 3) == "\xEF\xBB\xBF") start = b.find_first_not_of(" \t\r\n", 3);
+    if (start == std::string_view::npos) return false;
+    const std::string head = lower(b.substr(start, 64));
+    return head.starts_with("<!doctype html") || head.starts_with("<html");
+}
+
+// Office documents LibreOffice converts: the extension to give the file and
+// the words for a refusal, or empty.
+struct OfficeType {
+    std::string extension, words;
+};
+
+OfficeType office_type(std::string_view b, std::string_view mime, std::string_view filename) {
+    const std::string ext = extension_of(filename);
+    const std::string m = lower(mime.substr(0, mime.find(';')));
+    static const std::pair<const char*, const char*> names[] = {
+        {"docx", "Word document"},           {"doc", "Word document"},
+        {"xlsx", "Excel spreadsheet"},       {"xls", "Excel spreadsheet"},
+        {"pptx", "PowerPoint presentation"}, {"ppt", "PowerPoint presentation"},
+        {"odt", "OpenDocument text"},        {"ods", "OpenDocument spreadsheet"},
+        {"odp", "OpenDocument presentation"}, {"rtf", "RTF document"}};
+    const auto by_ext = [](const std::string& e) -> OfficeType {
+        for (const auto& [x, w] : names)
+            if (e == x) return {x, w};
+        return {};
+    };
+    const bool zip = b.starts_with("PK\3\4"), ole = b.starts_with("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
+    if (b.starts_with("{\\rtf")) return by_ext("rtf");
+    if (zip) {
+        const std::string_view head = b.substr(0, 30 + 80);
+        if (head.find("mimetypeapplication/vnd.oasis.opendocument.text") != std::string_view::npos) return by_ext("odt");
+        if (head.find("mimetypeapplication/vnd.oasis.opendocument.spreadsheet") != std::string_view::npos) return by_ext("ods");
+        if (head.find("mimetypeapplication/vnd.oasis.opendocument.presentation") != std::string_view::npos) return by_ext("odp");
+        OfficeType t = by_ext(ext);
+        if (!t.extension.empty()) return t;
+        const std::string_view names_area = b.substr(0, 256 * 1024);
+        if (names_area.find("word/") != std::string_view::npos) return by_ext("docx");
+        if (names_area.find("xl/") != std::string_view::npos) return by_ext("xlsx");
+        if (names_area.find("ppt/") != std::string_view::npos) return by_ext("pptx");
+        if (m.find("wordprocessingml") != std::string::npos) return by_ext("docx");
+        if (m.find("spreadsheetml") != std::string::npos) return by_ext("xlsx");
+        if (m.find("presentationml") != std::string::npos) return by_ext("pptx");
+        return {};
+    }
+    if (ole) {
+        OfficeType t = by_ext(ext);
+        if (t.extension == "doc" || t.extension == "xls" || t.extension == "ppt") return t;
+        if (m == "application/vnd.ms-excel") return by_ext("xls");
+        if (m == "application/vnd.ms-powerpoint") return by_ext("ppt");
+        return by_ext("doc");
+    }
+    return {};
+}
+
 Kind sniff(std::string_view bytes, std::string_view mime, std::string_view filename) {
     // PDF readers accept the header anywhere in the first kilobyte.
     if (bytes.substr(0, 1024).find("%PDF-") != std::string_view::npos) return Kind::pdf;
     if (bytes.starts_with("%!") || bytes.starts_with("\xC5\xD0\xD3\xC6")) return Kind::postscript;
     if (is_image(bytes)) return Kind::image;
+    if (!office_type(bytes, mime, filename).extension.empty()) return Kind::office;
+    if (bytes.find('\0') == std::string_view::npos &&
+        g_utf8_validate(bytes.data(), static_cast<gssize>(bytes.size()), nullptr) &&
+        is_html(bytes, mime, filename))
+        return Kind::html;
     if (bytes.find('\0') == std::string_view::npos &&
         g_utf8_validate(bytes.data(), static_cast<gssize>(bytes.size()), nullptr) &&
         !is_markup(bytes, mime, filename))
@@ -95,7 +162,18 @@ std::string read_file(const std::filesystem::path& file, std::uintmax_t max_byte
     return bytes;
 }
 
-std::vector<Page> render_kind(std::string_view bytes, Kind kind, const Options& options) {
+}  // namespace
+
+std::vector<Page> render_html_in_process(std::string_view html_utf8,
+                                         const std::map<std::string, std::string>& cid_images,
+                                         const Options& options);
+std::vector<Page> render_office_in_process(std::string_view bytes, const std::string& extension,
+                                           const Options& options);
+
+namespace {
+
+std::vector<Page> render_kind(std::string_view bytes, Kind kind, const std::string& office_ext,
+                              const Options& options) {
     switch (kind) {
         case Kind::pdf:
             return render_pdf(bytes, options);
@@ -107,6 +185,11 @@ std::vector<Page> render_kind(std::string_view bytes, Kind kind, const Options& 
             // A byte-order mark is legal UTF-8 but would print as a blank glyph.
             if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);
             return render_text(bytes, options);
+        case Kind::html:
+            if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);
+            return render_html_in_process(bytes, {}, options);
+        case Kind::office:
+            return render_office_in_process(bytes, office_ext, options);
         case Kind::unknown:
             break;
     }
@@ -125,7 +208,15 @@ std::vector<Page> render_document(std::string_view bytes, std::string_view mime_
     if (bytes.size() > options.max_input_bytes)
         throw Error(name + ": document is too large to fax (" + std::to_string(bytes.size() >> 20) +
                     " MB, limit " + std::to_string(options.max_input_bytes >> 20) + " MB)");
-    const auto render = [&] { return render_kind(bytes, kind, options); };
+    std::string office_ext;
+    if (kind == Kind::office) {
+        const OfficeType t = office_type(bytes, mime_type, filename);
+        if (find_program(options.libreoffice).empty())
+            throw Error("attachment " + name + " (" + t.words +
+                        ") cannot be faxed: LibreOffice is not installed on the gateway");
+        office_ext = t.extension;
+    }
+    const auto render = [&] { return render_kind(bytes, kind, office_ext, options); };
     std::vector<Page> pages = options.isolate ? run_isolated(name, render, options)
                                               : naming_file(name, [&] { return render(); });
     if (pages.size() > static_cast<std::size_t>(options.max_pages))

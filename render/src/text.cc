@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "auto_resolution.h"
 #include "bitmap.h"
 #include "sheet.h"
 
@@ -160,7 +161,10 @@ void check_page_limit(std::size_t pages, const Options& options) {
 
 }  // namespace
 
-std::vector<Page> render_text(std::string_view utf8, const Options& options) {
+namespace {
+
+// At a concrete resolution (the public render_text also takes automatic).
+std::vector<Page> render_text_at(std::string_view utf8, const Options& options) {
     std::vector<Page> pages;
     if (blank(utf8)) return pages;
     if (!g_utf8_validate(utf8.data(), static_cast<gssize>(utf8.size()), nullptr))
@@ -182,6 +186,12 @@ std::vector<Page> render_text(std::string_view utf8, const Options& options) {
         }
     }
     return pages;
+}
+
+}  // namespace
+
+std::vector<Page> render_text(std::string_view utf8, const Options& options) {
+    return with_resolution(options, [&](const Options& o) { return render_text_at(utf8, o); });
 }
 
 }  // namespace faxgw::render

@@ -16,3 +16,7 @@ trap 'rm -rf "$tmp"' EXIT
 c++ -std=c++20 -O2 -o "$tmp/make-images" make-images.cc \
     $(pkg-config --cflags --libs pangocairo cairo-pdf gdk-pixbuf-2.0 libtiff-4) -lm
 "$tmp/make-images"
+# letter.docx: letter.txt saved as Word by LibreOffice (Debian
+# libreoffice-writer-nogui), for the Office path of render_document.
+soffice -env:UserInstallation=file://"$tmp"/lo-profile --headless \
+    --convert-to docx:"MS Word 2007 XML" --outdir . letter.txt

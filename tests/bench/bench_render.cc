@@ -4,7 +4,10 @@
 // reads the input (PDF, PostScript). Prints per document: pages, pages/s,
 // peak RSS of the rendering process, G4 bytes per page and the estimated
 // line time per page at V.17 (8 s + 1.11 x bytes x 8 / 14400).
-// OCR accuracy (Tesseract) is not measured yet.
+// Then legibility: Tesseract character accuracy (tests/render/ocr.h) and
+// line seconds per page for each text document at standard, fine and auto,
+// with gs's -r204x196 output beside faxgw's fine pages, and the table of
+// letter.txt at several type sizes that backs Resolution::automatic.
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -18,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "../render/ocr.h"
 #include "faxgw/render.h"
 
 extern char** environ;
@@ -72,6 +76,8 @@ Result faxgw_run(const fs::path& file, int repeats) {
     return r;
 }
 
+std::vector<Page> gs_pages;  // the last gs_run's pages
+
 Result gs_run(const fs::path& file, const fs::path& tmp, int repeats) {
     Result r;
     const fs::path out = tmp / "gs.tif";
@@ -109,6 +115,7 @@ Result gs_run(const fs::path& file, const fs::path& tmp, int repeats) {
     const double s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const std::vector<Page> pages = read_fax_tiff(out);
+    gs_pages = pages;
     r.pages = static_cast<int>(pages.size());
     r.pages_per_s = r.pages * repeats / s;
     r.g4_per_page = g4_per_page(pages);
@@ -125,11 +132,81 @@ void print(const char* doc, const char* who, const Result& r) {
                 r.rss_kb / 1024.0, r.g4_per_page, line_seconds(r.g4_per_page));
 }
 
+double line_per_page(const std::vector<Page>& pages) { return line_seconds(g4_per_page(pages)); }
+
+struct Legibility {
+    double accuracy = 0;
+    double line_s = 0;
+    Resolution chosen = Resolution::fine;
+};
+
+Legibility legibility(const std::vector<Page>& pages, const std::string& source,
+                      const fs::path& tmp) {
+    Legibility l;
+    l.accuracy = ocr::accuracy(ocr::read_pages(pages, tmp), source);
+    l.line_s = line_per_page(pages);
+    if (!pages.empty()) l.chosen = pages[0].resolution;
+    return l;
+}
+
+void legibility_table(const fs::path& docs, const fs::path& tmp) {
+    std::printf(
+        "\nLegibility: Tesseract 'tesseract PAGE.pbm stdout --dpi 204 -l eng' character accuracy\n"
+        "(1 - Levenshtein/length after whitespace normalisation) and line s/page at V.17.\n"
+        "Standard pages are OCRed with each row doubled (as printed).\n\n");
+    std::printf("%-16s %-6s %16s %16s %22s\n", "document", "by", "standard acc/s", "fine acc/s",
+                "auto acc/s (chosen)");
+    const std::string letter = read_bytes(docs / "letter.txt");
+    struct Text {
+        const char* name;
+        std::string source;
+        bool gs;
+    };
+    const Text texts[] = {{"letter.txt", letter, false},
+                          {"three-pages.pdf", ocr::three_pages_text(), true},
+                          {"three-pages.ps", ocr::three_pages_text(), true}};
+    for (const Text& t : texts) {
+        const std::string bytes = read_bytes(docs / t.name);
+        Legibility at[3];
+        const Resolution rs[3] = {Resolution::standard, Resolution::fine, Resolution::automatic};
+        for (int i = 0; i < 3; ++i) {
+            Options o;
+            o.resolution = rs[i];
+            at[i] = legibility(render_document(bytes, "", t.name, o), t.source, tmp);
+        }
+        std::printf("%-16s %-6s %9.4f %5.1f %9.4f %5.1f %9.4f %5.1f (%s)\n", t.name, "faxgw",
+                    at[0].accuracy, at[0].line_s, at[1].accuracy, at[1].line_s, at[2].accuracy,
+                    at[2].line_s, std::string(to_string(at[2].chosen)).c_str());
+        if (t.gs && gs_run(docs / t.name, tmp, 1).ok) {
+            const Legibility g = legibility(gs_pages, t.source, tmp);
+            std::printf("%-16s %-6s %16s %9.4f %5.1f\n", t.name, "gs", "", g.accuracy, g.line_s);
+        }
+    }
+    std::printf("\nletter.txt in DejaVu Sans Mono by size (render_text), backing auto:\n");
+    std::printf("%6s %16s %16s %10s %8s\n", "pt", "standard acc/s", "fine acc/s", "height mm",
+                "auto");
+    for (double pt : {5.0, 6.0, 7.0, 8.0, 9.0, 10.5, 12.0}) {
+        Legibility at[2];
+        std::vector<Page> fine;
+        for (int i = 0; i < 2; ++i) {
+            Options o;
+            o.text_font_points = pt;
+            o.resolution = i == 0 ? Resolution::standard : Resolution::fine;
+            const auto pages = render_text(letter, o);
+            if (i == 1) fine = pages;
+            at[i] = legibility(pages, letter, tmp);
+        }
+        std::printf("%6.1f %9.4f %6.1f %9.4f %6.1f %10.2f %8s\n", pt, at[0].accuracy, at[0].line_s,
+                    at[1].accuracy, at[1].line_s, measure_legibility(fine.at(0)).text_height_mm,
+                    std::string(to_string(legible_resolution(fine))).c_str());
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     const fs::path docs =
-        argc > 1 ? fs::path(argv[1]) : fs::path(FAXGW_SOURCE_DIR) / "samples/docs";
+        argc > 1 && argv[1][0] ? fs::path(argv[1]) : fs::path(FAXGW_SOURCE_DIR) / "samples/docs";
     const int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
     const fs::path tmp =
         fs::temp_directory_path() / ("faxgw-bench-render-" + std::to_string(getpid()));
@@ -157,7 +234,7 @@ int main(int argc, char** argv) {
         else
             std::printf("%-18s %-6s n/a (Ghostscript does not read %s)\n", d.name, "gs", d.what);
     }
-    std::printf("\nOCR accuracy (Tesseract): not measured yet.\n");
+    legibility_table(docs, tmp);
     fs::remove_all(tmp);
     return 0;
 }

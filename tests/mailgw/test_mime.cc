@@ -2,7 +2,9 @@
 #include <boost/test/unit_test.hpp>
 
 #include "mime.h"
+#include "sniff.h"
 #include "text.h"
+#include "tnef.h"
 
 #include <faxgw/mailgw.h>
 
@@ -173,8 +175,176 @@ BOOST_AUTO_TEST_CASE(broken_rfc2231_name_is_kept) {
     ParsedMessage m = parse_message(raw);
     BOOST_TEST_REQUIRE(m.parts.size() == 1u);
     BOOST_TEST(m.parts[0].filename == "100%zz.pdf");
+    // No encoding declared: the bytes are the base64 text as is, and text
+    // is what they are, whatever the name says.
+    BOOST_TEST((m.parts[0].kind == Kind::text));
+    BOOST_TEST(m.parts[0].content == "JVBERi0xLjQK\n");
+}
+
+namespace {
+
+std::string corpus(const std::string& name) { return sample("corpus/" + name); }
+
+std::string corpus_file(const std::string& name) { return sample("corpus/files/" + name); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(sniffing) {
+    std::string pdf = corpus_file("lieferschein-1-page.pdf");
+    BOOST_TEST(sniff_type(pdf) == "application/pdf");
+    BOOST_TEST(sniff_type(corpus_file("photo.jpeg")) == "image/jpeg");
+    BOOST_TEST(sniff_type(corpus_file("report.zip")) == "application/zip");
+    // Generic or missing labels give way to the bytes.
+    BOOST_TEST(real_type("application/octet-stream", pdf) == "application/pdf");
+    BOOST_TEST(real_type("application/x-download", corpus_file("vertrag.docx")) ==
+               "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+    // text/plain that is a PDF or binary is no text; text stays text.
+    BOOST_TEST(real_type("text/plain", pdf) == "application/pdf");
+    BOOST_TEST(real_type("text/plain", std::string("\x01\x02\x00\xff\xfe binary", 13)) != "text/plain");
+    BOOST_TEST(real_type("text/plain", "From: a@b\nTo: c@d\n\nforwarded inline\n") == "text/plain");
+    BOOST_TEST(real_type("text/plain", "caf\xe9 ol\xe9, Latin-1 text\n") == "text/plain");
+    // A specific label stands unless the bytes are something a fax shows.
+    BOOST_TEST(real_type("application/zip", corpus_file("vertrag.docx")) == "application/zip");
+    BOOST_TEST(real_type("image/png", pdf) == "application/pdf");
+    BOOST_TEST(real_type("application/octet-stream", "") == "application/octet-stream");
+}
+
+BOOST_AUTO_TEST_CASE(tnef_streams) {
+    auto inside = tnef_attachments(corpus_file("winmail-pdf.dat"));
+    BOOST_TEST_REQUIRE(inside.size() == 1u);
+    BOOST_TEST(inside[0].filename == "Angebot 2025-114.pdf");
+    BOOST_TEST(inside[0].type == "application/pdf");
+    BOOST_TEST(inside[0].content == corpus_file("angebot-2-pages.pdf"));
+
+    inside = tnef_attachments(corpus_file("winmail-zip.dat"));
+    BOOST_TEST_REQUIRE(inside.size() == 1u);
+    BOOST_TEST(inside[0].filename == "Belege März.zip");  // UTF-16 long name
+    BOOST_TEST(inside[0].type == "");
+    BOOST_TEST(inside[0].content == corpus_file("report.zip"));
+
+    BOOST_CHECK_THROW(tnef_attachments("not tnef at all"), TnefError);
+    BOOST_CHECK_THROW(tnef_attachments(""), TnefError);
+    // Cut short anywhere: an error or fewer attachments, never a crash.
+    std::string whole = corpus_file("winmail-pdf.dat");
+    for (std::size_t n = 0; n < whole.size(); n += 97) {
+        try {
+            tnef_attachments(whole.substr(0, n));
+        } catch (const TnefError&) {
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(tnef_attachments_are_parts) {
+    ParsedMessage m = parse_message(corpus("outlook-tnef.eml"));
+    BOOST_TEST_REQUIRE(m.parts.size() == 2u);
+    BOOST_TEST((m.parts[0].kind == Kind::text));
+    BOOST_TEST(m.parts[0].content.find("Mit freundlichen Grüßen") != std::string::npos);
+    BOOST_TEST((m.parts[1].kind == Kind::pdf));
+    BOOST_TEST(m.parts[1].filename == "Angebot 2025-114.pdf");
+    BOOST_TEST(m.parts[1].content.starts_with("%PDF-"));
+
+    // A winmail.dat that is none stays one attachment, refused by its name.
+    std::string raw =
+        "Subject: x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n"
+        "--B\nContent-Type: application/ms-tnef; name=winmail.dat\nContent-Transfer-Encoding: base64\n\n"
+        "bm90IGEgVE5FRiBzdHJlYW0=\n--B--\n";
+    m = parse_message(raw);
+    BOOST_TEST_REQUIRE(m.parts.size() == 1u);
+    BOOST_TEST(m.parts[0].type == "application/ms-tnef");
+    BOOST_TEST(m.parts[0].filename == "winmail.dat");
+}
+
+BOOST_AUTO_TEST_CASE(pdf_labelled_text_is_no_text) {
+    ParsedMessage m = parse_message(corpus("pdf-labelled-text.eml"));
+    BOOST_TEST_REQUIRE(m.parts.size() == 1u);
     BOOST_TEST((m.parts[0].kind == Kind::pdf));
-    BOOST_TEST(m.parts[0].content == "JVBERi0xLjQK\n");  // no encoding declared: as is
+    BOOST_TEST(m.parts[0].type == "application/pdf");
+    BOOST_TEST(m.parts[0].content.starts_with("%PDF-"));
+}
+
+BOOST_AUTO_TEST_CASE(format_flowed) {
+    std::string raw =
+        "Subject: x\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8; format=flowed\n\n"
+        "one two \nthree\n"
+        "> quoted \n> on\n"
+        " From here, stuffed\n"
+        "last \n\n"
+        "-- \nsignature\n";
+    ParsedMessage m = parse_message(raw);
+    BOOST_TEST_REQUIRE(m.parts.size() == 1u);
+    BOOST_TEST(m.parts[0].content == "one two three\n> quoted on\nFrom here, stuffed\nlast \n-- \nsignature\n");
+
+    raw = "Subject: x\nMIME-Version: 1.0\nContent-Type: text/plain; format=flowed; delsp=yes\n\n"
+          "Zusammen \ngeschrieben\n";
+    BOOST_TEST(parse_message(raw).parts.at(0).content == "Zusammengeschrieben\n");
+    // Without format=flowed trailing spaces are kept and lines stay lines.
+    raw = "Subject: x\nMIME-Version: 1.0\nContent-Type: text/plain\n\none \ntwo\n";
+    BOOST_TEST(parse_message(raw).parts.at(0).content == "one \ntwo\n");
+}
+
+BOOST_AUTO_TEST_CASE(rfc2231_continuations) {
+    std::string raw =
+        "Subject: x\nMIME-Version: 1.0\n"
+        "Content-Type: application/pdf\n"
+        "Content-Disposition: attachment;\n filename*0*=UTF-8''Rechnung%20M%C3%A4rz%20;\n"
+        " filename*1*=2025%20lang.pdf\n"
+        "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n";
+    ParsedMessage m = parse_message(raw);
+    BOOST_TEST_REQUIRE(m.parts.size() == 1u);
+    BOOST_TEST(m.parts[0].filename == "Rechnung März 2025 lang.pdf");
+    raw = "Subject: x\nMIME-Version: 1.0\n"
+          "Content-Type: application/pdf; name*0=\"plain \"; name*1=\"parts.pdf\"\n\n%PDF-1.4\n";
+    BOOST_TEST(parse_message(raw).parts.at(0).filename == "plain parts.pdf");
+}
+
+BOOST_AUTO_TEST_CASE(consecutive_texts_are_one) {
+    ParsedMessage m = parse_message(corpus("list-footer.eml"));
+    BOOST_TEST_REQUIRE(m.parts.size() == 1u);
+    BOOST_TEST(m.parts[0].content ==
+               "Orders this week: 42 (last week 37).\nOpen backorders: 3.\n\nPriya\n\n"
+               "_______________________________________________\norders mailing list\n"
+               "orders@lists.example.org\nhttps://lists.example.org/mailman/listinfo/orders\n");
+    // Text, document, text: three parts in that order.
+    m = parse_message(corpus("apple-inline-pdf.eml"));
+    BOOST_TEST_REQUIRE(m.parts.size() == 3u);
+    BOOST_TEST((m.parts[1].kind == Kind::pdf));
+    BOOST_TEST(m.parts[2].content.find("zurueckfaxen") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(attached_mail_is_forwarded) {
+    ParsedMessage m = parse_message(corpus("forwarded-rfc822.eml"));
+    BOOST_TEST_REQUIRE(m.parts.size() == 2u);
+    const std::string& text = m.parts[0].content;
+    BOOST_TEST(text.find("Please fax the order below") != std::string::npos);
+    BOOST_TEST(text.find("---------- Forwarded message ----------\nFrom: Purchasing <purchasing@buyer.example.com>") !=
+               std::string::npos);
+    BOOST_TEST(text.find("Hello Anna, our order 88213 is attached.") != std::string::npos);
+    BOOST_TEST(m.parts[1].filename == "PO-88213.pdf");
+}
+
+// Apple Mail's rich text with a PDF placed in it: the PDF is only in the
+// HTML alternative (multipart/mixed {html, pdf, html}).
+BOOST_AUTO_TEST_CASE(alternative_with_documents_in_rich_part) {
+    std::string raw =
+        "Subject: x\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=A\n\n"
+        "--A\nContent-Type: text/plain; charset=us-ascii\n\nSee the PDF.\n"
+        "--A\nContent-Type: multipart/mixed; boundary=M\n\n"
+        "--M\nContent-Type: text/html\n\n<p>See the PDF.</p>\n"
+        "--M\nContent-Type: application/pdf; name=a.pdf\nContent-Disposition: inline; filename=a.pdf\n\n%PDF-1.4\n"
+        "--M\nContent-Type: text/html\n\n<p>Bye</p>\n"
+        "--M--\n--A--\n";
+    ParsedMessage m = parse_message(raw);
+    BOOST_TEST_REQUIRE(m.parts.size() == 2u);
+    BOOST_TEST(m.parts[0].content == "See the PDF.");
+    BOOST_TEST(m.parts[1].filename == "a.pdf");
+    // multipart/related (an HTML body's logo) adds nothing.
+    raw = "Subject: x\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=A\n\n"
+          "--A\nContent-Type: text/plain\n\nHello\n"
+          "--A\nContent-Type: multipart/related; boundary=R\n\n"
+          "--R\nContent-Type: text/html\n\n<img src=cid:logo>\n"
+          "--R\nContent-Type: image/png; name=image001.png\n\n\x89PNG\r\n\x1a\n"
+          "--R--\n--A--\n";
+    BOOST_TEST(parse_message(raw).parts.size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(envelope_from_headers) {

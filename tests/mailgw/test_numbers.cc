@@ -31,6 +31,53 @@ BOOST_AUTO_TEST_CASE(normalisation_table) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(extensions) {
+    struct Row {
+        const char* written;
+        const char* e164;
+        const char* dial;
+    };
+    const Row table[] = {
+        {"5551234x22", "+15551234", "15551234,,22"},
+        {"5551234X22", "+15551234", "15551234,,22"},
+        {"555-1234 x 22", "+15551234", "15551234,,22"},
+        {"5551234ext22", "+15551234", "15551234,,22"},
+        {"5551234 ext. 22", "+15551234", "15551234,,22"},
+        {"5551234;ext=22", "+15551234", "15551234,,22"},
+        {"+1 (555) 123-4567;ext=9", "+15551234567", "15551234567,,9"},
+        {"5551234,,22", "+15551234", "15551234,,22"},
+        {"5551234,22", "+15551234", "15551234,,22"},
+        {"01149301234567x12345678", "+49301234567", "49301234567,,12345678"},
+    };
+    DialRules rules;
+    for (const Row& row : table) {
+        BOOST_TEST_INFO("written " << row.written);
+        auto d = normalise_number(row.written, rules);
+        BOOST_TEST(d.number == row.e164);
+        BOOST_TEST(d.dial == row.dial);
+    }
+    for (const char* bad : {"5551234x", "5551234x2a", "5551234;ext=", "x22", "5551234x123456789"}) {
+        BOOST_TEST_INFO("written '" << bad << "'");
+        BOOST_CHECK_THROW(normalise_number(bad, rules), RecipientError);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(extension_recipients) {
+    Settings s;
+    auto r = fax_recipients({"front.desk=5551004x22@fax.example.com", "\"5551005;ext=23\"@fax.example.com",
+                             "5551004,,22@fax.example.com"},
+                            s);
+    BOOST_TEST_REQUIRE(r.size() == 2u);  // the third is the first again
+    BOOST_TEST(r[0].name == "front.desk");
+    BOOST_TEST(r[0].destination.dial == "15551004,,22");
+    BOOST_TEST(r[1].name == "");
+    BOOST_TEST(r[1].destination.number == "+15551005");
+    BOOST_TEST(r[1].destination.dial == "15551005,,23");
+    // One number, two extensions: one job per number cannot carry both.
+    BOOST_CHECK_THROW(fax_recipients({"5551004x22@fax.example.com", "5551004x23@fax.example.com"}, s),
+                      RecipientError);
+}
+
 BOOST_AUTO_TEST_CASE(national_prefix_outside_nanp) {
     DialRules de{"49", "00", "0", 3, 15};
     BOOST_TEST(normalise_number("030 1234567", de).number == "+49301234567");

@@ -66,9 +66,9 @@ BOOST_AUTO_TEST_CASE(unsupported_files_are_refused_by_name) {
                 "Gr\xfc\xdf"
                 "e\n");  // not UTF-8
     BOOST_TEST(error_of(dir / "latin1.txt") == "attachment latin1.txt (.txt file) cannot be faxed");
-    write_bytes(dir / "page.html", "<html><body>hello</body></html>\n");
-    BOOST_TEST(error_of(dir / "page.html") ==
-               "attachment page.html (HTML, SVG or RTF) cannot be faxed");
+    write_bytes(dir / "drawing.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>\n");
+    BOOST_TEST(error_of(dir / "drawing.svg") ==
+               "attachment drawing.svg (HTML, SVG or RTF) cannot be faxed");
     // A cut-off picture is a damaged document, not an unknown type.
     write_bytes(dir / "picture.png", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16));
     BOOST_TEST(error_of(dir / "picture.png").starts_with("picture.png: picture is damaged"));

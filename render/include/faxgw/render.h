@@ -9,6 +9,7 @@
 #include <ctime>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -19,11 +20,17 @@ namespace faxgw::render {
 inline constexpr int fax_width_px = 1728;
 inline constexpr int fax_x_dpi = 204;
 
-enum class Resolution { standard, fine, superfine };
+// `automatic` ("auto") is a request, never a page's resolution: each
+// renderer given Options with it renders the document at fine, asks
+// legible_resolution and renders it again at standard if that suffices, so
+// every Page it returns is standard or fine (one resolution per document;
+// a fax of several documents may mix them). y_dpi and page_height_px throw
+// Error for it.
+enum class Resolution { standard, fine, superfine, automatic };
 int y_dpi(Resolution r);  // 98, 196, 391
 Resolution parse_resolution(
-    std::string_view name);  // "standard" | "fine" | "superfine"; throws Error
-std::string_view to_string(Resolution r);
+    std::string_view name);  // "standard" | "fine" | "superfine" | "auto"; throws Error
+std::string_view to_string(Resolution r);  // automatic: "auto"
 
 enum class Paper { a4, letter, legal };
 Paper parse_paper(std::string_view name);  // "a4" | "letter" | "legal"; throws Error
@@ -66,6 +73,12 @@ struct Options {
     int memory_mb = 512;
     int cpu_seconds = 60;
     int wall_seconds = 60;
+    // Helper programs, by name on PATH or by path. HTML goes through
+    // WeasyPrint (its launcher's Python runs it), Office documents (DOCX,
+    // XLSX, PPTX, ODT, ODS, ODP, DOC, XLS, PPT, RTF) through LibreOffice;
+    // when one is missing those documents are refused by name.
+    std::string weasyprint = "weasyprint";
+    std::string libreoffice = "soffice";
 };
 
 // What went wrong, in words the sender of the document can read,
@@ -74,6 +87,23 @@ class Error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+// What legible_resolution measures on one page (see auto_resolution.cc).
+struct PageLegibility {
+    double ink = 0;             // fraction of black pixels
+    int glyphs = 0;             // connected components of glyph size
+    double text_height_mm = 0;  // their median height (about the x-height)
+    double stroke_mm = 0;       // median thickness of horizontal strokes in them
+    bool picture = false;       // halftone dots or large solid areas
+};
+PageLegibility measure_legibility(const Page& page);
+
+// The lowest resolution at which a document, given as its pages rendered
+// at fine, stays legible: standard when every inked page is text of at
+// least 1.5 mm median glyph height (8 pt) with strokes of 2 fine rows or more
+// and no picture; fine otherwise (small print, thin type, drawings,
+// photographs). Blank documents: standard.
+Resolution legible_resolution(const std::vector<Page>& fine_pages);
 
 // Page height in pixels of the chosen paper at the chosen resolution.
 int page_height_px(Paper paper, Resolution r);
@@ -89,8 +119,11 @@ std::vector<Page> render_pdf(std::string_view pdf_bytes, const Options& options)
 // The one entry point for untrusted documents (mail attachments). The
 // renderer is chosen by content: PDF, PostScript/EPS (Ghostscript, -dSAFER),
 // PNG, JPEG, GIF, BMP, WebP, TIFF of any kind (a fax TIFF passes through as
-// it is) and UTF-8 text; mime_type and filename are hints (they tell HTML,
-// SVG or RTF from plain text) and name the document in errors. Anything else
+// it is), HTML (render_html), Office documents through LibreOffice when it is
+// installed (else "attachment NAME (Word document) cannot be faxed:
+// LibreOffice is not installed on the gateway") and UTF-8 text; mime_type
+// and filename are hints (they tell HTML, SVG or RTF from plain text) and
+// name the document in errors. Anything else
 // throws Error "attachment NAME (TYPE) cannot be faxed". With
 // options.isolate (the default) the rendering runs in a child process under
 // the memory, CPU and wall-clock limits of options; a renderer that crashes,
@@ -117,6 +150,17 @@ struct ChildUsage {
     long peak_rss_kb = 0;
 };
 ChildUsage last_child_usage();
+
+// HTML (a mail body or attachment) laid out by WeasyPrint on the chosen
+// paper and rendered through the PDF path. Pictures come only from
+// cid_images (Content-ID, with or without <>, to the picture's bytes) and
+// data: URLs; nothing is fetched from the network or read from local files
+// (remote images are left out). Runs in an isolated child when
+// options.isolate. Throws Error ("HTML: ...") if WeasyPrint is missing or
+// fails. render_document sends text/html here without cid pictures.
+std::vector<Page> render_html(std::string_view html_utf8,
+                              const std::map<std::string, std::string>& cid_images,
+                              const Options& options);
 
 // Any file render understands: render_document on the file's bytes.
 std::vector<Page> render_file(const std::filesystem::path& file, const Options& options);

@@ -1,0 +1,130 @@
+// HTML through WeasyPrint (render_html, and render_document for text/html)
+// and Office documents through LibreOffice, including the refusals when
+// either is missing. Words are checked with Tesseract (ocr.h).
+#define BOOST_TEST_MODULE html_office
+#include <boost/test/unit_test.hpp>
+#include <map>
+#include <string>
+
+#include "faxgw/render.h"
+#include "ocr.h"
+#include "test_util.h"
+
+using namespace faxgw::render;
+using namespace faxgw::render::test;
+
+namespace {
+
+std::string ocr_text(const std::vector<Page>& pages) {
+    const TempDir dir;
+    const std::string text = ocr::read_pages(pages, dir.path());
+    BOOST_TEST_MESSAGE("Tesseract read:\n" << text);
+    return text;
+}
+
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        BOOST_TEST_MESSAGE("Error: " << e.what());
+        return e.what();
+    }
+    return "(no error)";
+}
+
+bool have_weasyprint() {
+    if (have_tool("weasyprint")) return true;
+    BOOST_TEST_MESSAGE("SKIPPED: WeasyPrint is not installed (Debian package weasyprint)");
+    return false;
+}
+
+bool have_libreoffice() {
+    if (have_tool("soffice")) return true;
+    BOOST_TEST_MESSAGE("SKIPPED: LibreOffice is not installed (libreoffice-writer-nogui)");
+    return false;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(html_renders_structure_words_and_cid_picture) {
+    if (!have_weasyprint()) return;
+    const std::string html = read_bytes(samples() / "mail.html");
+    const std::map<std::string, std::string> cids = {
+        {"<logo@faxgw.example>", read_bytes(samples() / "logo.png")}};
+    const auto pages = render_html(html, cids, Options{});
+    BOOST_TEST_REQUIRE(pages.size() == 1u);
+    BOOST_TEST(pages[0].width == 1728);
+    BOOST_TEST(pages[0].height == page_height_px(Paper::a4, Resolution::fine));
+    BOOST_TEST(pages[0].resolution == Resolution::fine);
+    const std::string text = ocr_text(pages);
+    for (const char* word : {"Quarterly Order", "confirmed order", "Delivery by Friday",
+                             "Payment within thirty days", "Widgets", "120", "Brackets",
+                             "Kind regards"})
+        BOOST_TEST_CONTEXT(word) { BOOST_TEST(text.find(word) != std::string::npos); }
+    // The cid picture is drawn: without it the page has less ink.
+    const auto without = render_html(html, {}, Options{});
+    BOOST_TEST(ink_of(pages[0]).pixels > ink_of(without.at(0)).pixels + 2000);
+}
+
+BOOST_AUTO_TEST_CASE(remote_pictures_are_not_fetched) {
+    if (!have_weasyprint()) return;
+    // 192.0.2.1 is TEST-NET-1: a fetch would hang until a time-out; the
+    // wall limit makes an attempt fail the test instead of slowing it.
+    Options o;
+    o.wall_seconds = 20;
+    const std::string html =
+        "<html><body><p>Remote pictures stay out</p>"
+        "<img src=\"http://192.0.2.1/a.png\"><img src=\"https://192.0.2.1/b.png\">"
+        "<link rel=stylesheet href=\"http://192.0.2.1/c.css\">"
+        "<img src=\"file:///etc/hostname\"><img src=\"../../etc/passwd\"></body></html>";
+    const auto pages = render_html(html, {}, o);
+    BOOST_TEST_REQUIRE(pages.size() == 1u);
+    BOOST_TEST(ocr_text(pages).find("Remote pictures stay out") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(render_document_sends_html_to_the_engine) {
+    if (!have_weasyprint()) return;
+    const std::string html = "<!DOCTYPE html><html><body><h1>Hello Fax</h1></body></html>";
+    Options o;
+    o.resolution = Resolution::standard;
+    const auto pages = render_document(html, "text/html; charset=utf-8", "", o);
+    BOOST_TEST_REQUIRE(pages.size() == 1u);
+    BOOST_TEST(pages[0].height == page_height_px(Paper::a4, Resolution::standard));
+    BOOST_TEST(ocr_text(pages).find("<h1>") == std::string::npos);  // not printed as source
+}
+
+BOOST_AUTO_TEST_CASE(missing_weasyprint_is_a_clear_error) {
+    Options o;
+    o.weasyprint = "/nonexistent/weasyprint";
+    const std::string e =
+        error_of([&] { render_document("<html><body>x</body></html>", "", "note.html", o); });
+    BOOST_TEST(e == "note.html: HTML cannot be faxed: WeasyPrint is not installed on the gateway");
+}
+
+BOOST_AUTO_TEST_CASE(word_document_renders_through_libreoffice) {
+    if (!have_libreoffice()) return;
+    const auto pages = render_file(samples() / "letter.docx", Options{});
+    BOOST_TEST_REQUIRE(pages.size() == 1u);
+    BOOST_TEST(pages[0].width == 1728);
+    BOOST_TEST(pages[0].height == page_height_px(Paper::a4, Resolution::fine));
+    // Same text as letter.txt, laid out by LibreOffice in its own font.
+    const double a = ocr::accuracy(ocr_text(pages), read_bytes(samples() / "letter.txt"));
+    BOOST_TEST_MESSAGE("accuracy " << a);
+    BOOST_TEST(a >= 0.9);
+}
+
+BOOST_AUTO_TEST_CASE(office_documents_are_refused_by_name_without_libreoffice) {
+    Options o;
+    o.libreoffice = "/nonexistent/soffice";
+    const std::string docx = read_bytes(samples() / "letter.docx");
+    BOOST_TEST(error_of([&] { render_document(docx, "", "report.docx", o); }) ==
+               "attachment report.docx (Word document) cannot be faxed: LibreOffice is not "
+               "installed on the gateway");
+    // Known by content without a name or type, too.
+    BOOST_TEST(error_of([&] { render_document(docx, "", "", o); }) ==
+               "attachment document (Word document) cannot be faxed: LibreOffice is not "
+               "installed on the gateway");
+    BOOST_TEST(error_of([&] { render_document("{\\rtf1 hello}", "", "memo.rtf", o); }) ==
+               "attachment memo.rtf (RTF document) cannot be faxed: LibreOffice is not "
+               "installed on the gateway");
+}
