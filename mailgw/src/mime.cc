@@ -265,9 +265,42 @@ void add_attachments_only(const mimetic::MimeEntity& e, ParsedMessage& out) {
 // Apple Mail puts attachments placed in rich text into the rich
 // alternative only (text/plain beside multipart/mixed {html, pdf, html}):
 // the documents of a multipart/mixed alternative follow the plain text.
+// An HTML body and the pictures it shows by cid: reference (RFC 2392) are
+// one document: rendered together, the pictures in their places.
+bool add_html(const mimetic::MimeEntity& e, ParsedMessage& out) {
+    const mimetic::MimeEntity* html = nullptr;
+    std::map<std::string, std::string> images;
+    if (type_of(e) == "text/html") html = &e;
+    for (const mimetic::MimeEntity* child : e.body().parts()) {
+        std::string type = type_of(*child);
+        if (type == "text/html" && !html) {
+            html = child;
+        } else if (type.starts_with("image/") && child->header().hasField("Content-ID")) {
+            std::string id = trim(child->header().field("Content-ID").value());
+            if (id.size() > 2 && id.front() == '<' && id.back() == '>') id = id.substr(1, id.size() - 2);
+            images[id] = body_bytes(*child);
+        }
+    }
+    if (!html) return false;
+    MailPart part;
+    part.kind = MailPart::Kind::html;
+    part.type = "text/html";
+    std::string charset =
+        html->header().hasField("Content-Type") ? html->header().contentType().param("charset") : std::string();
+    part.content = to_utf8(body_bytes(*html), charset);
+    part.inline_images = std::move(images);
+    out.parts.push_back(std::move(part));
+    return true;
+}
+
 void walk_alternative(const mimetic::MimeEntity& e, ParsedMessage& out) {
     const auto& parts = e.body().parts();
     if (parts.empty()) return;
+    if (out.prefer_html)
+        for (const mimetic::MimeEntity* child : parts) {
+            std::string type = type_of(*child);
+            if ((type == "text/html" || type == "multipart/related") && add_html(*child, out)) return;
+        }
     auto plain = std::find_if(parts.begin(), parts.end(), [](const mimetic::MimeEntity* child) {
         return type_of(*child) == "text/plain";
     });
@@ -303,6 +336,7 @@ void walk_forwarded(const std::string& raw, ParsedMessage& out) {
 void walk(const mimetic::MimeEntity& e, ParsedMessage& out) {
     std::string type = type_of(e);
     if (type == "multipart/alternative") return walk_alternative(e, out);
+    if ((type == "multipart/related" || type == "text/html") && add_html(e, out)) return;
     if (type == "message/rfc822") {
         // mimetic parses an attached mail into the part's one child.
         if (!e.body().parts().empty()) return walk_forwarded(*e.body().parts().front(), out);
@@ -356,9 +390,10 @@ MailAddress parse_mailbox(std::string_view raw) {
     return out;
 }
 
-ParsedMessage parse_message(std::string_view raw) {
+ParsedMessage parse_message(std::string_view raw, bool prefer_html) {
     mimetic::MimeEntity entity(raw.begin(), raw.end());
     ParsedMessage out;
+    out.prefer_html = prefer_html;
     out.message_id = header_value(entity, "Message-ID");
     out.from = parse_mailbox(header_value(entity, "From"));
     out.subject = decode_header_text(header_value(entity, "Subject"));

@@ -2,6 +2,7 @@
 // parts in the order the sender put them.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,13 +15,14 @@ struct MailAddress {
 };
 
 struct MailPart {
-    enum class Kind { text, pdf, other };
+    enum class Kind { text, pdf, html, other };
     Kind kind = Kind::other;
     // "text/plain", "application/pdf", ...: what the bytes are where the
     // declared type is generic or wrong (see sniff.h), else as declared.
     std::string type;
     std::string filename;  // UTF-8, may be empty
-    std::string content;   // text: UTF-8 (format=flowed undone); pdf, other: the bytes
+    std::string content;   // text, html: UTF-8 (format=flowed undone); pdf, other: the bytes
+    std::map<std::string, std::string> inline_images;  // html: Content-ID -> picture bytes
 };
 
 struct ParsedMessage {
@@ -30,6 +32,7 @@ struct ParsedMessage {
     std::string date;
     std::vector<std::string> authentication_results;  // every such header, unfolded
     std::string fax_options;                          // the X-Fax-Options header
+    bool prefer_html = false;                         // as asked of parse_message
     std::vector<MailPart> parts;
 };
 
@@ -40,7 +43,9 @@ struct ParsedMessage {
 // Outlook winmail.dat (application/ms-tnef) take its place; detached
 // signatures are dropped; a part declared text/plain whose bytes are a PDF
 // or binary is a document, not text.
-ParsedMessage parse_message(std::string_view raw);
+// prefer_html: of a multipart/alternative, fax the HTML (with the pictures
+// of its multipart/related) instead of the plain text.
+ParsedMessage parse_message(std::string_view raw, bool prefer_html = false);
 
 // "Name <a@b>", "a@b (Name)" or "a@b" -> name and address.
 MailAddress parse_mailbox(std::string_view value);

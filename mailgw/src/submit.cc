@@ -77,6 +77,7 @@ render::Options render_options_for(const FaxOptions& o, const Settings& settings
 // untrusted document that render sniffs and renders in a child process.
 std::vector<render::Page> render_part(const MailPart& part, const render::Options& options) {
     if (part.kind == MailPart::Kind::text) return render::render_text(part.content, options);
+    if (part.kind == MailPart::Kind::html) return render::render_html(part.content, part.inline_images, options);
     std::string name = part.filename.empty() ? "without a name" : part.filename;
     return render::render_document(part.content, part.type, name, options);
 }
@@ -163,7 +164,7 @@ render::Page cover_page(const ParsedMessage& message, const std::vector<FaxRecip
 SubmitResult queue_message(std::string_view raw, const Envelope& envelope,
                            const Settings& settings, faxcore::Queue& queue) {
     auto recipients = fax_recipients(envelope.recipients, settings);
-    ParsedMessage message = parse_message(raw);
+    ParsedMessage message = parse_message(raw, settings.prefer_html);
     bool hold = check_rules(envelope, message, recipients, settings);
     FaxOptions options = read_options(message);
     auto render_options = render_options_for(options, settings);

@@ -364,3 +364,26 @@ BOOST_AUTO_TEST_CASE(envelope_from_headers) {
     BOOST_TEST(e.recipients[1] == "5551001@fax.example.com");
     BOOST_TEST(e.recipients[2] == "5551003@fax.example.com");
 }
+
+BOOST_AUTO_TEST_CASE(html_with_inline_pictures_when_preferred) {
+    std::string raw = "Subject: x\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=A\n\n"
+                      "--A\nContent-Type: text/plain\n\nHello\n"
+                      "--A\nContent-Type: multipart/related; boundary=R\n\n"
+                      "--R\nContent-Type: text/html; charset=iso-8859-1\n\n<p>Gr\xfc\xdf" "e <img src=cid:logo@x></p>\n"
+                      "--R\nContent-Type: image/png; name=image001.png\nContent-ID: <logo@x>\n"
+                      "Content-Transfer-Encoding: base64\n\niVBORw0KGgo=\n"
+                      "--R--\n--A--\n";
+    auto plain = parse_message(raw, false);
+    BOOST_TEST_REQUIRE(plain.parts.size() == 1u);
+    BOOST_TEST((plain.parts[0].kind == Kind::text));
+    auto html = parse_message(raw, true);
+    BOOST_TEST_REQUIRE(html.parts.size() == 1u);
+    BOOST_TEST((html.parts[0].kind == Kind::html));
+    BOOST_TEST(html.parts[0].content.find("Grüße") != std::string::npos, html.parts[0].content);
+    BOOST_TEST_REQUIRE(html.parts[0].inline_images.count("logo@x") == 1u);
+    BOOST_TEST(html.parts[0].inline_images.at("logo@x").starts_with("\x89PNG"));
+    // An HTML-only mail is HTML whatever the preference.
+    auto only = parse_message("Subject: y\nContent-Type: text/html\n\n<h1>Hi</h1>\n", false);
+    BOOST_TEST_REQUIRE(only.parts.size() == 1u);
+    BOOST_TEST((only.parts[0].kind == Kind::html));
+}

@@ -79,6 +79,7 @@ struct CoverSettings {
 
 struct Settings {
     std::vector<std::string> fax_domains = {"fax.example.com"};
+    bool prefer_html = false;  // of text and HTML alternatives, fax the HTML
     DialRules dial;
     std::vector<SenderRule> rules = default_rules();
     bool default_allow = true;  // when no rule matches
