@@ -115,3 +115,45 @@ BOOST_AUTO_TEST_CASE(render_writes_a_fax_tiff_and_refuses_what_it_cannot_read) {
     BOOST_TEST(o.code == 65);
     BOOST_TEST(o.err.find("junk.bin") != std::string::npos, o.err);
 }
+
+BOOST_AUTO_TEST_CASE(rules_test_explains_the_decision) {
+    Rig rig;
+    auto allowed = rig.faxgw({"rules", "test", "--sender", "anna@example.org", "--number", "5551001"});
+    BOOST_TEST(allowed.code == 0, allowed.out);
+    BOOST_TEST(allowed.out.find("decision: allow") != std::string::npos, allowed.out);
+
+    auto abroad = rig.faxgw({"rules", "test", "--sender", "anna@example.org", "--number", "011 49 30 1234567"});
+    BOOST_TEST(abroad.code == 77, abroad.out);
+    BOOST_TEST(abroad.out.find("+49301234567") != std::string::npos, abroad.out);
+    BOOST_TEST(abroad.out.find("rule 6: matches: deny") != std::string::npos, abroad.out);
+    BOOST_TEST(abroad.out.find("international fax numbers are not allowed") != std::string::npos, abroad.out);
+
+    auto outsider = rig.faxgw(
+        {"rules", "test", "--sender", "anna@example.org", "--number", "5551001", "--client", "198.51.100.7"});
+    BOOST_TEST(outsider.code == 77, outsider.out);
+    BOOST_TEST(outsider.out.find("rule 3: matches: deny") != std::string::npos, outsider.out);
+    auto logged_in = rig.faxgw({"rules", "test", "--sender", "anna@example.org", "--number", "5551001",
+                                "--client", "198.51.100.7", "--auth", "anna"});
+    BOOST_TEST(logged_in.code == 0, logged_in.out);
+    BOOST_TEST(logged_in.out.find("rule 3: no match: SMTP AUTH 'anna'") != std::string::npos, logged_in.out);
+}
+
+BOOST_AUTO_TEST_CASE(held_jobs_wait_for_an_administrator) {
+    Rig rig;
+    auto config = rig.dir.path / "hold.toml";
+    std::ofstream(config) << "[rules]\nlist = [ { sender = \"@example.org\", action = \"hold\" } ]\n";
+    auto o = rig.faxgw({"submit", "--config", config.string(), "--var", rig.var.string(), "--sender",
+                        "anna@example.org", "5551001@fax.example.com"},
+                       test::source_dir / "samples" / "mail" / "plain-text.eml");
+    BOOST_TEST(o.code == 0, o.out);
+    BOOST_TEST(o.out.find("held for an administrator") != std::string::npos, o.out);
+    auto jobs = test::jobs_json(rig.var, rig.dir.path);
+    BOOST_REQUIRE(jobs.size() == 1u);
+    BOOST_TEST(jobs[0]["state"] == "held");
+    auto id = std::to_string(jobs[0]["id"].get<long>());
+    auto released = rig.faxgw({"jobs", "--var", rig.var.string(), "--release", id});
+    BOOST_TEST(released.code == 0, released.out);
+    BOOST_TEST(test::jobs_json(rig.var, rig.dir.path)[0]["state"] == "queued");
+    auto again = rig.faxgw({"jobs", "--var", rig.var.string(), "--release", id});
+    BOOST_TEST(again.code == 67, again.out);
+}
