@@ -1,6 +1,6 @@
 // PostScript and EPS through Ghostscript's own fax device.
 //
-// gs is run as a program (posix_spawnp with an argument vector, no shell)
+// gs is run as a program (run_program: an argument vector, no shell)
 // rather than through libgs: libgs would have to run in this process, it
 // holds global state (one instance per process) and its 60 ms start-up is
 // the same either way. -dSAFER keeps the document away from files and
@@ -8,50 +8,20 @@
 // -dFIXEDMEDIA so the document's own page size is fitted (-dEPSFitPage,
 // -dPDFFitPage) instead of obeyed; the tiffg4 device pads or crops the
 // width to 1728 (its AdjustWidth default), which read_fax_tiff checks.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <chrono>
-#include <cstring>
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <regex>
 #include <string>
-#include <thread>
 
 #include "auto_resolution.h"
+#include "program.h"
 #include "faxgw/render.h"
 #include "tiff_file.h"
-
-extern char** environ;
 
 namespace faxgw::render {
 
 namespace {
-
-class TempDir {
-public:
-    TempDir() {
-        std::string name = (std::filesystem::temp_directory_path() / "faxgw-gs-XXXXXX").string();
-        if (!::mkdtemp(name.data()))
-            throw Error(std::string("cannot create a temporary folder: ") + std::strerror(errno));
-        path_ = name;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    std::filesystem::path operator/(const char* name) const { return path_ / name; }
-
-private:
-    std::filesystem::path path_;
-};
 
 // The last line Ghostscript printed that says what went wrong.
 std::string gs_complaint(const std::filesystem::path& log) {
@@ -75,38 +45,6 @@ int declared_pages(std::string_view ps) {
     return 0;
 }
 
-// Runs gs and waits for it at most `seconds`.
-int run_gs(const std::vector<std::string>& args, const std::filesystem::path& log, int seconds) {
-    std::vector<char*> argv;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    pid_t pid = 0;
-    const int rc = ::posix_spawnp(&pid, "gs", &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw Error(std::string("cannot run Ghostscript (gs): ") + std::strerror(rc));
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    int status = 0;
-    for (;;) {
-        const pid_t done = ::waitpid(pid, &status, WNOHANG);
-        if (done == pid) break;
-        if (done < 0 && errno != EINTR) throw Error("lost Ghostscript");
-        if (std::chrono::steady_clock::now() > deadline) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, &status, 0);
-            throw Error("rendering took longer than " + std::to_string(seconds) + " s");
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    if (WIFSIGNALED(status))
-        throw Error("Ghostscript crashed (signal " + std::to_string(WTERMSIG(status)) + ")");
-    return WEXITSTATUS(status);
-}
-
 }  // namespace
 
 namespace {
@@ -114,15 +52,17 @@ namespace {
 // At a concrete resolution (the public render_postscript also takes automatic).
 std::vector<Page> render_postscript_at(std::string_view ps_bytes, const Options& options) {
     if (ps_bytes.size() > options.max_input_bytes) throw Error("PostScript is too large to fax");
-    const TempDir dir;
+    const WorkDir dir("faxgw-gs");
     const std::filesystem::path in = dir / "in.ps", out = dir / "out.tif", log = dir / "gs.log";
     {
         std::ofstream f(in, std::ios::binary);
         f.write(ps_bytes.data(), static_cast<std::streamsize>(ps_bytes.size()));
         if (!f) throw Error("cannot write a temporary file");
     }
+    const std::filesystem::path gs = find_program("gs");
+    if (gs.empty()) throw Error("Ghostscript (gs) is not installed on the gateway");
     const std::vector<std::string> args = {
-        "gs",
+        gs.string(),
         "-q",
         "-dSAFER",
         "-dBATCH",
@@ -138,7 +78,7 @@ std::vector<Page> render_postscript_at(std::string_view ps_bytes, const Options&
         "-sOutputFile=" + out.string(),
         "-f",
         in.string()};
-    const int status = run_gs(args, log, std::max(1, options.wall_seconds));
+    const int status = run_program(args, log, std::max(1, options.wall_seconds));
     if (status != 0) {
         const std::string why = gs_complaint(log);
         throw Error("PostScript cannot be rendered (Ghostscript: " +
