@@ -28,9 +28,12 @@ test-asan: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# Programs that print figures (not tests). The Postfix one needs root.
 bench: build
 	$(BUILD)/bin/faxgw-bench-lines
 	$(BUILD)/bin/faxgw-bench-latency
+	$(BUILD)/bin/faxgw-bench-render
+	$(BUILD)/bin/faxgw-bench-postfix
 
 format:
 	find faxgw faxcore mailgw render milter tests -name '*.cc' -o -name '*.h' | xargs clang-format -i

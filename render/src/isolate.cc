@@ -13,8 +13,11 @@
 //
 // The child renders, writes the pages to a temporary fax TIFF
 // (write_fax_tiff: G4, a few ms per page) and reports through a pipe; the
-// parent reads the TIFF back. The child is the leader of its own process
-// group so that killing the group also ends what it started (Ghostscript).
+// parent reads the TIFF back. For render_document_to_tiff the child writes
+// the TIFF page by page as it renders (run_isolated_to_file) and the parent
+// only checks it, so neither ever holds the whole document. The child is
+// the leader of its own process group so that killing the group also ends
+// what it started (Ghostscript).
 #include "isolate.h"
 
 #include <fcntl.h>
@@ -64,29 +67,6 @@ private:
     int fd_;
 };
 
-class TempFile {
-public:
-    TempFile() {
-        std::string name = (std::filesystem::temp_directory_path() / "faxgw-pages-XXXXXX").string();
-        const int fd = ::mkstemp(name.data());
-        if (fd < 0)
-            throw Error(std::string("cannot create a temporary file: ") + std::strerror(errno));
-        ::close(fd);
-        path_ = name;
-    }
-    ~TempFile() {
-        std::error_code ignored;
-        std::filesystem::remove(path_, ignored);
-        std::filesystem::remove(path_.string() + ".partial", ignored);
-    }
-    TempFile(const TempFile&) = delete;
-    TempFile& operator=(const TempFile&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
-
 // Address space already mapped (inherited from the parent), in bytes.
 std::uint64_t mapped_bytes() {
     std::ifstream statm("/proc/self/statm");
@@ -106,8 +86,8 @@ void write_all(int fd, const std::string& s) {
 }
 
 // The child: never returns.
-[[noreturn]] void child(int report, const std::filesystem::path& out,
-                        const std::function<std::vector<Page>()>& render, const Options& options) {
+[[noreturn]] void child(int report, const std::filesystem::path& out, const PageProducer& produce,
+                        const Options& options) {
     ::setpgid(0, 0);
     // The parent's crash handlers (a test framework's, a daemon's) must not
     // run here: a crash is reported by the signal that ends the child.
@@ -130,9 +110,7 @@ void write_all(int fd, const std::string& s) {
 #endif
     std::string message;
     try {
-        const std::vector<Page> pages = render();
-        if (!pages.empty()) write_fax_tiff(pages, out);
-        message = "P" + std::to_string(pages.size());
+        message = "P" + std::to_string(produce(out));
     } catch (const Error& e) {
         message = std::string("E") + e.what();
     } catch (const std::bad_alloc&) {
@@ -155,10 +133,43 @@ std::string describe_signal(int sig, const Options& options) {
 
 ChildUsage last_child_usage() { return last_usage; }
 
+TempFile::TempFile(const std::filesystem::path& dir, const std::string& prefix) {
+    std::string name = (dir / (prefix + "XXXXXX")).string();
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0)
+        throw Error(std::string("cannot create a temporary file: ") + std::strerror(errno));
+    ::close(fd);
+    path_ = name;
+}
+
+TempFile::~TempFile() {
+    std::error_code ignored;
+    std::filesystem::remove(path_, ignored);
+    std::filesystem::remove(path_.string() + ".partial", ignored);
+}
+
 std::vector<Page> run_isolated(const std::string& name,
                                const std::function<std::vector<Page>()>& render,
                                const Options& options) {
     const TempFile out;
+    const std::size_t count = run_isolated_to_file(
+        name,
+        [&](const std::filesystem::path& file) {
+            const std::vector<Page> pages = render();
+            if (!pages.empty()) write_fax_tiff(pages, file);
+            return pages.size();
+        },
+        out.path(), options);
+    if (count == 0) return {};
+    std::vector<Page> pages = naming_file(name, [&] { return read_fax_tiff(out.path()); });
+    if (pages.size() != count)
+        throw Error(name + ": renderer returned " + std::to_string(pages.size()) + " of " +
+                    std::to_string(count) + " pages");
+    return pages;
+}
+
+std::size_t run_isolated_to_file(const std::string& name, const PageProducer& produce,
+                                 const std::filesystem::path& out, const Options& options) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0)
         throw Error(name + ": cannot start the renderer: " + std::strerror(errno));
@@ -169,7 +180,7 @@ std::vector<Page> run_isolated(const std::string& name,
     if (pid < 0) throw Error(name + ": cannot start the renderer: " + std::strerror(errno));
     if (pid == 0) {
         read_end.reset();
-        child(write_end.get(), out.path(), render, options);
+        child(write_end.get(), out, produce, options);
     }
     ::setpgid(pid, pid);  // as the child does: whichever runs first
     write_end.reset();
@@ -220,13 +231,7 @@ std::vector<Page> run_isolated(const std::string& name,
     if (!report.starts_with("P"))
         throw Error(name + ": renderer failed (exit status " +
                     std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
-    const std::size_t count = std::stoul(report.substr(1));
-    if (count == 0) return {};
-    std::vector<Page> pages = naming_file(name, [&] { return read_fax_tiff(out.path()); });
-    if (pages.size() != count)
-        throw Error(name + ": renderer returned " + std::to_string(pages.size()) + " of " +
-                    std::to_string(count) + " pages");
-    return pages;
+    return std::stoul(report.substr(1));
 }
 
 }  // namespace faxgw::render

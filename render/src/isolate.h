@@ -2,8 +2,40 @@
 // (run_isolated is declared in the public header).
 #pragma once
 
+#include <cstddef>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "faxgw/render.h"
+
+namespace faxgw::render {
+
+// A fresh empty file (mkstemp) in `dir`, removed with its ".partial"
+// companion (FaxTiffWriter's) when this goes.
+class TempFile {
+public:
+    explicit TempFile(const std::filesystem::path& dir = std::filesystem::temp_directory_path(),
+                      const std::string& prefix = "faxgw-pages-");
+    ~TempFile();
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+// Writes a document's pages as a fax TIFF to the file given (none if it has
+// no pages) and returns how many.
+using PageProducer = std::function<std::size_t(const std::filesystem::path& file)>;
+
+// run_isolated's child process, limits and Errors, with the child writing
+// the fax TIFF `out` itself through `produce` (run_isolated's producer
+// renders the whole vector first). Returns the page count the child
+// reported; `out` is then as the child left it.
+std::size_t run_isolated_to_file(const std::string& name, const PageProducer& produce,
+                                 const std::filesystem::path& out, const Options& options);
+
+}  // namespace faxgw::render

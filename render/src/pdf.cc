@@ -16,6 +16,7 @@
 #include "bitmap.h"
 #include "halftone.h"
 #include "sheet.h"
+#include "stream.h"
 
 namespace faxgw::render {
 
@@ -124,10 +125,8 @@ bool is_blank(const Page& page) {
 
 }  // namespace
 
-namespace {
-
-// At a concrete resolution (the public render_pdf also takes automatic).
-std::vector<Page> render_pdf_at(std::string_view pdf_bytes, const Options& options) {
+// At a concrete resolution: each page goes to `sink` as soon as it is drawn.
+void render_pdf_pages(std::string_view pdf_bytes, const Options& options, const PageSink& sink) {
     const PopplerErrors errors;
     const std::unique_ptr<poppler::document> doc = load(pdf_bytes, errors);
     const int count = doc->pages();
@@ -138,29 +137,64 @@ std::vector<Page> render_pdf_at(std::string_view pdf_bytes, const Options& optio
                     std::to_string(options.max_pages));
 
     const Sheet sheet = sheet_for(options.paper, options.resolution);
-    std::vector<Page> pages;
     for (int i = 0; i < count; ++i) {
         const int errors_before = errors.count();
-        const std::unique_ptr<poppler::page> page(doc->create_page(i));
-        Page rendered =
-            page ? render_page(*page, sheet, options.resolution, options.screening) : Page{};
+        Page rendered;
+        {
+            // Only one page of poppler's at a time, freed before the next.
+            const std::unique_ptr<poppler::page> page(doc->create_page(i));
+            if (page) rendered = render_page(*page, sheet, options.resolution, options.screening);
+        }
         // poppler "succeeds" on damaged files: an empty image, or a blank
         // page it complained about while drawing, is the only sign.
         if (rendered.height == 0 || (errors.count() > errors_before && is_blank(rendered)))
             throw Error("PDF is damaged (" + std::to_string(i) + " of " + std::to_string(count) +
                         " pages readable)");
-        pages.push_back(std::move(rendered));
+        sink(std::move(rendered), count);
     }
     // Complaints while drawing a cut-off file mean something is missing.
     if (looks_truncated(pdf_bytes) && errors.count() > 0)
         throw Error("PDF is damaged (the file is incomplete)");
-    return pages;
 }
 
-}  // namespace
-
 std::vector<Page> render_pdf(std::string_view pdf_bytes, const Options& options) {
-    return with_resolution(options, [&](const Options& o) { return render_pdf_at(pdf_bytes, o); });
+    return with_resolution(options, [&](const Options& o) {
+        std::vector<Page> pages;
+        render_pdf_pages(pdf_bytes, o, [&](Page&& page, int) { pages.push_back(std::move(page)); });
+        return pages;
+    });
+}
+
+int render_pdf_to_tiff(std::string_view pdf_bytes, const Options& options,
+                       const std::filesystem::path& out) {
+    // One pass at a concrete resolution; with `measure`, also whether every
+    // page would read as well at standard (legible_resolution page by page:
+    // it is fine for a document as soon as it is for one of its pages).
+    const auto pass = [&](const Options& o, bool measure, bool& standard_suffices) {
+        std::unique_ptr<FaxTiffWriter> writer;
+        render_pdf_pages(pdf_bytes, o, [&](Page&& page, int count) {
+            if (!writer) writer = std::make_unique<FaxTiffWriter>(out, count);
+            if (measure && standard_suffices) {
+                std::vector<Page> one;
+                one.push_back(std::move(page));
+                standard_suffices = legible_resolution(one) == Resolution::standard;
+                page = std::move(one.front());
+            }
+            writer->append(page);
+        });
+        const int pages = writer->pages();  // render_pdf_pages throws for no pages
+        writer->close();
+        return pages;
+    };
+    bool standard_suffices = true;
+    if (options.resolution != Resolution::automatic)
+        return pass(options, false, standard_suffices);
+    Options o = options;
+    o.resolution = Resolution::fine;
+    const int pages = pass(o, true, standard_suffices);
+    if (!standard_suffices) return pages;
+    o.resolution = Resolution::standard;
+    return pass(o, false, standard_suffices);
 }
 
 }  // namespace faxgw::render

@@ -14,6 +14,7 @@
 #include "faxgw/render.h"
 #include "isolate.h"
 #include "program.h"
+#include "stream.h"
 #include "tiff_file.h"
 
 namespace faxgw::render {
@@ -198,8 +199,17 @@ std::vector<Page> render_kind(std::string_view bytes, Kind kind, const std::stri
 
 }  // namespace
 
-std::vector<Page> render_document(std::string_view bytes, std::string_view mime_type,
-                                  std::string_view filename, const Options& options) {
+namespace {
+
+// What render_document decides before rendering: refusals come from here.
+struct Plan {
+    std::string name;
+    Kind kind;
+    std::string office_ext;
+};
+
+Plan plan(std::string_view bytes, std::string_view mime_type, std::string_view filename,
+          const Options& options) {
     const std::string name = filename.empty() ? std::string("document") : std::string(filename);
     const Kind kind = sniff(bytes, mime_type, filename);
     if (kind == Kind::unknown)
@@ -216,13 +226,62 @@ std::vector<Page> render_document(std::string_view bytes, std::string_view mime_
                         ") cannot be faxed: LibreOffice is not installed on the gateway");
         office_ext = t.extension;
     }
-    const auto render = [&] { return render_kind(bytes, kind, office_ext, options); };
-    std::vector<Page> pages = options.isolate ? run_isolated(name, render, options)
-                                              : naming_file(name, [&] { return render(); });
+    return {name, kind, office_ext};
+}
+
+std::string too_many_pages(std::size_t pages, const Options& options) {
+    return "document has " + std::to_string(pages) + " pages, more than the limit of " +
+           std::to_string(options.max_pages);
+}
+
+}  // namespace
+
+std::vector<Page> render_document(std::string_view bytes, std::string_view mime_type,
+                                  std::string_view filename, const Options& options) {
+    const Plan p = plan(bytes, mime_type, filename, options);
+    const auto render = [&] { return render_kind(bytes, p.kind, p.office_ext, options); };
+    std::vector<Page> pages = options.isolate ? run_isolated(p.name, render, options)
+                                              : naming_file(p.name, [&] { return render(); });
     if (pages.size() > static_cast<std::size_t>(options.max_pages))
-        throw Error(name + ": document has " + std::to_string(pages.size()) +
-                    " pages, more than the limit of " + std::to_string(options.max_pages));
+        throw Error(p.name + ": " + too_many_pages(pages.size(), options));
     return pages;
+}
+
+int render_document_to_tiff(std::string_view bytes, std::string_view mime_type,
+                            std::string_view filename, const Options& options,
+                            const std::filesystem::path& out_tiff) {
+    const Plan p = plan(bytes, mime_type, filename, options);
+    // Runs where the rendering runs (the child when isolated).
+    const PageProducer produce = [&](const std::filesystem::path& file) -> std::size_t {
+        // PDF is drawn and written page by page; the others have no
+        // page-at-a-time renderer and go through the page vector.
+        if (p.kind == Kind::pdf) return static_cast<std::size_t>(render_pdf_to_tiff(bytes, options, file));
+        const std::vector<Page> pages = render_kind(bytes, p.kind, p.office_ext, options);
+        if (pages.size() > static_cast<std::size_t>(options.max_pages))
+            throw Error(too_many_pages(pages.size(), options));
+        if (!pages.empty()) write_fax_tiff(pages, file);
+        return pages.size();
+    };
+    // Beside the target, so that the finished file is renamed into place.
+    const std::filesystem::path dir =
+        out_tiff.has_parent_path() ? out_tiff.parent_path() : std::filesystem::path(".");
+    const TempFile temp =
+        naming_file(out_tiff, [&] { return TempFile(dir, "." + out_tiff.filename().string() + "-"); });
+    const std::size_t count =
+        options.isolate ? run_isolated_to_file(p.name, produce, temp.path(), options)
+                        : naming_file(p.name, [&] { return produce(temp.path()); });
+    if (count == 0) return 0;
+    if (count > static_cast<std::size_t>(options.max_pages))
+        throw Error(p.name + ": " + too_many_pages(count, options));
+    // The child's word is checked, not taken: what it left must be a fax
+    // TIFF of as many pages as it said.
+    naming_file(p.name, [&] {
+        if (!is_fax_tiff(temp.path()) ||
+            count_tiff_pages(temp.path()) != static_cast<int>(count))
+            throw Error("renderer returned a damaged TIFF");
+    });
+    replace_file(temp.path(), out_tiff);
+    return static_cast<int>(count);
 }
 
 std::vector<Page> render_file(const std::filesystem::path& file, const Options& options) {

@@ -2,6 +2,7 @@
 // (including spandsp's receiver) writes them.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <system_error>
@@ -42,23 +43,6 @@ void check_page(const Page& page) {
         page.bits.size() != static_cast<std::size_t>(page.stride()) * page.height)
         throw Error("cannot write TIFF: page is not a " + std::to_string(fax_width_px) +
                     "-pixel fax page");
-}
-
-void write_pages(const std::vector<Page>& pages, const std::filesystem::path& file) {
-    TiffFile tiff(file, "w");
-    const int total = static_cast<int>(pages.size());
-    for (int i = 0; i < total; ++i) {
-        const Page& page = pages[i];
-        set_page_tags(tiff.get(), page, i, total);
-        // libtiff wants a non-const buffer even though it only reads it.
-        std::vector<std::uint8_t> data = page.bits;
-        if (TIFFWriteEncodedStrip(tiff.get(), 0, data.data(), static_cast<tmsize_t>(data.size())) <
-            0)
-            tiff.fail("cannot write TIFF page " + std::to_string(i + 1));
-        if (!TIFFWriteDirectory(tiff.get()))
-            tiff.fail("cannot write TIFF page " + std::to_string(i + 1));
-    }
-    tiff.close();
 }
 
 // Lines per inch from the tags. spandsp writes received faxes in lines per
@@ -123,20 +107,73 @@ Page read_page(const TiffFile& tiff, int index) {
 
 }  // namespace
 
+struct FaxTiffWriter::State {
+    std::filesystem::path out, partial;
+    int total = 0;
+    int pages = 0;
+    std::unique_ptr<TiffFile> tiff;
+};
+
+FaxTiffWriter::FaxTiffWriter(const std::filesystem::path& out, int total_pages)
+    : state_(std::make_unique<State>()) {
+    state_->out = out;
+    // Written beside the target and renamed, so a reader (the sender) never
+    // sees a half-written file.
+    state_->partial = out.string() + ".partial";
+    state_->total = std::max(0, total_pages);
+    state_->tiff = naming_file(out, [&] { return std::make_unique<TiffFile>(state_->partial, "w"); });
+}
+
+FaxTiffWriter::~FaxTiffWriter() {
+    if (!state_->tiff) return;  // closed
+    state_->tiff.reset();
+    std::error_code ignored;
+    std::filesystem::remove(state_->partial, ignored);
+}
+
+int FaxTiffWriter::pages() const { return state_->pages; }
+
+void FaxTiffWriter::append(const Page& page) {
+    State& s = *state_;
+    naming_file(s.out, [&] {
+        if (!s.tiff) throw Error("cannot write TIFF: already closed");
+        check_page(page);
+        const std::string what = "cannot write TIFF page " + std::to_string(s.pages + 1);
+        set_page_tags(s.tiff->get(), page, s.pages, s.total);
+        // libtiff wants a non-const buffer even though it only reads it.
+        std::vector<std::uint8_t> data = page.bits;
+        if (TIFFWriteEncodedStrip(s.tiff->get(), 0, data.data(),
+                                  static_cast<tmsize_t>(data.size())) < 0)
+            s.tiff->fail(what);
+        // Writes the page's directory and frees libtiff's copy of the strip.
+        if (!TIFFWriteDirectory(s.tiff->get())) s.tiff->fail(what);
+    });
+    ++s.pages;
+}
+
+void FaxTiffWriter::close() {
+    State& s = *state_;
+    naming_file(s.out, [&] {
+        if (!s.tiff) throw Error("cannot write TIFF: already closed");
+        if (s.pages == 0) throw Error("cannot write TIFF: no pages");
+        s.tiff->close();
+    });
+    s.tiff.reset();
+    try {
+        replace_file(s.partial, s.out);
+    } catch (...) {
+        std::error_code ignored;
+        std::filesystem::remove(s.partial, ignored);
+        throw;
+    }
+}
+
 void write_fax_tiff(const std::vector<Page>& pages, const std::filesystem::path& out) {
     if (pages.empty()) throw Error("cannot write TIFF: no pages");
     for (const Page& page : pages) check_page(page);
-    // Written beside the target and renamed, so a reader (the sender) never
-    // sees a half-written file.
-    const std::filesystem::path partial = out.string() + ".partial";
-    try {
-        naming_file(out, [&] { write_pages(pages, partial); });
-        replace_file(partial, out);
-    } catch (...) {
-        std::error_code ignored;
-        std::filesystem::remove(partial, ignored);
-        throw;
-    }
+    FaxTiffWriter writer(out, static_cast<int>(pages.size()));
+    for (const Page& page : pages) writer.append(page);
+    writer.close();
 }
 
 std::vector<Page> read_fax_tiff(const std::filesystem::path& file) {

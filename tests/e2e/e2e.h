@@ -9,20 +9,12 @@
 #include <regex>
 
 #include "process.h"
+#include "test_support.h"
 
 namespace faxgw::test {
 
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string templ = (std::filesystem::temp_directory_path() / "faxgw-e2e-XXXXXX").string();
-        path = ::mkdtemp(templ.data());
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 inline const std::string faxgw_binary = FAXGW_BINARY;
-inline const std::filesystem::path source_dir = FAXGW_SOURCE_DIR;
 
 inline nlohmann::json jobs_json(const std::filesystem::path& var, const std::filesystem::path& scratch) {
     auto o = run({faxgw_binary, "jobs", "--json", "--var", var.string()}, scratch);

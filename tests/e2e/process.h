@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "test_support.h"
+
 extern char** environ;
 
 namespace faxgw::test {
@@ -23,12 +25,6 @@ struct Output {
     std::string out, err;
 };
 
-inline std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 // A child process with its stdout and stderr in files under `dir`.
 class Process {

@@ -6,6 +6,8 @@
 #include <faxgw/faxcore.h>
 #include <faxgw/render.h>
 
+#include "test_support.h"
+
 #include <filesystem>
 #include <ostream>
 #include <random>
@@ -20,14 +22,6 @@ inline std::ostream& operator<<(std::ostream& os, Outcome o) { return os << desc
 
 namespace faxgw::test {
 
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string templ = (std::filesystem::temp_directory_path() / "faxgw-test-XXXXXX").string();
-        path = ::mkdtemp(templ.data());
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 // Pages with text-like blocks of ink, different on every page.
 inline std::vector<render::Page> synthetic_pages(int count, render::Resolution res,

@@ -23,6 +23,8 @@
 
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
+
+#include "test_support.h"
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -37,15 +39,11 @@ using namespace faxgw;
 
 namespace {
 
+using faxgw::test::TempDir;
+using faxgw::test::slurp;
+
 const fs::path corpus_dir = fs::path(FAXGW_SOURCE_DIR) / "samples" / "mail" / "corpus";
 
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    BOOST_TEST_REQUIRE(in.good(), "cannot open " << p.filename().string());
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 std::string trim(const std::string& s) {
     size_t b = s.find_first_not_of(" \t\r");
@@ -57,7 +55,7 @@ using Expect = std::multimap<std::string, std::string>;
 
 Expect read_expect(const fs::path& p) {
     Expect e;
-    std::istringstream in(read_file(p));
+    std::istringstream in(slurp(p));
     int number = 0;
     for (std::string line; std::getline(in, line);) {
         ++number;
@@ -101,18 +99,6 @@ const std::string* one(const Expect& e, const std::string& key) {
     return it == e.end() ? nullptr : &it->second;
 }
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string t = (fs::temp_directory_path() / "mailgw-corpus-XXXXXX").string();
-        BOOST_TEST_REQUIRE(mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-};
 
 void check_parts(const std::string& name, const std::string& raw, const Expect& expect) {
     mailgw::ParsedMessage m = mailgw::parse_message(raw);
@@ -140,7 +126,7 @@ void check_parts(const std::string& name, const std::string& raw, const Expect& 
 }
 
 void check_mail(const std::string& name) {
-    const std::string raw = read_file(corpus_dir / (name + ".eml"));
+    const std::string raw = slurp(corpus_dir / (name + ".eml"));
     const Expect expect = read_expect(corpus_dir / (name + ".expect"));
     for (const auto& [key, value] : expect) {
         static const char* known[] = {

@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE mailgw mime
 #include <boost/test/unit_test.hpp>
 
+#include "test_support.h"
+
 #include "mime.h"
 #include "sniff.h"
 #include "text.h"
@@ -16,13 +18,9 @@ using Kind = MailPart::Kind;
 
 namespace {
 
-std::string sample(const std::string& name) {
-    std::ifstream in(std::string(FAXGW_SOURCE_DIR) + "/samples/mail/" + name, std::ios::binary);
-    BOOST_TEST_REQUIRE(in.good(), "cannot open sample " << name);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using faxgw::test::TempDir;
+std::string sample(const std::string& name) { return faxgw::test::sample_mail(name); }
+
 
 std::string crlf(const std::string& lf) {
     std::string out;

@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE mailgw outgoing
 #include <boost/test/unit_test.hpp>
 
+#include "test_support.h"
+
 #include "inbound.h"
 #include "notify.h"
 
@@ -18,15 +20,8 @@ using namespace faxgw;
 
 namespace {
 
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string t = (std::filesystem::temp_directory_path() / "mailgw-test-XXXXXX").string();
-        BOOST_TEST_REQUIRE(mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
+using faxgw::test::TempDir;
+
 
 // Hands out the reports and received faxes a test sets up, and records
 // what mailgw acknowledges.

@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE mailgw submit
 #include <boost/test/unit_test.hpp>
 
+#include "test_support.h"
+
 #include <faxgw/render.h>
 
 #include <faxgw/mailgw.h>
@@ -16,23 +18,10 @@ using mailgw::ExitCode;
 
 namespace {
 
-std::string sample(const std::string& name) {
-    std::ifstream in(std::string(FAXGW_SOURCE_DIR) + "/samples/mail/" + name, std::ios::binary);
-    BOOST_TEST_REQUIRE(in.good(), "cannot open sample " << name);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using faxgw::test::TempDir;
+std::string sample(const std::string& name) { return faxgw::test::sample_mail(name); }
 
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string t = (std::filesystem::temp_directory_path() / "mailgw-test-XXXXXX").string();
-        BOOST_TEST_REQUIRE(mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
+
 
 // A real queue in a temp dir, the default sender rules, the sample domain.
 struct Fixture {

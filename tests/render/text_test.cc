@@ -1,5 +1,7 @@
-// Text layout: geometry, margins, wrapping, tabs, form feeds.
+// Text layout: geometry, margins, wrapping, tabs, form feeds, scripts.
 #define BOOST_TEST_MODULE render_text
+#include <pango/pangocairo.h>
+
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <string>
@@ -142,4 +144,64 @@ BOOST_AUTO_TEST_CASE(page_limit_is_enforced) {
     o.max_pages = 2;
     BOOST_CHECK_THROW(render_text("1\f2\f3", o), Error);
     BOOST_TEST(render_text("1\f2", o).size() == 2u);
+}
+
+namespace {
+
+// Glyphs Pango could not find in any installed font (drawn as hex boxes),
+// for `text` laid out in `font` as render_text lays it out.
+int unknown_glyphs(const std::string& text, const std::string& font) {
+    PangoFontMap* map = pango_cairo_font_map_get_default();  // not owned
+    PangoContext* context = pango_font_map_create_context(map);
+    PangoLayout* layout = pango_layout_new(context);
+    PangoFontDescription* desc = pango_font_description_from_string(font.c_str());
+    pango_layout_set_font_description(layout, desc);
+    pango_font_description_free(desc);
+    pango_layout_set_text(layout, text.c_str(), -1);
+    const int unknown = pango_layout_get_unknown_glyphs_count(layout);
+    g_object_unref(layout);
+    g_object_unref(context);
+    return unknown;
+}
+
+// The text with U+200C ZERO WIDTH NON-JOINER between all its letters: the
+// same letters in their isolated forms.
+std::string unjoined(std::string_view utf8) {
+    std::string out;
+    for (std::size_t i = 0; i < utf8.size(); ++i) {
+        out += utf8[i];
+        const bool end_of_char =
+            i + 1 == utf8.size() || (static_cast<unsigned char>(utf8[i + 1]) & 0xC0) != 0x80;
+        if (end_of_char && i + 1 < utf8.size() && utf8[i + 1] != ' ' && utf8[i] != ' ')
+            out += "\u200C";
+    }
+    return out;
+}
+
+}  // namespace
+
+// Hebrew and Arabic come from DejaVu Sans (Debian fonts-dejavu-core, through
+// fontconfig's fallback from the monospaced text font): drawn with real
+// glyphs, right to left, and Arabic letters joined by Pango's shaping.
+BOOST_AUTO_TEST_CASE(right_to_left_scripts_are_shaped_not_boxed) {
+    const std::string hebrew = "שלום עולם", arabic = "مرحبا بالعالم";
+    for (const std::string& text : {hebrew, arabic}) {
+        BOOST_TEST_CONTEXT(text) {
+            BOOST_TEST(unknown_glyphs(text, Options{}.text_font) == 0,
+                       "no font for this script: install fonts-dejavu-core");
+            const auto pages = render_text(text, Options{});
+            BOOST_TEST_REQUIRE(pages.size() == 1u);
+            const Ink ink = ink_of(pages[0]);
+            BOOST_TEST(ink.pixels > 200);
+            // A right-to-left paragraph starts at the right margin.
+            BOOST_TEST(ink.right > 1728 - margin_x() - 20);
+            BOOST_TEST(ink.left > 1728 / 2);
+        }
+    }
+    // Joining changes the letters' shapes; the non-joiner alone draws nothing
+    // (Latin text with it renders as without it).
+    BOOST_TEST(render_text(unjoined("Hello world"), Options{}) == render_text("Hello world", Options{}));
+    BOOST_TEST(!(render_text(unjoined(arabic), Options{}) == render_text(arabic, Options{})));
+    // Hebrew letters do not join: the non-joiner changes nothing.
+    BOOST_TEST(render_text(unjoined(hebrew), Options{}) == render_text(hebrew, Options{}));
 }

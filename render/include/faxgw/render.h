@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -162,6 +163,19 @@ std::vector<Page> render_html(std::string_view html_utf8,
                               const std::map<std::string, std::string>& cid_images,
                               const Options& options);
 
+// render_document straight into a fax TIFF (as write_fax_tiff writes it),
+// for long documents: a PDF is drawn one page at a time and each page is
+// appended to the file and freed before the next is drawn, so memory stays
+// that of a page or two whatever the page count (other types render as
+// render_document does, then are written). With options.isolate all of it
+// happens in the child process. Returns the number of pages; `out_tiff` is
+// then replaced whole (written beside it and renamed), or not touched at all
+// when this throws or the document has no pages (0). Errors as
+// render_document's; last_child_usage() tells what the child used.
+int render_document_to_tiff(std::string_view bytes, std::string_view mime_type,
+                            std::string_view filename, const Options& options,
+                            const std::filesystem::path& out_tiff);
+
 // Any file render understands: render_document on the file's bytes.
 std::vector<Page> render_file(const std::filesystem::path& file, const Options& options);
 
@@ -215,6 +229,28 @@ std::size_t g4_bytes(const Page& page);
 // Writes pages as one multi-page TIFF, T.6 (G4) compressed, one strip per
 // page, with the resolution tags spandsp reads.
 void write_fax_tiff(const std::vector<Page>& pages, const std::filesystem::path& out);
+
+// write_fax_tiff one page at a time (write_fax_tiff is this writer): each
+// page is encoded and written when appended, so the caller may free it. The
+// file is written as `out`.partial and renamed to `out` by close(), so a
+// reader never sees half a fax; destroyed without close(), the writer removes
+// the partial file and leaves `out` as it was. Throws Error naming `out`.
+class FaxTiffWriter {
+public:
+    // total_pages goes into every page's PageNumber tag (0: not known).
+    explicit FaxTiffWriter(const std::filesystem::path& out, int total_pages = 0);
+    ~FaxTiffWriter();
+    FaxTiffWriter(const FaxTiffWriter&) = delete;
+    FaxTiffWriter& operator=(const FaxTiffWriter&) = delete;
+
+    void append(const Page& page);  // a 1728-pixel fax page, else Error
+    int pages() const;              // appended so far
+    void close();                   // Error if no page was appended
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
 
 // Reads every page of a 1-bit TIFF that is 1728 pixels wide (any fax
 // compression) back into pages; throws Error otherwise.
