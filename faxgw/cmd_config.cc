@@ -35,11 +35,14 @@ int show_config(const ConfigOptions& o) {
 }  // namespace
 
 CLI::App* add_config_command(CLI::App& app, int& exit_code) {
-    auto* cmd = app.add_subcommand("config", "Print the documented defaults or check a configuration");
+    auto* cmd =
+        app.add_subcommand("config", "Print the documented defaults or check a configuration");
     auto o = std::make_shared<ConfigOptions>();
     o->common.add_to(*cmd);
-    auto* sample = cmd->add_flag("--sample", o->sample, "Print every key with its default and documentation");
-    cmd->add_flag("--check", o->check, "Load the configuration and report errors")->excludes(sample);
+    auto* sample =
+        cmd->add_flag("--sample", o->sample, "Print every key with its default and documentation");
+    cmd->add_flag("--check", o->check, "Load the configuration and report errors")
+        ->excludes(sample);
     cmd->callback([o, &exit_code] { exit_code = show_config(*o); });
     return cmd;
 }

@@ -49,17 +49,23 @@ std::vector<std::filesystem::path> sample_mails(const std::filesystem::path& dir
 }
 
 void clear_previous_demo(const Config& c) {
-    for (const auto& p : {c.var / "queue.sqlite", c.var / "queue.sqlite-wal", c.var / "queue.sqlite-shm",
-                          c.var / "spool", c.gateway.sim.remote_dir, c.mail.inbound_maildir, c.mail.outbox})
+    for (const auto& p :
+         {c.var / "queue.sqlite", c.var / "queue.sqlite-wal", c.var / "queue.sqlite-shm",
+          c.var / "spool", c.gateway.sim.remote_dir, c.mail.inbound_maildir, c.mail.outbox})
         std::filesystem::remove_all(p);
 }
 
-std::string cut(std::string s, std::size_t n) { return s.size() <= n ? s : s.substr(0, n - 1) + "~"; }
+std::string cut(std::string s, std::size_t n) {
+    return s.size() <= n ? s : s.substr(0, n - 1) + "~";
+}
 
-void print_table(const std::vector<faxcore::Job>& jobs, const std::map<std::string, std::string>& sample_of) {
-    std::cout << std::left << std::setw(22) << "message" << std::setw(13) << "number" << std::setw(8)
-              << "state" << std::setw(7) << "pages" << std::setw(6) << "calls" << std::setw(8) << "line s" << std::setw(7) << "bit/s"
-              << std::setw(5) << "ECM" << std::setw(9) << "compr." << "reason\n";
+void print_table(const std::vector<faxcore::Job>& jobs,
+                 const std::map<std::string, std::string>& sample_of) {
+    std::cout << std::left << std::setw(22) << "message" << std::setw(13) << "number"
+              << std::setw(8) << "state" << std::setw(7) << "pages" << std::setw(6) << "calls"
+              << std::setw(8) << "line s" << std::setw(7) << "bit/s" << std::setw(5) << "ECM"
+              << std::setw(9) << "compr."
+              << "reason\n";
     for (const auto& j : jobs) {
         const faxcore::Attempt* last = nullptr;
         for (const auto& a : j.attempts)
@@ -67,10 +73,12 @@ void print_table(const std::vector<faxcore::Job>& jobs, const std::map<std::stri
         auto it = sample_of.find(j.origin_key);
         std::ostringstream pages;
         pages << j.pages_confirmed << "/" << j.pages;
-        std::cout << std::left << std::setw(22) << cut(it == sample_of.end() ? j.origin_key : it->second, 21)
-                  << std::setw(13) << j.number << std::setw(8) << faxcore::to_string(j.state) << std::setw(7)
-                  << pages.str() << std::setw(6) << j.attempts.size() << std::setw(8) << std::fixed << std::setprecision(1) << total_line_seconds(j)
-                  << std::setw(7) << (last ? std::to_string(last->bit_rate) : "-") << std::setw(5)
+        std::cout << std::left << std::setw(22)
+                  << cut(it == sample_of.end() ? j.origin_key : it->second, 21) << std::setw(13)
+                  << j.number << std::setw(8) << faxcore::to_string(j.state) << std::setw(7)
+                  << pages.str() << std::setw(6) << j.attempts.size() << std::setw(8) << std::fixed
+                  << std::setprecision(1) << total_line_seconds(j) << std::setw(7)
+                  << (last ? std::to_string(last->bit_rate) : "-") << std::setw(5)
                   << (last ? (last->ecm ? "yes" : "no") : "-") << std::setw(9)
                   << (last ? last->compression : "-") << j.reason << "\n";
     }
@@ -83,7 +91,8 @@ void print_files(const std::string& title, const std::filesystem::path& dir) {
     for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
         if (e.is_regular_file()) files.push_back(e.path());
     std::sort(files.begin(), files.end());
-    for (const auto& f : files) std::cout << "  " << std::filesystem::relative(f, dir).string() << "\n";
+    for (const auto& f : files)
+        std::cout << "  " << std::filesystem::relative(f, dir).string() << "\n";
 }
 
 int run_demo(const DemoOptions& o) {
@@ -91,7 +100,8 @@ int run_demo(const DemoOptions& o) {
     report_warnings(config);
     auto mails = sample_mails(o.samples);
     if (mails.empty()) {
-        std::cerr << "faxgw demo: no *.eml in " << o.samples << " (run it from the source tree or pass --samples)\n";
+        std::cerr << "faxgw demo: no *.eml in " << o.samples
+                  << " (run it from the source tree or pass --samples)\n";
         return EX_NOINPUT;
     }
     clear_previous_demo(config);
@@ -116,7 +126,8 @@ int run_demo(const DemoOptions& o) {
 
     std::cout << "\nEvery job to its end (" << stats.calls << " calls on " << config.gateway.lines
               << " simulated lines, " << std::fixed << std::setprecision(0) << stats.line_seconds
-              << " line seconds, " << std::setprecision(2) << stats.cpu_seconds << " CPU seconds):\n";
+              << " line seconds, " << std::setprecision(2) << stats.cpu_seconds
+              << " CPU seconds):\n";
     print_table(queue->jobs(), sample_of);
     std::cout << "\n";
     print_files("Pages received by the far-end fax machines, in", config.gateway.sim.remote_dir);
@@ -130,7 +141,8 @@ int run_demo(const DemoOptions& o) {
 }  // namespace
 
 CLI::App* add_demo_command(CLI::App& app, int& exit_code) {
-    auto* cmd = app.add_subcommand("demo", "Run the sample mails through an embedded gateway and show the results");
+    auto* cmd = app.add_subcommand(
+        "demo", "Run the sample mails through an embedded gateway and show the results");
     auto o = std::make_shared<DemoOptions>();
     o->common.add_to(*cmd);
     cmd->add_option("--samples", o->samples, "Folder of sample mails (*.eml)");

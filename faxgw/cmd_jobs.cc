@@ -80,8 +80,10 @@ CLI::App* add_jobs_command(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<JobsOptions>();
     o->common.add_to(*cmd);
     cmd->add_flag("--json", o->json, "Print JSON for scripts");
-    auto* release = cmd->add_flag("--release", o->release, "Release the given held jobs for sending");
-    cmd->add_flag("--cancel", o->cancel, "Cancel the given jobs if not yet sent")->excludes(release);
+    auto* release =
+        cmd->add_flag("--release", o->release, "Release the given held jobs for sending");
+    cmd->add_flag("--cancel", o->cancel, "Cancel the given jobs if not yet sent")
+        ->excludes(release);
     cmd->add_option("ids", o->ids, "Job IDs to show (default: all)");
     cmd->callback([o, &exit_code] { exit_code = list_jobs(*o); });
     return cmd;

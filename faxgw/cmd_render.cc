@@ -55,7 +55,9 @@ CLI::App* add_render_command(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand("render", "Render documents into one fax TIFF");
     auto o = std::make_shared<RenderOptions>();
     o->common.add_to(*cmd);
-    cmd->add_option("files", o->files, "Documents to render, in order")->required()->check(CLI::ExistingFile);
+    cmd->add_option("files", o->files, "Documents to render, in order")
+        ->required()
+        ->check(CLI::ExistingFile);
     cmd->add_option("-o,--output", o->out, "Fax TIFF to write")->required();
     cmd->add_option("--resolution", o->resolution, "standard, fine or superfine");
     cmd->add_option("--paper", o->paper, "a4, letter or legal");

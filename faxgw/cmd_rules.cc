@@ -40,9 +40,12 @@ int test_rules(const RulesTestOptions& o) {
     if (!decision.reason.empty()) std::cout << " (" << decision.reason << ")";
     std::cout << "\n";
     switch (decision.action) {
-        case mailgw::RuleAction::allow: return 0;
-        case mailgw::RuleAction::hold: return 1;
-        case mailgw::RuleAction::deny: return EX_NOPERM;
+        case mailgw::RuleAction::allow:
+            return 0;
+        case mailgw::RuleAction::hold:
+            return 1;
+        case mailgw::RuleAction::deny:
+            return EX_NOPERM;
     }
     return 0;
 }
@@ -55,11 +58,13 @@ CLI::App* add_rules_command(CLI::App& app, int& exit_code) {
     auto* cmd = rules->add_subcommand("test", "Explain which sender rule decides a fax, and why");
     auto o = std::make_shared<RulesTestOptions>();
     o->common.add_to(*cmd);
-    cmd->add_option("--sender", o->input.sender, "Envelope sender (\"\" = the null sender)")->required();
+    cmd->add_option("--sender", o->input.sender, "Envelope sender (\"\" = the null sender)")
+        ->required();
     cmd->add_option("--number", o->number, "Fax number as the sender writes it")->required();
     cmd->add_option("--from", o->input.from, "Address in the From: header");
     cmd->add_option("--auth", o->input.sasl_user, "SMTP AUTH user name (none when absent)");
-    cmd->add_option("--client", o->input.client_address, "SMTP client IP address (local when absent)");
+    cmd->add_option("--client", o->input.client_address,
+                    "SMTP client IP address (local when absent)");
     cmd->add_option("--spf", o->input.spf, "SPF verdict from Authentication-Results");
     cmd->add_option("--dkim", o->input.dkim, "DKIM verdict from Authentication-Results");
     cmd->add_option("--dmarc", o->input.dmarc, "DMARC verdict from Authentication-Results");

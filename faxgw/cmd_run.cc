@@ -58,7 +58,8 @@ int run_daemon(const CommonOptions& o) {
     auto queue = faxcore::Queue::open(config.var);
     faxcore::Gateway gateway(*queue, config.gateway, config.var,
                              [](const std::string& line) { std::cerr << line << std::endl; });
-    std::cerr << "faxgw run: " << config.gateway.lines << " line(s), state in " << config.var << std::endl;
+    std::cerr << "faxgw run: " << config.gateway.lines << " line(s), state in " << config.var
+              << std::endl;
     gateway.run(stop.get_token(), [&] { hand_results_to_mail(*queue, config); });
     if (!stop.stop_requested()) pthread_kill(waiter.native_handle(), SIGTERM);
     return 0;
@@ -67,7 +68,8 @@ int run_daemon(const CommonOptions& o) {
 }  // namespace
 
 CLI::App* add_run_command(CLI::App& app, int& exit_code) {
-    auto* cmd = app.add_subcommand("run", "Run the gateway: send queued faxes, receive faxes, mail the results");
+    auto* cmd = app.add_subcommand(
+        "run", "Run the gateway: send queued faxes, receive faxes, mail the results");
     auto o = std::make_shared<CommonOptions>();
     o->add_to(*cmd);
     cmd->callback([o, &exit_code] { exit_code = run_daemon(*o); });

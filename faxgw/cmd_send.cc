@@ -30,15 +30,17 @@ struct SendOptions {
 // Each `faxgw send` is a request of its own: its key never repeats.
 std::string unique_origin_key() {
     auto now = std::chrono::system_clock::now().time_since_epoch();
-    return "send:" + std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()) +
-           "." + std::to_string(::getpid());
+    return "send:" +
+           std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()) + "." +
+           std::to_string(::getpid());
 }
 
 int send_files(const SendOptions& o) {
     auto config = o.common.load();
     faxcore::Submission sub;
     try {
-        for (const auto& n : o.numbers) sub.destinations.push_back(mailgw::normalise_number(n, config.mail.dial));
+        for (const auto& n : o.numbers)
+            sub.destinations.push_back(mailgw::normalise_number(n, config.mail.dial));
     } catch (const std::exception& e) {
         std::cerr << "faxgw send: " << e.what() << "\n";
         return EX_NOUSER;
@@ -81,7 +83,9 @@ CLI::App* add_send_command(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<SendOptions>();
     o->common.add_to(*cmd);
     cmd->add_option("--to", o->numbers, "Fax number (repeat for several)")->required();
-    cmd->add_option("files", o->files, "Documents to send, in order")->required()->check(CLI::ExistingFile);
+    cmd->add_option("files", o->files, "Documents to send, in order")
+        ->required()
+        ->check(CLI::ExistingFile);
     cmd->callback([o, &exit_code] { exit_code = send_files(*o); });
     return cmd;
 }

@@ -61,14 +61,17 @@ int run_submit(const SubmitOptions& o) {
 }  // namespace
 
 CLI::App* add_submit_command(CLI::App& app, int& exit_code) {
-    auto* cmd = app.add_subcommand("submit", "Queue the fax jobs of one mail read on stdin (MTA pipe transport)");
+    auto* cmd = app.add_subcommand(
+        "submit", "Queue the fax jobs of one mail read on stdin (MTA pipe transport)");
     auto o = std::make_shared<SubmitOptions>();
     o->common.add_to(*cmd);
     cmd->add_option("--sender", o->envelope.sender, "Envelope sender (Postfix ${sender})");
     cmd->add_option("--client-address", o->envelope.client_address,
                     "SMTP client IP address (Postfix ${client_address})");
-    cmd->add_option("--sasl-user", o->envelope.sasl_user, "SMTP AUTH user (Postfix ${sasl_username})");
-    cmd->add_option("recipients", o->envelope.recipients, "Recipient addresses (Postfix ${recipient})")
+    cmd->add_option("--sasl-user", o->envelope.sasl_user,
+                    "SMTP AUTH user (Postfix ${sasl_username})");
+    cmd->add_option("recipients", o->envelope.recipients,
+                    "Recipient addresses (Postfix ${recipient})")
         ->required();
     cmd->callback([o, &exit_code] { exit_code = run_submit(*o); });
     return cmd;

@@ -88,15 +88,24 @@ mailgw::SenderRule sender_rule(const toml::table& t) {
     for (const auto& [name, node] : t) {
         auto key = std::string(name.str());
         auto value = str(node);
-        if (key == "sender") r.sender = value;
-        else if (key == "from") r.from = value;
-        else if (key == "auth") r.auth = value;
-        else if (key == "client") r.client = value;
-        else if (key == "spf") r.spf = value;
-        else if (key == "dkim") r.dkim = value;
-        else if (key == "dmarc") r.dmarc = value;
-        else if (key == "number") r.number = value;
-        else if (key == "reason") r.reason = value;
+        if (key == "sender")
+            r.sender = value;
+        else if (key == "from")
+            r.from = value;
+        else if (key == "auth")
+            r.auth = value;
+        else if (key == "client")
+            r.client = value;
+        else if (key == "spf")
+            r.spf = value;
+        else if (key == "dkim")
+            r.dkim = value;
+        else if (key == "dmarc")
+            r.dmarc = value;
+        else if (key == "number")
+            r.number = value;
+        else if (key == "reason")
+            r.reason = value;
         else if (key == "action") {
             try {
                 r.action = mailgw::parse_rule_action(value);
@@ -105,7 +114,8 @@ mailgw::SenderRule sender_rule(const toml::table& t) {
             }
         } else {
             bad(node, "unknown rule field '" + key +
-                          "' (known: sender, from, auth, client, spf, dkim, dmarc, number, action, reason)");
+                          "' (known: sender, from, auth, client, spf, dkim, dmarc, number, action, "
+                          "reason)");
         }
     }
     return r;
@@ -152,20 +162,24 @@ const std::vector<Key>& keys() {
          "Root of the Maildirs that received faxes are delivered to, one per address.",
          [](auto& n, Config& c) { c.mail.inbound_maildir = str(n); }},
 
-        {"gateway.station_id", R"("faxgw")", "Our fax station ID (TSI/CSID), 20 characters at most.",
+        {"gateway.station_id", R"("faxgw")",
+         "Our fax station ID (TSI/CSID), 20 characters at most.",
          [](auto& n, Config& c) { c.gateway.station_id = c.mail.header.station_id = str(n); }},
         {"gateway.dids", R"(["+15550100"])", "Numbers the gateway answers (its DIDs), E.164.",
          [](auto& n, Config& c) { c.gateway.dids = strings(n); }},
-        {"gateway.address", R"("fax-gateway@localhost")", "From: address of mails the gateway writes.",
+        {"gateway.address", R"("fax-gateway@localhost")",
+         "From: address of mails the gateway writes.",
          [](auto& n, Config& c) { c.mail.gateway_address = str(n); }},
 
         {"lines.count", "4", "Number of lines: calls in progress at once.",
          [](auto& n, Config& c) { c.gateway.lines = int(integer(n)); }},
-        {"lines.backend", R"("sim")", "Line backend. Only \"sim\" (simulated telephone network) exists yet.",
+        {"lines.backend", R"("sim")",
+         "Line backend. Only \"sim\" (simulated telephone network) exists yet.",
          [](auto& n, Config&) {
              if (str(n) != "sim") bad(n, "lines.backend: only \"sim\" is available");
          }},
-        {"lines.watchdog_seconds", "60", "Hang up a call that makes no T.30 progress for this long.",
+        {"lines.watchdog_seconds", "60",
+         "Hang up a call that makes no T.30 progress for this long.",
          [](auto& n, Config& c) { c.gateway.watchdog_seconds = number(n); }},
         {"lines.max_call_seconds", "3600", "No call lasts longer than this.",
          [](auto& n, Config& c) { c.gateway.max_call_seconds = number(n); }},
@@ -174,9 +188,11 @@ const std::vector<Key>& keys() {
          [](auto& n, Config& c) { c.gateway.retry.max_attempts = int(integer(n)); }},
         {"retry.busy_delay", "180", "Seconds before calling a busy number again.",
          [](auto& n, Config& c) { c.gateway.retry.busy_delay = integer(n); }},
-        {"retry.no_answer_delay", "600", "Seconds before calling a number that did not answer again.",
+        {"retry.no_answer_delay", "600",
+         "Seconds before calling a number that did not answer again.",
          [](auto& n, Config& c) { c.gateway.retry.no_answer_delay = integer(n); }},
-        {"retry.failure_delay", "300", "Seconds before retrying after a failed or interrupted call.",
+        {"retry.failure_delay", "300",
+         "Seconds before retrying after a failed or interrupted call.",
          [](auto& n, Config& c) { c.gateway.retry.failure_delay = integer(n); }},
         {"retry.backoff", "2.0", "Each further retry of a job waits this many times longer.",
          [](auto& n, Config& c) { c.gateway.retry.backoff = number(n); }},
@@ -201,10 +217,12 @@ const std::vector<Key>& keys() {
   { number = "+15551005", behaviour = "hangup", hangup_after_pages = 1, csid = "FLAKY" },
 ])",
          "The simulated telephone network: what answers at each number (receive, busy,\n"
-         "# no_answer, hangup after hangup_after_pages confirmed pages). Other numbers do not exist.",
+         "# no_answer, hangup after hangup_after_pages confirmed pages). Other numbers do not "
+         "exist.",
          [](auto& n, Config& c) {
              c.gateway.sim.numbers.clear();
-             tables(n, [&](const toml::table& t) { c.gateway.sim.numbers.push_back(sim_number(t)); });
+             tables(n,
+                    [&](const toml::table& t) { c.gateway.sim.numbers.push_back(sim_number(t)); });
          }},
 
         {"mail.fax_domains", R"(["fax.example.com"])",
@@ -226,8 +244,11 @@ const std::vector<Key>& keys() {
 
         {"render.paper", R"("a4")", "Paper size of rendered pages: a4, letter or legal.",
          [](auto& n, Config& c) { c.mail.render.paper = parsed(n, &render::parse_paper); }},
-        {"render.resolution", R"("fine")", "Fax resolution: standard (98 lpi), fine (196), superfine (391).",
-         [](auto& n, Config& c) { c.mail.render.resolution = parsed(n, &render::parse_resolution); }},
+        {"render.resolution", R"("fine")",
+         "Fax resolution: standard (98 lpi), fine (196), superfine (391).",
+         [](auto& n, Config& c) {
+             c.mail.render.resolution = parsed(n, &render::parse_resolution);
+         }},
         {"render.text_font", R"("DejaVu Sans Mono")", "Font for text bodies (a fontconfig name).",
          [](auto& n, Config& c) { c.mail.render.text_font = str(n); }},
         {"render.text_font_points", "10.5", "Size of the text font in points.",
@@ -236,17 +257,21 @@ const std::vector<Key>& keys() {
          [](auto& n, Config& c) { c.mail.render.max_pages = int(integer(n)); }},
 
         {"render.header", "true",
-         "Print the header line (date, station ID, page n of m) on top of every page, as US TCPA requires.",
+         "Print the header line (date, station ID, page n of m) on top of every page, as US TCPA "
+         "requires.",
          [](auto& n, Config& c) { c.mail.header.enabled = boolean(n); }},
         {"render.header_format", R"("{date}  {station}  page {page} of {pages}")",
-         "The header line; {date}, {station} (gateway.station_id), {page} and {pages} are replaced.",
+         "The header line; {date}, {station} (gateway.station_id), {page} and {pages} are "
+         "replaced.",
          [](auto& n, Config& c) { c.mail.header.format = str(n); }},
-        {"cover.default", "false", "Put a cover page before every fax unless the sender asks \"nocover\".",
+        {"cover.default", "false",
+         "Put a cover page before every fax unless the sender asks \"nocover\".",
          [](auto& n, Config& c) { c.mail.cover.by_default = boolean(n); }},
         {"cover.template", R"("")",
          "Cover page text with {from} {to} {subject} {date} {pages}; \"\" = the standard layout.",
          [](auto& n, Config& c) { c.mail.cover.template_text = str(n); }},
-        {"cover.logo", R"("")", "Picture (PNG, JPEG...) printed top right on cover pages; \"\" = none.",
+        {"cover.logo", R"("")",
+         "Picture (PNG, JPEG...) printed top right on cover pages; \"\" = none.",
          [](auto& n, Config& c) { c.mail.cover.logo = str(n); }},
 
         {"rules.default", R"("allow")", "What happens when no sender rule matches: allow or deny.",
@@ -264,21 +289,29 @@ const std::vector<Key>& keys() {
          [](auto& n, Config& c) { c.mail.authserv_id = str(n); }},
         {"rules.list", rules_toml(mailgw::default_rules()),
          "Sender rules; the first rule whose every field matches decides. Fields (default \"*\"):\n"
-         "# sender, from: address pattern (\"@example.org\" domain, \"/regex/\", glob, \"\" = null sender);\n"
-         "# auth: \"none\", \"any\" or a glob on the SMTP AUTH user; client: \"trusted\", \"untrusted\"\n"
-         "# or CIDRs; spf, dkim, dmarc: a verdict (\"pass\"...); number: glob on the E.164 number,\n"
-         "# \"international\" or \"national\"; action: allow, deny or hold; reason: what the sender reads.",
+         "# sender, from: address pattern (\"@example.org\" domain, \"/regex/\", glob, \"\" = null "
+         "sender);\n"
+         "# auth: \"none\", \"any\" or a glob on the SMTP AUTH user; client: \"trusted\", "
+         "\"untrusted\"\n"
+         "# or CIDRs; spf, dkim, dmarc: a verdict (\"pass\"...); number: glob on the E.164 "
+         "number,\n"
+         "# \"international\" or \"national\"; action: allow, deny or hold; reason: what the "
+         "sender reads.",
          [](auto& n, Config& c) {
              c.mail.rules.clear();
              tables(n, [&](const toml::table& t) { c.mail.rules.push_back(sender_rule(t)); });
          }},
-        {"limits.jobs_per_hour_per_sender", "0", "Fax jobs one envelope sender may queue per hour (0 = no limit).",
+        {"limits.jobs_per_hour_per_sender", "0",
+         "Fax jobs one envelope sender may queue per hour (0 = no limit).",
          [](auto& n, Config& c) { c.mail.limits.jobs_per_hour_per_sender = int(integer(n)); }},
-        {"limits.pages_per_day_per_sender", "0", "Fax pages one envelope sender may queue per day (0 = no limit).",
+        {"limits.pages_per_day_per_sender", "0",
+         "Fax pages one envelope sender may queue per day (0 = no limit).",
          [](auto& n, Config& c) { c.mail.limits.pages_per_day_per_sender = int(integer(n)); }},
-        {"limits.jobs_per_hour_per_domain", "0", "Fax jobs one sender domain may queue per hour (0 = no limit).",
+        {"limits.jobs_per_hour_per_domain", "0",
+         "Fax jobs one sender domain may queue per hour (0 = no limit).",
          [](auto& n, Config& c) { c.mail.limits.jobs_per_hour_per_domain = int(integer(n)); }},
-        {"limits.pages_per_day_per_domain", "0", "Fax pages one sender domain may queue per day (0 = no limit).",
+        {"limits.pages_per_day_per_domain", "0",
+         "Fax pages one sender domain may queue per day (0 = no limit).",
          [](auto& n, Config& c) { c.mail.limits.pages_per_day_per_domain = int(integer(n)); }},
 
         {"inbound.routes",
@@ -320,7 +353,8 @@ void warn_unknown(const toml::table& user, Config& c) {
     for (const auto& [section, node] : user) {
         const auto* t = node.as_table();
         if (!t) {
-            c.warnings.push_back("unknown top-level key '" + std::string(section.str()) + "' ignored");
+            c.warnings.push_back("unknown top-level key '" + std::string(section.str()) +
+                                 "' ignored");
             continue;
         }
         for (const auto& [name, value] : *t) {
@@ -347,7 +381,8 @@ std::string sample_config() {
 Config load_config(const std::optional<std::filesystem::path>& file,
                    const std::optional<std::filesystem::path>& var_override) {
     const std::string defaults_text = defaults_toml(false);
-    toml::table defaults = toml::parse(std::string_view(defaults_text), std::string_view("built-in defaults"));
+    toml::table defaults =
+        toml::parse(std::string_view(defaults_text), std::string_view("built-in defaults"));
     toml::table user;
     if (file) {
         try {

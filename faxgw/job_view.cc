@@ -49,7 +49,9 @@ void print_job(std::ostream& out, const faxcore::Job& j) {
             << faxcore::describe(a.outcome).name << ", pages from " << a.first_page << " +"
             << a.pages_confirmed << ", " << std::fixed << std::setprecision(1) << a.line_seconds
             << " s";
-        if (a.bit_rate) out << ", " << a.bit_rate << " bit/s, ECM " << (a.ecm ? "on" : "off") << ", " << a.compression;
+        if (a.bit_rate)
+            out << ", " << a.bit_rate << " bit/s, ECM " << (a.ecm ? "on" : "off") << ", "
+                << a.compression;
         if (!a.remote_csid.empty()) out << ", CSID \"" << a.remote_csid << "\"";
         if (!a.t30_text.empty()) out << ", T.30 " << a.t30_code << " " << a.t30_text;
         if (!a.detail.empty()) out << ", " << a.detail;

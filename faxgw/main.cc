@@ -11,7 +11,8 @@ namespace faxgw {
 void CommonOptions::add_to(CLI::App& cmd) {
     cmd.add_option("--config", config_file, "TOML configuration file (default: built-in settings)")
         ->check(CLI::ExistingFile);
-    cmd.add_option("--var", var, "State folder: queue, spool, mailboxes (default: paths.var, \"var\")");
+    cmd.add_option("--var", var,
+                   "State folder: queue, spool, mailboxes (default: paths.var, \"var\")");
 }
 
 void report_warnings(const Config& config) {

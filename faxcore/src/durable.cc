@@ -3,7 +3,6 @@
 // + fsync(dir), as Postfix does for its queue files, so a crash leaves either
 // the old state or the complete new file, never a torn one.
 #include <faxgw/faxcore.h>
-
 #include <fcntl.h>
 #include <unistd.h>
 

@@ -8,7 +8,8 @@ namespace faxgw::faxcore {
 namespace {
 
 constexpr std::array outcome_table{
-    OutcomeInfo{Outcome::ok, "ok", RetryClass::none, "sent, every page confirmed by the receiving fax"},
+    OutcomeInfo{Outcome::ok, "ok", RetryClass::none,
+                "sent, every page confirmed by the receiving fax"},
     OutcomeInfo{Outcome::busy, "busy", RetryClass::busy, "the number was busy"},
     OutcomeInfo{Outcome::no_answer, "no_answer", RetryClass::no_answer, "nobody answered"},
     OutcomeInfo{Outcome::hangup, "hangup", RetryClass::failure,
@@ -43,13 +44,20 @@ std::optional<Outcome> parse_outcome(std::string_view name) {
 
 std::string_view to_string(JobState s) {
     switch (s) {
-        case JobState::queued: return "queued";
-        case JobState::held: return "held";
-        case JobState::sending: return "sending";
-        case JobState::retry_wait: return "retry-wait";
-        case JobState::done: return "done";
-        case JobState::failed: return "failed";
-        case JobState::cancelled: return "cancelled";
+        case JobState::queued:
+            return "queued";
+        case JobState::held:
+            return "held";
+        case JobState::sending:
+            return "sending";
+        case JobState::retry_wait:
+            return "retry-wait";
+        case JobState::done:
+            return "done";
+        case JobState::failed:
+            return "failed";
+        case JobState::cancelled:
+            return "cancelled";
     }
     return "unknown";
 }

@@ -1,12 +1,12 @@
 // The durable fax queue: one SQLite database in WAL mode beside a spool of
 // documents. See faxgw/faxcore.h for the contract.
-#include "sqlite_queue.h"
-#include "wakeup.h"
-
 #include <sqlite3.h>
 
 #include <chrono>
 #include <random>
+
+#include "sqlite_queue.h"
+#include "wakeup.h"
 
 namespace faxgw::faxcore {
 namespace {
@@ -81,8 +81,8 @@ constexpr const char* job_columns =
     "j.next_attempt_at, j.reason, b.document, b.origin_key, b.origin";
 
 JobState parse_state(const std::string& s) {
-    for (auto st : {JobState::queued, JobState::held, JobState::sending, JobState::retry_wait, JobState::done,
-                    JobState::failed, JobState::cancelled})
+    for (auto st : {JobState::queued, JobState::held, JobState::sending, JobState::retry_wait,
+                    JobState::done, JobState::failed, JobState::cancelled})
         if (to_string(st) == s) return st;
     throw std::runtime_error("queue: unknown job state '" + s + "'");
 }
@@ -174,8 +174,8 @@ static std::filesystem::path prepare_var(const std::filesystem::path& var) {
 
 SqliteQueue::SqliteQueue(const std::filesystem::path& var_dir)
     : var_(var_dir),
-      db_(prepare_var(var_dir), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX,
-          10000) {
+      db_(prepare_var(var_dir),
+          SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX, 10000) {
     // WAL lets `faxgw submit` commit while `faxgw run` reads; synchronous=FULL
     // makes every commit durable before enqueue() returns.
     db_.exec("PRAGMA journal_mode=WAL");
@@ -197,9 +197,10 @@ std::string SqliteQueue::batch_for(const Submission& s, std::int64_t now) {
     std::string id = new_batch_id(now);
     auto doc = var_ / "spool" / "docs" / (id + ".tif");
     move_file_durably(s.document, doc);
-    SQLite::Statement ins(db_,
-                          "INSERT INTO batches (id, origin_key, origin, document, pages, created_at) "
-                          "VALUES (?, ?, ?, ?, ?, ?)");
+    SQLite::Statement ins(
+        db_,
+        "INSERT INTO batches (id, origin_key, origin, document, pages, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)");
     SQLite::bind(ins, id, s.origin_key, s.origin, doc.string(), s.pages, now);
     ins.exec();
     return id;
@@ -216,10 +217,12 @@ EnqueueResult SqliteQueue::enqueue(const Submission& s) {
         EnqueueResult r;
         r.batch = batch_for(s, now);
         for (const auto& d : s.destinations) {
-            SQLite::Statement ins(db_,
-                                  "INSERT OR IGNORE INTO jobs (batch, number, dial, state, created_at, "
-                                  "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)");
-            SQLite::bind(ins, r.batch, d.number, d.dial, s.hold ? "held" : "queued", now, s.not_before);
+            SQLite::Statement ins(
+                db_,
+                "INSERT OR IGNORE INTO jobs (batch, number, dial, state, created_at, "
+                "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)");
+            SQLite::bind(ins, r.batch, d.number, d.dial, s.hold ? "held" : "queued", now,
+                         s.not_before);
             r.created += ins.exec();
             SQLite::Statement id(db_, "SELECT id FROM jobs WHERE batch = ? AND number = ?");
             SQLite::bind(id, r.batch, d.number);
@@ -254,11 +257,11 @@ void SqliteQueue::charge_quotas(const Submission& s, int new_jobs, std::int64_t 
         int pages = used.getColumn(1).getInt() + new_jobs * s.pages;
         std::string per = quota.window_seconds >= 86400 ? " per day" : " per hour";
         if (quota.max_jobs > 0 && jobs > quota.max_jobs)
-            throw QuotaExceeded(quota.what + " has reached the limit of " + std::to_string(quota.max_jobs) +
-                                " fax jobs" + per);
+            throw QuotaExceeded(quota.what + " has reached the limit of " +
+                                std::to_string(quota.max_jobs) + " fax jobs" + per);
         if (quota.max_pages > 0 && pages > quota.max_pages)
-            throw QuotaExceeded(quota.what + " has reached the limit of " + std::to_string(quota.max_pages) +
-                                " fax pages" + per);
+            throw QuotaExceeded(quota.what + " has reached the limit of " +
+                                std::to_string(quota.max_pages) + " fax pages" + per);
         SQLite::Statement ins(db_, "INSERT INTO usage (key, at, jobs, pages) VALUES (?, ?, ?, ?)");
         SQLite::bind(ins, quota.key, now, new_jobs, new_jobs * s.pages);
         ins.exec();
@@ -267,16 +270,18 @@ void SqliteQueue::charge_quotas(const Submission& s, int new_jobs, std::int64_t 
 
 bool SqliteQueue::cancel(std::int64_t job) {
     std::lock_guard lock(mutex_);
-    SQLite::Statement q(db_,
-                        "UPDATE jobs SET state = 'cancelled', reason = 'cancelled by the administrator' "
-                        "WHERE id = ? AND state IN ('queued', 'held', 'retry-wait')");
+    SQLite::Statement q(
+        db_,
+        "UPDATE jobs SET state = 'cancelled', reason = 'cancelled by the administrator' "
+        "WHERE id = ? AND state IN ('queued', 'held', 'retry-wait')");
     q.bind(1, job);
     return q.exec() == 1;
 }
 
 bool SqliteQueue::release(std::int64_t job) {
     std::lock_guard lock(mutex_);
-    SQLite::Statement q(db_, "UPDATE jobs SET state = 'queued', reason = '' WHERE id = ? AND state = 'held'");
+    SQLite::Statement q(
+        db_, "UPDATE jobs SET state = 'queued', reason = '' WHERE id = ? AND state = 'held'");
     q.bind(1, job);
     bool released = q.exec() == 1;
     if (released) wake_queue_runner(var_);
@@ -284,10 +289,11 @@ bool SqliteQueue::release(std::int64_t job) {
 }
 
 void SqliteQueue::load_attempts(Job& job) {
-    SQLite::Statement q(db_,
-                        "SELECT number, started_at, line, outcome, first_page, pages_confirmed, "
-                        "line_seconds, bit_rate, ecm, compression, remote_csid, t30_code, t30_text, "
-                        "detail FROM attempts WHERE job = ? ORDER BY number");
+    SQLite::Statement q(
+        db_,
+        "SELECT number, started_at, line, outcome, first_page, pages_confirmed, "
+        "line_seconds, bit_rate, ecm, compression, remote_csid, t30_code, t30_text, "
+        "detail FROM attempts WHERE job = ? ORDER BY number");
     q.bind(1, job.id);
     while (q.executeStep()) {
         Attempt a;
@@ -346,8 +352,8 @@ std::vector<Job> SqliteQueue::due_jobs(std::int64_t now, int limit) {
 
 std::optional<std::int64_t> SqliteQueue::next_due_time() {
     std::lock_guard lock(mutex_);
-    SQLite::Statement q(db_,
-                        "SELECT MIN(next_attempt_at) FROM jobs WHERE state IN ('queued', 'retry-wait')");
+    SQLite::Statement q(
+        db_, "SELECT MIN(next_attempt_at) FROM jobs WHERE state IN ('queued', 'retry-wait')");
     if (!q.executeStep() || q.getColumn(0).isNull()) return std::nullopt;
     return q.getColumn(0).getInt64();
 }
@@ -362,9 +368,10 @@ int SqliteQueue::start_attempt(std::int64_t job, const std::string& line, std::i
     n.executeStep();
     int number = n.getColumn(0).getInt();
     int first_page = n.getColumn(1).getInt();
-    SQLite::Statement ins(db_,
-                          "INSERT INTO attempts (job, number, started_at, line, outcome, first_page) "
-                          "VALUES (?, ?, ?, ?, 'interrupted', ?)");
+    SQLite::Statement ins(
+        db_,
+        "INSERT INTO attempts (job, number, started_at, line, outcome, first_page) "
+        "VALUES (?, ?, ?, ?, 'interrupted', ?)");
     SQLite::bind(ins, job, number, now, line, first_page);
     ins.exec();
     SQLite::Statement up(db_, "UPDATE jobs SET state = 'sending' WHERE id = ?");
@@ -377,7 +384,8 @@ int SqliteQueue::start_attempt(std::int64_t job, const std::string& line, std::i
 void SqliteQueue::record_progress(std::int64_t job, int attempt, int pages_confirmed) {
     std::lock_guard lock(mutex_);
     WriteTransaction tx(db_);
-    SQLite::Statement j(db_, "UPDATE jobs SET pages_confirmed = MAX(pages_confirmed, ?) WHERE id = ?");
+    SQLite::Statement j(db_,
+                        "UPDATE jobs SET pages_confirmed = MAX(pages_confirmed, ?) WHERE id = ?");
     SQLite::bind(j, pages_confirmed, job);
     j.exec();
     SQLite::Statement a(db_,
@@ -411,9 +419,10 @@ void SqliteQueue::finish_attempt(std::int64_t job, const Attempt& at, JobState n
 
 int SqliteQueue::recover_interrupted() {
     std::lock_guard lock(mutex_);
-    SQLite::Statement q(db_,
-                        "UPDATE jobs SET state = 'queued', reason = 'the gateway stopped during the call' "
-                        "WHERE state = 'sending'");
+    SQLite::Statement q(
+        db_,
+        "UPDATE jobs SET state = 'queued', reason = 'the gateway stopped during the call' "
+        "WHERE state = 'sending'");
     return q.exec();
 }
 
@@ -460,18 +469,20 @@ std::vector<Report> SqliteQueue::pending_reports() {
 
 void SqliteQueue::mark_reported(const std::string& batch, ReportKind kind) {
     std::lock_guard lock(mutex_);
-    SQLite::Statement q(db_, kind == ReportKind::final
-                                 ? "UPDATE batches SET final_reported = 1, delay_reported = 1 WHERE id = ?"
-                                 : "UPDATE batches SET delay_reported = 1 WHERE id = ?");
+    SQLite::Statement q(
+        db_, kind == ReportKind::final
+                 ? "UPDATE batches SET final_reported = 1, delay_reported = 1 WHERE id = ?"
+                 : "UPDATE batches SET delay_reported = 1 WHERE id = ?");
     q.bind(1, batch);
     q.exec();
 }
 
 std::int64_t SqliteQueue::add_inbound(const InboundFax& f) {
     std::lock_guard lock(mutex_);
-    SQLite::Statement q(db_,
-                        "INSERT INTO inbound (did, caller, remote_csid, pages, complete, t30_text, "
-                        "line_seconds, bit_rate, received_at, tiff) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    SQLite::Statement q(
+        db_,
+        "INSERT INTO inbound (did, caller, remote_csid, pages, complete, t30_text, "
+        "line_seconds, bit_rate, received_at, tiff) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     SQLite::bind(q, f.did, f.caller, f.remote_csid, f.pages, f.complete ? 1 : 0, f.t30_text,
                  f.line_seconds, f.bit_rate, f.received_at, f.tiff.string());
     q.exec();
@@ -480,9 +491,10 @@ std::int64_t SqliteQueue::add_inbound(const InboundFax& f) {
 
 std::vector<InboundFax> SqliteQueue::undelivered_inbound() {
     std::lock_guard lock(mutex_);
-    SQLite::Statement q(db_,
-                        "SELECT id, did, caller, remote_csid, pages, complete, t30_text, line_seconds, "
-                        "bit_rate, received_at, tiff FROM inbound WHERE delivered_to IS NULL ORDER BY id");
+    SQLite::Statement q(
+        db_,
+        "SELECT id, did, caller, remote_csid, pages, complete, t30_text, line_seconds, "
+        "bit_rate, received_at, tiff FROM inbound WHERE delivered_to IS NULL ORDER BY id");
     std::vector<InboundFax> out;
     while (q.executeStep()) {
         InboundFax f;

@@ -26,8 +26,8 @@ struct InFlight {
     int attempt = 0;
     int first_page = 1;
     std::int64_t started_at = 0;
-    std::future<void> call;          // the line's thread
-    CallResult outcome;              // written by the line's thread before `finished`
+    std::future<void> call;  // the line's thread
+    CallResult outcome;      // written by the line's thread before `finished`
     std::atomic<bool> finished{false};
     std::optional<CallResult> done;  // taken over by the scheduler thread
     std::int64_t ends_at() const {
@@ -48,7 +48,8 @@ std::string format_attempt_log(const Job& job, const Attempt& a, JobState next,
     s << "J" << job.id << ": to=" << job.number << " line=" << a.line << " attempt=" << a.number
       << " pages=" << (a.first_page - 1 + a.pages_confirmed) << "/" << job.pages
       << " line_s=" << static_cast<int>(a.line_seconds) << " rate=" << a.bit_rate
-      << " ecm=" << (a.ecm ? "yes" : "no") << " comp=" << (a.compression.empty() ? "-" : a.compression)
+      << " ecm=" << (a.ecm ? "yes" : "no")
+      << " comp=" << (a.compression.empty() ? "-" : a.compression)
       << " outcome=" << describe(a.outcome).name << " state=" << to_string(next);
     if (!a.t30_text.empty()) s << " t30=\"" << a.t30_text << "\"";
     if (!reason.empty()) s << " reason=\"" << reason << "\"";
@@ -109,8 +110,9 @@ struct Gateway::Impl {
         numbers_in_call.insert(f->job.number);
         if (first_dial < 0) first_dial = now;
         if (log)
-            log("J" + std::to_string(f->job.id) + ": dial to=" + f->job.number + " line=" + line_name +
-                " attempt=" + std::to_string(f->attempt) + " first_page=" + std::to_string(f->first_page));
+            log("J" + std::to_string(f->job.id) + ": dial to=" + f->job.number +
+                " line=" + line_name + " attempt=" + std::to_string(f->attempt) +
+                " first_page=" + std::to_string(f->first_page));
         InFlight* raw = f.get();
         f->call = std::async(std::launch::async, [this, raw, line_name] {
             CallRequest req{&raw->job, raw->attempt, raw->first_page, line_name, raw->started_at};
@@ -167,7 +169,8 @@ struct Gateway::Impl {
         if (!delivered) {
             const auto& info = describe(a.outcome);
             reason = std::string(info.text);
-            if (!a.t30_text.empty() && a.outcome != Outcome::busy && a.outcome != Outcome::no_answer)
+            if (!a.t30_text.empty() && a.outcome != Outcome::busy &&
+                a.outcome != Outcome::no_answer)
                 reason += " (" + a.t30_text + ")";
             if (info.retry == RetryClass::permanent) {
                 next = JobState::failed;
@@ -232,7 +235,8 @@ struct Gateway::Impl {
 };
 
 Gateway::Gateway(Queue& queue, GatewaySettings settings, std::filesystem::path var_dir, LogSink log)
-    : impl_(std::make_unique<Impl>(queue, std::move(settings), std::move(var_dir), std::move(log))) {
+    : impl_(
+          std::make_unique<Impl>(queue, std::move(settings), std::move(var_dir), std::move(log))) {
     int recovered = impl_->queue.recover_interrupted();
     if (recovered && impl_->log)
         impl_->log("recovered " + std::to_string(recovered) + " job(s) interrupted mid-call");

@@ -20,10 +20,14 @@ enum class Role { calling, answering };
 
 std::string compression_name(int encoding) {
     switch (encoding) {
-        case T4_COMPRESSION_ITU_T4_1D: return "T.4 1-D";
-        case T4_COMPRESSION_ITU_T4_2D: return "T.4 2-D";
-        case T4_COMPRESSION_ITU_T6: return "T.6";
-        default: return encoding ? "other" : "";
+        case T4_COMPRESSION_ITU_T4_1D:
+            return "T.4 1-D";
+        case T4_COMPRESSION_ITU_T4_2D:
+            return "T.4 2-D";
+        case T4_COMPRESSION_ITU_T6:
+            return "T.6";
+        default:
+            return encoding ? "other" : "";
     }
 }
 
@@ -110,19 +114,24 @@ private:
 
 Outcome classify(int code) {
     switch (code) {
-        case T30_ERR_OK: return Outcome::ok;
-        case T30_ERR_CALLDROPPED: return Outcome::hangup;
+        case T30_ERR_OK:
+            return Outcome::ok;
+        case T30_ERR_CALLDROPPED:
+            return Outcome::hangup;
         case T30_ERR_INCOMPATIBLE:
         case T30_ERR_RX_INCAPABLE:
         case T30_ERR_NORESSUPPORT:
-        case T30_ERR_NOSIZESUPPORT: return Outcome::incompatible;
+        case T30_ERR_NOSIZESUPPORT:
+            return Outcome::incompatible;
         case T30_ERR_FILEERROR:
         case T30_ERR_NOPAGE:
         case T30_ERR_BADTIFF:
         case T30_ERR_BADPAGE:
         case T30_ERR_BADTAG:
-        case T30_ERR_BADTIFFHDR: return Outcome::bad_document;
-        default: return Outcome::protocol_error;
+        case T30_ERR_BADTIFFHDR:
+            return Outcome::bad_document;
+        default:
+            return Outcome::protocol_error;
     }
 }
 
@@ -217,7 +226,8 @@ CallReport run_back_to_back_call(const SendSpec& send, const ReceiveSpec& receiv
     report.t30_text = t30_completion_code_to_str(sender.completion_code);
     if (watchdog_fired) {
         report.outcome = Outcome::watchdog;
-        report.detail = "no T.30 progress for " + std::to_string(int(limits.watchdog_seconds)) + " s";
+        report.detail =
+            "no T.30 progress for " + std::to_string(int(limits.watchdog_seconds)) + " s";
     } else if (samples >= max_samples) {
         report.outcome = Outcome::watchdog;
         report.detail = "call longer than " + std::to_string(int(limits.max_call_seconds)) + " s";

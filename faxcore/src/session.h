@@ -15,21 +15,21 @@ namespace faxgw::faxcore {
 
 struct SendSpec {
     std::filesystem::path tiff;
-    int first_page = 1;   // 1-based, inclusive
-    int last_page = 0;    // 1-based, inclusive; 0 = to the end
-    std::string ident;    // our station ID (TSI), at most 20 characters
+    int first_page = 1;  // 1-based, inclusive
+    int last_page = 0;   // 1-based, inclusive; 0 = to the end
+    std::string ident;   // our station ID (TSI), at most 20 characters
 };
 
 struct ReceiveSpec {
-    std::filesystem::path tiff;   // where the received pages are written
-    std::string ident;            // the answering station's ID (CSID)
-    int hangup_after_pages = 0;   // drop the call once this many pages are confirmed; 0 = never
+    std::filesystem::path tiff;  // where the received pages are written
+    std::string ident;           // the answering station's ID (CSID)
+    int hangup_after_pages = 0;  // drop the call once this many pages are confirmed; 0 = never
 };
 
 struct CallLimits {
-    double watchdog_seconds = 60;   // no T.30 progress this long (line time): hang up
-    double max_call_seconds = 3600; // no call lasts longer (line time)
-    double speed = 0;               // 0 = as fast as possible; 1 = real time; 10 = 10x
+    double watchdog_seconds = 60;    // no T.30 progress this long (line time): hang up
+    double max_call_seconds = 3600;  // no call lasts longer (line time)
+    double speed = 0;                // 0 = as fast as possible; 1 = real time; 10 = 10x
 };
 
 struct CallReport {

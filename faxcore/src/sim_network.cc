@@ -92,10 +92,12 @@ CallResult SimNetwork::place_call(const CallRequest& call, const PageConfirmed& 
     const SimNumber* far_end = remote(call.job->number);
     if (!far_end) return unanswered(call, Outcome::no_route, 3);
     switch (far_end->behaviour) {
-        case SimBehaviour::busy: return unanswered(call, Outcome::busy, settings_.sim.busy_seconds);
+        case SimBehaviour::busy:
+            return unanswered(call, Outcome::busy, settings_.sim.busy_seconds);
         case SimBehaviour::no_answer:
             return unanswered(call, Outcome::no_answer, settings_.sim.ring_seconds);
-        default: return call_remote(call, *far_end, on_page);
+        default:
+            return call_remote(call, *far_end, on_page);
     }
 }
 

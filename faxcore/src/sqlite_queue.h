@@ -3,10 +3,9 @@
 // record page progress while the scheduler thread reads due jobs.
 #pragma once
 
-#include <faxgw/faxcore.h>
-
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <SQLiteCpp/VariadicBind.h>
+#include <faxgw/faxcore.h>
 
 #include <mutex>
 

@@ -1,15 +1,15 @@
 // deliver_inbound(): received faxes become mails with a PDF attached.
 #include "inbound.h"
 
-#include "maildir.h"
-#include "text.h"
-
 #include <mimetic/mimetic.h>
 
 #include <algorithm>
 #include <cctype>
 #include <sstream>
 #include <stdexcept>
+
+#include "maildir.h"
+#include "text.h"
 
 namespace faxgw::mailgw {
 namespace {
@@ -48,7 +48,8 @@ std::string report_text(const faxcore::InboundFax& fax) {
     std::ostringstream text;
     text << "A fax was received for " << printable(fax.did) << ".\r\n\r\n"
          << "From:      " << (fax.caller.empty() ? "unknown" : printable(fax.caller)) << "\r\n"
-         << "Station:   " << (fax.remote_csid.empty() ? "unknown" : printable(fax.remote_csid)) << "\r\n"
+         << "Station:   " << (fax.remote_csid.empty() ? "unknown" : printable(fax.remote_csid))
+         << "\r\n"
          << "Pages:     " << fax.pages << "\r\n"
          << "Line time: " << static_cast<long>(fax.line_seconds + 0.5) << " s\r\n"
          << "Bit rate:  " << fax.bit_rate << " bit/s\r\n"
@@ -75,8 +76,8 @@ std::string inbound_mail(const faxcore::InboundFax& fax, const std::string& to,
     h.push_back(mimetic::Field("MIME-Version", "1.0"));
     // The mail owns its parts and deletes them.
     mail.body().parts().push_back(new mimetic::TextPlain(report_text(fax), "us-ascii"));
-    auto* attachment = new mimetic::Attachment(pdf.string(), mimetic::ContentType("application", "pdf"),
-                                               mimetic::Base64::Encoder());
+    auto* attachment = new mimetic::Attachment(
+        pdf.string(), mimetic::ContentType("application", "pdf"), mimetic::Base64::Encoder());
     mail.body().parts().push_back(attachment);
     if (!attachment->isValid()) throw std::runtime_error("cannot read " + pdf.string());
     std::ostringstream out;
@@ -108,15 +109,14 @@ void deliver_one(faxcore::Queue& queue, const faxcore::InboundFax& fax, const Se
 std::string inbound_address(std::string_view did, const Settings& settings) {
     std::string digits = digits_of(did);
     for (const auto& [key, address] : settings.inbound_routes)
-        if (key != "*" && (key == did || (!digits.empty() && digits_of(key) == digits))) return address;
+        if (key != "*" && (key == did || (!digits.empty() && digits_of(key) == digits)))
+            return address;
     for (const auto& [key, address] : settings.inbound_routes)
         if (key == "*") return address;
     return "postmaster@localhost";
 }
 
-std::string inbound_file_name(std::int64_t id) {
-    return "faxgw-inbound-" + std::to_string(id);
-}
+std::string inbound_file_name(std::int64_t id) { return "faxgw-inbound-" + std::to_string(id); }
 
 int deliver_inbound(faxcore::Queue& queue, const Settings& settings) {
     int delivered = 0;
@@ -127,7 +127,8 @@ int deliver_inbound(faxcore::Queue& queue, const Settings& settings) {
             deliver_one(queue, fax, settings);
             ++delivered;
         } catch (const std::exception& e) {
-            errors += (errors.empty() ? "" : "; ") + ("inbound fax " + std::to_string(fax.id) + ": " + e.what());
+            errors += (errors.empty() ? "" : "; ") +
+                      ("inbound fax " + std::to_string(fax.id) + ": " + e.what());
         }
     }
     if (!errors.empty()) throw std::runtime_error(errors);

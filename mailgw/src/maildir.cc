@@ -1,7 +1,6 @@
 #include "maildir.h"
 
 #include <faxgw/faxcore.h>
-
 #include <mimetic/mimetic.h>
 
 #include <algorithm>
@@ -45,15 +44,16 @@ std::string rfc5322_date(std::time_t t) {
     long offset = tm.tm_gmtoff / 60;
     char sign = offset < 0 ? '-' : '+';
     offset = std::labs(offset);
-    std::snprintf(buffer, sizeof buffer, "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld", days[tm.tm_wday],
-                  tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                  tm.tm_sec, sign, offset / 60, offset % 60);
+    std::snprintf(buffer, sizeof buffer, "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld",
+                  days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
+                  tm.tm_min, tm.tm_sec, sign, offset / 60, offset % 60);
     return buffer;
 }
 
 std::string domain_of(std::string_view address) {
     size_t at = address.rfind('@');
-    std::string domain = at == std::string_view::npos ? std::string() : std::string(address.substr(at + 1));
+    std::string domain =
+        at == std::string_view::npos ? std::string() : std::string(address.substr(at + 1));
     domain.erase(std::remove(domain.begin(), domain.end(), '>'), domain.end());
     return domain.empty() ? "localhost" : domain;
 }
@@ -69,7 +69,8 @@ std::string with_crlf(std::string_view text) {
 }
 
 std::string encode_header_text(std::string_view utf8) {
-    bool ascii = std::all_of(utf8.begin(), utf8.end(), [](unsigned char c) { return c < 0x80 && c >= 0x20; });
+    bool ascii = std::all_of(utf8.begin(), utf8.end(),
+                             [](unsigned char c) { return c < 0x80 && c >= 0x20; });
     if (ascii) return std::string(utf8);
     std::string b64;
     mimetic::Base64::Encoder encoder(0);  // 0: one line, no breaks

@@ -1,19 +1,17 @@
 #include "mime.h"
 
-#include <strings.h>
-
-#include "sniff.h"
-#include "text.h"
-#include "tnef.h"
-
 #include <faxgw/mailgw.h>
-
 #include <mimetic/mimetic.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <iterator>
 #include <map>
 #include <sstream>
+
+#include "sniff.h"
+#include "text.h"
+#include "tnef.h"
 
 namespace faxgw::mailgw {
 namespace {
@@ -63,7 +61,8 @@ std::string decode_rfc2231(std::string_view v) {
     if (q2 == std::string_view::npos) return std::string(v);
     std::string bytes;
     for (size_t i = q2 + 1; i < v.size(); ++i) {
-        if (v[i] == '%' && i + 2 < v.size() && hex_digit(v[i + 1]) >= 0 && hex_digit(v[i + 2]) >= 0) {
+        if (v[i] == '%' && i + 2 < v.size() && hex_digit(v[i + 1]) >= 0 &&
+            hex_digit(v[i + 2]) >= 0) {
             bytes += static_cast<char>(hex_digit(v[i + 1]) * 16 + hex_digit(v[i + 2]));
             i += 2;
         } else {
@@ -84,7 +83,8 @@ std::string param_continued(const mimetic::FieldParamList& params, const std::st
         std::string rest = n.substr(name.size() + 1);
         bool encoded = rest.ends_with("*");
         if (encoded) rest.pop_back();
-        if (rest.empty() || rest.size() > 3 || !std::all_of(rest.begin(), rest.end(), ::isdigit)) continue;
+        if (rest.empty() || rest.size() > 3 || !std::all_of(rest.begin(), rest.end(), ::isdigit))
+            continue;
         segments[std::stoi(rest)] = {p.value(), encoded};
     }
     if (segments.empty() || segments.begin()->first != 0) return {};
@@ -100,8 +100,8 @@ std::string param_continued(const mimetic::FieldParamList& params, const std::st
             }
         }
         for (size_t i = 0; i < v.size(); ++i) {
-            if (segment.second && v[i] == '%' && i + 2 < v.size() &&
-                hex_digit(v[i + 1]) >= 0 && hex_digit(v[i + 2]) >= 0) {
+            if (segment.second && v[i] == '%' && i + 2 < v.size() && hex_digit(v[i + 1]) >= 0 &&
+                hex_digit(v[i + 2]) >= 0) {
                 bytes += static_cast<char>(hex_digit(v[i + 1]) * 16 + hex_digit(v[i + 2]));
                 i += 2;
             } else {
@@ -123,8 +123,10 @@ std::string param(const mimetic::FieldParamList& params, const std::string& name
 std::string filename_of(const mimetic::MimeEntity& e) {
     const mimetic::Header& h = e.header();
     std::string name;
-    if (h.hasField("Content-Disposition")) name = param(h.contentDisposition().paramList(), "filename");
-    if (name.empty() && h.hasField("Content-Type")) name = param(h.contentType().paramList(), "name");
+    if (h.hasField("Content-Disposition"))
+        name = param(h.contentDisposition().paramList(), "filename");
+    if (name.empty() && h.hasField("Content-Type"))
+        name = param(h.contentType().paramList(), "name");
     return name;
 }
 
@@ -158,7 +160,8 @@ std::string unflow(const std::string& text, bool delsp) {
     };
     while (std::getline(in, line)) {
         int depth = 0;
-        while (static_cast<size_t>(depth) < line.size() && line[static_cast<size_t>(depth)] == '>') ++depth;
+        while (static_cast<size_t>(depth) < line.size() && line[static_cast<size_t>(depth)] == '>')
+            ++depth;
         std::string content = line.substr(static_cast<size_t>(depth));
         if (content.starts_with(" ")) content.erase(0, 1);
         if (pending_depth >= 0 && pending_depth != depth) flush();
@@ -235,10 +238,13 @@ void add_leaf(const mimetic::MimeEntity& e, ParsedMessage& out) {
     std::string bytes = body_bytes(e);
     // What the bytes are decides, not the label: a "text/plain" PDF is a
     // PDF, and an octet-stream of text is text.
-    std::string type = declared == "text/plain" || is_generic_type(declared) ? real_type(declared, bytes)
-                                                                            : declared;
-    if (type != "text/plain") return add_document(std::move(type), std::move(filename), std::move(bytes), out);
-    std::string charset = declared == "text/plain" ? content_type_param(e, "charset") : std::string();
+    std::string type = declared == "text/plain" || is_generic_type(declared)
+                           ? real_type(declared, bytes)
+                           : declared;
+    if (type != "text/plain")
+        return add_document(std::move(type), std::move(filename), std::move(bytes), out);
+    std::string charset =
+        declared == "text/plain" ? content_type_param(e, "charset") : std::string();
     std::string text = without_cr(to_utf8(bytes, charset));
     if (declared == "text/plain" && content_type_param(e, "format") == "flowed")
         text = unflow(text, content_type_param(e, "delsp") == "yes");
@@ -277,7 +283,8 @@ bool add_html(const mimetic::MimeEntity& e, ParsedMessage& out) {
             html = child;
         } else if (type.starts_with("image/") && child->header().hasField("Content-ID")) {
             std::string id = trim(child->header().field("Content-ID").value());
-            if (id.size() > 2 && id.front() == '<' && id.back() == '>') id = id.substr(1, id.size() - 2);
+            if (id.size() > 2 && id.front() == '<' && id.back() == '>')
+                id = id.substr(1, id.size() - 2);
             images[id] = body_bytes(*child);
         }
     }
@@ -285,8 +292,9 @@ bool add_html(const mimetic::MimeEntity& e, ParsedMessage& out) {
     MailPart part;
     part.kind = MailPart::Kind::html;
     part.type = "text/html";
-    std::string charset =
-        html->header().hasField("Content-Type") ? html->header().contentType().param("charset") : std::string();
+    std::string charset = html->header().hasField("Content-Type")
+                              ? html->header().contentType().param("charset")
+                              : std::string();
     part.content = to_utf8(body_bytes(*html), charset);
     part.inline_images = std::move(images);
     out.parts.push_back(std::move(part));
@@ -299,7 +307,8 @@ void walk_alternative(const mimetic::MimeEntity& e, ParsedMessage& out) {
     if (out.prefer_html)
         for (const mimetic::MimeEntity* child : parts) {
             std::string type = type_of(*child);
-            if ((type == "text/html" || type == "multipart/related") && add_html(*child, out)) return;
+            if ((type == "text/html" || type == "multipart/related") && add_html(*child, out))
+                return;
         }
     auto plain = std::find_if(parts.begin(), parts.end(), [](const mimetic::MimeEntity* child) {
         return type_of(*child) == "text/plain";

@@ -28,7 +28,7 @@ struct MailPart {
 struct ParsedMessage {
     std::string message_id;  // as written, with the angle brackets
     MailAddress from;
-    std::string subject;     // decoded to UTF-8
+    std::string subject;  // decoded to UTF-8
     std::string date;
     std::vector<std::string> authentication_results;  // every such header, unfolded
     std::string fax_options;                          // the X-Fax-Options header

@@ -1,15 +1,14 @@
 // write_notifications(): tells senders what became of their faxes.
 #include "notify.h"
 
+#include <faxgw/mailgw.h>
+
 #include <algorithm>
+#include <ctime>
+#include <stdexcept>
 
 #include "maildir.h"
 #include "origin.h"
-
-#include <faxgw/mailgw.h>
-
-#include <ctime>
-#include <stdexcept>
 
 namespace faxgw::mailgw {
 namespace {
@@ -21,10 +20,14 @@ std::string_view kind_name(faxcore::ReportKind kind) {
 // The word a sender reads for a job's state.
 std::string state_word(faxcore::JobState state) {
     switch (state) {
-    case faxcore::JobState::done: return "sent";
-    case faxcore::JobState::failed: return "failed";
-    case faxcore::JobState::cancelled: return "cancelled";
-    default: return "delayed";
+        case faxcore::JobState::done:
+            return "sent";
+        case faxcore::JobState::failed:
+            return "failed";
+        case faxcore::JobState::cancelled:
+            return "cancelled";
+        default:
+            return "delayed";
     }
 }
 
@@ -37,7 +40,8 @@ std::string subject_for(const faxcore::Report& report) {
     if (jobs.size() == 1) {
         const faxcore::Job& job = jobs.front();
         std::string state = state_word(job.state);
-        if (state == "sent") state += " (" + plural(static_cast<std::size_t>(job.pages), "page") + ")";
+        if (state == "sent")
+            state += " (" + plural(static_cast<std::size_t>(job.pages), "page") + ")";
         if (state == "delayed") state += ", will retry";
         return "Fax to " + job.number + ": " + state;
     }
@@ -55,24 +59,29 @@ std::string advice(const faxcore::Job& job) {
     if (job.state == faxcore::JobState::cancelled) return "The fax was cancelled at the gateway.";
     if (job.attempts.empty()) return "Check the number and the document, then send the mail again.";
     switch (faxcore::describe(job.attempts.back().outcome).retry) {
-    case faxcore::RetryClass::busy:
-    case faxcore::RetryClass::no_answer:
-        return "Check the number, or send the mail again later.";
-    case faxcore::RetryClass::permanent:
-        return "Sending the same mail again will fail the same way: check the number and the document.";
-    default:
-        return "Send the mail again later; if it keeps failing, ask the recipient to check their fax machine.";
+        case faxcore::RetryClass::busy:
+        case faxcore::RetryClass::no_answer:
+            return "Check the number, or send the mail again later.";
+        case faxcore::RetryClass::permanent:
+            return "Sending the same mail again will fail the same way: check the number and the "
+                   "document.";
+        default:
+            return "Send the mail again later; if it keeps failing, ask the recipient to check "
+                   "their fax machine.";
     }
 }
 
 std::string job_text(const faxcore::Job& job, const OriginInfo& origin) {
     std::string name = origin.name_of(job.number);
-    std::string text = job.number + (name.empty() ? "" : " (" + name + ")") + ": " + state_word(job.state) + "\r\n";
-    text += "  Pages confirmed: " + std::to_string(job.pages_confirmed) + " of " + std::to_string(job.pages) + "\r\n";
+    std::string text = job.number + (name.empty() ? "" : " (" + name + ")") + ": " +
+                       state_word(job.state) + "\r\n";
+    text += "  Pages confirmed: " + std::to_string(job.pages_confirmed) + " of " +
+            std::to_string(job.pages) + "\r\n";
     text += "  Attempts: " + std::to_string(job.attempts.size()) + "\r\n";
     if (!job.attempts.empty()) {
         const auto& info = faxcore::describe(job.attempts.back().outcome);
-        text += "  Last outcome: " + std::string(info.name) + " - " + std::string(info.text) + "\r\n";
+        text +=
+            "  Last outcome: " + std::string(info.name) + " - " + std::string(info.text) + "\r\n";
     }
     if (!job.reason.empty()) text += "  Reason: " + job.reason + "\r\n";
     if (job.state == faxcore::JobState::failed || job.state == faxcore::JobState::cancelled)
@@ -93,8 +102,9 @@ std::string body_for(const faxcore::Report& report, const OriginInfo& origin) {
 
 std::string notification_mail(const faxcore::Report& report, const OriginInfo& origin,
                               const Settings& settings) {
-    std::string id = "<faxgw-" + safe_file_name(report.batch) + "-" + std::string(kind_name(report.kind)) +
-                     "@" + domain_of(settings.gateway_address) + ">";
+    std::string id = "<faxgw-" + safe_file_name(report.batch) + "-" +
+                     std::string(kind_name(report.kind)) + "@" +
+                     domain_of(settings.gateway_address) + ">";
     std::string mail;
     auto header = [&](const std::string& name, const std::string& value) {
         mail += name + ": " + value + "\r\n";
@@ -127,10 +137,11 @@ int write_notifications(faxcore::Queue& queue, const Settings& settings) {
         OriginInfo origin = read_origin(report.origin);
         // Nobody can receive a report to the null sender; a sender who asked
         // for failures only gets no news of a fax that went through.
-        bool all_sent = std::all_of(report.jobs.begin(), report.jobs.end(), [](const faxcore::Job& j) {
-            return j.state == faxcore::JobState::done;
-        });
-        bool wanted = origin.notify_success || !(report.kind == faxcore::ReportKind::final && all_sent);
+        bool all_sent =
+            std::all_of(report.jobs.begin(), report.jobs.end(),
+                        [](const faxcore::Job& j) { return j.state == faxcore::JobState::done; });
+        bool wanted =
+            origin.notify_success || !(report.kind == faxcore::ReportKind::final && all_sent);
         if (!origin.sender.empty() && wanted) {
             deliver_to_maildir(settings.outbox, notification_file_name(report.batch, report.kind),
                                notification_mail(report, origin, settings));

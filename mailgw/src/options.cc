@@ -24,7 +24,8 @@ std::int64_t parse_time(const std::string& value) {
     for (char& c : v) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (v.ends_with("Z")) v.pop_back();
     const char* end = strptime(v.c_str(), "%Y-%m-%dT%H:%M", &tm);
-    if (!end || *end != '\0') throw OptionError("fax option at=" + value + ": use at=YYYY-MM-DDTHH:MM (UTC)");
+    if (!end || *end != '\0')
+        throw OptionError("fax option at=" + value + ": use at=YYYY-MM-DDTHH:MM (UTC)");
     return static_cast<std::int64_t>(timegm(&tm));
 }
 
@@ -39,17 +40,20 @@ void apply(FaxOptions& o, const std::string& key, const std::string& value) {
     if (key == "at") return void(o.not_before = parse_time(value));
     if (key == "notify") {
         if (value != "success" && value != "failure")
-            throw OptionError("fax option notify=" + value + ": use notify=success or notify=failure");
+            throw OptionError("fax option notify=" + value +
+                              ": use notify=success or notify=failure");
         return void(o.notify_success = value == "success");
     }
-    throw OptionError("unknown fax option '" + key +
-                      "' (known: resolution, paper, cover, at, notify, and fine, standard, superfine, a4, "
-                      "letter, legal, cover, nocover, notify)");
+    throw OptionError(
+        "unknown fax option '" + key +
+        "' (known: resolution, paper, cover, at, notify, and fine, standard, superfine, a4, "
+        "letter, legal, cover, nocover, notify)");
 }
 
 // A bare word is short for key=value.
 void apply_word(FaxOptions& o, const std::string& word) {
-    if (word == "fine" || word == "standard" || word == "superfine") return apply(o, "resolution", word);
+    if (word == "fine" || word == "standard" || word == "superfine")
+        return apply(o, "resolution", word);
     if (word == "a4" || word == "letter" || word == "legal") return apply(o, "paper", word);
     if (word == "cover") return apply(o, "cover", "yes");
     if (word == "nocover") return apply(o, "cover", "no");

@@ -1,9 +1,10 @@
 #include "origin.h"
 
-#include "rules.h"
-
 #include <glib.h>
+
 #include <nlohmann/json.hpp>
+
+#include "rules.h"
 
 namespace faxgw::mailgw {
 
@@ -59,12 +60,12 @@ OriginInfo read_origin(std::string_view json) {
     info.message_id = text("message_id");
     info.sender = text("sender");
     info.subject = text("subject");
-    if (auto it = j.find("notify_success"); it != j.end() && it->is_boolean()) info.notify_success = it->get<bool>();
+    if (auto it = j.find("notify_success"); it != j.end() && it->is_boolean())
+        info.notify_success = it->get<bool>();
     info.date = text("date");
     if (auto it = j.find("recipients"); it != j.end() && it->is_array()) {
         for (const auto& r : *it)
-            if (r.is_object())
-                info.names.emplace_back(r.value("number", ""), r.value("name", ""));
+            if (r.is_object()) info.names.emplace_back(r.value("number", ""), r.value("name", ""));
     }
     return info;
 }

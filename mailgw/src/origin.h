@@ -2,15 +2,15 @@
 // origin field, so reports can be answered to the right person later.
 #pragma once
 
-#include "mime.h"
-#include "options.h"
-#include "recipients.h"
-
 #include <faxgw/mailgw.h>
 
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "mime.h"
+#include "options.h"
+#include "recipients.h"
 
 namespace faxgw::mailgw {
 
@@ -27,7 +27,7 @@ struct OriginInfo {
     std::string sender;  // envelope sender, "" for the null sender
     std::string subject;
     std::string date;
-    bool notify_success = true;  // report a fax that went through, too
+    bool notify_success = true;                              // report a fax that went through, too
     std::vector<std::pair<std::string, std::string>> names;  // number -> name
     std::string name_of(const std::string& number) const;
 };

@@ -1,16 +1,15 @@
 #include "recipients.h"
 
-#include "text.h"
-
 #include <algorithm>
 #include <cctype>
+
+#include "text.h"
 
 namespace faxgw::mailgw {
 namespace {
 
 bool all_digits(std::string_view s) {
-    return std::all_of(s.begin(), s.end(),
-                       [](unsigned char c) { return std::isdigit(c) != 0; });
+    return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
 // Separators people put into numbers; none of them is dialled.
@@ -85,8 +84,9 @@ Extension split_extension(std::string_view written) {
         std::string ext = w.substr(at + marker.size());
         if (marker == ",") ext.erase(0, ext.find_first_not_of(','));
         ext = strip_separators(ext);
-        if (ext.empty() || !all_digits(ext)) throw RecipientError("the extension after '" + std::string(marker) +
-                                                                  "' must be digits");
+        if (ext.empty() || !all_digits(ext))
+            throw RecipientError("the extension after '" + std::string(marker) +
+                                 "' must be digits");
         if (ext.size() > 8) throw RecipientError("the extension has more than 8 digits");
         return {number, ext};
     }
@@ -101,7 +101,8 @@ faxcore::Destination normalise_number(std::string_view written, const DialRules&
     bool plus = !s.empty() && s.front() == '+';
     std::string digits = plus ? s.substr(1) : s;
     if (digits.empty()) throw RecipientError("the fax number is empty");
-    if (!all_digits(digits)) throw RecipientError("the fax number has characters other than digits");
+    if (!all_digits(digits))
+        throw RecipientError("the fax number has characters other than digits");
     if (static_cast<int>(digits.size()) < rules.min_digits)
         throw RecipientError("the fax number has fewer than " + std::to_string(rules.min_digits) +
                              " digits");
@@ -140,8 +141,9 @@ std::vector<FaxRecipient> fax_recipients(const std::vector<std::string>& recipie
         // One job per number and mail: two extensions of one number would
         // silently become one fax.
         if (seen != out.end() && seen->destination.dial != r.destination.dial)
-            throw RecipientError(r.address + ": " + seen->address +
-                                 " is the same number with another extension; send one mail per extension");
+            throw RecipientError(
+                r.address + ": " + seen->address +
+                " is the same number with another extension; send one mail per extension");
         if (seen == out.end()) out.push_back(std::move(r));
     }
     if (out.empty()) throw RecipientError("no fax recipient in " + joined_domains(settings));

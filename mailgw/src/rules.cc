@@ -64,7 +64,8 @@ bool in_network(const std::string& cidr, const std::string& address) {
     if (net.find('/') == std::string::npos) net += addr.is_v4() ? "/32" : "/128";
     if (addr.is_v4()) {
         auto n = ip::make_network_v4(net, ec);
-        return !ec && ip::make_network_v4(addr.to_v4(), n.prefix_length()).canonical() == n.canonical();
+        return !ec &&
+               ip::make_network_v4(addr.to_v4(), n.prefix_length()).canonical() == n.canonical();
     }
     auto n = ip::make_network_v6(net, ec);
     return !ec && ip::make_network_v6(addr.to_v6(), n.prefix_length()).canonical() == n.canonical();
@@ -101,15 +102,19 @@ bool verdict_matches(const std::string& pattern, const std::string& verdict) {
 std::string first_mismatch(const SenderRule& rule, const RuleInput& in, const Settings& s) {
     if (!address_matches(rule.sender, in.sender))
         return "sender <" + in.sender + "> does not match '" + rule.sender + "'";
-    if (!address_matches(rule.from, in.from)) return "From " + in.from + " does not match '" + rule.from + "'";
+    if (!address_matches(rule.from, in.from))
+        return "From " + in.from + " does not match '" + rule.from + "'";
     if (!auth_matches(rule.auth, in.sasl_user))
         return "SMTP AUTH '" + in.sasl_user + "' does not match '" + rule.auth + "'";
     if (!client_matches(rule.client, in.client_address, s))
-        return "client " + (in.client_address.empty() ? std::string("(local)") : in.client_address) +
+        return "client " +
+               (in.client_address.empty() ? std::string("(local)") : in.client_address) +
                " does not match '" + rule.client + "'";
     if (!verdict_matches(rule.spf, in.spf)) return "SPF '" + in.spf + "' is not '" + rule.spf + "'";
-    if (!verdict_matches(rule.dkim, in.dkim)) return "DKIM '" + in.dkim + "' is not '" + rule.dkim + "'";
-    if (!verdict_matches(rule.dmarc, in.dmarc)) return "DMARC '" + in.dmarc + "' is not '" + rule.dmarc + "'";
+    if (!verdict_matches(rule.dkim, in.dkim))
+        return "DKIM '" + in.dkim + "' is not '" + rule.dkim + "'";
+    if (!verdict_matches(rule.dmarc, in.dmarc))
+        return "DMARC '" + in.dmarc + "' is not '" + rule.dmarc + "'";
     if (!number_matches(rule.number, in.number, s.dial))
         return "number " + in.number + " does not match '" + rule.number + "'";
     return {};
@@ -148,9 +153,12 @@ std::vector<SenderRule> default_rules() {
 
 std::string_view to_string(RuleAction a) {
     switch (a) {
-        case RuleAction::allow: return "allow";
-        case RuleAction::deny: return "deny";
-        case RuleAction::hold: return "hold";
+        case RuleAction::allow:
+            return "allow";
+        case RuleAction::deny:
+            return "deny";
+        case RuleAction::hold:
+            return "hold";
     }
     return "allow";
 }
@@ -158,7 +166,8 @@ std::string_view to_string(RuleAction a) {
 RuleAction parse_rule_action(std::string_view name) {
     for (auto a : {RuleAction::allow, RuleAction::deny, RuleAction::hold})
         if (to_string(a) == name) return a;
-    throw std::invalid_argument("action must be allow, deny or hold, not '" + std::string(name) + "'");
+    throw std::invalid_argument("action must be allow, deny or hold, not '" + std::string(name) +
+                                "'");
 }
 
 std::string rule_sender(std::string_view envelope_sender) {
@@ -187,7 +196,8 @@ RuleDecision decide(const RuleInput& in, const Settings& s) {
     }
     d.action = s.default_allow ? RuleAction::allow : RuleAction::deny;
     if (!s.default_allow) d.reason = default_reason(in, d.action);
-    d.trace.push_back(std::string("no rule matches: the default is ") + (s.default_allow ? "allow" : "deny"));
+    d.trace.push_back(std::string("no rule matches: the default is ") +
+                      (s.default_allow ? "allow" : "deny"));
     return d;
 }
 
@@ -199,7 +209,8 @@ AuthVerdicts read_authentication_results(const std::vector<std::string>& headers
     for (const auto& h : headers) {
         auto semi = h.find(';');
         std::string id = trim(h.substr(0, semi));
-        if (auto space = id.find_first_of(" \t"); space != std::string::npos) id = id.substr(0, space);
+        if (auto space = id.find_first_of(" \t"); space != std::string::npos)
+            id = id.substr(0, space);
         if (lower(id) != lower(authserv_id) || semi == std::string::npos) continue;
         std::string rest = h.substr(semi + 1);
         for (std::sregex_iterator it(rest.begin(), rest.end(), result), end; it != end; ++it) {

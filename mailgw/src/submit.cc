@@ -1,20 +1,19 @@
 // submit(): one mail in, fax jobs out, and a sysexits code for the MTA.
-#include "mime.h"
-#include "origin.h"
-#include "recipients.h"
-#include "options.h"
-#include "rules.h"
-#include "text.h"
-
 #include <faxgw/mailgw.h>
-
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
 #include <cstdlib>
+#include <fstream>
 #include <iterator>
 #include <system_error>
+
+#include "mime.h"
+#include "options.h"
+#include "origin.h"
+#include "recipients.h"
+#include "rules.h"
+#include "text.h"
 
 namespace faxgw::mailgw {
 namespace {
@@ -29,15 +28,23 @@ struct Refusal {
 // mail (77); any "hold" holds all its jobs. Returns whether to hold.
 bool check_rules(const Envelope& envelope, const ParsedMessage& message,
                  const std::vector<FaxRecipient>& recipients, const Settings& settings) {
-    auto verdicts = read_authentication_results(message.authentication_results, settings.authserv_id);
-    RuleInput input{rule_sender(envelope.sender), message.from.address, envelope.sasl_user,
-                    envelope.client_address, verdicts.spf, verdicts.dkim, verdicts.dmarc, ""};
+    auto verdicts =
+        read_authentication_results(message.authentication_results, settings.authserv_id);
+    RuleInput input{rule_sender(envelope.sender),
+                    message.from.address,
+                    envelope.sasl_user,
+                    envelope.client_address,
+                    verdicts.spf,
+                    verdicts.dkim,
+                    verdicts.dmarc,
+                    ""};
     bool hold = false;
     for (const auto& r : recipients) {
         input.number = r.destination.number;
         auto decision = decide(input, settings);
         if (decision.action == RuleAction::deny)
-            throw Refusal{ExitCode::no_perm, "fax to " + r.destination.number + " refused: " + decision.reason};
+            throw Refusal{ExitCode::no_perm,
+                          "fax to " + r.destination.number + " refused: " + decision.reason};
         hold = hold || decision.action == RuleAction::hold;
     }
     return hold;
@@ -49,7 +56,8 @@ std::vector<faxcore::Quota> quotas_for(const Envelope& envelope, const Limits& l
     std::string domain = sender.substr(sender.rfind('@') + 1);
     std::vector<faxcore::Quota> q;
     auto add = [&](std::string key, int jobs, int pages, std::int64_t window, std::string what) {
-        if (jobs > 0 || pages > 0) q.push_back({std::move(key), jobs, pages, window, std::move(what)});
+        if (jobs > 0 || pages > 0)
+            q.push_back({std::move(key), jobs, pages, window, std::move(what)});
     };
     add("sender-hour:" + sender, limits.jobs_per_hour_per_sender, 0, 3600, "sender " + sender);
     add("sender-day:" + sender, 0, limits.pages_per_day_per_sender, 86400, "sender " + sender);
@@ -77,12 +85,14 @@ render::Options render_options_for(const FaxOptions& o, const Settings& settings
 // untrusted document that render sniffs and renders in a child process.
 std::vector<render::Page> render_part(const MailPart& part, const render::Options& options) {
     if (part.kind == MailPart::Kind::text) return render::render_text(part.content, options);
-    if (part.kind == MailPart::Kind::html) return render::render_html(part.content, part.inline_images, options);
+    if (part.kind == MailPart::Kind::html)
+        return render::render_html(part.content, part.inline_images, options);
     std::string name = part.filename.empty() ? "without a name" : part.filename;
     return render::render_document(part.content, part.type, name, options);
 }
 
-std::vector<render::Page> render_message(const ParsedMessage& message, const render::Options& options) {
+std::vector<render::Page> render_message(const ParsedMessage& message,
+                                         const render::Options& options) {
     std::vector<render::Page> pages;
     try {
         for (const auto& part : message.parts) {
@@ -107,7 +117,9 @@ public:
     explicit ScratchFile(const std::filesystem::path& dir) {
         std::string name = (dir / "mail-XXXXXX.tif").string();
         int fd = mkstemps(name.data(), 4);
-        if (fd < 0) throw std::system_error(errno, std::generic_category(), "scratch file in " + dir.string());
+        if (fd < 0)
+            throw std::system_error(errno, std::generic_category(),
+                                    "scratch file in " + dir.string());
         ::close(fd);
         path_ = name;
     }
@@ -130,7 +142,8 @@ std::string plural(std::size_t n, const std::string& word) {
 std::string success_line(const faxcore::EnqueueResult& result, std::size_t pages,
                          const std::vector<FaxRecipient>& recipients) {
     std::string numbers;
-    for (const auto& r : recipients) numbers += (numbers.empty() ? "" : ", ") + r.destination.number;
+    for (const auto& r : recipients)
+        numbers += (numbers.empty() ? "" : ", ") + r.destination.number;
     std::size_t old = result.jobs.size() - static_cast<std::size_t>(result.created);
     std::string what = plural(static_cast<std::size_t>(result.created), "fax job");
     std::string line = "queued " + what + " (" + plural(pages, "page") + ") for " + numbers;
@@ -146,7 +159,8 @@ std::string read_logo(const std::filesystem::path& logo) {
 }
 
 render::Page cover_page(const ParsedMessage& message, const std::vector<FaxRecipient>& recipients,
-                        std::size_t document_pages, const Settings& settings, const render::Options& options) {
+                        std::size_t document_pages, const Settings& settings,
+                        const render::Options& options) {
     render::CoverInfo info;
     info.from_name = message.from.name.empty() ? message.from.address : message.from.name;
     info.from_number = message.from.address;
@@ -161,8 +175,8 @@ render::Page cover_page(const ParsedMessage& message, const std::vector<FaxRecip
     return render::render_cover(info, options);
 }
 
-SubmitResult queue_message(std::string_view raw, const Envelope& envelope,
-                           const Settings& settings, faxcore::Queue& queue) {
+SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const Settings& settings,
+                           faxcore::Queue& queue) {
     auto recipients = fax_recipients(envelope.recipients, settings);
     ParsedMessage message = parse_message(raw, settings.prefer_html);
     bool hold = check_rules(envelope, message, recipients, settings);
@@ -170,7 +184,8 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope,
     auto render_options = render_options_for(options, settings);
     auto pages = render_message(message, render_options);
     if (options.cover.value_or(settings.cover.by_default))
-        pages.insert(pages.begin(), cover_page(message, recipients, pages.size(), settings, render_options));
+        pages.insert(pages.begin(),
+                     cover_page(message, recipients, pages.size(), settings, render_options));
     // Numbered over the whole fax, cover included, as the law (e.g. US TCPA) wants.
     render::stamp_header(pages, settings.header);
 

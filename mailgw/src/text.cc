@@ -1,8 +1,7 @@
 #include "text.h"
 
-#include <mimetic/mimetic.h>
-
 #include <iconv.h>
+#include <mimetic/mimetic.h>
 
 #include <algorithm>
 #include <cctype>
@@ -13,8 +12,7 @@ namespace faxgw::mailgw {
 namespace {
 
 bool is_ascii(std::string_view s) {
-    return std::all_of(s.begin(), s.end(),
-                       [](unsigned char c) { return c < 0x80; });
+    return std::all_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x80; });
 }
 
 std::string latin1_to_utf8(std::string_view s) {
@@ -44,7 +42,10 @@ bool iconv_to_utf8(std::string_view in, const std::string& charset, std::string&
     bool ok = true;
     while (src_left > 0) {
         if (iconv(cd, &src, &src_left, &dst, &dst_left) != static_cast<size_t>(-1)) break;
-        if (errno != E2BIG) { ok = false; break; }
+        if (errno != E2BIG) {
+            ok = false;
+            break;
+        }
         size_t used = buffer.size() - dst_left;
         buffer.resize(buffer.size() * 2);
         dst = buffer.data() + used;
@@ -119,8 +120,11 @@ bool valid_utf8(std::string_view s) {
     size_t i = 0;
     while (i < s.size()) {
         unsigned char c = static_cast<unsigned char>(s[i]);
-        size_t extra = c < 0x80 ? 0 : c >= 0xC2 && c < 0xE0 ? 1 : c >= 0xE0 && c < 0xF0 ? 2
-                     : c >= 0xF0 && c < 0xF5 ? 3 : 4;
+        size_t extra = c < 0x80                ? 0
+                       : c >= 0xC2 && c < 0xE0 ? 1
+                       : c >= 0xE0 && c < 0xF0 ? 2
+                       : c >= 0xF0 && c < 0xF5 ? 3
+                                               : 4;
         if (extra == 4 || i + extra >= s.size() + (extra == 0)) return false;
         for (size_t k = 1; k <= extra; ++k)
             if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
@@ -132,8 +136,8 @@ bool valid_utf8(std::string_view s) {
 std::string to_utf8(std::string_view bytes, std::string_view charset) {
     std::string cs = lower(trim(charset));
     if (is_ascii(bytes)) return std::string(bytes);
-    if (cs == "utf-8" || cs == "utf8" || cs.empty() || cs == "us-ascii" ||
-        cs == "ascii" || cs == "unknown-8bit") {
+    if (cs == "utf-8" || cs == "utf8" || cs.empty() || cs == "us-ascii" || cs == "ascii" ||
+        cs == "unknown-8bit") {
         // 8-bit bytes under an ASCII label: UTF-8 if they form it, else Latin-1.
         return valid_utf8(bytes) ? std::string(bytes) : latin1_to_utf8(bytes);
     }
@@ -182,8 +186,7 @@ std::string lower(std::string_view s) {
 }
 
 bool is_blank(std::string_view s) {
-    return std::all_of(s.begin(), s.end(),
-                       [](unsigned char c) { return std::isspace(c) != 0; });
+    return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c) != 0; });
 }
 
 }  // namespace faxgw::mailgw

@@ -25,5 +25,4 @@ auto with_resolution(const Options& options, Render&& render) {
     return render(o);
 }
 
-
 }  // namespace faxgw::render

@@ -81,7 +81,8 @@ std::filesystem::path weasyprint_python(const Options& options) {
         throw Error("HTML cannot be faxed: WeasyPrint is not installed on the gateway");
     std::string first = read_whole_file(launcher).substr(0, 256);
     first = first.substr(0, first.find('\n'));
-    if (!first.starts_with("#!")) throw Error("HTML cannot be faxed: WeasyPrint launcher not understood");
+    if (!first.starts_with("#!"))
+        throw Error("HTML cannot be faxed: WeasyPrint launcher not understood");
     std::string interp = first.substr(2);
     interp = interp.substr(interp.find_first_not_of(' '));
     interp = interp.substr(0, interp.find(' '));
@@ -104,15 +105,18 @@ std::vector<Page> render_html_in_process(std::string_view html_utf8,
         write_file(cids / hex(cid), bytes);
     }
     write_file(dir / "in.html", html_utf8);
-    const std::string paper = options.paper == Paper::a4 ? "A4" : options.paper == Paper::letter ? "letter" : "legal";
-    const std::vector<std::string> args = {python.string(), "-I", "-c", script,
-                                           (dir / "in.html").string(), (dir / "out.pdf").string(),
-                                           cids.string(), paper};
+    const std::string paper = options.paper == Paper::a4       ? "A4"
+                              : options.paper == Paper::letter ? "letter"
+                                                               : "legal";
+    const std::vector<std::string> args = {
+        python.string(), "-I", "-c", script, (dir / "in.html").string(), (dir / "out.pdf").string(),
+        cids.string(),   paper};
     // HOME and the caches in the private folder: fontconfig may write there.
-    const int status = run_program(args, dir / "log", std::max(1, options.wall_seconds),
-                                   {"HOME=" + dir.path().string(),
-                                    "XDG_CACHE_HOME=" + (dir / "cache").string()});
-    if (status == 3) throw Error("HTML cannot be faxed: WeasyPrint is not installed on the gateway");
+    const int status =
+        run_program(args, dir / "log", std::max(1, options.wall_seconds),
+                    {"HOME=" + dir.path().string(), "XDG_CACHE_HOME=" + (dir / "cache").string()});
+    if (status == 3)
+        throw Error("HTML cannot be faxed: WeasyPrint is not installed on the gateway");
     if (status != 0)
         throw Error("HTML cannot be rendered (WeasyPrint: " + log_tail(dir / "log") + ")");
     return render_pdf(read_whole_file(dir / "out.pdf"), options);

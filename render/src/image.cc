@@ -262,7 +262,8 @@ std::vector<Page> render_image_at(std::string_view image_bytes, const Options& o
 }  // namespace
 
 std::vector<Page> render_image(std::string_view image_bytes, const Options& options) {
-    return with_resolution(options, [&](const Options& o) { return render_image_at(image_bytes, o); });
+    return with_resolution(options,
+                           [&](const Options& o) { return render_image_at(image_bytes, o); });
 }
 
 // For the cover page's logo: the picture as grey pixels of at most

@@ -136,8 +136,7 @@ ChildUsage last_child_usage() { return last_usage; }
 TempFile::TempFile(const std::filesystem::path& dir, const std::string& prefix) {
     std::string name = (dir / (prefix + "XXXXXX")).string();
     const int fd = ::mkstemp(name.data());
-    if (fd < 0)
-        throw Error(std::string("cannot create a temporary file: ") + std::strerror(errno));
+    if (fd < 0) throw Error(std::string("cannot create a temporary file: ") + std::strerror(errno));
     ::close(fd);
     path_ = name;
 }

@@ -187,8 +187,7 @@ int render_pdf_to_tiff(std::string_view pdf_bytes, const Options& options,
         return pages;
     };
     bool standard_suffices = true;
-    if (options.resolution != Resolution::automatic)
-        return pass(options, false, standard_suffices);
+    if (options.resolution != Resolution::automatic) return pass(options, false, standard_suffices);
     Options o = options;
     o.resolution = Resolution::fine;
     const int pages = pass(o, true, standard_suffices);

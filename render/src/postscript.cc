@@ -15,8 +15,8 @@
 #include <string>
 
 #include "auto_resolution.h"
-#include "program.h"
 #include "faxgw/render.h"
+#include "program.h"
 #include "tiff_file.h"
 
 namespace faxgw::render {
@@ -103,7 +103,8 @@ std::vector<Page> render_postscript_at(std::string_view ps_bytes, const Options&
 }  // namespace
 
 std::vector<Page> render_postscript(std::string_view ps_bytes, const Options& options) {
-    return with_resolution(options, [&](const Options& o) { return render_postscript_at(ps_bytes, o); });
+    return with_resolution(options,
+                           [&](const Options& o) { return render_postscript_at(ps_bytes, o); });
 }
 
 }  // namespace faxgw::render

@@ -19,7 +19,8 @@ extern char** environ;
 namespace faxgw::render {
 
 WorkDir::WorkDir(const char* prefix) {
-    std::string name = (std::filesystem::temp_directory_path() / (std::string(prefix) + "XXXXXX")).string();
+    std::string name =
+        (std::filesystem::temp_directory_path() / (std::string(prefix) + "XXXXXX")).string();
     if (!::mkdtemp(name.data()))
         throw Error(std::string("cannot create a temporary folder: ") + std::strerror(errno));
     path_ = name;
@@ -33,7 +34,8 @@ WorkDir::~WorkDir() {
 std::filesystem::path find_program(const std::string& name) {
     if (name.empty()) return {};
     if (name.find('/') != std::string::npos)
-        return ::access(name.c_str(), X_OK) == 0 ? std::filesystem::path(name) : std::filesystem::path();
+        return ::access(name.c_str(), X_OK) == 0 ? std::filesystem::path(name)
+                                                 : std::filesystem::path();
     const char* path = std::getenv("PATH");
     std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
     std::size_t start = 0;
@@ -52,8 +54,8 @@ std::filesystem::path find_program(const std::string& name) {
     return {};
 }
 
-int run_program(const std::vector<std::string>& args, const std::filesystem::path& log,
-                int seconds, const std::vector<std::string>& env) {
+int run_program(const std::vector<std::string>& args, const std::filesystem::path& log, int seconds,
+                const std::vector<std::string>& env) {
     std::vector<char*> argv;
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -77,7 +79,8 @@ int run_program(const std::vector<std::string>& args, const std::filesystem::pat
     posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     pid_t pid = 0;
-    const int rc = ::posix_spawn(&pid, args.at(0).c_str(), &actions, nullptr, argv.data(), envp.data());
+    const int rc =
+        ::posix_spawn(&pid, args.at(0).c_str(), &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) throw Error("cannot run " + args[0] + ": " + std::strerror(rc));
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);

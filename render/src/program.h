@@ -34,8 +34,8 @@ std::filesystem::path find_program(const std::string& name);
 // those of the same name), and waits at most `seconds`: then it is killed
 // and Error "rendering took longer than N s" is thrown. Returns the exit
 // status; throws Error if it could not be started or died of a signal.
-int run_program(const std::vector<std::string>& args, const std::filesystem::path& log,
-                int seconds, const std::vector<std::string>& env = {});
+int run_program(const std::vector<std::string>& args, const std::filesystem::path& log, int seconds,
+                const std::vector<std::string>& env = {});
 
 // The last `max` bytes of a log file, on one line.
 std::string log_tail(const std::filesystem::path& log, std::size_t max = 200);

@@ -85,23 +85,34 @@ OfficeType office_type(std::string_view b, std::string_view mime, std::string_vi
     const std::string ext = extension_of(filename);
     const std::string m = lower(mime.substr(0, mime.find(';')));
     static const std::pair<const char*, const char*> names[] = {
-        {"docx", "Word document"},           {"doc", "Word document"},
-        {"xlsx", "Excel spreadsheet"},       {"xls", "Excel spreadsheet"},
-        {"pptx", "PowerPoint presentation"}, {"ppt", "PowerPoint presentation"},
-        {"odt", "OpenDocument text"},        {"ods", "OpenDocument spreadsheet"},
-        {"odp", "OpenDocument presentation"}, {"rtf", "RTF document"}};
+        {"docx", "Word document"},
+        {"doc", "Word document"},
+        {"xlsx", "Excel spreadsheet"},
+        {"xls", "Excel spreadsheet"},
+        {"pptx", "PowerPoint presentation"},
+        {"ppt", "PowerPoint presentation"},
+        {"odt", "OpenDocument text"},
+        {"ods", "OpenDocument spreadsheet"},
+        {"odp", "OpenDocument presentation"},
+        {"rtf", "RTF document"}};
     const auto by_ext = [](const std::string& e) -> OfficeType {
         for (const auto& [x, w] : names)
             if (e == x) return {x, w};
         return {};
     };
-    const bool zip = b.starts_with("PK\3\4"), ole = b.starts_with("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
+    const bool zip = b.starts_with("PK\3\4"),
+               ole = b.starts_with("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
     if (b.starts_with("{\\rtf")) return by_ext("rtf");
     if (zip) {
         const std::string_view head = b.substr(0, 30 + 80);
-        if (head.find("mimetypeapplication/vnd.oasis.opendocument.text") != std::string_view::npos) return by_ext("odt");
-        if (head.find("mimetypeapplication/vnd.oasis.opendocument.spreadsheet") != std::string_view::npos) return by_ext("ods");
-        if (head.find("mimetypeapplication/vnd.oasis.opendocument.presentation") != std::string_view::npos) return by_ext("odp");
+        if (head.find("mimetypeapplication/vnd.oasis.opendocument.text") != std::string_view::npos)
+            return by_ext("odt");
+        if (head.find("mimetypeapplication/vnd.oasis.opendocument.spreadsheet") !=
+            std::string_view::npos)
+            return by_ext("ods");
+        if (head.find("mimetypeapplication/vnd.oasis.opendocument.presentation") !=
+            std::string_view::npos)
+            return by_ext("odp");
         OfficeType t = by_ext(ext);
         if (!t.extension.empty()) return t;
         const std::string_view names_area = b.substr(0, 256 * 1024);
@@ -255,7 +266,8 @@ int render_document_to_tiff(std::string_view bytes, std::string_view mime_type,
     const PageProducer produce = [&](const std::filesystem::path& file) -> std::size_t {
         // PDF is drawn and written page by page; the others have no
         // page-at-a-time renderer and go through the page vector.
-        if (p.kind == Kind::pdf) return static_cast<std::size_t>(render_pdf_to_tiff(bytes, options, file));
+        if (p.kind == Kind::pdf)
+            return static_cast<std::size_t>(render_pdf_to_tiff(bytes, options, file));
         const std::vector<Page> pages = render_kind(bytes, p.kind, p.office_ext, options);
         if (pages.size() > static_cast<std::size_t>(options.max_pages))
             throw Error(too_many_pages(pages.size(), options));
@@ -265,19 +277,18 @@ int render_document_to_tiff(std::string_view bytes, std::string_view mime_type,
     // Beside the target, so that the finished file is renamed into place.
     const std::filesystem::path dir =
         out_tiff.has_parent_path() ? out_tiff.parent_path() : std::filesystem::path(".");
-    const TempFile temp =
-        naming_file(out_tiff, [&] { return TempFile(dir, "." + out_tiff.filename().string() + "-"); });
-    const std::size_t count =
-        options.isolate ? run_isolated_to_file(p.name, produce, temp.path(), options)
-                        : naming_file(p.name, [&] { return produce(temp.path()); });
+    const TempFile temp = naming_file(
+        out_tiff, [&] { return TempFile(dir, "." + out_tiff.filename().string() + "-"); });
+    const std::size_t count = options.isolate
+                                  ? run_isolated_to_file(p.name, produce, temp.path(), options)
+                                  : naming_file(p.name, [&] { return produce(temp.path()); });
     if (count == 0) return 0;
     if (count > static_cast<std::size_t>(options.max_pages))
         throw Error(p.name + ": " + too_many_pages(count, options));
     // The child's word is checked, not taken: what it left must be a fax
     // TIFF of as many pages as it said.
     naming_file(p.name, [&] {
-        if (!is_fax_tiff(temp.path()) ||
-            count_tiff_pages(temp.path()) != static_cast<int>(count))
+        if (!is_fax_tiff(temp.path()) || count_tiff_pages(temp.path()) != static_cast<int>(count))
             throw Error("renderer returned a damaged TIFF");
     });
     replace_file(temp.path(), out_tiff);

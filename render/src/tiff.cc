@@ -121,7 +121,8 @@ FaxTiffWriter::FaxTiffWriter(const std::filesystem::path& out, int total_pages)
     // sees a half-written file.
     state_->partial = out.string() + ".partial";
     state_->total = std::max(0, total_pages);
-    state_->tiff = naming_file(out, [&] { return std::make_unique<TiffFile>(state_->partial, "w"); });
+    state_->tiff =
+        naming_file(out, [&] { return std::make_unique<TiffFile>(state_->partial, "w"); });
 }
 
 FaxTiffWriter::~FaxTiffWriter() {

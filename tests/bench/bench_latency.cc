@@ -60,12 +60,14 @@ bool read_until(FILE* in, const std::string& what) {
 
 std::string make_mail(const fs::path& dir) {
     std::ofstream ps(dir / "ten.ps");
-    ps << "/Helvetica findfont 14 scalefont setfont\n1 1 10 { /n exch def 0 1 45 { /i exch def 60 780 i 16 "
-          "mul sub moveto (Page ) show n 3 string cvs show ( of 10: the quick brown fox jumps over the lazy dog) "
+    ps << "/Helvetica findfont 14 scalefont setfont\n1 1 10 { /n exch def 0 1 45 { /i exch def 60 "
+          "780 i 16 "
+          "mul sub moveto (Page ) show n 3 string cvs show ( of 10: the quick brown fox jumps over "
+          "the lazy dog) "
           "show } for showpage } for\n";
     ps.close();
-    auto gs = spawn({"gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pdfwrite", "-sPAPERSIZE=a4",
-                     "-o", (dir / "ten.pdf").string(), (dir / "ten.ps").string()},
+    auto gs = spawn({"gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pdfwrite",
+                     "-sPAPERSIZE=a4", "-o", (dir / "ten.pdf").string(), (dir / "ten.ps").string()},
                     -1, -1);
     if (wait_for(gs) != 0) std::exit(1);
     std::string b64_cmd = "base64 -w 76 " + (dir / "ten.pdf").string();
@@ -74,9 +76,11 @@ std::string make_mail(const fs::path& dir) {
     std::array<char, 4096> buf{};
     while (auto n = std::fread(buf.data(), 1, buf.size(), p)) b64.append(buf.data(), n);
     pclose(p);
-    return "From: Bench <bench@example.com>\r\nTo: 5551001@fax.example.com\r\nSubject: ten pages\r\n"
+    return "From: Bench <bench@example.com>\r\nTo: 5551001@fax.example.com\r\nSubject: ten "
+           "pages\r\n"
            "Message-ID: <bench-ten@example.com>\r\nMIME-Version: 1.0\r\n"
-           "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: application/pdf; "
+           "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: "
+           "application/pdf; "
            "name=\"ten.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
            b64 + "\r\n--b--\r\n";
 }
@@ -101,8 +105,8 @@ int main(int argc, char** argv) {
 
         int mail = open((dir / "ten.eml").c_str(), O_RDONLY);
         auto t_start = Clock::now();
-        pid_t submit = spawn({faxgw, "submit", "--var", (dir / "var").string(), "--sender", "bench@example.com",
-                              "5551001@fax.example.com"},
+        pid_t submit = spawn({faxgw, "submit", "--var", (dir / "var").string(), "--sender",
+                              "bench@example.com", "5551001@fax.example.com"},
                              mail, -1);
         int code = wait_for(submit);
         auto t_submitted = Clock::now();
@@ -117,18 +121,22 @@ int main(int argc, char** argv) {
         wait_for(run);
         fclose(run_log);
         fs::remove_all(dir);
-        submit_ms.push_back(std::chrono::duration<double, std::milli>(t_submitted - t_start).count());
-        latency_ms.push_back(std::chrono::duration<double, std::milli>(t_dial - t_submitted).count());
+        submit_ms.push_back(
+            std::chrono::duration<double, std::milli>(t_submitted - t_start).count());
+        latency_ms.push_back(
+            std::chrono::duration<double, std::milli>(t_dial - t_submitted).count());
     }
     auto median = [](std::vector<double> v) {
         std::sort(v.begin(), v.end());
         return v[v.size() / 2];
     };
     std::printf("faxgw submit-to-dial benchmark: 10-page PDF mail, idle line, %d runs\n", runs);
-    std::printf("  faxgw submit (parse, render 10 pages, queue): median %.1f ms\n", median(submit_ms));
-    std::printf("  submit returned -> first dial:                median %.1f ms (min %.1f, max %.1f)\n",
-                median(latency_ms), *std::min_element(latency_ms.begin(), latency_ms.end()),
-                *std::max_element(latency_ms.begin(), latency_ms.end()));
+    std::printf("  faxgw submit (parse, render 10 pages, queue): median %.1f ms\n",
+                median(submit_ms));
+    std::printf(
+        "  submit returned -> first dial:                median %.1f ms (min %.1f, max %.1f)\n",
+        median(latency_ms), *std::min_element(latency_ms.begin(), latency_ms.end()),
+        *std::max_element(latency_ms.begin(), latency_ms.end()));
     std::printf("  a runner polling once a second would add 500 ms on average\n");
     return 0;
 }

@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
     settings.lines = lines;
     settings.retry.max_attempts = 3;
     for (int n = 0; n < 20; ++n)
-        settings.sim.numbers.push_back({"+1555200" + std::to_string(10 + n), faxcore::SimBehaviour::receive, 0, "R"});
+        settings.sim.numbers.push_back(
+            {"+1555200" + std::to_string(10 + n), faxcore::SimBehaviour::receive, 0, "R"});
     settings.sim.numbers.push_back({"+15553000", faxcore::SimBehaviour::busy, 0, ""});
 
     std::vector<std::vector<render::Page>> documents;
@@ -33,14 +34,16 @@ int main(int argc, char** argv) {
     for (int i = 0; i < job_count; ++i) {
         const auto& doc = documents[(i * 7) % documents.size()];
         std::string number = i % 10 == 9 ? "+15553000" : "+1555200" + std::to_string(10 + i % 20);
-        queue->enqueue(test::submission(*queue, "<bench" + std::to_string(i) + "@x>", doc, {number}));
+        queue->enqueue(
+            test::submission(*queue, "<bench" + std::to_string(i) + "@x>", doc, {number}));
         total_pages += static_cast<int>(doc.size());
     }
 
     faxcore::Gateway gateway(*queue, settings, dir.path, {});
     auto wall_start = std::chrono::steady_clock::now();
     auto stats = gateway.run_until_idle();
-    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
     // No schedule beats the busiest line share, nor a job's own chain of
     // calls and retry waits (a busy number's job waits 180 s, then 360 s...).
@@ -52,23 +55,27 @@ int main(int argc, char** argv) {
         for (std::size_t k = 0; k < j.attempts.size(); ++k) {
             chain += j.attempts[k].line_seconds;
             if (k + 1 < j.attempts.size())
-                chain += std::min<double>(settings.retry.busy_delay * std::pow(settings.retry.backoff, k),
-                                          settings.retry.max_delay);
+                chain += std::min<double>(
+                    settings.retry.busy_delay * std::pow(settings.retry.backoff, k),
+                    settings.retry.max_delay);
         }
         longest_chain = std::max(longest_chain, chain);
     }
     double bound = std::max(stats.line_seconds / lines, longest_chain);
-    std::printf("faxgw scheduler benchmark: %d lines, %d jobs (%d pages), 1 in 10 to a busy number\n",
-                lines, job_count, total_pages);
+    std::printf(
+        "faxgw scheduler benchmark: %d lines, %d jobs (%d pages), 1 in 10 to a busy number\n",
+        lines, job_count, total_pages);
     std::printf("  jobs done / failed          %d / %d (%d calls)\n", done, failed, stats.calls);
     std::printf("  total line time             %.0f line-s\n", stats.line_seconds);
     std::printf("  makespan                    %.0f line-s\n", stats.makespan_seconds);
     std::printf("  total line time / lines     %.0f line-s\n", stats.line_seconds / lines);
-    std::printf("  longest job chain           %.0f line-s (its calls plus its retry waits)\n", longest_chain);
-    std::printf("  lower bound (the larger)    %.0f line-s  -> makespan is %.2f x the bound\n", bound,
-                stats.makespan_seconds / bound);
+    std::printf("  longest job chain           %.0f line-s (its calls plus its retry waits)\n",
+                longest_chain);
+    std::printf("  lower bound (the larger)    %.0f line-s  -> makespan is %.2f x the bound\n",
+                bound, stats.makespan_seconds / bound);
     std::printf("  CPU                         %.2f s (%.2f ms per line second), wall %.2f s\n",
                 stats.cpu_seconds, 1000 * stats.cpu_seconds / stats.line_seconds, wall);
-    std::printf("  speed                       %.0f x real time on %d lines\n", stats.line_seconds / wall, lines);
+    std::printf("  speed                       %.0f x real time on %d lines\n",
+                stats.line_seconds / wall, lines);
     return 0;
 }

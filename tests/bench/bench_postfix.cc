@@ -38,15 +38,16 @@ const fs::path source_dir = FAXGW_SOURCE_DIR;
 // A one-page PDF of about 1 MB: a page-sized image of noise that no filter
 // can shrink, under a line of text.
 std::string make_pdf(const fs::path& dir) {
-    std::ofstream(dir / "noise.ps")
-        << "%!PS\n/Helvetica findfont 14 scalefont setfont 60 780 moveto (A scanned page of noise) show\n"
-           "gsave 60 150 translate 480 600 scale\n/s 1000 string def\n"
-           "1000 1000 8 [1000 0 0 -1000 0 1000] { 0 1 999 { s exch rand -8 bitshift 255 and put } for s } image\n"
-           "grestore showpage\n";
+    std::ofstream(dir / "noise.ps") << "%!PS\n/Helvetica findfont 14 scalefont setfont 60 780 "
+                                       "moveto (A scanned page of noise) show\n"
+                                       "gsave 60 150 translate 480 600 scale\n/s 1000 string def\n"
+                                       "1000 1000 8 [1000 0 0 -1000 0 1000] { 0 1 999 { s exch "
+                                       "rand -8 bitshift 255 and put } for s } image\n"
+                                       "grestore showpage\n";
     auto gs = faxgw::test::run({"gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pdfwrite",
-                                "-sPAPERSIZE=a4", "-dAutoFilterGrayImages=false", "-dGrayImageFilter=/FlateEncode",
-                                "-dDownsampleGrayImages=false", "-o", (dir / "noise.pdf").string(),
-                                (dir / "noise.ps").string()},
+                                "-sPAPERSIZE=a4", "-dAutoFilterGrayImages=false",
+                                "-dGrayImageFilter=/FlateEncode", "-dDownsampleGrayImages=false",
+                                "-o", (dir / "noise.pdf").string(), (dir / "noise.ps").string()},
                                dir);
     if (gs.code != 0) throw std::runtime_error("gs failed: " + gs.err);
     return faxgw::test::slurp(dir / "noise.pdf");
@@ -88,7 +89,8 @@ std::string with_id(const std::string& templ, const std::string& id) {
 
 std::string unique_id(const std::string& what) {
     static long serial = 0;
-    return "<bench-" + what + "-" + std::to_string(::getpid()) + "-" + std::to_string(++serial) + "@example.org>";
+    return "<bench-" + what + "-" + std::to_string(::getpid()) + "-" + std::to_string(++serial) +
+           "@example.org>";
 }
 
 double median(std::vector<double> v) {
@@ -96,10 +98,12 @@ double median(std::vector<double> v) {
     return v.empty() ? 0 : v[v.size() / 2];
 }
 
-void report(const std::string& what, const Kind& k, const std::vector<double>& rates, const std::string& note = "") {
+void report(const std::string& what, const Kind& k, const std::vector<double>& rates,
+            const std::string& note = "") {
     auto [lo, hi] = std::minmax_element(rates.begin(), rates.end());
-    std::printf("%-34s %-10s %4d msgs  %8.1f msg/s  (runs %zu, min %.1f, max %.1f)%s\n", what.c_str(),
-                k.name.c_str(), k.count, median(rates), rates.size(), *lo, *hi, note.c_str());
+    std::printf("%-34s %-10s %4d msgs  %8.1f msg/s  (runs %zu, min %.1f, max %.1f)%s\n",
+                what.c_str(), k.name.c_str(), k.count, median(rates), rates.size(), *lo, *hi,
+                note.c_str());
     std::fflush(stdout);
 }
 
@@ -109,7 +113,8 @@ class LogCounter {
 public:
     explicit LogCounter(fs::path log) : log_(std::move(log)) {}
     // Returns how many new complete lines contain both `a` and `b`.
-    int count_new(const std::string& a, const std::string& b, int* also = nullptr, const std::string& c = "") {
+    int count_new(const std::string& a, const std::string& b, int* also = nullptr,
+                  const std::string& c = "") {
         std::ifstream in(log_, std::ios::binary);
         in.seekg(offset_);
         std::string chunk{std::istreambuf_iterator<char>(in), {}};
@@ -120,11 +125,14 @@ public:
         std::istringstream lines(chunk.substr(0, last + 1));
         for (std::string line; std::getline(lines, line);) {
             if (line.find(a) != std::string::npos && line.find(b) != std::string::npos) ++n;
-            if (also && line.find(a) != std::string::npos && line.find(c) != std::string::npos) ++*also;
+            if (also && line.find(a) != std::string::npos && line.find(c) != std::string::npos)
+                ++*also;
         }
         return n;
     }
-    void skip_to_end() { offset_ = static_cast<std::streamoff>(fs::exists(log_) ? fs::file_size(log_) : 0); }
+    void skip_to_end() {
+        offset_ = static_cast<std::streamoff>(fs::exists(log_) ? fs::file_size(log_) : 0);
+    }
 
 private:
     fs::path log_;
@@ -142,10 +150,12 @@ double direct_run(const Kind& k, const fs::path& scratch) {
     }
     auto t0 = Clock::now();
     for (const auto& m : mails) {
-        auto o = faxgw::test::run(
-            {faxgw_bin, "submit", "--var", var.string(), "--sender", "bench@example.org", "5551001@fax.example.com"},
-            scratch, m);
-        if (o.code != 0) throw std::runtime_error("faxgw submit exited " + std::to_string(o.code) + ": " + o.out);
+        auto o = faxgw::test::run({faxgw_bin, "submit", "--var", var.string(), "--sender",
+                                   "bench@example.org", "5551001@fax.example.com"},
+                                  scratch, m);
+        if (o.code != 0)
+            throw std::runtime_error("faxgw submit exited " + std::to_string(o.code) + ": " +
+                                     o.out);
     }
     double s = std::chrono::duration<double>(Clock::now() - t0).count();
     for (const auto& m : mails) fs::remove(m);
@@ -169,7 +179,8 @@ double postfix_run(Postfix& pf, LogCounter& log, const Kind& k, const std::strin
     while (delivered < k.count) {
         delivered += log.count_new(relay, "status=sent", &deferred, "status=deferred");
         if (delivered >= k.count) break;
-        if (Clock::now() > deadline) throw std::runtime_error("Postfix did not deliver every message in 10 min");
+        if (Clock::now() > deadline)
+            throw std::runtime_error("Postfix did not deliver every message in 10 min");
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return k.count / std::chrono::duration<double>(Clock::now() - t0).count();
@@ -189,15 +200,21 @@ int main(int argc, char** argv) try {
     text.replace(text.find("<plain-text.sample@example.org>"), 31, "MESSAGE-ID");
     std::string pdf = make_pdf(scratch);
     std::string pdf_mail =
-        "Message-ID: MESSAGE-ID\r\nFrom: Bench <bench@example.org>\r\nTo: 5551001@fax.example.com\r\n"
-        "Subject: a scanned page\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
-        "--b\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nPlease find the page attached.\r\n"
-        "--b\r\nContent-Type: application/pdf; name=\"noise.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+        "Message-ID: MESSAGE-ID\r\nFrom: Bench <bench@example.org>\r\nTo: "
+        "5551001@fax.example.com\r\n"
+        "Subject: a scanned page\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
+        "boundary=\"b\"\r\n\r\n"
+        "--b\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nPlease find the page "
+        "attached.\r\n"
+        "--b\r\nContent-Type: application/pdf; name=\"noise.pdf\"\r\nContent-Transfer-Encoding: "
+        "base64\r\n\r\n" +
         base64(pdf) + "--b--\r\n";
     std::vector<Kind> kinds = {{"plain-text", text, text_n}, {"pdf-1MB", pdf_mail, pdf_n}};
-    std::printf("faxgw-bench-postfix: %d plain-text mails (%zu bytes), %d mails with a %zu-byte PDF (%zu bytes), "
-                "median of %d runs\n",
-                text_n, text.size(), pdf_n, pdf.size(), pdf_mail.size(), runs);
+    std::printf(
+        "faxgw-bench-postfix: %d plain-text mails (%zu bytes), %d mails with a %zu-byte PDF (%zu "
+        "bytes), "
+        "median of %d runs\n",
+        text_n, text.size(), pdf_n, pdf.size(), pdf_mail.size(), runs);
 
     for (const auto& k : kinds) {
         std::vector<double> rates;
@@ -218,12 +235,15 @@ int main(int argc, char** argv) try {
     for (const auto& k : kinds) {
         // One mail of each first, so that no run pays for starting services.
         int ignored = 0;
-        for (const auto& p : paths) postfix_run(pf, log, {k.name, k.text, 1}, p.recipient, p.relay, ignored);
+        for (const auto& p : paths)
+            postfix_run(pf, log, {k.name, k.text, 1}, p.recipient, p.relay, ignored);
         for (const auto& p : paths) {
             std::vector<double> rates;
             int deferred = 0;
-            for (int r = 0; r < runs; ++r) rates.push_back(postfix_run(pf, log, k, p.recipient, p.relay, deferred));
-            report(p.what, k, rates, deferred ? "  deferred and retried: " + std::to_string(deferred) : "");
+            for (int r = 0; r < runs; ++r)
+                rates.push_back(postfix_run(pf, log, k, p.recipient, p.relay, deferred));
+            report(p.what, k, rates,
+                   deferred ? "  deferred and retried: " + std::to_string(deferred) : "");
         }
     }
     auto jobs = pf.run_as_pipe_user({faxgw_bin, "jobs", "--json", "--var", pf.var.string()});

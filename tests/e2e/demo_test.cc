@@ -3,9 +3,9 @@
 // retried and failed with a reason, the refused sender was refused, and the
 // fax received on the gateway's DID became a mail with a right-sized PDF.
 #define BOOST_TEST_MODULE e2e demo
-#include <boost/test/unit_test.hpp>
 #include <mimetic/mimetic.h>
 
+#include <boost/test/unit_test.hpp>
 #include <set>
 
 #include "e2e.h"

@@ -13,10 +13,10 @@
 
 namespace faxgw::test {
 
-
 inline const std::string faxgw_binary = FAXGW_BINARY;
 
-inline nlohmann::json jobs_json(const std::filesystem::path& var, const std::filesystem::path& scratch) {
+inline nlohmann::json jobs_json(const std::filesystem::path& var,
+                                const std::filesystem::path& scratch) {
     auto o = run({faxgw_binary, "jobs", "--json", "--var", var.string()}, scratch);
     if (o.code != 0) throw std::runtime_error("faxgw jobs failed: " + o.err);
     return nlohmann::json::parse(o.out);
@@ -31,7 +31,8 @@ inline std::string digits_of(const std::string& number) {
 
 // The document as the far end holds it: each attempt's received file put at
 // the attempt's first page (a later attempt overwrites what it resent).
-inline std::vector<render::Page> far_end_pages(const std::filesystem::path& remote_dir, const nlohmann::json& job) {
+inline std::vector<render::Page> far_end_pages(const std::filesystem::path& remote_dir,
+                                               const nlohmann::json& job) {
     std::vector<render::Page> pages;
     auto folder = remote_dir / digits_of(job["number"]);
     for (const auto& a : job["attempts"]) {

@@ -3,7 +3,6 @@
 // page of every document.
 #define BOOST_TEST_MODULE e2e kill and restart
 #include <boost/test/unit_test.hpp>
-
 #include <chrono>
 #include <thread>
 
@@ -42,15 +41,17 @@ BOOST_AUTO_TEST_CASE(kill_9_mid_call_then_restart_loses_and_duplicates_nothing) 
     const auto pdf = (test::source_dir / "samples" / "docs" / "three-pages.pdf").string();
     const std::vector<std::string> numbers = {"5551001", "5551002", "5551005"};
     for (int i = 0; i < job_count; ++i) {
-        auto o = test::run({test::faxgw_binary, "send", "--config", config.string(), "--var", var.string(),
-                            "--to", numbers[static_cast<std::size_t>(i) % numbers.size()], pdf},
-                           dir.path);
+        auto o = test::run(
+            {test::faxgw_binary, "send", "--config", config.string(), "--var", var.string(), "--to",
+             numbers[static_cast<std::size_t>(i) % numbers.size()], pdf},
+            dir.path);
         BOOST_REQUIRE_MESSAGE(o.code == 0, o.err);
     }
 
     {
-        test::Process runner({test::faxgw_binary, "run", "--config", config.string(), "--var", var.string()},
-                             dir.path);
+        test::Process runner(
+            {test::faxgw_binary, "run", "--config", config.string(), "--var", var.string()},
+            dir.path);
         // Wait until calls are in flight, then kill without warning.
         int sending = 0;
         for (int i = 0; i < 100 && sending == 0; ++i) {
@@ -61,14 +62,16 @@ BOOST_AUTO_TEST_CASE(kill_9_mid_call_then_restart_loses_and_duplicates_nothing) 
         runner.signal(SIGKILL);
         runner.wait();
         auto after_kill = test::jobs_json(var, dir.path);
-        BOOST_TEST_MESSAGE("killed with " << count_state(after_kill, "sending") << " job(s) in calls, "
-                                          << count_state(after_kill, "done") << " done");
-        BOOST_REQUIRE_MESSAGE(count_state(after_kill, "sending") > 0, "no call was in flight at the kill");
+        BOOST_TEST_MESSAGE("killed with " << count_state(after_kill, "sending")
+                                          << " job(s) in calls, " << count_state(after_kill, "done")
+                                          << " done");
+        BOOST_REQUIRE_MESSAGE(count_state(after_kill, "sending") > 0,
+                              "no call was in flight at the kill");
         BOOST_TEST(!all_ended(after_kill));
     }
 
-    test::Process runner({test::faxgw_binary, "run", "--config", config.string(), "--var", var.string()},
-                         dir.path);
+    test::Process runner(
+        {test::faxgw_binary, "run", "--config", config.string(), "--var", var.string()}, dir.path);
     nlohmann::json jobs;
     for (int i = 0; i < 600; ++i) {
         std::this_thread::sleep_for(200ms);

@@ -25,7 +25,6 @@ struct Output {
     std::string out, err;
 };
 
-
 // A child process with its stdout and stderr in files under `dir`.
 class Process {
 public:
@@ -36,8 +35,8 @@ public:
         err_ = dir / ("err." + std::to_string(serial));
         posix_spawn_file_actions_t fa;
         posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 0, stdin_file.empty() ? "/dev/null" : stdin_file.c_str(),
-                                         O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(
+            &fa, 0, stdin_file.empty() ? "/dev/null" : stdin_file.c_str(), O_RDONLY, 0);
         posix_spawn_file_actions_addopen(&fa, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         posix_spawn_file_actions_addopen(&fa, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         std::vector<char*> args;

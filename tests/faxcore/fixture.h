@@ -6,13 +6,13 @@
 #include <faxgw/faxcore.h>
 #include <faxgw/render.h>
 
-#include "test_support.h"
-
 #include <filesystem>
 #include <ostream>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "test_support.h"
 
 namespace faxgw::faxcore {
 // So that Boost.Test can print what it compares.
@@ -21,7 +21,6 @@ inline std::ostream& operator<<(std::ostream& os, Outcome o) { return os << desc
 }  // namespace faxgw::faxcore
 
 namespace faxgw::test {
-
 
 // Pages with text-like blocks of ink, different on every page.
 inline std::vector<render::Page> synthetic_pages(int count, render::Resolution res,
@@ -46,7 +45,8 @@ inline std::vector<render::Page> synthetic_pages(int count, render::Resolution r
     return pages;
 }
 
-inline std::filesystem::path write_document(const std::filesystem::path& dir, const std::string& name,
+inline std::filesystem::path write_document(const std::filesystem::path& dir,
+                                            const std::string& name,
                                             const std::vector<render::Page>& pages) {
     std::filesystem::create_directories(dir);
     auto file = dir / name;

@@ -39,7 +39,9 @@ BOOST_AUTO_TEST_CASE(same_origin_and_number_is_one_job) {
     BOOST_TEST(q.jobs().size() == 2u);
     // The second delivery's rendering is not kept: one document per batch.
     int docs = 0;
-    for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir.path / "spool" / "docs")) ++docs;
+    for ([[maybe_unused]] auto& e :
+         std::filesystem::directory_iterator(dir.path / "spool" / "docs"))
+        ++docs;
     BOOST_TEST(docs == 1);
 }
 
@@ -48,8 +50,9 @@ BOOST_AUTO_TEST_CASE(jobs_left_sending_by_a_dead_process_are_queued_again) {
     std::int64_t id = 0;
     {
         faxcore::SqliteQueue q(dir.path);
-        id = q.enqueue(test::submission(q, "<k@x>", test::synthetic_pages(3, render::Resolution::fine),
-                                        {"+15551001"}))
+        id = q
+                 .enqueue(test::submission(
+                     q, "<k@x>", test::synthetic_pages(3, render::Resolution::fine), {"+15551001"}))
                  .jobs[0];
         BOOST_TEST(q.start_attempt(id, "sim0", 100) == 1);
         q.record_progress(id, 1, 2);  // two pages confirmed, then the process "dies"
@@ -70,8 +73,9 @@ BOOST_AUTO_TEST_CASE(jobs_left_sending_by_a_dead_process_are_queued_again) {
 BOOST_AUTO_TEST_CASE(reports_come_when_a_batch_waits_and_when_it_ends) {
     test::TempDir dir;
     faxcore::SqliteQueue q(dir.path);
-    auto r = q.enqueue(test::submission(q, "<r@x>", test::synthetic_pages(1, render::Resolution::fine),
-                                        {"+15551001", "+15551003"}));
+    auto r =
+        q.enqueue(test::submission(q, "<r@x>", test::synthetic_pages(1, render::Resolution::fine),
+                                   {"+15551001", "+15551003"}));
     BOOST_TEST(q.pending_reports().empty());
     faxcore::Attempt ok;
     ok.number = q.start_attempt(r.jobs[0], "sim0", 1);
@@ -102,10 +106,11 @@ BOOST_AUTO_TEST_CASE(reports_come_when_a_batch_waits_and_when_it_ends) {
 }
 
 BOOST_AUTO_TEST_CASE(outcome_table_names_round_trip) {
-    for (auto o : {faxcore::Outcome::ok, faxcore::Outcome::busy, faxcore::Outcome::no_answer,
-                   faxcore::Outcome::hangup, faxcore::Outcome::protocol_error, faxcore::Outcome::incompatible,
-                   faxcore::Outcome::watchdog, faxcore::Outcome::interrupted, faxcore::Outcome::bad_document,
-                   faxcore::Outcome::no_route}) {
+    for (auto o :
+         {faxcore::Outcome::ok, faxcore::Outcome::busy, faxcore::Outcome::no_answer,
+          faxcore::Outcome::hangup, faxcore::Outcome::protocol_error,
+          faxcore::Outcome::incompatible, faxcore::Outcome::watchdog, faxcore::Outcome::interrupted,
+          faxcore::Outcome::bad_document, faxcore::Outcome::no_route}) {
         auto name = faxcore::describe(o).name;
         BOOST_TEST((faxcore::parse_outcome(name) == o), "outcome " << name);
         BOOST_TEST(!faxcore::describe(o).text.empty());

@@ -35,7 +35,8 @@ struct Rig {
     }
     std::vector<render::Page> received(const std::string& number) {
         std::vector<std::filesystem::path> files;
-        for (auto& e : std::filesystem::directory_iterator(dir.path / "remote" / faxcore::digits_of(number)))
+        for (auto& e :
+             std::filesystem::directory_iterator(dir.path / "remote" / faxcore::digits_of(number)))
             files.push_back(e.path());
         // call-<job>-<attempt>.tif: attempt order is page order.
         std::sort(files.begin(), files.end());
@@ -51,7 +52,8 @@ struct Rig {
 BOOST_AUTO_TEST_CASE(a_job_to_an_answering_machine_is_done_with_identical_pages) {
     Rig rig;
     auto pages = test::synthetic_pages(2, render::Resolution::fine);
-    auto id = rig.queue.enqueue(test::submission(rig.queue, "<ok@x>", pages, {"+15551001"})).jobs[0];
+    auto id =
+        rig.queue.enqueue(test::submission(rig.queue, "<ok@x>", pages, {"+15551001"})).jobs[0];
     auto stats = rig.run(network());
     auto job = rig.queue.job(id);
     BOOST_TEST(job->state == JobState::done);
@@ -65,9 +67,10 @@ BOOST_AUTO_TEST_CASE(a_job_to_an_answering_machine_is_done_with_identical_pages)
 BOOST_AUTO_TEST_CASE(a_busy_number_is_retried_then_fails_with_the_reason) {
     Rig rig;
     auto s = network();
-    auto id = rig.queue.enqueue(test::submission(rig.queue, "<busy@x>",
-                                                 test::synthetic_pages(1, render::Resolution::fine),
-                                                 {"+15551003"}))
+    auto id = rig.queue
+                  .enqueue(test::submission(rig.queue, "<busy@x>",
+                                            test::synthetic_pages(1, render::Resolution::fine),
+                                            {"+15551003"}))
                   .jobs[0];
     rig.run(s);
     auto job = rig.queue.job(id);
@@ -85,7 +88,8 @@ BOOST_AUTO_TEST_CASE(a_busy_number_is_retried_then_fails_with_the_reason) {
 BOOST_AUTO_TEST_CASE(after_a_partial_send_the_retry_starts_at_the_first_unconfirmed_page) {
     Rig rig;
     auto pages = test::synthetic_pages(3, render::Resolution::fine);
-    auto id = rig.queue.enqueue(test::submission(rig.queue, "<flaky@x>", pages, {"+15551005"})).jobs[0];
+    auto id =
+        rig.queue.enqueue(test::submission(rig.queue, "<flaky@x>", pages, {"+15551005"})).jobs[0];
     auto s = network();
     s.retry.max_attempts = 5;
     rig.run(s);
@@ -104,7 +108,8 @@ BOOST_AUTO_TEST_CASE(never_two_calls_to_one_number_at_once) {
     Rig rig;
     auto pages = test::synthetic_pages(1, render::Resolution::standard);
     for (int i = 0; i < 3; ++i)
-        rig.queue.enqueue(test::submission(rig.queue, "<same" + std::to_string(i) + "@x>", pages, {"+15551001"}));
+        rig.queue.enqueue(
+            test::submission(rig.queue, "<same" + std::to_string(i) + "@x>", pages, {"+15551001"}));
     rig.run(network(4));
     auto jobs = rig.queue.jobs();
     BOOST_REQUIRE(jobs.size() == 3u);
@@ -115,7 +120,8 @@ BOOST_AUTO_TEST_CASE(never_two_calls_to_one_number_at_once) {
             auto& b = jobs[k].attempts[0];
             bool apart = a.started_at + a.line_seconds <= b.started_at + 1 ||
                          b.started_at + b.line_seconds <= a.started_at + 1;
-            BOOST_TEST(apart, "calls of jobs " << jobs[i].id << " and " << jobs[k].id << " overlap");
+            BOOST_TEST(apart,
+                       "calls of jobs " << jobs[i].id << " and " << jobs[k].id << " overlap");
         }
     }
 }
@@ -123,7 +129,8 @@ BOOST_AUTO_TEST_CASE(never_two_calls_to_one_number_at_once) {
 BOOST_AUTO_TEST_CASE(unknown_numbers_fail_at_once_and_no_answer_is_retried) {
     Rig rig;
     auto pages = test::synthetic_pages(1, render::Resolution::fine);
-    auto r = rig.queue.enqueue(test::submission(rig.queue, "<m@x>", pages, {"+15559999", "+15551004"}));
+    auto r =
+        rig.queue.enqueue(test::submission(rig.queue, "<m@x>", pages, {"+15559999", "+15551004"}));
     rig.run(network());
     auto unknown = rig.queue.job(r.jobs[0]);
     BOOST_TEST(unknown->state == JobState::failed);

@@ -1,8 +1,9 @@
 #define BOOST_TEST_MODULE faxcore session
+#include "session.h"
+
 #include <boost/test/unit_test.hpp>
 
 #include "fixture.h"
-#include "session.h"
 
 using namespace faxgw;
 using faxcore::Outcome;
@@ -16,13 +17,15 @@ std::vector<render::Page> slice(const std::vector<render::Page>& v, int from, in
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(every_resolution_arrives_pixel_identical) {
-    for (auto res : {render::Resolution::standard, render::Resolution::fine, render::Resolution::superfine}) {
+    for (auto res :
+         {render::Resolution::standard, render::Resolution::fine, render::Resolution::superfine}) {
         test::TempDir dir;
         auto pages = test::synthetic_pages(2, res);
         auto doc = test::write_document(dir.path, "doc.tif", pages);
         std::vector<int> confirmations;
-        auto r = faxcore::run_back_to_back_call({doc, 1, 0, "faxgw test"}, {dir.path / "rx.tif", "REMOTE", 0},
-                                                {}, [&](int n) { confirmations.push_back(n); });
+        auto r = faxcore::run_back_to_back_call({doc, 1, 0, "faxgw test"},
+                                                {dir.path / "rx.tif", "REMOTE", 0}, {},
+                                                [&](int n) { confirmations.push_back(n); });
         BOOST_TEST_CONTEXT("resolution " << render::to_string(res)) {
             BOOST_TEST(r.outcome == Outcome::ok);
             BOOST_TEST(r.pages_confirmed == 2);
@@ -43,7 +46,8 @@ BOOST_AUTO_TEST_CASE(a_call_can_start_at_a_later_page) {
     test::TempDir dir;
     auto pages = test::synthetic_pages(3, render::Resolution::fine);
     auto doc = test::write_document(dir.path, "doc.tif", pages);
-    auto r = faxcore::run_back_to_back_call({doc, 2, 0, "faxgw"}, {dir.path / "rx.tif", "R", 0}, {}, {});
+    auto r =
+        faxcore::run_back_to_back_call({doc, 2, 0, "faxgw"}, {dir.path / "rx.tif", "R", 0}, {}, {});
     BOOST_TEST(r.outcome == Outcome::ok);
     BOOST_TEST(r.pages_confirmed == 2);
     BOOST_TEST((render::read_fax_tiff(dir.path / "rx.tif") == slice(pages, 1, 3)));
@@ -53,7 +57,8 @@ BOOST_AUTO_TEST_CASE(a_far_end_that_hangs_up_leaves_the_confirmed_pages) {
     test::TempDir dir;
     auto pages = test::synthetic_pages(3, render::Resolution::fine);
     auto doc = test::write_document(dir.path, "doc.tif", pages);
-    auto r = faxcore::run_back_to_back_call({doc, 1, 0, "faxgw"}, {dir.path / "rx.tif", "R", 1}, {}, {});
+    auto r =
+        faxcore::run_back_to_back_call({doc, 1, 0, "faxgw"}, {dir.path / "rx.tif", "R", 1}, {}, {});
     BOOST_TEST(r.outcome == Outcome::hangup);
     BOOST_TEST(r.pages_confirmed == 1);
     BOOST_TEST(r.detail.find("hung up") != std::string::npos);
@@ -62,11 +67,13 @@ BOOST_AUTO_TEST_CASE(a_far_end_that_hangs_up_leaves_the_confirmed_pages) {
 
 BOOST_AUTO_TEST_CASE(the_watchdog_hangs_up_a_call_without_progress) {
     test::TempDir dir;
-    auto doc = test::write_document(dir.path, "doc.tif", test::synthetic_pages(1, render::Resolution::fine));
+    auto doc = test::write_document(dir.path, "doc.tif",
+                                    test::synthetic_pages(1, render::Resolution::fine));
     // The first T.30 event comes seconds into a call: a 1 s watchdog must fire.
     faxcore::CallLimits limits;
     limits.watchdog_seconds = 1;
-    auto r = faxcore::run_back_to_back_call({doc, 1, 0, "faxgw"}, {dir.path / "rx.tif", "R", 0}, limits, {});
+    auto r = faxcore::run_back_to_back_call({doc, 1, 0, "faxgw"}, {dir.path / "rx.tif", "R", 0},
+                                            limits, {});
     BOOST_TEST(r.outcome == Outcome::watchdog);
     BOOST_TEST(r.line_seconds < 2.0);
     BOOST_TEST(r.detail.find("no T.30 progress") != std::string::npos);

@@ -23,8 +23,6 @@
 
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
-
-#include "test_support.h"
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -33,17 +31,17 @@
 #include <sstream>
 
 #include "mime.h"
+#include "test_support.h"
 
 namespace fs = std::filesystem;
 using namespace faxgw;
 
 namespace {
 
-using faxgw::test::TempDir;
 using faxgw::test::slurp;
+using faxgw::test::TempDir;
 
 const fs::path corpus_dir = fs::path(FAXGW_SOURCE_DIR) / "samples" / "mail" / "corpus";
-
 
 std::string trim(const std::string& s) {
     size_t b = s.find_first_not_of(" \t\r");
@@ -98,7 +96,6 @@ const std::string* one(const Expect& e, const std::string& key) {
     auto it = e.find(key);
     return it == e.end() ? nullptr : &it->second;
 }
-
 
 void check_parts(const std::string& name, const std::string& raw, const Expect& expect) {
     mailgw::ParsedMessage m = mailgw::parse_message(raw);

@@ -1,17 +1,15 @@
 #define BOOST_TEST_MODULE mailgw mime
-#include <boost/test/unit_test.hpp>
+#include <faxgw/mailgw.h>
 
-#include "test_support.h"
+#include <boost/test/unit_test.hpp>
+#include <fstream>
+#include <sstream>
 
 #include "mime.h"
 #include "sniff.h"
+#include "test_support.h"
 #include "text.h"
 #include "tnef.h"
-
-#include <faxgw/mailgw.h>
-
-#include <fstream>
-#include <sstream>
 
 using namespace faxgw::mailgw;
 using Kind = MailPart::Kind;
@@ -20,7 +18,6 @@ namespace {
 
 using faxgw::test::TempDir;
 std::string sample(const std::string& name) { return faxgw::test::sample_mail(name); }
-
 
 std::string crlf(const std::string& lf) {
     std::string out;
@@ -47,8 +44,8 @@ BOOST_AUTO_TEST_CASE(charsets) {
     BOOST_TEST(to_utf8("caf\xe9", "iso-8859-1") == "café");
     BOOST_TEST(to_utf8("\xa4", "iso-8859-15") == "€");
     BOOST_TEST(to_utf8("caf\xc3\xa9", "us-ascii") == "café");  // mislabelled UTF-8
-    BOOST_TEST(to_utf8("caf\xe9", "") == "café");               // Latin-1 fallback
-    BOOST_TEST(to_utf8("caf\xe9", "utf-8") == "café");          // invalid UTF-8
+    BOOST_TEST(to_utf8("caf\xe9", "") == "café");              // Latin-1 fallback
+    BOOST_TEST(to_utf8("caf\xe9", "utf-8") == "café");         // invalid UTF-8
     BOOST_TEST(valid_utf8("Grüße"));
     BOOST_TEST(!valid_utf8("\xc3"));
 }
@@ -198,7 +195,8 @@ BOOST_AUTO_TEST_CASE(sniffing) {
                "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
     // text/plain that is a PDF or binary is no text; text stays text.
     BOOST_TEST(real_type("text/plain", pdf) == "application/pdf");
-    BOOST_TEST(real_type("text/plain", std::string("\x01\x02\x00\xff\xfe binary", 13)) != "text/plain");
+    BOOST_TEST(real_type("text/plain", std::string("\x01\x02\x00\xff\xfe binary", 13)) !=
+               "text/plain");
     BOOST_TEST(real_type("text/plain", "From: a@b\nTo: c@d\n\nforwarded inline\n") == "text/plain");
     BOOST_TEST(real_type("text/plain", "caf\xe9 ol\xe9, Latin-1 text\n") == "text/plain");
     // A specific label stands unless the bytes are something a fax shows.
@@ -244,7 +242,8 @@ BOOST_AUTO_TEST_CASE(tnef_attachments_are_parts) {
     // A winmail.dat that is none stays one attachment, refused by its name.
     std::string raw =
         "Subject: x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n"
-        "--B\nContent-Type: application/ms-tnef; name=winmail.dat\nContent-Transfer-Encoding: base64\n\n"
+        "--B\nContent-Type: application/ms-tnef; name=winmail.dat\nContent-Transfer-Encoding: "
+        "base64\n\n"
         "bm90IGEgVE5FRiBzdHJlYW0=\n--B--\n";
     m = parse_message(raw);
     BOOST_TEST_REQUIRE(m.parts.size() == 1u);
@@ -270,10 +269,12 @@ BOOST_AUTO_TEST_CASE(format_flowed) {
         "-- \nsignature\n";
     ParsedMessage m = parse_message(raw);
     BOOST_TEST_REQUIRE(m.parts.size() == 1u);
-    BOOST_TEST(m.parts[0].content == "one two three\n> quoted on\nFrom here, stuffed\nlast \n-- \nsignature\n");
+    BOOST_TEST(m.parts[0].content ==
+               "one two three\n> quoted on\nFrom here, stuffed\nlast \n-- \nsignature\n");
 
-    raw = "Subject: x\nMIME-Version: 1.0\nContent-Type: text/plain; format=flowed; delsp=yes\n\n"
-          "Zusammen \ngeschrieben\n";
+    raw =
+        "Subject: x\nMIME-Version: 1.0\nContent-Type: text/plain; format=flowed; delsp=yes\n\n"
+        "Zusammen \ngeschrieben\n";
     BOOST_TEST(parse_message(raw).parts.at(0).content == "Zusammengeschrieben\n");
     // Without format=flowed trailing spaces are kept and lines stay lines.
     raw = "Subject: x\nMIME-Version: 1.0\nContent-Type: text/plain\n\none \ntwo\n";
@@ -290,8 +291,9 @@ BOOST_AUTO_TEST_CASE(rfc2231_continuations) {
     ParsedMessage m = parse_message(raw);
     BOOST_TEST_REQUIRE(m.parts.size() == 1u);
     BOOST_TEST(m.parts[0].filename == "Rechnung März 2025 lang.pdf");
-    raw = "Subject: x\nMIME-Version: 1.0\n"
-          "Content-Type: application/pdf; name*0=\"plain \"; name*1=\"parts.pdf\"\n\n%PDF-1.4\n";
+    raw =
+        "Subject: x\nMIME-Version: 1.0\n"
+        "Content-Type: application/pdf; name*0=\"plain \"; name*1=\"parts.pdf\"\n\n%PDF-1.4\n";
     BOOST_TEST(parse_message(raw).parts.at(0).filename == "plain parts.pdf");
 }
 
@@ -314,8 +316,8 @@ BOOST_AUTO_TEST_CASE(attached_mail_is_forwarded) {
     BOOST_TEST_REQUIRE(m.parts.size() == 2u);
     const std::string& text = m.parts[0].content;
     BOOST_TEST(text.find("Please fax the order below") != std::string::npos);
-    BOOST_TEST(text.find("---------- Forwarded message ----------\nFrom: Purchasing <purchasing@buyer.example.com>") !=
-               std::string::npos);
+    BOOST_TEST(text.find("---------- Forwarded message ----------\nFrom: Purchasing "
+                         "<purchasing@buyer.example.com>") != std::string::npos);
     BOOST_TEST(text.find("Hello Anna, our order 88213 is attached.") != std::string::npos);
     BOOST_TEST(m.parts[1].filename == "PO-88213.pdf");
 }
@@ -328,7 +330,8 @@ BOOST_AUTO_TEST_CASE(alternative_with_documents_in_rich_part) {
         "--A\nContent-Type: text/plain; charset=us-ascii\n\nSee the PDF.\n"
         "--A\nContent-Type: multipart/mixed; boundary=M\n\n"
         "--M\nContent-Type: text/html\n\n<p>See the PDF.</p>\n"
-        "--M\nContent-Type: application/pdf; name=a.pdf\nContent-Disposition: inline; filename=a.pdf\n\n%PDF-1.4\n"
+        "--M\nContent-Type: application/pdf; name=a.pdf\nContent-Disposition: inline; "
+        "filename=a.pdf\n\n%PDF-1.4\n"
         "--M\nContent-Type: text/html\n\n<p>Bye</p>\n"
         "--M--\n--A--\n";
     ParsedMessage m = parse_message(raw);
@@ -336,12 +339,13 @@ BOOST_AUTO_TEST_CASE(alternative_with_documents_in_rich_part) {
     BOOST_TEST(m.parts[0].content == "See the PDF.");
     BOOST_TEST(m.parts[1].filename == "a.pdf");
     // multipart/related (an HTML body's logo) adds nothing.
-    raw = "Subject: x\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=A\n\n"
-          "--A\nContent-Type: text/plain\n\nHello\n"
-          "--A\nContent-Type: multipart/related; boundary=R\n\n"
-          "--R\nContent-Type: text/html\n\n<img src=cid:logo>\n"
-          "--R\nContent-Type: image/png; name=image001.png\n\n\x89PNG\r\n\x1a\n"
-          "--R--\n--A--\n";
+    raw =
+        "Subject: x\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=A\n\n"
+        "--A\nContent-Type: text/plain\n\nHello\n"
+        "--A\nContent-Type: multipart/related; boundary=R\n\n"
+        "--R\nContent-Type: text/html\n\n<img src=cid:logo>\n"
+        "--R\nContent-Type: image/png; name=image001.png\n\n\x89PNG\r\n\x1a\n"
+        "--R--\n--A--\n";
     BOOST_TEST(parse_message(raw).parts.size() == 1u);
 }
 
@@ -355,8 +359,9 @@ BOOST_AUTO_TEST_CASE(envelope_from_headers) {
     e = envelope_of(sample("plain-text.eml"));
     BOOST_TEST(e.sender == "juergen@example.org");
 
-    e = envelope_of("From: x@y.example\nTo: \"Doe, Jane\" <jane.doe=5551002@fax.example.com>,\n"
-                    " 5551001@fax.example.com\nCc: <5551003@fax.example.com>\n\nbody\n");
+    e = envelope_of(
+        "From: x@y.example\nTo: \"Doe, Jane\" <jane.doe=5551002@fax.example.com>,\n"
+        " 5551001@fax.example.com\nCc: <5551003@fax.example.com>\n\nbody\n");
     BOOST_TEST_REQUIRE(e.recipients.size() == 3u);
     BOOST_TEST(e.recipients[0] == "jane.doe=5551002@fax.example.com");
     BOOST_TEST(e.recipients[1] == "5551001@fax.example.com");
@@ -364,13 +369,15 @@ BOOST_AUTO_TEST_CASE(envelope_from_headers) {
 }
 
 BOOST_AUTO_TEST_CASE(html_with_inline_pictures_when_preferred) {
-    std::string raw = "Subject: x\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=A\n\n"
-                      "--A\nContent-Type: text/plain\n\nHello\n"
-                      "--A\nContent-Type: multipart/related; boundary=R\n\n"
-                      "--R\nContent-Type: text/html; charset=iso-8859-1\n\n<p>Gr\xfc\xdf" "e <img src=cid:logo@x></p>\n"
-                      "--R\nContent-Type: image/png; name=image001.png\nContent-ID: <logo@x>\n"
-                      "Content-Transfer-Encoding: base64\n\niVBORw0KGgo=\n"
-                      "--R--\n--A--\n";
+    std::string raw =
+        "Subject: x\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=A\n\n"
+        "--A\nContent-Type: text/plain\n\nHello\n"
+        "--A\nContent-Type: multipart/related; boundary=R\n\n"
+        "--R\nContent-Type: text/html; charset=iso-8859-1\n\n<p>Gr\xfc\xdf"
+        "e <img src=cid:logo@x></p>\n"
+        "--R\nContent-Type: image/png; name=image001.png\nContent-ID: <logo@x>\n"
+        "Content-Transfer-Encoding: base64\n\niVBORw0KGgo=\n"
+        "--R--\n--A--\n";
     auto plain = parse_message(raw, false);
     BOOST_TEST_REQUIRE(plain.parts.size() == 1u);
     BOOST_TEST((plain.parts[0].kind == Kind::text));

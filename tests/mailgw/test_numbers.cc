@@ -64,8 +64,8 @@ BOOST_AUTO_TEST_CASE(extensions) {
 
 BOOST_AUTO_TEST_CASE(extension_recipients) {
     Settings s;
-    auto r = fax_recipients({"front.desk=5551004x22@fax.example.com", "\"5551005;ext=23\"@fax.example.com",
-                             "5551004,,22@fax.example.com"},
+    auto r = fax_recipients({"front.desk=5551004x22@fax.example.com",
+                             "\"5551005;ext=23\"@fax.example.com", "5551004,,22@fax.example.com"},
                             s);
     BOOST_TEST_REQUIRE(r.size() == 2u);  // the third is the first again
     BOOST_TEST(r[0].name == "front.desk");
@@ -74,8 +74,9 @@ BOOST_AUTO_TEST_CASE(extension_recipients) {
     BOOST_TEST(r[1].destination.number == "+15551005");
     BOOST_TEST(r[1].destination.dial == "15551005,,23");
     // One number, two extensions: one job per number cannot carry both.
-    BOOST_CHECK_THROW(fax_recipients({"5551004x22@fax.example.com", "5551004x23@fax.example.com"}, s),
-                      RecipientError);
+    BOOST_CHECK_THROW(
+        fax_recipients({"5551004x22@fax.example.com", "5551004x23@fax.example.com"}, s),
+        RecipientError);
 }
 
 BOOST_AUTO_TEST_CASE(national_prefix_outside_nanp) {
@@ -112,9 +113,8 @@ BOOST_AUTO_TEST_CASE(recipients_in_fax_domains_only) {
 
 BOOST_AUTO_TEST_CASE(same_number_twice_is_one_recipient) {
     Settings s;
-    auto r = fax_recipients({"5551001@fax.example.com", "+15551001@fax.example.com",
-                             "x=555-1001@fax.example.com"},
-                            s);
+    auto r = fax_recipients(
+        {"5551001@fax.example.com", "+15551001@fax.example.com", "x=555-1001@fax.example.com"}, s);
     BOOST_TEST(r.size() == 1u);
 }
 

@@ -1,27 +1,23 @@
 #define BOOST_TEST_MODULE mailgw outgoing
-#include <boost/test/unit_test.hpp>
-
-#include "test_support.h"
-
-#include "inbound.h"
-#include "notify.h"
-
 #include <faxgw/mailgw.h>
-
 #include <mimetic/mimetic.h>
-#include <nlohmann/json.hpp>
 
+#include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "inbound.h"
+#include "notify.h"
+#include "test_support.h"
 
 using namespace faxgw;
 
 namespace {
 
 using faxgw::test::TempDir;
-
 
 // Hands out the reports and received faxes a test sets up, and records
 // what mailgw acknowledges.
@@ -110,8 +106,11 @@ struct NotifyFixture {
 
 BOOST_FIXTURE_TEST_CASE(notification_for_one_sent_fax, NotifyFixture) {
     using faxcore::JobState;
-    queue.reports.push_back({"b1", faxcore::ReportKind::final, origin("alice@example.org"),
-                             {job("+15551002", JobState::done, 3, 3, {attempt(faxcore::Outcome::ok, 3)})}});
+    queue.reports.push_back(
+        {"b1",
+         faxcore::ReportKind::final,
+         origin("alice@example.org"),
+         {job("+15551002", JobState::done, 3, 3, {attempt(faxcore::Outcome::ok, 3)})}});
     BOOST_TEST(mailgw::write_notifications(queue, settings) == 1);
     BOOST_TEST_REQUIRE(queue.reported.size() == 1u);
     BOOST_TEST(queue.reported[0].first == "b1");
@@ -131,14 +130,17 @@ BOOST_FIXTURE_TEST_CASE(notification_for_one_sent_fax, NotifyFixture) {
     std::string body(mail.body().begin(), mail.body().end());
     BOOST_TEST(body.find("+15551002 (jane.doe): sent") != std::string::npos);
     BOOST_TEST(body.find("Pages confirmed: 3 of 3") != std::string::npos);
-    BOOST_TEST(body.find(std::string(faxcore::describe(faxcore::Outcome::ok).text)) != std::string::npos);
+    BOOST_TEST(body.find(std::string(faxcore::describe(faxcore::Outcome::ok).text)) !=
+               std::string::npos);
     BOOST_TEST(body.find("Quarterly figures") != std::string::npos);
 }
 
 BOOST_FIXTURE_TEST_CASE(notification_for_two_numbers, NotifyFixture) {
     using faxcore::JobState;
     using faxcore::Outcome;
-    queue.reports.push_back({"b2", faxcore::ReportKind::final, origin("alice@example.org"),
+    queue.reports.push_back({"b2",
+                             faxcore::ReportKind::final,
+                             origin("alice@example.org"),
                              {job("+15551001", JobState::done, 2, 2, {attempt(Outcome::ok, 2)}),
                               job("+15551003", JobState::failed, 2, 0,
                                   {attempt(Outcome::busy, 0), attempt(Outcome::busy, 0)})}});
@@ -154,7 +156,9 @@ BOOST_FIXTURE_TEST_CASE(notification_for_two_numbers, NotifyFixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(delayed_report_and_rewrite, NotifyFixture) {
-    queue.reports.push_back({"b3", faxcore::ReportKind::delayed, origin("bob@example.org"),
+    queue.reports.push_back({"b3",
+                             faxcore::ReportKind::delayed,
+                             origin("bob@example.org"),
                              {job("+15551003", faxcore::JobState::retry_wait, 1, 0,
                                   {attempt(faxcore::Outcome::busy, 0)})}});
     BOOST_TEST(mailgw::write_notifications(queue, settings) == 1);
@@ -171,18 +175,22 @@ BOOST_FIXTURE_TEST_CASE(delayed_report_and_rewrite, NotifyFixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(null_sender_is_marked_but_not_written, NotifyFixture) {
-    queue.reports.push_back({"b4", faxcore::ReportKind::final, origin(""),
+    queue.reports.push_back({"b4",
+                             faxcore::ReportKind::final,
+                             origin(""),
                              {job("+15551001", faxcore::JobState::done, 1, 1, {})}});
     BOOST_TEST(mailgw::write_notifications(queue, settings) == 0);
     BOOST_TEST(queue.reported.size() == 1u);
-    BOOST_TEST(!std::filesystem::exists(settings.outbox / "new" /
-                                        mailgw::notification_file_name("b4", faxcore::ReportKind::final)));
+    BOOST_TEST(
+        !std::filesystem::exists(settings.outbox / "new" /
+                                 mailgw::notification_file_name("b4", faxcore::ReportKind::final)));
 }
 
 BOOST_AUTO_TEST_CASE(inbound_routes) {
     mailgw::Settings s;
     BOOST_TEST(mailgw::inbound_address("+15550100", s) == "postmaster@localhost");
-    s.inbound_routes = {{"+15550100", "office@example.org"}, {"5550199", "lab@example.org"},
+    s.inbound_routes = {{"+15550100", "office@example.org"},
+                        {"5550199", "lab@example.org"},
                         {"*", "all@example.org"}};
     BOOST_TEST(mailgw::inbound_address("+15550100", s) == "office@example.org");
     BOOST_TEST(mailgw::inbound_address("15550100", s) == "office@example.org");
@@ -196,7 +204,8 @@ BOOST_AUTO_TEST_CASE(inbound_fax_becomes_mail_with_pdf) {
     settings.inbound_maildir = dir.path / "mail";
     settings.inbound_routes = {{"+15550100", "office@example.org"}};
     auto tiff = dir.path / "in.tif";
-    render::write_fax_tiff(render::render_text("Hello from the far end\f2nd page", settings.render), tiff);
+    render::write_fax_tiff(render::render_text("Hello from the far end\f2nd page", settings.render),
+                           tiff);
 
     FakeQueue queue;
     faxcore::InboundFax fax;
@@ -221,14 +230,16 @@ BOOST_AUTO_TEST_CASE(inbound_fax_becomes_mail_with_pdf) {
     BOOST_TEST_REQUIRE(queue.delivered.size() == 1u);
     BOOST_TEST(queue.delivered[0].first == 7);
     auto maildir = settings.inbound_maildir / "office@example.org";
-    BOOST_TEST(queue.delivered[0].second == (maildir / "new" / mailgw::inbound_file_name(7)).string());
+    BOOST_TEST(queue.delivered[0].second ==
+               (maildir / "new" / mailgw::inbound_file_name(7)).string());
     BOOST_TEST(std::filesystem::is_empty(maildir / "tmp"));
 
     std::string raw = read(queue.delivered[0].second);
     BOOST_TEST(all_crlf(raw));
     mimetic::MimeEntity mail(raw.begin(), raw.end());
     BOOST_TEST(field(mail, "MIME-Version") == "1.0");
-    BOOST_TEST(field(mail, "Subject") == "Fax from +15551001 (" + std::to_string(fax.pages) + " pages)");
+    BOOST_TEST(field(mail, "Subject") ==
+               "Fax from +15551001 (" + std::to_string(fax.pages) + " pages)");
     BOOST_TEST(field(mail, "To") == "office@example.org");
     const auto& parts = mail.body().parts();
     BOOST_TEST_REQUIRE(parts.size() == 2u);

@@ -7,7 +7,8 @@ using namespace faxgw::mailgw;
 
 namespace {
 
-SenderRule rule(std::string sender, std::string number, RuleAction action, std::string reason = "") {
+SenderRule rule(std::string sender, std::string number, RuleAction action,
+                std::string reason = "") {
     SenderRule r;
     r.sender = std::move(sender);
     r.number = std::move(number);
@@ -29,7 +30,6 @@ RuleInput input(std::string sender, std::string number) {
     in.number = std::move(number);
     return in;
 }
-
 
 }  // namespace
 
@@ -58,8 +58,10 @@ BOOST_AUTO_TEST_CASE(no_match_uses_the_default_and_the_trace_says_why) {
     BOOST_TEST(d.action == RuleAction::deny);
     BOOST_TEST(d.rule == 0);
     BOOST_REQUIRE(d.trace.size() == 2u);
-    BOOST_TEST(d.trace[0].find("sender <eve@example.net> does not match") != std::string::npos, d.trace[0]);
-    BOOST_TEST(decide(input("eve@example.net", "+15551001"), with_rules({}, true)).action == RuleAction::allow);
+    BOOST_TEST(d.trace[0].find("sender <eve@example.net> does not match") != std::string::npos,
+               d.trace[0]);
+    BOOST_TEST(decide(input("eve@example.net", "+15551001"), with_rules({}, true)).action ==
+               RuleAction::allow);
 }
 
 BOOST_AUTO_TEST_CASE(regex_auth_client_and_verdicts) {
@@ -95,9 +97,11 @@ BOOST_AUTO_TEST_CASE(built_in_defaults_stop_toll_fraud) {
     BOOST_TEST(reason(input("", "+15551001")) == "bounces and auto-replies cannot send faxes");
     BOOST_TEST(reason(input("offers@spammer.invalid", "+15551001")) ==
                "sender domain .invalid cannot receive a fax report");
-    BOOST_TEST(reason(input("a@b.example", "+19005551234")) == "premium-rate numbers are not allowed");
+    BOOST_TEST(reason(input("a@b.example", "+19005551234")) ==
+               "premium-rate numbers are not allowed");
     BOOST_TEST(decide(input("a@b.example", "+19765551234"), s).action == RuleAction::deny);
-    BOOST_TEST(reason(input("a@b.example", "+4930123456")) == "international fax numbers are not allowed");
+    BOOST_TEST(reason(input("a@b.example", "+4930123456")) ==
+               "international fax numbers are not allowed");
     BOOST_TEST(decide(input("a@b.example", "+15551001"), s).action == RuleAction::allow);
     // From outside the trusted networks only with SMTP AUTH.
     RuleInput outsider = input("a@b.example", "+15551001");

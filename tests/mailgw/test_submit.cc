@@ -1,17 +1,14 @@
 #define BOOST_TEST_MODULE mailgw submit
-#include <boost/test/unit_test.hpp>
-
-#include "test_support.h"
-
+#include <faxgw/mailgw.h>
 #include <faxgw/render.h>
 
-#include <faxgw/mailgw.h>
-
-#include <nlohmann/json.hpp>
-
+#include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "test_support.h"
 
 using namespace faxgw;
 using mailgw::ExitCode;
@@ -20,8 +17,6 @@ namespace {
 
 using faxgw::test::TempDir;
 std::string sample(const std::string& name) { return faxgw::test::sample_mail(name); }
-
-
 
 // A real queue in a temp dir, the default sender rules, the sample domain.
 struct Fixture {
@@ -43,7 +38,8 @@ struct Fixture {
 
 std::string mail(const std::string& headers, const std::string& body) {
     return "From: a@example.org\nTo: 5551001@fax.example.com\nSubject: t\n"
-           "Date: Mon, 3 Mar 2025 09:30:00 +0100\n" + headers + "\n" + body;
+           "Date: Mon, 3 Mar 2025 09:30:00 +0100\n" +
+           headers + "\n" + body;
 }
 
 }  // namespace
@@ -109,8 +105,10 @@ BOOST_AUTO_TEST_CASE(two_numbers_two_jobs_and_dedup) {
 
 BOOST_AUTO_TEST_CASE(without_message_id_the_key_is_a_hash) {
     std::string raw = mail("", "hello\n");
-    BOOST_TEST_REQUIRE((submit(raw, "a@example.org", {"5551001@fax.example.com"}).code == ExitCode::ok));
-    BOOST_TEST_REQUIRE((submit(raw, "a@example.org", {"5551001@fax.example.com"}).code == ExitCode::ok));
+    BOOST_TEST_REQUIRE(
+        (submit(raw, "a@example.org", {"5551001@fax.example.com"}).code == ExitCode::ok));
+    BOOST_TEST_REQUIRE(
+        (submit(raw, "a@example.org", {"5551001@fax.example.com"}).code == ExitCode::ok));
     auto jobs = queue->jobs();
     BOOST_TEST_REQUIRE(jobs.size() == 1u);
     BOOST_TEST(jobs[0].origin_key.starts_with("sha256:"));
@@ -121,14 +119,17 @@ BOOST_AUTO_TEST_CASE(without_message_id_the_key_is_a_hash) {
 }
 
 BOOST_AUTO_TEST_CASE(sender_rules_refuse_with_77) {
-    auto r = submit(sample("refused-sender.eml"), "offers@spammer.invalid", {"5551001@fax.example.com"});
+    auto r =
+        submit(sample("refused-sender.eml"), "offers@spammer.invalid", {"5551001@fax.example.com"});
     BOOST_TEST((r.code == ExitCode::no_perm));
-    BOOST_TEST(r.message.find("sender domain .invalid cannot receive a fax report") != std::string::npos);
+    BOOST_TEST(r.message.find("sender domain .invalid cannot receive a fax report") !=
+               std::string::npos);
     r = submit(sample("busy.eml"), "<>", {"5551003@fax.example.com"});
     BOOST_TEST((r.code == ExitCode::no_perm));
     BOOST_TEST(r.message.find("bounces and auto-replies") != std::string::npos);
     // One denied number refuses the whole message.
-    r = submit(sample("busy.eml"), "bob@example.org", {"5551003@fax.example.com", "19005551234@fax.example.com"});
+    r = submit(sample("busy.eml"), "bob@example.org",
+               {"5551003@fax.example.com", "19005551234@fax.example.com"});
     BOOST_TEST((r.code == ExitCode::no_perm));
     BOOST_TEST(r.message.find("+19005551234") != std::string::npos);
     BOOST_TEST(queue->jobs().empty());
@@ -145,11 +146,11 @@ BOOST_AUTO_TEST_CASE(bad_recipients_are_67) {
 }
 
 BOOST_AUTO_TEST_CASE(unfaxable_messages_are_65) {
-    std::string zip = mail(
-        "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n",
-        "--B\nContent-Type: text/plain\n\nsee picture\n--B\n"
-        "Content-Type: application/zip; name=report.zip\nContent-Transfer-Encoding: base64\n\n"
-        "UEsDBAoAAAAAAA==\n--B--\n");
+    std::string zip =
+        mail("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n",
+             "--B\nContent-Type: text/plain\n\nsee picture\n--B\n"
+             "Content-Type: application/zip; name=report.zip\nContent-Transfer-Encoding: base64\n\n"
+             "UEsDBAoAAAAAAA==\n--B--\n");
     auto r = submit(zip, "a@example.org", {"5551001@fax.example.com"});
     BOOST_TEST((r.code == ExitCode::data_error));
     BOOST_TEST(r.message == "attachment report.zip (application/zip) cannot be faxed", r.message);
@@ -159,7 +160,8 @@ BOOST_AUTO_TEST_CASE(unfaxable_messages_are_65) {
     BOOST_TEST(r.message == "message has nothing to fax");
 
     std::string broken_pdf = mail(
-        "MIME-Version: 1.0\nContent-Type: application/pdf; name=x.pdf\nContent-Transfer-Encoding: base64\n",
+        "MIME-Version: 1.0\nContent-Type: application/pdf; name=x.pdf\nContent-Transfer-Encoding: "
+        "base64\n",
         "JVBERi0xLjQKZ2FyYmFnZQo=\n");
     r = submit(broken_pdf, "a@example.org", {"5551001@fax.example.com"});
     BOOST_TEST_INFO(r.message);
@@ -180,13 +182,24 @@ BOOST_AUTO_TEST_CASE(every_sample_like_the_demo) {
     };
     const Row rows[] = {
         {"plain-text.eml", "juergen@example.org", {"5551001@fax.example.com"}, ExitCode::ok, 1},
-        {"pdf-attachment.eml", "max@example.org", {"jane.doe=5551002@fax.example.com"}, ExitCode::ok, 1},
-        {"two-numbers.eml", "alice@example.org",
-         {"5551001@fax.example.com", "5551002@fax.example.com"}, ExitCode::ok, 2},
+        {"pdf-attachment.eml",
+         "max@example.org",
+         {"jane.doe=5551002@fax.example.com"},
+         ExitCode::ok,
+         1},
+        {"two-numbers.eml",
+         "alice@example.org",
+         {"5551001@fax.example.com", "5551002@fax.example.com"},
+         ExitCode::ok,
+         2},
         {"busy.eml", "bob@example.org", {"5551003@fax.example.com"}, ExitCode::ok, 1},
         {"no-answer.eml", "carol@example.org", {"5551004@fax.example.com"}, ExitCode::ok, 1},
         {"to-own-did.eml", "dave@example.org", {"5550100@fax.example.com"}, ExitCode::ok, 1},
-        {"refused-sender.eml", "offers@spammer.invalid", {"5551001@fax.example.com"}, ExitCode::no_perm, 0},
+        {"refused-sender.eml",
+         "offers@spammer.invalid",
+         {"5551001@fax.example.com"},
+         ExitCode::no_perm,
+         0},
     };
     std::size_t total = 0;
     for (const Row& row : rows) {
@@ -230,17 +243,20 @@ BOOST_AUTO_TEST_CASE(options_from_header_and_subject_tag) {
     BOOST_REQUIRE((r.code == ExitCode::ok));
     auto pages = render::read_fax_tiff(queue->job(r.enqueued.jobs.at(0))->document);
     BOOST_TEST((pages.at(0).resolution == render::Resolution::standard));
-    BOOST_TEST(pages.at(0).height == render::page_height_px(render::Paper::letter, render::Resolution::standard));
+    BOOST_TEST(pages.at(0).height ==
+               render::page_height_px(render::Paper::letter, render::Resolution::standard));
 
-    r = submit("From: a@example.org\nSubject: Invoice [fax: superfine at=2030-01-02T03:04Z]\n"
-               "Message-ID: <opt2@x>\n\nhello\n",
-               "a@example.org", {"5551001@fax.example.com"});
+    r = submit(
+        "From: a@example.org\nSubject: Invoice [fax: superfine at=2030-01-02T03:04Z]\n"
+        "Message-ID: <opt2@x>\n\nhello\n",
+        "a@example.org", {"5551001@fax.example.com"});
     BOOST_REQUIRE_MESSAGE((r.code == ExitCode::ok), r.message);
     auto job = queue->job(r.enqueued.jobs.at(0));
     BOOST_TEST(job->next_attempt_at == 1893553440);  // 2030-01-02T03:04:00Z
     BOOST_TEST(job->origin.find("\"subject\":\"Invoice\"") != std::string::npos, job->origin);
 
-    r = submit(mail("X-Fax-Options: sparkle\n", "hello\n"), "a@example.org", {"5551001@fax.example.com"});
+    r = submit(mail("X-Fax-Options: sparkle\n", "hello\n"), "a@example.org",
+               {"5551001@fax.example.com"});
     BOOST_TEST((r.code == ExitCode::data_error));
     BOOST_TEST(r.message.find("unknown fax option 'sparkle'") != std::string::npos, r.message);
 }
@@ -248,15 +264,18 @@ BOOST_AUTO_TEST_CASE(options_from_header_and_subject_tag) {
 BOOST_AUTO_TEST_CASE(limits_refuse_with_a_clear_reason) {
     settings.limits.jobs_per_hour_per_sender = 2;
     for (int i = 0; i < 2; ++i) {
-        auto r = submit(mail("Message-ID: <lim" + std::to_string(i) + "@x>\n", "hi\n"), "a@example.org",
-                        {"5551001@fax.example.com"});
+        auto r = submit(mail("Message-ID: <lim" + std::to_string(i) + "@x>\n", "hi\n"),
+                        "a@example.org", {"5551001@fax.example.com"});
         BOOST_TEST((r.code == ExitCode::ok), r.message);
     }
-    auto r = submit(mail("Message-ID: <lim2@x>\n", "hi\n"), "A@Example.org", {"5551001@fax.example.com"});
+    auto r = submit(mail("Message-ID: <lim2@x>\n", "hi\n"), "A@Example.org",
+                    {"5551001@fax.example.com"});
     BOOST_TEST((r.code == ExitCode::no_perm));
-    BOOST_TEST(r.message == "sender a@example.org has reached the limit of 2 fax jobs per hour", r.message);
+    BOOST_TEST(r.message == "sender a@example.org has reached the limit of 2 fax jobs per hour",
+               r.message);
     // A repeated delivery of a queued mail is not a new job and passes.
-    r = submit(mail("Message-ID: <lim1@x>\n", "hi\n"), "a@example.org", {"5551001@fax.example.com"});
+    r = submit(mail("Message-ID: <lim1@x>\n", "hi\n"), "a@example.org",
+               {"5551001@fax.example.com"});
     BOOST_TEST((r.code == ExitCode::ok), r.message);
     BOOST_TEST(queue->jobs().size() == 2u);
 }

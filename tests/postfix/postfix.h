@@ -82,10 +82,12 @@ public:
         namespace fs = std::filesystem;
         if (::geteuid() != 0)
             throw std::runtime_error(
-                "the Postfix tests start a private Postfix, which needs root (CI runs as root); run them as root");
+                "the Postfix tests start a private Postfix, which needs root (CI runs as root); "
+                "run them as root");
         if (!fs::exists(postfix_command))
-            throw std::runtime_error(std::string(postfix_command) +
-                                     " is missing: run tools/install-deps (Debian package postfix)");
+            throw std::runtime_error(
+                std::string(postfix_command) +
+                " is missing: run tools/install-deps (Debian package postfix)");
         // Short: Postfix's unix sockets live below it (108-byte limit).
         std::string templ = "/tmp/fxpf-XXXXXX";
         if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
@@ -137,7 +139,8 @@ private:
         mail = dir / "mail";
         files = dir / "files";
         log = dir / "log" / "maillog";
-        for (const auto& d : {etc, queue, dir / "data", dir / "log", mail, files}) fs::create_directories(d);
+        for (const auto& d : {etc, queue, dir / "data", dir / "log", mail, files})
+            fs::create_directories(d);
         chmod_(dir, 0755);
         chown_(dir / "data", postfix_uid, postfix_gid);
         // The pipe and virtual(8) deliveries run as nobody.
@@ -166,7 +169,8 @@ private:
         auto started = postfix({"start"});
         if (started.code != 0 || !eventually([&] { return listening(); }, std::chrono::seconds(10)))
             throw std::runtime_error("postfix -c " + etc.string() + " start failed (exit " +
-                                     std::to_string(started.code) + "): " + started.out + started.err + maillog());
+                                     std::to_string(started.code) + "): " + started.out +
+                                     started.err + maillog());
     }
 
     // FAXGW_KEEP_POSTFIX=1 keeps the folder (configuration, log, mails) to look at.
@@ -177,7 +181,6 @@ private:
     }
 
 public:
-
     std::string maillog() const { return slurp(log); }
 
     // The Maildir that virtual(8) delivers every @example.org address to.
@@ -187,7 +190,8 @@ public:
     std::vector<std::string> mails() const {
         std::vector<std::string> out;
         std::error_code ec;
-        for (const auto& f : std::filesystem::directory_iterator(maildir() / "new", ec)) out.push_back(slurp(f.path()));
+        for (const auto& f : std::filesystem::directory_iterator(maildir() / "new", ec))
+            out.push_back(slurp(f.path()));
         return out;
     }
 
@@ -208,8 +212,9 @@ public:
     // Runs a command as the pipe user, as Postfix runs faxgw: a `faxgw jobs`
     // run as root could leave root-owned database files in the state folder.
     Output run_as_pipe_user(const std::vector<std::string>& args) const {
-        std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid", pipe_user, "--regid", group_of_pipe_user(),
-                                         "--clear-groups"};
+        std::vector<std::string> argv = {
+            "/usr/bin/setpriv",   "--reuid",       pipe_user, "--regid",
+            group_of_pipe_user(), "--clear-groups"};
         argv.insert(argv.end(), args.begin(), args.end());
         return run(argv, dir);
     }
@@ -262,8 +267,12 @@ private:
         const std::string d = dir.string();
         return "# Written by the faxgw Postfix test fixture.\n"
                "compatibility_level = 3.6\n"
-               "queue_directory = " + queue.string() + "\n"
-               "data_directory = " + d + "/data\n"
+               "queue_directory = " +
+               queue.string() +
+               "\n"
+               "data_directory = " +
+               d +
+               "/data\n"
                "mail_owner = postfix\n"
                "setgid_group = postdrop\n"
                "myhostname = faxgw-test.localdomain\n"
@@ -272,8 +281,12 @@ private:
                "mydestination =\n"
                "mynetworks = 127.0.0.0/8\n"
                "relayhost =\n"
-               "maillog_file = " + log.string() + "\n"
-               "maillog_file_prefixes = " + d + "\n"
+               "maillog_file = " +
+               log.string() +
+               "\n"
+               "maillog_file_prefixes = " +
+               d +
+               "\n"
                "alias_maps =\n"
                "alias_database =\n"
                "smtpd_peername_lookup = no\n"
@@ -283,17 +296,23 @@ private:
                "queue_run_delay = 1s\n"
                "minimal_backoff_time = 1s\n"
                "maximal_backoff_time = 2s\n"
-               "transport_maps = texthash:" + etc.string() + "/transport\n"
+               "transport_maps = texthash:" +
+               etc.string() +
+               "/transport\n"
                "fax_destination_recipient_limit = 1\n"
                "fax_time_limit = 600s\n"
                "tofile_destination_recipient_limit = 1\n"
                "virtual_mailbox_domains = example.org\n"
-               "virtual_mailbox_base = " + mail.string() + "\n"
-               "virtual_mailbox_maps = texthash:" + etc.string() + "/mailboxes\n"
+               "virtual_mailbox_base = " +
+               mail.string() +
+               "\n"
+               "virtual_mailbox_maps = texthash:" +
+               etc.string() +
+               "/mailboxes\n"
                "virtual_uid_maps = static:65534\n"
                "virtual_gid_maps = static:65534\n"
-               "smtputf8_enable = no\n"
-               + sanitizer_environment();
+               "smtputf8_enable = no\n" +
+               sanitizer_environment();
     }
 
     // Under AddressSanitizer the faxgw run by pipe(8) needs the options the
@@ -311,7 +330,9 @@ private:
     std::string master_cf(const std::string& faxgw, const std::string& config_arg) const {
         // Written in full; chroot (5th column) is n on every line.
         return "# service type private unpriv chroot wakeup maxproc command\n"
-               "127.0.0.1:" + std::to_string(port) + " inet n - n - - smtpd\n"
+               "127.0.0.1:" +
+               std::to_string(port) +
+               " inet n - n - - smtpd\n"
                "pickup    fifo  n - n 60   1 pickup\n"
                "cleanup   unix  n - n -    0 cleanup\n"
                "qmgr      fifo  n - n 300  1 qmgr\n"
@@ -337,12 +358,15 @@ private:
                "postlog   unix-dgram n - n - 1 postlogd\n"
                // The line of conf/postfix/master.cf, with this test's paths.
                "fax       unix  - n n -    - pipe\n"
-               "  flags=DRhq user=" + std::string(pipe_user) + " argv=" + faxgw + " submit --var " + var.string() +
+               "  flags=DRhq user=" +
+               std::string(pipe_user) + " argv=" + faxgw + " submit --var " + var.string() +
                config_arg +
-               "\n  --sender ${sender} --client-address ${client_address} --sasl-user ${sasl_username} ${recipient}\n"
+               "\n  --sender ${sender} --client-address ${client_address} --sasl-user "
+               "${sasl_username} ${recipient}\n"
                // The baseline: the same pipe(8) delivery, into a file.
                "tofile    unix  - n n -    - pipe\n"
-               "  flags=Rq user=" + std::string(pipe_user) + " argv=/bin/dd of=" + files.string() +
+               "  flags=Rq user=" +
+               std::string(pipe_user) + " argv=/bin/dd of=" + files.string() +
                "/${queue_id}.${user} status=none\n";
     }
 };

@@ -4,12 +4,12 @@
 // logs, what faxgw queued and what came back to the sender.
 // Needs root and the Debian package postfix (tools/install-deps).
 #define BOOST_TEST_MODULE postfix pipe transport
-#include <boost/test/unit_test.hpp>
+#include "postfix.h"
 
+#include <boost/test/unit_test.hpp>
 #include <set>
 
 #include "e2e.h"
-#include "postfix.h"
 #include "smtp.h"
 
 using namespace faxgw;
@@ -17,14 +17,18 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string sample(const std::string& name) { return test::slurp(test::source_dir / "samples" / "mail" / name); }
+std::string sample(const std::string& name) {
+    return test::slurp(test::source_dir / "samples" / "mail" / name);
+}
 
 // Lines of Postfix's log that mention `a` and `b`.
-std::vector<std::string> log_lines(const test::Postfix& pf, const std::string& a, const std::string& b = "") {
+std::vector<std::string> log_lines(const test::Postfix& pf, const std::string& a,
+                                   const std::string& b = "") {
     std::vector<std::string> out;
     std::istringstream in(pf.maillog());
     for (std::string line; std::getline(in, line);)
-        if (line.find(a) != std::string::npos && line.find(b) != std::string::npos) out.push_back(line);
+        if (line.find(a) != std::string::npos && line.find(b) != std::string::npos)
+            out.push_back(line);
     return out;
 }
 
@@ -34,8 +38,10 @@ std::string unfolded(const std::string& text) {
     std::string out;
     for (char c : text) {
         bool space = c == ' ' || c == '\t' || c == '\r' || c == '\n';
-        if (!space) out += c;
-        else if (!out.empty() && out.back() != ' ') out += ' ';
+        if (!space)
+            out += c;
+        else if (!out.empty() && out.back() != ' ')
+            out += ' ';
     }
     return out;
 }
@@ -73,12 +79,14 @@ BOOST_AUTO_TEST_CASE(mails_over_smtp_become_fax_jobs) {
         BOOST_TEST(j["pages"].get<int>() >= 1);
         origins.insert(j["origin_key"].get<std::string>());
     }
-    BOOST_TEST((origins == std::set<std::string>{"<plain-text.sample@example.org>", "<two-numbers.sample@example.org>"}),
+    BOOST_TEST((origins == std::set<std::string>{"<plain-text.sample@example.org>",
+                                                 "<two-numbers.sample@example.org>"}),
                js.dump());
 
     // One delivery per recipient through the fax transport, each status=sent
     // with faxgw's line as the reason.
-    BOOST_TEST(test::eventually([&] { return log_lines(pf, "relay=fax,", "status=sent").size() == 3; }, 10s),
+    BOOST_TEST(test::eventually(
+                   [&] { return log_lines(pf, "relay=fax,", "status=sent").size() == 3; }, 10s),
                pf.maillog());
     for (const auto& line : log_lines(pf, "relay=fax,", "status=sent"))
         BOOST_TEST(line.find("queued 1 fax job") != std::string::npos, line);
@@ -88,9 +96,10 @@ BOOST_AUTO_TEST_CASE(mails_over_smtp_become_fax_jobs) {
 
 BOOST_AUTO_TEST_CASE(a_refused_sender_gets_a_bounce_with_the_reason) {
     const std::string reason = "blocked@example.org may not send faxes";
-    test::Postfix pf({test::faxgw_binary, "[rules]\nlist = [\n"
-                                          "  { sender = \"blocked@example.org\", action = \"deny\", reason = \"" +
-                                              reason + "\" },\n]\n"});
+    test::Postfix pf({test::faxgw_binary,
+                      "[rules]\nlist = [\n"
+                      "  { sender = \"blocked@example.org\", action = \"deny\", reason = \"" +
+                          reason + "\" },\n]\n"});
     {
         test::SmtpClient smtp(pf.port);
         smtp.send("blocked@example.org", {"5551001@fax.example.com"}, sample("two-numbers.eml"));
@@ -123,8 +132,10 @@ BOOST_AUTO_TEST_CASE(a_refused_sender_gets_a_bounce_with_the_reason) {
     for (const auto& l : bounced_lines) BOOST_TEST(l.find(reason) != std::string::npos, l);
 
     // Only alice's mail became a job.
-    BOOST_TEST(test::eventually([&] { return numbers_of(jobs(pf)) == std::multiset<std::string>{"+15551002"}; }, 10s),
-               jobs(pf).dump());
+    BOOST_TEST(
+        test::eventually(
+            [&] { return numbers_of(jobs(pf)) == std::multiset<std::string>{"+15551002"}; }, 10s),
+        jobs(pf).dump());
 }
 
 BOOST_AUTO_TEST_CASE(a_temporary_failure_is_retried_until_it_succeeds) {
@@ -135,19 +146,22 @@ BOOST_AUTO_TEST_CASE(a_temporary_failure_is_retried_until_it_succeeds) {
         test::SmtpClient smtp(pf.port);
         smtp.send("alice@example.org", {"5551001@fax.example.com"}, sample("plain-text.eml"));
     }
-    bool deferred = test::eventually([&] { return !log_lines(pf, "relay=fax,", "status=deferred").empty(); }, 30s);
+    bool deferred = test::eventually(
+        [&] { return !log_lines(pf, "relay=fax,", "status=deferred").empty(); }, 30s);
     BOOST_TEST_REQUIRE(deferred, pf.maillog());
     auto line = log_lines(pf, "relay=fax,", "status=deferred").front();
     BOOST_TEST(line.find("fax gateway temporary failure") != std::string::npos, line);
     BOOST_TEST(line.find("to=<5551001@fax.example.com>") != std::string::npos, line);
     // Postfix keeps it and keeps trying (the backoff is 1-2 s here).
-    BOOST_TEST(test::eventually([&] { return log_lines(pf, "relay=fax,", "status=deferred").size() >= 2; }, 20s),
+    BOOST_TEST(test::eventually(
+                   [&] { return log_lines(pf, "relay=fax,", "status=deferred").size() >= 2; }, 20s),
                pf.maillog());
     BOOST_TEST(log_lines(pf, "status=sent").empty(), pf.maillog());
     BOOST_TEST(log_lines(pf, "status=bounced").empty(), pf.maillog());
 
     pf.make_state_folder_writable(true);
-    bool sent = test::eventually([&] { return !log_lines(pf, "relay=fax,", "status=sent").empty(); }, 30s, 200ms);
+    bool sent = test::eventually(
+        [&] { return !log_lines(pf, "relay=fax,", "status=sent").empty(); }, 30s, 200ms);
     BOOST_TEST_REQUIRE(sent, pf.maillog());
     BOOST_TEST(log_lines(pf, "relay=fax,", "status=sent").size() == 1u, pf.maillog());
     BOOST_TEST(log_lines(pf, "status=bounced").empty(), pf.maillog());

@@ -105,7 +105,8 @@ private:
     std::string expect(int code, const std::string& what) {
         std::string r = reply();
         if (r.compare(0, 3, std::to_string(code)) != 0)
-            throw std::runtime_error("SMTP " + what + ": expected " + std::to_string(code) + ", got: " + r);
+            throw std::runtime_error("SMTP " + what + ": expected " + std::to_string(code) +
+                                     ", got: " + r);
         return r;
     }
     std::string command(const std::string& line, int code) {

@@ -57,9 +57,9 @@ BOOST_AUTO_TEST_CASE(html_renders_structure_words_and_cid_picture) {
     BOOST_TEST(pages[0].height == page_height_px(Paper::a4, Resolution::fine));
     BOOST_TEST(pages[0].resolution == Resolution::fine);
     const std::string text = ocr_text(pages);
-    for (const char* word : {"Quarterly Order", "confirmed order", "Delivery by Friday",
-                             "Payment within thirty days", "Widgets", "120", "Brackets",
-                             "Kind regards"})
+    for (const char* word :
+         {"Quarterly Order", "confirmed order", "Delivery by Friday", "Payment within thirty days",
+          "Widgets", "120", "Brackets", "Kind regards"})
         BOOST_TEST_CONTEXT(word) { BOOST_TEST(text.find(word) != std::string::npos); }
     // The cid picture is drawn: without it the page has less ink.
     const auto without = render_html(html, {}, Options{});

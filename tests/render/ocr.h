@@ -48,7 +48,8 @@ inline void write_pbm(const Page& page, const std::filesystem::path& out) {
     for (int i = 0; i < pad; ++i) f << white;
     std::string row(static_cast<std::size_t>(stride), '\0');
     for (int y = 0; y < page.height; ++y) {
-        std::memcpy(row.data() + pad / 8, page.bits.data() + static_cast<std::size_t>(y) * page.stride(),
+        std::memcpy(row.data() + pad / 8,
+                    page.bits.data() + static_cast<std::size_t>(y) * page.stride(),
                     static_cast<std::size_t>(page.stride()));
         for (int r = 0; r < repeat; ++r) f << row;
     }
@@ -58,8 +59,9 @@ inline void write_pbm(const Page& page, const std::filesystem::path& out) {
 
 // Runs `tesseract IMAGE stdout --dpi 204 -l eng` and returns what it read.
 inline std::string tesseract(const std::filesystem::path& image) {
-    const std::vector<std::string> args = {"tesseract", image.string(), "stdout", "--dpi",
-                                           std::to_string(fax_x_dpi), "-l", "eng", "--psm", "3"};
+    const std::vector<std::string> args = {
+        "tesseract", image.string(), "stdout", "--dpi", std::to_string(fax_x_dpi),
+        "-l",        "eng",          "--psm",  "3"};
     std::vector<char*> argv;
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -157,8 +159,8 @@ inline std::size_t levenshtein(std::string_view a, std::string_view b) {
     for (std::size_t i = 1; i <= a.size(); ++i) {
         cur[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j)
-            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1,
-                               prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            cur[j] = std::min(
+                {prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
         std::swap(prev, cur);
     }
     return prev[b.size()];

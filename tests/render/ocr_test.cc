@@ -12,11 +12,12 @@
 // (at standard poppler's half-grey cut loses the cross-bar of some t's, so
 // "it" reads "il": the PDF standard figure is the lowest.)
 #define BOOST_TEST_MODULE ocr
+#include "ocr.h"
+
 #include <boost/test/unit_test.hpp>
 #include <string>
 
 #include "faxgw/render.h"
-#include "ocr.h"
 #include "test_util.h"
 
 using namespace faxgw::render;

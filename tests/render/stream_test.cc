@@ -35,7 +35,9 @@ std::string long_pdf(const TempDir& dir, int pages) {
         "%!PS\n"
         "<< /PageSize [595 842] >> setpagedevice\n"
         "/Helvetica findfont 14 scalefont setfont\n"
-        "1 1 " + std::to_string(pages) + " {\n"
+        "1 1 " +
+        std::to_string(pages) +
+        " {\n"
         "  /n exch def\n"
         "  2 setlinewidth 40 40 515 762 rectstroke\n"
         "  72 760 moveto (Page ) show n 10 string cvs show\n"
@@ -54,10 +56,9 @@ std::string long_pdf(const TempDir& dir, int pages) {
 
 BOOST_AUTO_TEST_CASE(writer_writes_what_write_fax_tiff_writes) {
     TempDir dir;
-    const std::vector<Page> pages = {pattern_page(page_height_px(Paper::a4, Resolution::fine),
-                                                  Resolution::fine, 1),
-                                     pattern_page(page_height_px(Paper::letter, Resolution::fine),
-                                                  Resolution::fine, 2)};
+    const std::vector<Page> pages = {
+        pattern_page(page_height_px(Paper::a4, Resolution::fine), Resolution::fine, 1),
+        pattern_page(page_height_px(Paper::letter, Resolution::fine), Resolution::fine, 2)};
     write_fax_tiff(pages, dir / "whole.tif");
     {
         FaxTiffWriter writer(dir / "streamed.tif", 2);
@@ -100,8 +101,7 @@ BOOST_AUTO_TEST_CASE(to_tiff_gives_the_pages_render_document_gives) {
                     o.isolate = isolate;
                     const std::string bytes = read_bytes(samples() / name);
                     const auto expected = render_document(bytes, "", name, o);
-                    const int count =
-                        render_document_to_tiff(bytes, "", name, o, dir / "out.tif");
+                    const int count = render_document_to_tiff(bytes, "", name, o, dir / "out.tif");
                     BOOST_TEST(count == static_cast<int>(expected.size()));
                     BOOST_TEST(same_pages(read_fax_tiff(dir / "out.tif"), expected));
                 }
@@ -129,8 +129,8 @@ BOOST_AUTO_TEST_CASE(to_tiff_errors_leave_the_target_untouched) {
         BOOST_TEST_MESSAGE("Error: " << e.what());
         BOOST_TEST(std::string(e.what()).starts_with("cut.pdf: PDF is damaged"), e.what());
     }
-    BOOST_CHECK_THROW(render_document_to_tiff(std::string_view("\0\1\2", 3), "", "x.bin",
-                                              Options{}, dir / "out.tif"),
+    BOOST_CHECK_THROW(render_document_to_tiff(std::string_view("\0\1\2", 3), "", "x.bin", Options{},
+                                              dir / "out.tif"),
                       Error);  // refused type
     // No pages: 0 and no file.
     BOOST_TEST(render_document_to_tiff(" \n", "", "blank.txt", Options{}, dir / "blank.tif") == 0);
@@ -155,8 +155,8 @@ BOOST_AUTO_TEST_CASE(three_hundred_pages_stream_in_bounded_memory) {
     o.cpu_seconds = 600;
 
     // Streaming first, while this process (which every child inherits) is small.
-    BOOST_TEST_REQUIRE(render_document_to_tiff(pdf, "application/pdf", "long.pdf", o,
-                                               dir / "long.tif") == pages);
+    BOOST_TEST_REQUIRE(
+        render_document_to_tiff(pdf, "application/pdf", "long.pdf", o, dir / "long.tif") == pages);
     const ChildUsage streamed = last_child_usage();
     {
         TiffPtr t(TIFFOpen((dir / "long.tif").c_str(), "r"));
@@ -193,8 +193,8 @@ BOOST_AUTO_TEST_CASE(three_hundred_pages_stream_in_bounded_memory) {
 
     BOOST_TEST_MESSAGE(pages << " fine A4 pages: streamed to TIFF peak RSS "
                              << streamed.peak_rss_kb / 1024 << " MB (" << streamed.wall_seconds
-                             << " s); page vector peak RSS " << whole.peak_rss_kb / 1024
-                             << " MB (" << whole.wall_seconds << " s)");
+                             << " s); page vector peak RSS " << whole.peak_rss_kb / 1024 << " MB ("
+                             << whole.wall_seconds << " s)");
     // Measured on Debian 12 x86-64: 23 MB streamed, 164 MB with the vector.
     // The vector alone is 145 MB; streaming must not grow with the page
     // count: 64 MB leaves the measured figure room for other poppler and

@@ -200,7 +200,8 @@ BOOST_AUTO_TEST_CASE(right_to_left_scripts_are_shaped_not_boxed) {
     }
     // Joining changes the letters' shapes; the non-joiner alone draws nothing
     // (Latin text with it renders as without it).
-    BOOST_TEST(render_text(unjoined("Hello world"), Options{}) == render_text("Hello world", Options{}));
+    BOOST_TEST(render_text(unjoined("Hello world"), Options{}) ==
+               render_text("Hello world", Options{}));
     BOOST_TEST(!(render_text(unjoined(arabic), Options{}) == render_text(arabic, Options{})));
     // Hebrew letters do not join: the non-joiner changes nothing.
     BOOST_TEST(render_text(unjoined(hebrew), Options{}) == render_text(hebrew, Options{}));

@@ -76,17 +76,17 @@ struct Submission {
     std::filesystem::path document;  // fax TIFF made by render; moved into the spool
     int pages = 0;
     std::vector<Destination> destinations;
-    std::string origin_key;   // dedup key (e.g. Message-ID): same key + number = one job
-    std::string origin;       // opaque to faxcore; given back in reports
+    std::string origin_key;       // dedup key (e.g. Message-ID): same key + number = one job
+    std::string origin;           // opaque to faxcore; given back in reports
     std::int64_t not_before = 0;  // unix seconds; 0 = now
     bool hold = false;            // queue the jobs held, for an administrator to release
     std::vector<Quota> quotas;    // checked and counted in the same transaction
 };
 
 struct EnqueueResult {
-    std::string batch;                // one per origin_key
-    std::vector<std::int64_t> jobs;   // one per destination, in order
-    int created = 0;                  // jobs new in this call (others already existed)
+    std::string batch;               // one per origin_key
+    std::vector<std::int64_t> jobs;  // one per destination, in order
+    int created = 0;                 // jobs new in this call (others already existed)
 };
 
 struct Attempt {
@@ -94,16 +94,16 @@ struct Attempt {
     std::int64_t started_at = 0;  // unix seconds (queue clock)
     std::string line;
     Outcome outcome = Outcome::interrupted;
-    int first_page = 1;           // first page sent in this attempt (1-based)
-    int pages_confirmed = 0;      // pages confirmed in this attempt
+    int first_page = 1;       // first page sent in this attempt (1-based)
+    int pages_confirmed = 0;  // pages confirmed in this attempt
     double line_seconds = 0;
     int bit_rate = 0;
     bool ecm = false;
-    std::string compression;      // "T.4 1-D", "T.4 2-D", "T.6"
+    std::string compression;  // "T.4 1-D", "T.4 2-D", "T.6"
     std::string remote_csid;
     int t30_code = 0;
     std::string t30_text;
-    std::string detail;           // free text, e.g. watchdog reason
+    std::string detail;  // free text, e.g. watchdog reason
 };
 
 struct Job {
@@ -116,7 +116,7 @@ struct Job {
     int pages_confirmed = 0;
     std::int64_t created_at = 0;
     std::int64_t next_attempt_at = 0;
-    std::string reason;           // why it failed or is waiting
+    std::string reason;  // why it failed or is waiting
     std::filesystem::path document;
     std::string origin_key;
     std::string origin;
@@ -137,7 +137,7 @@ struct InboundFax {
     std::string caller;       // calling number, if known
     std::string remote_csid;  // far end's station ID
     int pages = 0;
-    bool complete = false;    // T.30 ended normally
+    bool complete = false;  // T.30 ended normally
     std::string t30_text;
     double line_seconds = 0;
     int bit_rate = 0;

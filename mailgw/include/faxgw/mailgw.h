@@ -19,15 +19,15 @@ namespace faxgw::mailgw {
 // sysexits(3) codes, the contract with Postfix's pipe(8) and Sendmail.
 enum class ExitCode : int {
     ok = 0,
-    data_error = 65,    // EX_DATAERR: the message cannot be faxed
-    no_user = 67,       // EX_NOUSER: bad fax number / recipient
-    software = 70,      // never returned by submit(); internal use
-    temp_fail = 75,     // EX_TEMPFAIL: try again later
-    no_perm = 77,       // EX_NOPERM: the sender rules refuse
+    data_error = 65,  // EX_DATAERR: the message cannot be faxed
+    no_user = 67,     // EX_NOUSER: bad fax number / recipient
+    software = 70,    // never returned by submit(); internal use
+    temp_fail = 75,   // EX_TEMPFAIL: try again later
+    no_perm = 77,     // EX_NOPERM: the sender rules refuse
 };
 
 struct DialRules {
-    std::string country_code = "1";       // E.164 country of numbers without one
+    std::string country_code = "1";  // E.164 country of numbers without one
     std::string international_prefix = "011";
     std::string national_prefix = "1";
     int min_digits = 3;
@@ -44,7 +44,8 @@ struct SenderRule {
     std::string sender = "*";  // the envelope sender
     std::string from = "*";    // the address in From:
     std::string auth = "*";    // SMTP AUTH: "*", "none", "any" or a glob on the user name
-    std::string client = "*";  // SMTP client: "*", "trusted", "untrusted", or CIDRs "10.0.0.0/8, ::1"
+    std::string client =
+        "*";  // SMTP client: "*", "trusted", "untrusted", or CIDRs "10.0.0.0/8, ::1"
     // Verdicts from Authentication-Results headers of our own MTA
     // (rules.authserv_id): "*" or e.g. "pass", "fail", "none".
     std::string spf = "*";
@@ -73,7 +74,8 @@ struct Limits {
 
 struct CoverSettings {
     bool by_default = false;     // a cover page unless the sender says "nocover"
-    std::string template_text;   // "" = the standard layout; else text with {from} {to} {subject} {date} {pages}
+    std::string template_text;   // "" = the standard layout; else text with {from} {to} {subject}
+                                 // {date} {pages}
     std::filesystem::path logo;  // "" = none; a picture drawn top right
 };
 
@@ -84,12 +86,12 @@ struct Settings {
     std::vector<SenderRule> rules = default_rules();
     bool default_allow = true;  // when no rule matches
     std::vector<std::string> trusted_networks = {"127.0.0.0/8", "::1/128"};
-    std::string authserv_id;    // trust Authentication-Results of this server only; "" = none
+    std::string authserv_id;  // trust Authentication-Results of this server only; "" = none
     Limits limits;
     render::Options render;
-    render::HeaderInfo header;   // the line on top of every page (station ID, date, page n of m)
+    render::HeaderInfo header;  // the line on top of every page (station ID, date, page n of m)
     CoverSettings cover;
-    std::filesystem::path outbox;   // Maildir for notifications to senders
+    std::filesystem::path outbox;                           // Maildir for notifications to senders
     std::string gateway_address = "fax-gateway@localhost";  // From: of mails we write
     // Inbound: DID (E.164 or as dialled) -> mail address; "*" routes the rest.
     std::vector<std::pair<std::string, std::string>> inbound_routes;
@@ -98,18 +100,18 @@ struct Settings {
 
 // What the rules look at for one destination number.
 struct RuleInput {
-    std::string sender;          // envelope sender, "" = null sender
-    std::string from;            // address in From:
-    std::string sasl_user;       // "" = not authenticated
-    std::string client_address;  // "" = submitted locally (trusted)
+    std::string sender;            // envelope sender, "" = null sender
+    std::string from;              // address in From:
+    std::string sasl_user;         // "" = not authenticated
+    std::string client_address;    // "" = submitted locally (trusted)
     std::string spf, dkim, dmarc;  // verdicts, "" = none given
-    std::string number;          // E.164
+    std::string number;            // E.164
 };
 
 struct RuleDecision {
     RuleAction action = RuleAction::allow;
-    int rule = 0;                 // 1-based index of the rule that decided; 0 = the default
-    std::string reason;           // for deny and hold
+    int rule = 0;                    // 1-based index of the rule that decided; 0 = the default
+    std::string reason;              // for deny and hold
     std::vector<std::string> trace;  // why each rule did or did not match
 };
 
@@ -118,9 +120,9 @@ std::string_view to_string(RuleAction a);
 RuleAction parse_rule_action(std::string_view name);  // throws std::invalid_argument
 
 struct Envelope {
-    std::string sender;          // ${sender}
-    std::string client_address;  // ${client_address}
-    std::string sasl_user;       // ${sasl_username}
+    std::string sender;                   // ${sender}
+    std::string client_address;           // ${client_address}
+    std::string sasl_user;                // ${sasl_username}
     std::vector<std::string> recipients;  // ${recipient}...
 };
 

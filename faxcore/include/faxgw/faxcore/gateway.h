@@ -27,8 +27,8 @@ struct SimNumber {
 
 struct SimSettings {
     std::vector<SimNumber> numbers;
-    double ring_seconds = 60;   // line time spent on a call nobody answers
-    double busy_seconds = 5;    // line time spent hearing a busy tone
+    double ring_seconds = 60;          // line time spent on a call nobody answers
+    double busy_seconds = 5;           // line time spent hearing a busy tone
     std::filesystem::path remote_dir;  // where remote machines file pages; empty = VAR/remote
 };
 
@@ -43,20 +43,20 @@ struct RetrySettings {
 
 struct GatewaySettings {
     int lines = 4;
-    std::string station_id = "faxgw";            // our TSI/CSID, 20 characters at most
+    std::string station_id = "faxgw";               // our TSI/CSID, 20 characters at most
     std::vector<std::string> dids = {"+15550100"};  // numbers the gateway answers
-    double watchdog_seconds = 60;   // no T.30 progress this long: hang up
+    double watchdog_seconds = 60;                   // no T.30 progress this long: hang up
     double max_call_seconds = 3600;
-    double sim_speed = 0;           // 0 = as fast as the CPU allows; 1 = real time
+    double sim_speed = 0;  // 0 = as fast as the CPU allows; 1 = real time
     RetrySettings retry;
     SimSettings sim;
 };
 
 struct RunStats {
     int calls = 0;
-    double line_seconds = 0;    // sum over all calls
+    double line_seconds = 0;      // sum over all calls
     double makespan_seconds = 0;  // first dial to last hang-up (queue clock)
-    double cpu_seconds = 0;     // process CPU time spent while running
+    double cpu_seconds = 0;       // process CPU time spent while running
 };
 
 // Where log lines go: one line per job event, "J<id>: key=value ...".
