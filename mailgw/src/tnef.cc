@@ -169,8 +169,12 @@ void write_all(int fd, std::string_view data) {
         ::dup2(null, STDOUT_FILENO);
         ::dup2(null, STDERR_FILENO);
     }
+#if !defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer reserves terabytes of address space up front: no
+    // address-space limit can hold in a sanitizer build.
     rlimit memory{1024ul << 20, 1024ul << 20};
     ::setrlimit(RLIMIT_AS, &memory);
+#endif
     rlimit cpu{20, 20};
     ::setrlimit(RLIMIT_CPU, &cpu);
     std::string answer;
