@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <random>
+#include <thread>
 
 #include "sqlite_queue.h"
 #include "wakeup.h"
@@ -178,10 +179,33 @@ SqliteQueue::SqliteQueue(const std::filesystem::path& var_dir)
           SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX, 10000) {
     // WAL lets `faxgw submit` commit while `faxgw run` reads; synchronous=FULL
     // makes every commit durable before enqueue() returns.
-    db_.exec("PRAGMA journal_mode=WAL");
     db_.exec("PRAGMA synchronous=FULL");
     db_.exec("PRAGMA foreign_keys=ON");
-    db_.exec(schema);
+    create_schema_once();
+}
+
+// Many processes open the queue at once (Postfix runs several `faxgw
+// submit`, beside `faxgw run` and `faxgw jobs`). Switching to WAL and
+// creating tables take locks that SQLite may refuse at once, without its
+// busy handler (e.g. SQLITE_BUSY_RECOVERY): so they are done only when
+// needed, inside BEGIN IMMEDIATE, and retried for a while when refused.
+void SqliteQueue::create_schema_once() {
+    constexpr int schema_version = 1;
+    for (int attempt = 0;; ++attempt) {
+        try {
+            if (db_.execAndGet("PRAGMA journal_mode").getString() != "wal")
+                db_.exec("PRAGMA journal_mode=WAL");
+            if (db_.execAndGet("PRAGMA user_version").getInt() == schema_version) return;
+            WriteTransaction tx(db_);
+            db_.exec(schema);
+            db_.exec("PRAGMA user_version = " + std::to_string(schema_version));
+            tx.commit();
+            return;
+        } catch (const std::exception&) {
+            if (attempt >= 50) throw TemporaryError("queue database is busy; try again later");
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
 }
 
 std::string SqliteQueue::batch_for(const Submission& s, std::int64_t now) {

@@ -48,6 +48,7 @@ private:
     std::vector<Job> select_jobs(const std::string& where, std::int64_t arg, int limit,
                                  bool with_attempts = true);
     void load_attempts(Job& job);
+    void create_schema_once();
     std::string batch_for(const Submission& s, std::int64_t now);
     void charge_quotas(const Submission& s, int new_jobs, std::int64_t now);
 

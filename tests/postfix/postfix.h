@@ -296,6 +296,11 @@ private:
                "queue_run_delay = 1s\n"
                "minimal_backoff_time = 1s\n"
                "maximal_backoff_time = 2s\n"
+               // A temporary failure must not suspend the transport or mark
+               // the destination dead for long (default 60 s / 1 cohort), or
+               // the retry falls outside the test's patience.
+               "transport_retry_time = 1s\n"
+               "default_destination_concurrency_failed_cohort_limit = 100\n"
                "transport_maps = texthash:" +
                etc.string() +
                "/transport\n"

@@ -154,7 +154,7 @@ BOOST_AUTO_TEST_CASE(a_temporary_failure_is_retried_until_it_succeeds) {
     BOOST_TEST(line.find("to=<5551001@fax.example.com>") != std::string::npos, line);
     // Postfix keeps it and keeps trying (the backoff is 1-2 s here).
     BOOST_TEST(test::eventually(
-                   [&] { return log_lines(pf, "relay=fax,", "status=deferred").size() >= 2; }, 20s),
+                   [&] { return log_lines(pf, "relay=fax,", "status=deferred").size() >= 2; }, 45s),
                pf.maillog());
     BOOST_TEST(log_lines(pf, "status=sent").empty(), pf.maillog());
     BOOST_TEST(log_lines(pf, "status=bounced").empty(), pf.maillog());
