@@ -5,47 +5,15 @@
 // each page from the TIFF's own x and y resolution. Writing a PDF by hand
 // would duplicate it; linking it is impossible (it is a program, not a
 // library). It runs with an argv vector, never through a shell.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <string>
-#include <system_error>
-#include <vector>
 
 #include "faxgw/render.h"
+#include "program.h"
 #include "tiff_file.h"
-
-extern char** environ;
 
 namespace faxgw::render {
 
 namespace {
-
-class FileActions {
-public:
-    FileActions() { posix_spawn_file_actions_init(&actions_); }
-    ~FileActions() { posix_spawn_file_actions_destroy(&actions_); }
-    FileActions(const FileActions&) = delete;
-    FileActions& operator=(const FileActions&) = delete;
-    posix_spawn_file_actions_t* get() { return &actions_; }
-
-private:
-    posix_spawn_file_actions_t actions_;
-};
-
-// Closes a descriptor when it goes out of scope.
-struct Fd {
-    int fd = -1;
-    ~Fd() { reset(); }
-    void reset() {
-        if (fd >= 0) ::close(fd);
-        fd = -1;
-    }
-};
 
 // Keeps a file name that starts with '-' from being read as an option.
 std::string as_argument(const std::filesystem::path& p) {
@@ -53,53 +21,20 @@ std::string as_argument(const std::filesystem::path& p) {
     return s.starts_with('-') ? "./" + s : s;
 }
 
-std::string read_all(int fd) {
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n > 0)
-            out.append(buf, static_cast<std::size_t>(n));
-        else if (n == 0 || errno != EINTR)
-            break;
-    }
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-    return out;
-}
-
-int wait_for(pid_t pid) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-// Runs argv[0] from PATH with stdin and stdout on /dev/null; throws Error
-// with its stderr if it does not exit 0.
-void run(const std::vector<std::string>& args) {
-    int pipe_fds[2];
-    if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
-        throw Error("cannot run " + args[0] + ": " + std::strerror(errno));
-    Fd read_end{pipe_fds[0]}, write_end{pipe_fds[1]};
-
-    FileActions actions;
-    posix_spawn_file_actions_addopen(actions.get(), 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(actions.get(), 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(actions.get(), write_end.fd, 2);
-
-    std::vector<char*> argv;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    const int err = posix_spawnp(&pid, argv[0], actions.get(), nullptr, argv.data(), environ);
-    if (err != 0) throw Error("cannot run " + args[0] + ": " + std::strerror(err));
-    write_end.reset();  // so the read below ends when the child exits
-
-    const std::string errors = read_all(read_end.fd);
-    const int code = wait_for(pid);
-    if (code != 0)
-        throw Error(args[0] + " failed" +
+// Runs tiff2pdf through run_program; throws Error with what it printed if
+// it does not exit 0.
+void run_tiff2pdf(const std::filesystem::path& out, const std::filesystem::path& in) {
+    const std::filesystem::path tool = find_program("tiff2pdf");
+    if (tool.empty()) throw Error("tiff2pdf (libtiff-tools) is not installed on the gateway");
+    const WorkDir work("faxgw-tiff2pdf");
+    const auto log = work / "tiff2pdf.log";
+    const int code =
+        run_program({tool.string(), "-o", as_argument(out), as_argument(in)}, log, 120);
+    if (code != 0) {
+        const std::string errors = log_tail(log);
+        throw Error("tiff2pdf failed" +
                     (errors.empty() ? " (exit " + std::to_string(code) + ")" : ": " + errors));
+    }
 }
 
 // Removes a temporary file on scope exit, unless it was renamed away.
@@ -125,9 +60,7 @@ void fax_tiff_to_pdf(const std::filesystem::path& tiff, const std::filesystem::p
         input = g4.path;
     }
     TempFile partial{pdf.string() + ".partial"};
-    naming_file(tiff, [&] {
-        run({"tiff2pdf", "-o", as_argument(partial.path), as_argument(input)});
-    });
+    naming_file(tiff, [&] { run_tiff2pdf(partial.path, input); });
     replace_file(partial.path, pdf);
     partial.path.clear();
 }
