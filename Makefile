@@ -33,6 +33,7 @@ bench: build
 	$(BUILD)/bin/faxgw-bench-lines
 	$(BUILD)/bin/faxgw-bench-latency
 	$(BUILD)/bin/faxgw-bench-render
+	$(BUILD)/bin/faxgw-bench-submit-memory
 	$(BUILD)/bin/faxgw-bench-postfix
 
 format:

@@ -4,8 +4,10 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
-#include <iterator>
+#include <memory>
+#include <optional>
 #include <system_error>
 
 #include "mime.h"
@@ -81,35 +83,6 @@ render::Options render_options_for(const FaxOptions& o, const Settings& settings
     return r;
 }
 
-// Text already decoded to UTF-8 is laid out directly; everything else is an
-// untrusted document that render sniffs and renders in a child process.
-std::vector<render::Page> render_part(const MailPart& part, const render::Options& options) {
-    if (part.kind == MailPart::Kind::text) return render::render_text(part.content, options);
-    if (part.kind == MailPart::Kind::html)
-        return render::render_html(part.content, part.inline_images, options);
-    std::string name = part.filename.empty() ? "without a name" : part.filename;
-    return render::render_document(part.content, part.type, name, options);
-}
-
-std::vector<render::Page> render_message(const ParsedMessage& message,
-                                         const render::Options& options) {
-    std::vector<render::Page> pages;
-    try {
-        for (const auto& part : message.parts) {
-            auto part_pages = render_part(part, options);
-            std::move(part_pages.begin(), part_pages.end(), std::back_inserter(pages));
-        }
-    } catch (const render::Error& e) {
-        throw Refusal{ExitCode::data_error, e.what()};
-    }
-    if (pages.empty()) throw Refusal{ExitCode::data_error, "message has nothing to fax"};
-    if (static_cast<int>(pages.size()) > options.max_pages)
-        throw Refusal{ExitCode::data_error, "message has " + std::to_string(pages.size()) +
-                                                " pages, more than the limit of " +
-                                                std::to_string(options.max_pages)};
-    return pages;
-}
-
 // A scratch file that is gone again when submit() returns: enqueue() moved
 // it into the spool, or the submission failed and it is garbage.
 class ScratchFile {
@@ -134,6 +107,81 @@ public:
 private:
     std::filesystem::path path_;
 };
+
+// One part of the mail, rendered into a scratch TIFF of its own.
+struct RenderedPart {
+    std::unique_ptr<ScratchFile> file;
+    int pages = 0;
+};
+
+// Text already decoded to UTF-8 is laid out directly; everything else is an
+// untrusted document that render sniffs and renders in a child process,
+// straight into the file, so that a long attachment is never held whole.
+int render_part_to_tiff(const MailPart& part, const render::Options& options,
+                        const std::filesystem::path& out) {
+    auto write_pages = [&](const std::vector<render::Page>& pages) {
+        if (!pages.empty()) render::write_fax_tiff(pages, out);
+        return static_cast<int>(pages.size());
+    };
+    if (part.kind == MailPart::Kind::text)
+        return write_pages(render::render_text(part.content, options));
+    if (part.kind == MailPart::Kind::html)
+        return write_pages(render::render_html(part.content, part.inline_images, options));
+    std::string name = part.filename.empty() ? "without a name" : part.filename;
+    return render::render_document_to_tiff(part.content, part.type, name, options, out);
+}
+
+std::vector<RenderedPart> render_message(const ParsedMessage& message,
+                                         const render::Options& options,
+                                         const std::filesystem::path& scratch_dir) {
+    std::vector<RenderedPart> parts;
+    int pages = 0;
+    try {
+        for (const auto& part : message.parts) {
+            RenderedPart rendered{std::make_unique<ScratchFile>(scratch_dir), 0};
+            rendered.pages = render_part_to_tiff(part, options, rendered.file->path());
+            pages += rendered.pages;
+            if (rendered.pages > 0) parts.push_back(std::move(rendered));
+        }
+    } catch (const render::Error& e) {
+        throw Refusal{ExitCode::data_error, e.what()};
+    }
+    if (pages == 0) throw Refusal{ExitCode::data_error, "message has nothing to fax"};
+    if (pages > options.max_pages)
+        throw Refusal{ExitCode::data_error, "message has " + std::to_string(pages) +
+                                                " pages, more than the limit of " +
+                                                std::to_string(options.max_pages)};
+    return parts;
+}
+
+int count_pages(const std::vector<RenderedPart>& parts) {
+    int pages = 0;
+    for (const auto& part : parts) pages += part.pages;
+    return pages;
+}
+
+// Joins the cover and the parts into the fax document, stamping the header
+// line on each page as it passes, numbered over the whole fax (cover
+// included) as the law (e.g. US TCPA) wants. One page is in memory at a time.
+int write_fax_document(const std::optional<render::Page>& cover,
+                       const std::vector<RenderedPart>& parts, const render::HeaderInfo& header,
+                       const std::filesystem::path& out) {
+    render::HeaderInfo one_time = header;
+    if (one_time.time == 0) one_time.time = std::time(nullptr);
+    const int total = count_pages(parts) + (cover ? 1 : 0);
+    render::FaxTiffWriter writer(out, total);
+    auto add = [&](render::Page page) {
+        render::stamp_header(page, writer.pages() + 1, total, one_time);
+        writer.append(page);
+    };
+    if (cover) add(*cover);
+    for (const auto& part : parts) {
+        render::FaxTiffReader reader(part.file->path());
+        while (auto page = reader.next()) add(std::move(*page));
+    }
+    writer.close();
+    return writer.pages();
+}
 
 std::string plural(std::size_t n, const std::string& word) {
     return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
@@ -182,18 +230,17 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
     bool hold = check_rules(envelope, message, recipients, settings);
     FaxOptions options = read_options(message);
     auto render_options = render_options_for(options, settings);
-    auto pages = render_message(message, render_options);
+    auto parts = render_message(message, render_options, queue.scratch_dir());
+    std::optional<render::Page> cover;
     if (options.cover.value_or(settings.cover.by_default))
-        pages.insert(pages.begin(),
-                     cover_page(message, recipients, pages.size(), settings, render_options));
-    // Numbered over the whole fax, cover included, as the law (e.g. US TCPA) wants.
-    render::stamp_header(pages, settings.header);
+        cover = cover_page(message, recipients, count_pages(parts), settings, render_options);
 
     ScratchFile document(queue.scratch_dir());
-    render::write_fax_tiff(pages, document.path());
+    const int pages = write_fax_document(cover, parts, settings.header, document.path());
+    parts.clear();  // the parts' scratch files are not needed any more
     faxcore::Submission submission;
     submission.document = document.path();
-    submission.pages = static_cast<int>(pages.size());
+    submission.pages = pages;
     submission.origin_key = origin_key(message, raw);
     submission.origin = make_origin(message, envelope, recipients, options);
     submission.not_before = options.not_before;
@@ -207,7 +254,7 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
     } catch (const faxcore::QuotaExceeded& e) {
         throw Refusal{ExitCode::no_perm, e.what()};
     }
-    result.message = success_line(result.enqueued, pages.size(), recipients);
+    result.message = success_line(result.enqueued, static_cast<std::size_t>(pages), recipients);
     if (hold) result.message += ", held for an administrator";
     return result;
 }

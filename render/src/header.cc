@@ -103,29 +103,31 @@ int header_rows(Resolution r) {
     return static_cast<int>(std::lround(40.0 * y_dpi(r) / y_dpi(Resolution::fine)));
 }
 
-void stamp_header(std::vector<Page>& pages, const HeaderInfo& info) {
+void stamp_header(Page& page, int number, int total, const HeaderInfo& info) {
     if (!info.enabled) return;
-    const std::string date = format_time(info.time, "%Y-%m-%d %H:%M");
-    const std::string total = std::to_string(pages.size());
     const double margin_pt = 10 / 25.4 * 72;
-    for (std::size_t i = 0; i < pages.size(); ++i) {
-        Page& page = pages[i];
-        const int rows = std::min(header_rows(page.resolution), page.height);
-        std::string line = replace_all(info.format, "{date}", date);
-        line = replace_all(line, "{station}", info.station_id);
-        line = replace_all(line, "{pages}", total);
-        line = replace_all(line, "{page}", std::to_string(i + 1));
-        Canvas canvas(page.width, rows, page.resolution);
-        const double rows_pt = rows * 72.0 / y_dpi(page.resolution);
-        // One line, vertically centred in the band (Pango's line height is
-        // about 1.2 x the font size).
-        const double top = std::max(0.0, (rows_pt - info.font_points * 1.2) / 2);
-        canvas.text(line, info.font, info.font_points, margin_pt, top,
-                    page.width * 72.0 / fax_x_dpi - 2 * margin_pt);
-        std::fill(page.bits.begin(), page.bits.begin() + static_cast<long>(rows) * page.stride(),
-                  0);
-        threshold_onto(page, canvas.alpha(), 0, 0, ink_threshold, false);
-    }
+    const int rows = std::min(header_rows(page.resolution), page.height);
+    std::string line = replace_all(info.format, "{date}", format_time(info.time, "%Y-%m-%d %H:%M"));
+    line = replace_all(line, "{station}", info.station_id);
+    line = replace_all(line, "{pages}", std::to_string(total));
+    line = replace_all(line, "{page}", std::to_string(number));
+    Canvas canvas(page.width, rows, page.resolution);
+    const double rows_pt = rows * 72.0 / y_dpi(page.resolution);
+    // One line, vertically centred in the band (Pango's line height is
+    // about 1.2 x the font size).
+    const double top = std::max(0.0, (rows_pt - info.font_points * 1.2) / 2);
+    canvas.text(line, info.font, info.font_points, margin_pt, top,
+                page.width * 72.0 / fax_x_dpi - 2 * margin_pt);
+    std::fill(page.bits.begin(), page.bits.begin() + static_cast<long>(rows) * page.stride(), 0);
+    threshold_onto(page, canvas.alpha(), 0, 0, ink_threshold, false);
+}
+
+void stamp_header(std::vector<Page>& pages, const HeaderInfo& info) {
+    HeaderInfo one_time = info;
+    if (one_time.time == 0) one_time.time = std::time(nullptr);
+    const int total = static_cast<int>(pages.size());
+    for (int i = 0; i < total; ++i)
+        stamp_header(pages[static_cast<std::size_t>(i)], i + 1, total, one_time);
 }
 
 namespace {

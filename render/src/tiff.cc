@@ -177,18 +177,49 @@ void write_fax_tiff(const std::vector<Page>& pages, const std::filesystem::path&
     writer.close();
 }
 
-std::vector<Page> read_fax_tiff(const std::filesystem::path& file) {
-    return naming_file(file, [&] {
-        TiffFile tiff(file, "r");
-        std::vector<Page> pages;
-        do {
-            pages.push_back(read_page(tiff, static_cast<int>(pages.size())));
-        } while (TIFFReadDirectory(tiff.get()));
-        // TIFFReadDirectory also returns 0 on a damaged directory chain.
-        if (!tiff.errors().empty())
-            tiff.fail("cannot read TIFF after page " + std::to_string(pages.size()));
-        return pages;
+struct FaxTiffReader::State {
+    std::filesystem::path file;
+    std::unique_ptr<TiffFile> tiff;
+    int total = 0;
+    int read = 0;
+    bool at_end = false;
+};
+
+FaxTiffReader::FaxTiffReader(const std::filesystem::path& file)
+    : state_(std::make_unique<State>()) {
+    state_->file = file;
+    state_->tiff = naming_file(file, [&] { return std::make_unique<TiffFile>(file, "r"); });
+    state_->total = static_cast<int>(TIFFNumberOfDirectories(state_->tiff->get()));
+}
+
+FaxTiffReader::~FaxTiffReader() = default;
+
+int FaxTiffReader::pages() const { return state_->total; }
+
+std::optional<Page> FaxTiffReader::next() {
+    State& s = *state_;
+    if (s.at_end) return std::nullopt;
+    return naming_file(s.file, [&]() -> std::optional<Page> {
+        // libtiff stands on the first directory once opened; each later
+        // page is one TIFFReadDirectory further.
+        if (s.read > 0 && !TIFFReadDirectory(s.tiff->get())) {
+            s.at_end = true;
+            // TIFFReadDirectory also returns 0 on a damaged directory chain.
+            if (!s.tiff->errors().empty())
+                s.tiff->fail("cannot read TIFF after page " + std::to_string(s.read));
+            return std::nullopt;
+        }
+        Page page = read_page(*s.tiff, s.read);
+        ++s.read;
+        return page;
     });
+}
+
+std::vector<Page> read_fax_tiff(const std::filesystem::path& file) {
+    FaxTiffReader reader(file);
+    std::vector<Page> pages;
+    while (auto page = reader.next()) pages.push_back(std::move(*page));
+    return pages;
 }
 
 int count_tiff_pages(const std::filesystem::path& file) {

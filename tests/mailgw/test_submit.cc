@@ -1,10 +1,12 @@
 #define BOOST_TEST_MODULE mailgw submit
 #include <faxgw/mailgw.h>
 #include <faxgw/render.h>
+#include <mimetic/mimetic.h>
 
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -40,6 +42,15 @@ std::string mail(const std::string& headers, const std::string& body) {
     return "From: a@example.org\nTo: 5551001@fax.example.com\nSubject: t\n"
            "Date: Mon, 3 Mar 2025 09:30:00 +0100\n" +
            headers + "\n" + body;
+}
+
+// One MIME part of a multipart/mixed body with boundary B, base64 encoded.
+std::string attachment(const std::string& type, const std::string& name, const std::string& bytes) {
+    std::string encoded;
+    mimetic::Base64::Encoder encoder;
+    mimetic::encode(bytes.begin(), bytes.end(), encoder, std::back_inserter(encoded));
+    return "--B\nContent-Type: " + type + "; name=" + name +
+           "\nContent-Transfer-Encoding: base64\n\n" + encoded + "\n";
 }
 
 }  // namespace
@@ -210,6 +221,52 @@ BOOST_AUTO_TEST_CASE(every_sample_like_the_demo) {
         total += row.jobs;
     }
     BOOST_TEST(queue->jobs().size() == total);
+}
+
+// A mail of several parts is rendered part by part into scratch files and
+// joined page by page (never all pages in memory). The fax must be what
+// rendering everything at once and stamping it would give, page for page.
+BOOST_AUTO_TEST_CASE(parts_are_joined_page_by_page_with_one_numbering) {
+    const std::string pdf =
+        faxgw::test::slurp(faxgw::test::source_dir / "samples/docs/three-pages.pdf");
+    const std::string tif = faxgw::test::slurp(faxgw::test::source_dir / "samples/docs/scan.tif");
+    std::string raw = mail(
+        "MIME-Version: 1.0\nMessage-ID: <joined@example.org>\n"
+        "Content-Type: multipart/mixed; boundary=B\n",
+        "--B\nContent-Type: text/plain\n\nThree attachments follow.\n" +
+            attachment("application/pdf", "a.pdf", pdf) +
+            attachment("image/tiff", "scan.tif", tif) +
+            attachment("application/pdf", "b.pdf", pdf) + "--B--\n");
+    settings.header.time = 1741000000;  // one date on every page, here and below
+    settings.header.station_id = "+1 555 0100";
+    settings.cover.by_default = true;
+    auto r = submit(raw, "a@example.org", {"5551001@fax.example.com"});
+    BOOST_TEST_INFO(r.message);
+    BOOST_TEST_REQUIRE((r.code == ExitCode::ok));
+    auto jobs = queue->jobs();
+    BOOST_TEST_REQUIRE(jobs.size() == 1u);
+
+    // Expected: everything rendered at once, a stand-in where the cover goes.
+    render::Options options = settings.render;
+    options.isolate = false;
+    std::vector<render::Page> expected = {render::Page::blank(
+        render::page_height_px(options.paper, options.resolution), options.resolution)};
+    auto append = [&](std::vector<render::Page> pages) {
+        std::move(pages.begin(), pages.end(), std::back_inserter(expected));
+    };
+    append(render::render_text("Three attachments follow.\n", options));
+    append(render::render_document(pdf, "application/pdf", "a.pdf", options));
+    append(render::render_document(tif, "image/tiff", "scan.tif", options));
+    append(render::render_document(pdf, "application/pdf", "b.pdf", options));
+    render::stamp_header(expected, settings.header);
+
+    const std::vector<render::Page> sent = render::read_fax_tiff(jobs[0].document);
+    BOOST_TEST_REQUIRE(sent.size() == expected.size());
+    BOOST_TEST(jobs[0].pages == static_cast<int>(expected.size()));
+    BOOST_TEST(!(sent[0] == expected[0]), "page 1 is the cover");
+    for (std::size_t i = 1; i < sent.size(); ++i)
+        BOOST_TEST((sent[i] == expected[i]), "page " << i + 1 << " differs");
+    BOOST_TEST(scratch_empty());
 }
 
 BOOST_AUTO_TEST_CASE(outsiders_must_log_in) {

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -206,6 +207,11 @@ int header_rows(Resolution r);
 // Does nothing when !info.enabled.
 void stamp_header(std::vector<Page>& pages, const HeaderInfo& info);
 
+// The same for one page of a fax that is stamped page by page: `number` of
+// `total` (1-based). Give all pages of a fax one info.time, or the date may
+// change in the middle.
+void stamp_header(Page& page, int number, int total, const HeaderInfo& info);
+
 // What a cover page says.
 struct CoverInfo {
     std::string from_name, from_number;
@@ -255,6 +261,23 @@ private:
 // Reads every page of a 1-bit TIFF that is 1728 pixels wide (any fax
 // compression) back into pages; throws Error otherwise.
 std::vector<Page> read_fax_tiff(const std::filesystem::path& file);
+
+// read_fax_tiff one page at a time, for documents too long to hold whole.
+// Throws Error naming the file, as read_fax_tiff does.
+class FaxTiffReader {
+public:
+    explicit FaxTiffReader(const std::filesystem::path& file);
+    ~FaxTiffReader();
+    FaxTiffReader(const FaxTiffReader&) = delete;
+    FaxTiffReader& operator=(const FaxTiffReader&) = delete;
+
+    int pages() const;           // pages (directories) in the file
+    std::optional<Page> next();  // the next page; nullopt after the last
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
 
 // Number of pages (directories) in a TIFF file; throws Error if unreadable.
 int count_tiff_pages(const std::filesystem::path& file);
