@@ -136,7 +136,7 @@ namespace {
 Page render_cover_at(const CoverInfo& info, const Options& options) {
     const Sheet sheet = sheet_for(options.paper, options.resolution);
     const double fit = sheet.x_ppi / fax_x_dpi;
-    Canvas canvas(fax_width_px, sheet.page_height, options.resolution, fit);
+    Canvas canvas(sheet.page_width, sheet.page_height, options.resolution, fit);
     // Paper coordinates in points from here on.
     cairo_translate(canvas.cr(), sheet.origin_x * 72 / sheet.x_ppi,
                     sheet.origin_y * 72 / sheet.y_ppi);
@@ -181,7 +181,7 @@ Page render_cover_at(const CoverInfo& info, const Options& options) {
         y += 18;
         if (!info.body.empty()) canvas.text(info.body, sans, 12, margin, y, width);
     }
-    Page page = Page::blank(sheet.page_height, options.resolution);
+    Page page = Page::blank(sheet.page_height, options.resolution, sheet.page_width);
     threshold_onto(page, canvas.alpha(), 0, 0, ink_threshold, false);
     if (!info.logo.empty()) {
         // Top right, at most 2 x 1 inches.

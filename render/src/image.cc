@@ -171,8 +171,9 @@ Page place(const GdkPixbuf* source, const Options& options) {
     PixbufPtr scaled(gdk_pixbuf_scale_simple(source, tw, th, GDK_INTERP_BILINEAR));
     if (!scaled) throw Error("out of memory scaling the picture");
     const GrayImage gray = gray_of(scaled.get());
-    Page page = Page::blank(sheet.page_height, options.resolution);
-    gray_onto(page, gray, (fax_width_px - tw) / 2, (sheet.page_height - th) / 2, options.screening);
+    Page page = Page::blank(sheet.page_height, options.resolution, sheet.page_width);
+    gray_onto(page, gray, (sheet.page_width - tw) / 2, (sheet.page_height - th) / 2,
+              options.screening);
     return page;
 }
 

@@ -17,11 +17,13 @@
 // the TIFF page by page as it renders (run_isolated_to_file) and the parent
 // only checks it, so neither ever holds the whole document. The child is
 // the leader of its own process group so that killing the group also ends
-// what it started (Ghostscript).
+// what it started (Ghostscript), and has no network (cut_off_network), so
+// neither it nor what it starts can fetch what a document links to.
 #include "isolate.h"
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -85,6 +87,55 @@ void write_all(int fd, const std::string& s) {
     }
 }
 
+// Writes `text` with a single write(), as the kernel requires of uid_map
+// and gid_map. False, with errno set, if it cannot.
+bool write_proc_file(const char* file, const std::string& text) {
+    const int fd = ::open(file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool written = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
+    const int error = errno;
+    ::close(fd);
+    errno = error;
+    return written;
+}
+
+// Moves the child into a network namespace of its own, so that nothing it
+// runs can reach a network: LibreOffice loads pictures a document links to
+// by URL, and Ghostscript, WeasyPrint and poppler are only a bug away from
+// it. A new namespace has nothing but a loopback interface that is down, so
+// not even 127.0.0.1 answers. Hand-written because no Debian library does
+// this, and bubblewrap or firejail are not installed by default and would
+// be one more dependency for a few lines of system calls.
+//
+// A network namespace alone takes CAP_SYS_ADMIN (root); without it, a user
+// namespace, which the kernel lets any process create, gives it. Inside it
+// the process maps its own user and group to themselves, so that it keeps
+// its ids and the files it writes keep their owner. unshare() wants a
+// single-threaded caller: the child after fork() is one.
+//
+// Where the kernel refuses both (user namespaces disabled, a container's
+// seccomp filter) the child renders all the same: refusing every document
+// would stop the gateway, and the renderers' own guards still hold
+// (WeasyPrint is served only cid: and data: URLs, Ghostscript runs -dSAFER).
+void cut_off_network() {
+    if (::unshare(CLONE_NEWNET) == 0) return;
+    // Read before unshare(): until they are mapped they read as 65534.
+    const uid_t uid = ::geteuid();
+    const gid_t gid = ::getegid();
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) return;
+    const auto to_itself = [](unsigned id) {
+        return std::to_string(id) + " " + std::to_string(id) + " 1";
+    };
+    // "deny" first, or the kernel refuses an unprivileged process its group
+    // map (Linux before 3.19 has no such file and needs none). Unmapped, the
+    // child could create no file and so not render: say why instead.
+    if ((!write_proc_file("/proc/self/setgroups", "deny") && errno != ENOENT) ||
+        !write_proc_file("/proc/self/uid_map", to_itself(uid)) ||
+        !write_proc_file("/proc/self/gid_map", to_itself(gid)))
+        throw Error(std::string("cannot start the renderer without network: ") +
+                    std::strerror(errno));
+}
+
 // The child: never returns.
 [[noreturn]] void child(int report, const std::filesystem::path& out, const PageProducer& produce,
                         const Options& options) {
@@ -110,6 +161,7 @@ void write_all(int fd, const std::string& s) {
 #endif
     std::string message;
     try {
+        cut_off_network();
         message = "P" + std::to_string(produce(out));
     } catch (const Error& e) {
         message = std::string("E") + e.what();

@@ -9,9 +9,10 @@
 // inside render_document's isolated child (its limits apply to soffice too:
 // it is in the child's process group) and has macros off (LibreOffice's
 // default security level does not run document macros headless).
-// Not yet done: LibreOffice may load pictures a document links to by URL
-// (it does not for embedded ones); nothing here stops that short of the
-// gateway giving the renderer no route out.
+// LibreOffice loads pictures a document links to by URL (an http:// image
+// in a DOCX or ODT): inside render_document's child it cannot, as that child
+// has no network, not even 127.0.0.1 (isolate.cc). With options.isolate off
+// nothing stops it, so untrusted documents need isolation.
 #include <string>
 
 #include "faxgw/render.h"

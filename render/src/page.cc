@@ -47,7 +47,8 @@ Paper parse_paper(std::string_view name) {
     if (name == "a4") return Paper::a4;
     if (name == "letter") return Paper::letter;
     if (name == "legal") return Paper::legal;
-    throw Error("unknown paper \"" + std::string(name) + "\" (expected a4, letter or legal)");
+    if (name == "b4") return Paper::b4;
+    throw Error("unknown paper \"" + std::string(name) + "\" (expected a4, letter, legal or b4)");
 }
 
 std::string_view to_string(Paper p) {
@@ -58,6 +59,8 @@ std::string_view to_string(Paper p) {
             return "letter";
         case Paper::legal:
             return "legal";
+        case Paper::b4:
+            return "b4";
     }
     return "?";
 }
@@ -74,12 +77,18 @@ int page_height_px(Paper paper, Resolution r) {
         case Paper::legal:
             inches = 14;
             break;
+        case Paper::b4:
+            inches = 353 / 25.4;
+            break;
     }
     return static_cast<int>(std::lround(inches * y_dpi(r)));
 }
 
-Page Page::blank(int height, Resolution r) {
+int page_width_px(Paper paper) { return paper == Paper::b4 ? b4_width_px : fax_width_px; }
+
+Page Page::blank(int height, Resolution r, int width) {
     Page page;
+    page.width = width;
     page.height = height;
     page.resolution = r;
     page.bits.assign(static_cast<std::size_t>(page.stride()) * height, 0);

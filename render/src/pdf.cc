@@ -100,8 +100,8 @@ Page render_page(const poppler::page& page, const Sheet& sheet, Resolution r, Sc
                              turn ? poppler::rotate_90 : poppler::rotate_0);
     if (!image.is_valid() || image.width() <= 0 || image.height() <= 0) return Page{};
 
-    Page out = Page::blank(sheet.page_height, r);
-    const int x0 = static_cast<int>(std::lround((fax_width_px - image.width()) / 2.0));
+    Page out = Page::blank(sheet.page_height, r, sheet.page_width);
+    const int x0 = static_cast<int>(std::lround((sheet.page_width - image.width()) / 2.0));
     const int y0 = static_cast<int>(
         std::lround(sheet.origin_y + (sheet.height_in * sheet.y_ppi - image.height()) / 2));
     // Text and line art are cut at half grey; photographs on the page are

@@ -7,7 +7,8 @@
 // programs. Paper: -sPAPERSIZE (gs silently ignores -sPaperSize) with
 // -dFIXEDMEDIA so the document's own page size is fitted (-dEPSFitPage,
 // -dPDFFitPage) instead of obeyed; the tiffg4 device pads or crops the
-// width to 1728 (its AdjustWidth default), which read_fax_tiff checks.
+// width to 1728, or 2048 for B4 (its AdjustWidth default), which
+// read_fax_tiff checks.
 #include <algorithm>
 #include <fstream>
 #include <iterator>

@@ -134,7 +134,7 @@ std::vector<std::vector<Line>> paginate(const std::vector<Line>& lines, double h
 
 Page draw_page(const std::vector<Line>& lines, const Sheet& sheet, Resolution r) {
     SurfacePtr surface(
-        cairo_image_surface_create(CAIRO_FORMAT_A8, fax_width_px, sheet.page_height));
+        cairo_image_surface_create(CAIRO_FORMAT_A8, sheet.page_width, sheet.page_height));
     CairoPtr cr(cairo_create(surface.get()));
     cairo_translate(cr.get(), sheet.origin_x, sheet.origin_y);
     // 1 pt = x_ppi/72 pixels across and y_ppi/72 down: fax pixels are not square.
@@ -147,8 +147,8 @@ Page draw_page(const std::vector<Line>& lines, const Sheet& sheet, Resolution r)
     }
     cairo_surface_flush(surface.get());
 
-    Page page = Page::blank(sheet.page_height, r);
-    const GrayView alpha{cairo_image_surface_get_data(surface.get()), fax_width_px,
+    Page page = Page::blank(sheet.page_height, r, sheet.page_width);
+    const GrayView alpha{cairo_image_surface_get_data(surface.get()), sheet.page_width,
                          sheet.page_height, cairo_image_surface_get_stride(surface.get())};
     threshold_onto(page, alpha, 0, 0, ink_threshold, false);
     return page;

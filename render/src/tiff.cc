@@ -38,11 +38,12 @@ void set_page_tags(TIFF* tif, const Page& page, int number, int total) {
                  static_cast<std::uint16_t>(total));
 }
 
+bool is_fax_width(std::uint32_t width) { return width == fax_width_px || width == b4_width_px; }
+
 void check_page(const Page& page) {
-    if (page.width != fax_width_px || page.height <= 0 ||
+    if (!is_fax_width(static_cast<std::uint32_t>(page.width)) || page.height <= 0 ||
         page.bits.size() != static_cast<std::size_t>(page.stride()) * page.height)
-        throw Error("cannot write TIFF: page is not a " + std::to_string(fax_width_px) +
-                    "-pixel fax page");
+        throw Error("cannot write TIFF: page is not a 1728- or 2048-pixel fax page");
 }
 
 // Lines per inch from the tags. spandsp writes received faxes in lines per
@@ -75,7 +76,7 @@ Shape shape_of(TIFF* tif) {
 }
 
 bool fax_shaped(const Shape& s) {
-    return s.width == fax_width_px && s.bits == 1 && s.samples == 1 && s.height > 0 &&
+    return is_fax_width(s.width) && s.bits == 1 && s.samples == 1 && s.height > 0 &&
            s.height <= max_rows;
 }
 
@@ -84,14 +85,14 @@ Page read_page(const TiffFile& tiff, int index) {
     const Shape shape = shape_of(tif);
     const std::string where = "TIFF page " + std::to_string(index + 1);
     if (!fax_shaped(shape))
-        throw Error(where + " is not a 1-bit " + std::to_string(fax_width_px) +
-                    "-pixel fax page (" + std::to_string(shape.width) + "x" +
-                    std::to_string(shape.height) + ", " +
+        throw Error(where + " is not a 1-bit 1728- or 2048-pixel fax page (" +
+                    std::to_string(shape.width) + "x" + std::to_string(shape.height) + ", " +
                     std::to_string(shape.bits * shape.samples) + " bits per pixel)");
     std::uint16_t photometric = PHOTOMETRIC_MINISWHITE;
     TIFFGetFieldDefaulted(tif, TIFFTAG_PHOTOMETRIC, &photometric);
 
-    Page page = Page::blank(static_cast<int>(shape.height), resolution_of(tif));
+    Page page = Page::blank(static_cast<int>(shape.height), resolution_of(tif),
+                            static_cast<int>(shape.width));
     if (TIFFScanlineSize(tif) != page.stride()) tiff.fail("cannot read " + where);
     // Scanline by scanline so any strip layout and any codec libtiff knows
     // works; libtiff also undoes FillOrder LSB2MSB.

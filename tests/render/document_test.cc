@@ -1,13 +1,15 @@
 // render_document: every supported type from samples/docs, refusals that
 // name the file and its type, limits, and isolation of crashing, hanging
-// and memory-hungry renderers.
+// and memory-hungry renderers and of the network.
 #define BOOST_TEST_MODULE document
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <boost/test/unit_test.hpp>
 #include <string>
 
 #include "faxgw/render.h"
+#include "network.h"
 #include "test_util.h"
 
 using namespace faxgw::render;
@@ -232,4 +234,44 @@ BOOST_AUTO_TEST_CASE(pages_come_back_from_the_child_unchanged) {
     Options in_process;
     in_process.isolate = false;
     BOOST_TEST((render_sample("photo.gif", in_process) == render_sample("photo.gif")));
+}
+
+BOOST_AUTO_TEST_CASE(the_renderer_has_no_network_not_even_loopback) {
+    if (!kernel_allows_network_namespaces()) {
+        BOOST_TEST_MESSAGE("SKIPPED: the kernel allows no network namespace here");
+        return;
+    }
+    const LoopbackServer server;
+    BOOST_TEST_REQUIRE(try_to_connect(server.port()) == "connected");  // from here it answers
+    try {
+        run_isolated(
+            "probe", [&]() -> std::vector<Page> { throw Error(try_to_connect(server.port())); },
+            Options{});
+        BOOST_FAIL("no error");
+    } catch (const Error& e) {
+        // Not "Connection refused": there is no route, loopback included.
+        BOOST_TEST(std::string(e.what()) == "probe: " + std::string(std::strerror(ENETUNREACH)));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(the_renderer_keeps_its_user_and_group) {
+    // Without root the child is in a user namespace of its own: there too it
+    // has our ids, and what it writes is ours.
+    const uid_t uid = ::getuid();
+    const gid_t gid = ::getgid();
+    const TempDir dir;
+    run_isolated(
+        "ids",
+        [&]() -> std::vector<Page> {
+            if (::getuid() != uid || ::getgid() != gid)
+                throw Error("runs as " + std::to_string(::getuid()) + ":" +
+                            std::to_string(::getgid()));
+            write_bytes(dir / "written", "x");
+            return {};
+        },
+        Options{});
+    struct stat written {};
+    BOOST_TEST_REQUIRE(::stat((dir / "written").c_str(), &written) == 0);
+    BOOST_TEST(written.st_uid == uid);
+    BOOST_TEST(written.st_gid == gid);
 }

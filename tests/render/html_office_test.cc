@@ -1,12 +1,14 @@
 // HTML through WeasyPrint (render_html, and render_document for text/html)
 // and Office documents through LibreOffice, including the refusals when
-// either is missing. Words are checked with Tesseract (ocr.h).
+// either is missing, and LibreOffice kept from pictures a document links to
+// by URL. Words are checked with Tesseract (ocr.h).
 #define BOOST_TEST_MODULE html_office
 #include <boost/test/unit_test.hpp>
 #include <map>
 #include <string>
 
 #include "faxgw/render.h"
+#include "network.h"
 #include "ocr.h"
 #include "test_util.h"
 
@@ -42,6 +44,19 @@ bool have_libreoffice() {
     if (have_tool("soffice")) return true;
     BOOST_TEST_MESSAGE("SKIPPED: LibreOffice is not installed (libreoffice-writer-nogui)");
     return false;
+}
+
+// An OpenDocument text whose one picture is linked to `url`, not embedded
+// (make_linked_odt.py); empty, with a message, without python3.
+std::string odt_linking_to(const std::string& url) {
+    const TempDir dir;
+    const Output made =
+        run("python3 " +
+            (std::filesystem::path(FAXGW_SOURCE_DIR) / "tests/render/make_linked_odt.py").string() +
+            " '" + url + "' " + (dir / "linked.odt").string());
+    if (made.status == 0) return read_bytes(dir / "linked.odt");
+    BOOST_TEST_MESSAGE("SKIPPED: cannot make the document with python3: " << made.text);
+    return {};
 }
 
 }  // namespace
@@ -111,6 +126,33 @@ BOOST_AUTO_TEST_CASE(word_document_renders_through_libreoffice) {
     const double a = ocr::accuracy(ocr_text(pages), read_bytes(samples() / "letter.txt"));
     BOOST_TEST_MESSAGE("accuracy " << a);
     BOOST_TEST(a >= 0.9);
+}
+
+BOOST_AUTO_TEST_CASE(libreoffice_fetches_no_linked_picture) {
+    if (!have_libreoffice()) return;
+    if (!kernel_allows_network_namespaces()) {
+        BOOST_TEST_MESSAGE("SKIPPED: the kernel allows no network namespace here");
+        return;
+    }
+    const LoopbackServer server(read_bytes(samples() / "logo.png"));
+    const std::string odt = odt_linking_to(server.url("/picture.png"));
+    if (odt.empty()) return;
+    const auto pages = render_document(odt, "", "linked.odt", Options{});
+    BOOST_TEST(server.connections() == 0);
+    BOOST_TEST_REQUIRE(pages.size() == 1u);
+    BOOST_TEST(ocr_text(pages).find("Linked picture below") != std::string::npos);
+
+    // What the isolation prevents: rendered in-process, LibreOffice fetches
+    // the picture and draws it. (Should a LibreOffice stop fetching, the
+    // check above proves nothing, hence the warning.)
+    Options in_process;
+    in_process.isolate = false;
+    const auto fetched = render_document(odt, "", "linked.odt", in_process);
+    BOOST_WARN_MESSAGE(server.connections() > 0,
+                       "LibreOffice fetched nothing even with the network: this test no longer "
+                       "shows that isolation keeps it from fetching");
+    if (server.connections() > 0 && fetched.size() == 1u)
+        BOOST_TEST(ink_of(fetched[0]).pixels > ink_of(pages[0]).pixels + 2000);
 }
 
 BOOST_AUTO_TEST_CASE(office_documents_are_refused_by_name_without_libreoffice) {

@@ -1,8 +1,11 @@
 // Public interface of render/: turns documents into fax pages and fax pages
 // into files. render knows nothing of queues, lines or mail.
 //
-// A fax page is exactly 1728 pixels wide, 1 bit deep, 204 dpi across and
-// 98, 196 or 391 lines per inch down: the only geometry spandsp 0.0.6 sends.
+// A fax page is 1728 pixels wide (215 mm, the width every fax machine
+// prints), or 2048 (255 mm) for B4 paper, 1 bit deep, 204 dpi across and 98,
+// 196 or 391 lines per inch down: the geometry spandsp 0.0.6 sends. Only
+// some receivers take 2048-pixel pages, so a fax that has them is also kept
+// as narrow_fax_tiff makes it, for the others.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +23,7 @@
 namespace faxgw::render {
 
 inline constexpr int fax_width_px = 1728;
+inline constexpr int b4_width_px = 2048;
 inline constexpr int fax_x_dpi = 204;
 
 // `automatic` ("auto") is a request, never a page's resolution: each
@@ -34,19 +38,20 @@ Resolution parse_resolution(
     std::string_view name);  // "standard" | "fine" | "superfine" | "auto"; throws Error
 std::string_view to_string(Resolution r);  // automatic: "auto"
 
-enum class Paper { a4, letter, legal };
-Paper parse_paper(std::string_view name);  // "a4" | "letter" | "legal"; throws Error
+// B4 is ISO B4 (250 x 353 mm) on 2048-pixel pages.
+enum class Paper { a4, letter, legal, b4 };
+Paper parse_paper(std::string_view name);  // "a4" | "letter" | "legal" | "b4"; throws Error
 std::string_view to_string(Paper p);
 
 // One fax page. Rows are packed MSB first, stride width/8 bytes, 1 = black
 // (TIFF PhotometricInterpretation MinIsWhite, as fax TIFFs are).
 struct Page {
-    int width = fax_width_px;
+    int width = fax_width_px;  // or b4_width_px
     int height = 0;
     Resolution resolution = Resolution::fine;
     std::vector<std::uint8_t> bits;
 
-    static Page blank(int height, Resolution r);
+    static Page blank(int height, Resolution r, int width = fax_width_px);
     int stride() const { return width / 8; }
     bool black(int x, int y) const;
     void set_black(int x, int y);
@@ -109,6 +114,8 @@ Resolution legible_resolution(const std::vector<Page>& fine_pages);
 
 // Page height in pixels of the chosen paper at the chosen resolution.
 int page_height_px(Paper paper, Resolution r);
+// Page width in pixels: b4_width_px for B4, fax_width_px for the others.
+int page_width_px(Paper paper);
 
 // UTF-8 text laid out with Pango on pages of the chosen paper; wraps long
 // lines, expands tabs, starts a new page at form feeds.
@@ -128,7 +135,8 @@ std::vector<Page> render_pdf(std::string_view pdf_bytes, const Options& options)
 // name the document in errors. Anything else
 // throws Error "attachment NAME (TYPE) cannot be faxed". With
 // options.isolate (the default) the rendering runs in a child process under
-// the memory, CPU and wall-clock limits of options; a renderer that crashes,
+// the memory, CPU and wall-clock limits of options and with no network (so
+// pictures a document links to by URL stay out); a renderer that crashes,
 // hangs or runs out of memory gives an Error "NAME: <reason>" and the caller
 // carries on. Errors about the document read "NAME: <what is wrong>".
 std::vector<Page> render_document(std::string_view bytes, std::string_view mime_type,
@@ -136,7 +144,9 @@ std::vector<Page> render_document(std::string_view bytes, std::string_view mime_
 
 // Runs `render` in a forked child process under options' memory_mb,
 // cpu_seconds and wall_seconds limits (render_document's isolation, for
-// callers with renderers of their own) and returns its pages. Throws Error
+// callers with renderers of their own) and returns its pages. The child has
+// no network, not even 127.0.0.1, where the kernel allows (an empty network
+// namespace; without one it renders all the same). Throws Error
 // "NAME: <reason>": the renderer's own Error message, "rendering took longer
 // than N s", "ran out of memory (limit N MB)", "rendering used more than N s
 // of processor time" or "renderer crashed (signal N, ...)".
@@ -258,8 +268,8 @@ private:
     std::unique_ptr<State> state_;
 };
 
-// Reads every page of a 1-bit TIFF that is 1728 pixels wide (any fax
-// compression) back into pages; throws Error otherwise.
+// Reads every page of a 1-bit TIFF whose pages are 1728 or 2048 pixels wide
+// (any fax compression) back into pages; throws Error otherwise.
 std::vector<Page> read_fax_tiff(const std::filesystem::path& file);
 
 // read_fax_tiff one page at a time, for documents too long to hold whole.
@@ -278,6 +288,17 @@ private:
     struct State;
     std::unique_ptr<State> state_;
 };
+
+// A fax page as a receiver that prints only 215 mm gets it: a 2048-pixel
+// page scaled down to 1728 pixels (and its height in proportion, 84 %),
+// with text thresholded and pictures screened again; 1728-pixel pages are
+// returned as they are.
+Page narrow_page(const Page& page);
+
+// When the fax TIFF `in` has pages wider than 1728 pixels, writes `out`: the
+// same pages, each through narrow_page, and returns true. Otherwise returns
+// false and writes nothing. Throws Error naming the file.
+bool narrow_fax_tiff(const std::filesystem::path& in, const std::filesystem::path& out);
 
 // Number of pages (directories) in a TIFF file; throws Error if unreadable.
 int count_tiff_pages(const std::filesystem::path& file);
