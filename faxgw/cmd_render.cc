@@ -60,7 +60,7 @@ CLI::App* add_render_command(CLI::App& app, int& exit_code) {
         ->check(CLI::ExistingFile);
     cmd->add_option("-o,--output", o->out, "Fax TIFF to write")->required();
     cmd->add_option("--resolution", o->resolution, "standard, fine or superfine");
-    cmd->add_option("--paper", o->paper, "a4, letter or legal");
+    cmd->add_option("--paper", o->paper, "a4, letter, legal or b4");
     cmd->callback([o, &exit_code] { exit_code = render_files(*o); });
     return cmd;
 }

@@ -80,6 +80,7 @@ faxcore::SimNumber sim_number(const toml::table& t) {
     n.behaviour = *behaviour;
     if (const auto* k = t.get("hangup_after_pages")) n.hangup_after_pages = int(integer(*k));
     n.csid = field(t, "csid");
+    if (const auto* k = t.get("b4")) n.b4 = boolean(*k);
     return n;
 }
 
@@ -215,10 +216,11 @@ const std::vector<Key>& keys() {
   { number = "+15551003", behaviour = "busy" },
   { number = "+15551004", behaviour = "no_answer" },
   { number = "+15551005", behaviour = "hangup", hangup_after_pages = 1, csid = "FLAKY" },
+  { number = "+15551006", behaviour = "receive", csid = "B4 PLOTTER", b4 = true },
 ])",
          "The simulated telephone network: what answers at each number (receive, busy,\n"
-         "# no_answer, hangup after hangup_after_pages confirmed pages). Other numbers do not "
-         "exist.",
+         "# no_answer, hangup after hangup_after_pages confirmed pages; b4 = true: also takes\n"
+         "# B4 paper). Other numbers do not exist.",
          [](auto& n, Config& c) {
              c.gateway.sim.numbers.clear();
              tables(n,
@@ -242,7 +244,9 @@ const std::vector<Key>& keys() {
         {"dial.max_digits", "15", "Longest number accepted (E.164 allows 15).",
          [](auto& n, Config& c) { c.mail.dial.max_digits = int(integer(n)); }},
 
-        {"render.paper", R"("a4")", "Paper size of rendered pages: a4, letter or legal.",
+        {"render.paper", R"("a4")",
+         "Paper size of rendered pages: a4, letter, legal or b4. B4 pages are 2048\n"
+         "# pixels wide; receivers that take no B4 get them scaled to 1728.",
          [](auto& n, Config& c) { c.mail.render.paper = parsed(n, &render::parse_paper); }},
         {"render.resolution", R"("fine")",
          "Fax resolution: standard (98 lpi), fine (196), superfine (391).",

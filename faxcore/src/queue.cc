@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS batches (
     origin_key TEXT NOT NULL UNIQUE,
     origin TEXT NOT NULL,
     document TEXT NOT NULL,
+    narrow_document TEXT NOT NULL DEFAULT '',
     pages INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     delay_reported INTEGER NOT NULL DEFAULT 0,
@@ -79,7 +80,7 @@ CREATE TABLE IF NOT EXISTS inbound (
 
 constexpr const char* job_columns =
     "j.id, j.batch, j.number, j.dial, j.state, b.pages, j.pages_confirmed, j.created_at, "
-    "j.next_attempt_at, j.reason, b.document, b.origin_key, b.origin";
+    "j.next_attempt_at, j.reason, b.document, b.origin_key, b.origin, b.narrow_document";
 
 JobState parse_state(const std::string& s) {
     for (auto st : {JobState::queued, JobState::held, JobState::sending, JobState::retry_wait,
@@ -152,6 +153,7 @@ Job read_job(SQLite::Statement& q) {
     j.document = q.getColumn(10).getString();
     j.origin_key = q.getColumn(11).getString();
     j.origin = q.getColumn(12).getString();
+    j.narrow_document = q.getColumn(13).getString();
     return j;
 }
 
@@ -189,14 +191,23 @@ SqliteQueue::SqliteQueue(const std::filesystem::path& var_dir)
 // creating tables take locks that SQLite may refuse at once, without its
 // busy handler (e.g. SQLITE_BUSY_RECOVERY): so they are done only when
 // needed, inside BEGIN IMMEDIATE, and retried for a while when refused.
+//
+// Version 1 queues (before B4) lack batches.narrow_document: it is added,
+// so that an upgrade keeps every queued job.
 void SqliteQueue::create_schema_once() {
-    constexpr int schema_version = 1;
+    constexpr int schema_version = 2;
     for (int attempt = 0;; ++attempt) {
         try {
             if (db_.execAndGet("PRAGMA journal_mode").getString() != "wal")
                 db_.exec("PRAGMA journal_mode=WAL");
             if (db_.execAndGet("PRAGMA user_version").getInt() == schema_version) return;
             WriteTransaction tx(db_);
+            // Read again under the write lock: another process may have
+            // upgraded the queue in between.
+            const int found = db_.execAndGet("PRAGMA user_version").getInt();
+            if (found == schema_version) return;
+            if (found == 1)
+                db_.exec("ALTER TABLE batches ADD COLUMN narrow_document TEXT NOT NULL DEFAULT ''");
             db_.exec(schema);
             db_.exec("PRAGMA user_version = " + std::to_string(schema_version));
             tx.commit();
@@ -216,16 +227,21 @@ std::string SqliteQueue::batch_for(const Submission& s, std::int64_t now) {
         // document of the first delivery stands.
         std::error_code ignored;
         std::filesystem::remove(s.document, ignored);
+        if (!s.narrow_document.empty()) std::filesystem::remove(s.narrow_document, ignored);
         return find.getColumn(0).getString();
     }
     std::string id = new_batch_id(now);
     auto doc = var_ / "spool" / "docs" / (id + ".tif");
+    std::filesystem::path narrow;
+    if (!s.narrow_document.empty()) {
+        narrow = var_ / "spool" / "docs" / (id + ".narrow.tif");
+        move_file_durably(s.narrow_document, narrow);
+    }
     move_file_durably(s.document, doc);
-    SQLite::Statement ins(
-        db_,
-        "INSERT INTO batches (id, origin_key, origin, document, pages, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)");
-    SQLite::bind(ins, id, s.origin_key, s.origin, doc.string(), s.pages, now);
+    SQLite::Statement ins(db_,
+                          "INSERT INTO batches (id, origin_key, origin, document, narrow_document, "
+                          "pages, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    SQLite::bind(ins, id, s.origin_key, s.origin, doc.string(), narrow.string(), s.pages, now);
     ins.exec();
     return id;
 }

@@ -31,9 +31,22 @@ std::string compression_name(int encoding) {
     }
 }
 
+// Paper a terminal offers: every length, and widths up to B4 (255 mm) when
+// it takes B4. A sender must list the width of what it sends as well.
+int image_sizes(bool b4) {
+    return T30_SUPPORT_215MM_WIDTH | (b4 ? T30_SUPPORT_255MM_WIDTH : 0) | T30_SUPPORT_A4_LENGTH |
+           T30_SUPPORT_B4_LENGTH | T30_SUPPORT_US_LETTER_LENGTH | T30_SUPPORT_US_LEGAL_LENGTH |
+           T30_SUPPORT_UNLIMITED_LENGTH;
+}
+
+// Whether a DIS frame (address, control, FCF, then the DIS bits) offers
+// 255 mm or wider paper: T.30 DIS bits 17 and 18, the low two bits of the
+// third byte of the DIS bits (00 = 215 mm only).
+bool dis_offers_b4(const uint8_t* frame, int len) { return len > 5 && (frame[5] & 0x03) != 0; }
+
 class FaxTerminal {
 public:
-    FaxTerminal(Role role, const std::string& ident)
+    FaxTerminal(Role role, const std::string& ident, bool b4 = true)
         : fax_(fax_init(nullptr, role == Role::calling)) {
         if (!fax_) throw std::runtime_error("spandsp: fax_init failed");
         t30_ = fax_get_t30_state(fax_);
@@ -48,6 +61,7 @@ public:
         t30_set_supported_resolutions(t30_, T30_SUPPORT_STANDARD_RESOLUTION |
                                                 T30_SUPPORT_FINE_RESOLUTION |
                                                 T30_SUPPORT_SUPERFINE_RESOLUTION);
+        t30_set_supported_image_sizes(t30_, image_sizes(b4));
         t30_set_ecm_capability(t30_, 1);
         t30_set_phase_b_handler(t30_, &FaxTerminal::on_phase_b, this);
         t30_set_phase_d_handler(t30_, &FaxTerminal::on_phase_d, this);
@@ -67,6 +81,14 @@ public:
     int pages_received = 0;   // receiver: pages written
     long progress_events = 0;
     std::function<void(FaxTerminal&)> on_page;
+    // Sender of a wide document: what to send instead when the receiver's
+    // first DIS offers only 215 mm paper, and which pages of it.
+    struct NarrowCopy {
+        std::string tiff;
+        int start = -1, stop = -1;
+    } narrow;
+    bool far_offers_b4 = true;  // from the last DIS heard
+    bool sent_narrow = false;
 
     t30_stats_t stats() {
         t30_stats_t st{};
@@ -77,11 +99,24 @@ public:
 private:
     // Every HDLC frame is progress: control frames, and in ECM every 256-byte
     // block of image data, so the watchdog never cuts a long page under ECM.
-    static void on_frame(t30_state_t*, void* user, int, const uint8_t*, int) {
-        static_cast<FaxTerminal*>(user)->progress_events++;
+    static void on_frame(t30_state_t*, void* user, int incoming, const uint8_t* frame, int len) {
+        auto* self = static_cast<FaxTerminal*>(user);
+        self->progress_events++;
+        if (incoming && len > 2 && (frame[2] & 0xFE) == T30_DIS)
+            self->far_offers_b4 = dis_offers_b4(frame, len);
     }
-    static int on_phase_b(t30_state_t*, void* user, int) {
-        static_cast<FaxTerminal*>(user)->progress_events++;
+    // spandsp opens the file to send only after phase B starts (the DIS is
+    // in), so the file can still be swapped here. Only before the first
+    // page: a later DIS (after a change of resolution) must not restart
+    // the document.
+    static int on_phase_b(t30_state_t* t30, void* user, int) {
+        auto* self = static_cast<FaxTerminal*>(user);
+        self->progress_events++;
+        if (!self->narrow.tiff.empty() && !self->far_offers_b4 && self->pages_confirmed == 0 &&
+            !self->sent_narrow) {
+            t30_set_tx_file(t30, self->narrow.tiff.c_str(), self->narrow.start, self->narrow.stop);
+            self->sent_narrow = true;
+        }
         return T30_ERR_OK;
     }
     static int on_phase_d(t30_state_t*, void* user, int) {
@@ -172,6 +207,7 @@ void fill_report(CallReport& r, FaxTerminal& sender, FaxTerminal& receiver, long
     if (const char* id = t30_get_rx_ident(sender.t30())) r.remote_csid = id;
     if (const char* id = t30_get_rx_ident(receiver.t30())) r.caller_tsi = id;
     r.receiver_complete = receiver.ended && receiver.completion_code == T30_ERR_OK;
+    r.sent_narrow = sender.sent_narrow;
 }
 
 }  // namespace
@@ -179,10 +215,11 @@ void fill_report(CallReport& r, FaxTerminal& sender, FaxTerminal& receiver, long
 CallReport run_back_to_back_call(const SendSpec& send, const ReceiveSpec& receive,
                                  const CallLimits& limits, const PageConfirmed& on_page) {
     FaxTerminal sender(Role::calling, send.ident);
-    FaxTerminal receiver(Role::answering, receive.ident);
+    FaxTerminal receiver(Role::answering, receive.ident, receive.accepts_b4);
     // spandsp counts pages from 0 and takes -1 for "to the end".
-    t30_set_tx_file(sender.t30(), send.tiff.c_str(), send.first_page - 1,
-                    send.last_page > 0 ? send.last_page - 1 : -1);
+    const int start = send.first_page - 1, stop = send.last_page > 0 ? send.last_page - 1 : -1;
+    t30_set_tx_file(sender.t30(), send.tiff.c_str(), start, stop);
+    if (!send.narrow_tiff.empty()) sender.narrow = {send.narrow_tiff.string(), start, stop};
     t30_set_rx_file(receiver.t30(), receive.tiff.c_str(), -1);
     t30_set_rx_encoding(receiver.t30(), T4_COMPRESSION_ITU_T6);  // ~17 % smaller files
     sender.on_page = [&](FaxTerminal& t) {

@@ -18,12 +18,17 @@ struct SendSpec {
     int first_page = 1;  // 1-based, inclusive
     int last_page = 0;   // 1-based, inclusive; 0 = to the end
     std::string ident;   // our station ID (TSI), at most 20 characters
+    // The same pages at most 1728 pixels wide (Submission::narrow_document):
+    // sent instead of `tiff` when the receiver's DIS does not offer 255 mm
+    // paper. Empty: `tiff` goes to every receiver.
+    std::filesystem::path narrow_tiff = {};
 };
 
 struct ReceiveSpec {
     std::filesystem::path tiff;  // where the received pages are written
     std::string ident;           // the answering station's ID (CSID)
     int hangup_after_pages = 0;  // drop the call once this many pages are confirmed; 0 = never
+    bool accepts_b4 = true;      // offers 255 mm (2048-pixel) pages besides 215 mm
 };
 
 struct CallLimits {
@@ -45,6 +50,7 @@ struct CallReport {
     int t30_code = 0;         // the sender's T.30 completion code
     std::string t30_text;
     bool receiver_complete = false;
+    bool sent_narrow = false;  // the receiver offered no B4: the narrow copy went
     std::string detail;
 };
 

@@ -22,6 +22,8 @@ Attempt attempt_from(const CallRequest& call, const CallReport& r) {
     a.t30_code = r.t30_code;
     a.t30_text = r.t30_text;
     a.detail = r.detail;
+    if (r.sent_narrow && a.detail.empty())
+        a.detail = "receiver takes no B4 paper: sent the pages 215 mm wide";
     return a;
 }
 
@@ -105,10 +107,11 @@ CallResult SimNetwork::call_remote(const CallRequest& call, const SimNumber& far
                                    const PageConfirmed& on_page) const {
     auto folder = remote_dir_ / digits_of(far_end.number);
     std::filesystem::create_directories(folder);
-    SendSpec send{call.job->document, call.first_page, 0, settings_.station_id};
-    ReceiveSpec receive{folder / call_file_name(call),
-                        far_end.csid.empty() ? far_end.number : far_end.csid,
-                        far_end.behaviour == SimBehaviour::hangup ? far_end.hangup_after_pages : 0};
+    SendSpec send{call.job->document, call.first_page, 0, settings_.station_id,
+                  call.job->narrow_document};
+    ReceiveSpec receive{
+        folder / call_file_name(call), far_end.csid.empty() ? far_end.number : far_end.csid,
+        far_end.behaviour == SimBehaviour::hangup ? far_end.hangup_after_pages : 0, far_end.b4};
     CallLimits limits{settings_.watchdog_seconds, settings_.max_call_seconds, settings_.sim_speed};
     auto report = run_back_to_back_call(send, receive, limits, on_page);
     return CallResult{attempt_from(call, report)};
@@ -116,8 +119,9 @@ CallResult SimNetwork::call_remote(const CallRequest& call, const SimNumber& far
 
 CallResult SimNetwork::call_inbound(const CallRequest& call, const PageConfirmed& on_page) const {
     auto file = queue_.inbound_dir() / call_file_name(call);
-    SendSpec send{call.job->document, call.first_page, 0, settings_.station_id};
-    ReceiveSpec receive{file, settings_.station_id, 0};
+    SendSpec send{call.job->document, call.first_page, 0, settings_.station_id,
+                  call.job->narrow_document};
+    ReceiveSpec receive{file, settings_.station_id, 0, true};
     CallLimits limits{settings_.watchdog_seconds, settings_.max_call_seconds, settings_.sim_speed};
     auto report = run_back_to_back_call(send, receive, limits, on_page);
     if (report.pages_received > 0) {

@@ -47,14 +47,15 @@ void apply(FaxOptions& o, const std::string& key, const std::string& value) {
     throw OptionError(
         "unknown fax option '" + key +
         "' (known: resolution, paper, cover, at, notify, and fine, standard, superfine, a4, "
-        "letter, legal, cover, nocover, notify)");
+        "letter, legal, b4, cover, nocover, notify)");
 }
 
 // A bare word is short for key=value.
 void apply_word(FaxOptions& o, const std::string& word) {
     if (word == "fine" || word == "standard" || word == "superfine")
         return apply(o, "resolution", word);
-    if (word == "a4" || word == "letter" || word == "legal") return apply(o, "paper", word);
+    if (word == "a4" || word == "letter" || word == "legal" || word == "b4")
+        return apply(o, "paper", word);
     if (word == "cover") return apply(o, "cover", "yes");
     if (word == "nocover") return apply(o, "cover", "no");
     if (word == "notify") return apply(o, "notify", "success");

@@ -238,8 +238,12 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
     ScratchFile document(queue.scratch_dir());
     const int pages = write_fax_document(cover, parts, settings.header, document.path());
     parts.clear();  // the parts' scratch files are not needed any more
+    // B4 pages (or a wide TIFF attachment) go to most receivers narrowed.
+    ScratchFile narrow(queue.scratch_dir());
+    const bool has_wide_pages = render::narrow_fax_tiff(document.path(), narrow.path());
     faxcore::Submission submission;
     submission.document = document.path();
+    if (has_wide_pages) submission.narrow_document = narrow.path();
     submission.pages = pages;
     submission.origin_key = origin_key(message, raw);
     submission.origin = make_origin(message, envelope, recipients, options);

@@ -97,7 +97,15 @@ std::vector<Page> render_postscript_at(std::string_view ps_bytes, const Options&
         throw Error("PostScript is damaged (" + std::to_string(count) + " of " +
                     std::to_string(declared) + " pages rendered)");
     std::vector<Page> pages = read_fax_tiff(out);
-    for (Page& p : pages) p.resolution = options.resolution;
+    // gs's paper sizes are whole points: its B4 (1001 pt) is a row longer
+    // than 353 mm at fine. Every renderer's pages are page_height_px high,
+    // so the row of paper edge is dropped (or a missing one added, white).
+    const int rows = page_height_px(options.paper, options.resolution);
+    for (Page& p : pages) {
+        p.resolution = options.resolution;
+        p.height = rows;
+        p.bits.resize(static_cast<std::size_t>(p.stride()) * rows, 0);
+    }
     return pages;
 }
 

@@ -116,3 +116,32 @@ BOOST_AUTO_TEST_CASE(outcome_table_names_round_trip) {
         BOOST_TEST(!faxcore::describe(o).text.empty());
     }
 }
+
+// A queue written before B4 (schema 1, no narrow_document) is upgraded in
+// place when opened: its jobs stay, and new jobs may carry a narrow copy.
+BOOST_AUTO_TEST_CASE(a_version_1_queue_is_upgraded_keeping_its_jobs) {
+    test::TempDir dir;
+    auto pages = test::synthetic_pages(1, render::Resolution::fine);
+    std::int64_t old_job = 0;
+    {
+        faxcore::SqliteQueue q(dir.path);
+        old_job = q.enqueue(test::submission(q, "<old@x>", pages, {"+15551001"})).jobs[0];
+    }
+    {
+        SQLite::Database db(dir.path / "queue.sqlite", SQLite::OPEN_READWRITE);
+        db.exec("ALTER TABLE batches DROP COLUMN narrow_document");
+        db.exec("PRAGMA user_version = 1");
+    }
+    faxcore::SqliteQueue q(dir.path);
+    auto job = q.job(old_job);
+    BOOST_TEST_REQUIRE(job.has_value());
+    BOOST_TEST(job->state == JobState::queued);
+    BOOST_TEST(job->narrow_document.empty());
+    BOOST_TEST((render::read_fax_tiff(job->document) == pages));
+
+    auto sub = test::submission(q, "<new@x>", pages, {"+15551001"});
+    sub.narrow_document = test::write_document(q.scratch_dir(), "narrow.tif", pages);
+    auto fresh = q.job(q.enqueue(sub).jobs[0]);
+    BOOST_TEST(std::filesystem::exists(fresh->narrow_document));
+    BOOST_TEST(fresh->narrow_document.filename().string().ends_with(".narrow.tif"));
+}

@@ -64,6 +64,35 @@ BOOST_AUTO_TEST_CASE(a_job_to_an_answering_machine_is_done_with_identical_pages)
     BOOST_TEST((rig.received("+15551001") == pages));
 }
 
+// One B4 fax to a receiver that takes B4 and one that does not: each gets
+// what it can print, and the attempt says when the narrow copy went.
+BOOST_AUTO_TEST_CASE(a_b4_fax_goes_wide_or_narrow_as_each_receiver_takes_it) {
+    Rig rig;
+    auto s = network();
+    s.sim.numbers.push_back({"+15551006", faxcore::SimBehaviour::receive, 0, "B4", true});
+    std::vector<render::Page> wide;
+    for (const auto& page : test::synthetic_pages(2, render::Resolution::fine)) {
+        auto w = render::Page::blank(page.height, page.resolution, render::b4_width_px);
+        for (int y = 0; y < page.height; ++y)
+            for (int x = 0; x < page.width; ++x)
+                if (page.black(x, y)) w.set_black(x + 300, y);
+        wide.push_back(std::move(w));
+    }
+    auto submission = test::submission(rig.queue, "<b4@x>", wide, {"+15551001", "+15551006"});
+    submission.narrow_document = rig.queue.scratch_dir() / "narrow.tif";
+    BOOST_TEST_REQUIRE(render::narrow_fax_tiff(submission.document, submission.narrow_document));
+    const auto narrow = render::read_fax_tiff(submission.narrow_document);
+    auto jobs = rig.queue.enqueue(submission).jobs;
+    BOOST_TEST(!std::filesystem::exists(submission.narrow_document));  // moved into the spool
+    rig.run(s);
+    for (auto id : jobs) BOOST_TEST(rig.queue.job(id)->state == JobState::done);
+    BOOST_TEST((rig.received("+15551006") == wide));
+    BOOST_TEST((rig.received("+15551001") == narrow));
+    BOOST_TEST(rig.queue.job(jobs[0])->attempts.at(0).detail ==
+               "receiver takes no B4 paper: sent the pages 215 mm wide");
+    BOOST_TEST(rig.queue.job(jobs[1])->attempts.at(0).detail.empty());
+}
+
 BOOST_AUTO_TEST_CASE(a_busy_number_is_retried_then_fails_with_the_reason) {
     Rig rig;
     auto s = network();

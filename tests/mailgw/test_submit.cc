@@ -269,6 +269,31 @@ BOOST_AUTO_TEST_CASE(parts_are_joined_page_by_page_with_one_numbering) {
     BOOST_TEST(scratch_empty());
 }
 
+// [fax: b4] gives 2048-pixel pages and, beside them in the spool, the same
+// pages 1728 wide for receivers without B4; an A4 fax has no such copy.
+BOOST_AUTO_TEST_CASE(a_b4_fax_is_queued_with_its_narrow_copy) {
+    auto r = submit(mail("Message-ID: <b4@example.org>\n", "Plans attached.\n"), "a@example.org",
+                    {"5551001@fax.example.com"});
+    BOOST_TEST_REQUIRE((r.code == ExitCode::ok));
+    std::string b4 = mail("Message-ID: <b4-too@example.org>\n", "Plans attached.\n");
+    b4.replace(b4.find("Subject: t"), 10, "Subject: plans [fax: b4]");
+    r = submit(b4, "a@example.org", {"5551001@fax.example.com"});
+    BOOST_TEST_INFO(r.message);
+    BOOST_TEST_REQUIRE((r.code == ExitCode::ok));
+    auto jobs = queue->jobs();
+    BOOST_TEST_REQUIRE(jobs.size() == 2u);
+    const auto& a4_job = jobs[0].origin_key == "<b4@example.org>" ? jobs[0] : jobs[1];
+    const auto& b4_job = jobs[0].origin_key == "<b4@example.org>" ? jobs[1] : jobs[0];
+    BOOST_TEST(a4_job.narrow_document.empty());
+    BOOST_TEST_REQUIRE(!b4_job.narrow_document.empty());
+    const auto wide = render::read_fax_tiff(b4_job.document);
+    const auto narrow = render::read_fax_tiff(b4_job.narrow_document);
+    BOOST_TEST_REQUIRE(wide.size() == narrow.size());
+    BOOST_TEST(wide[0].width == 2048);
+    BOOST_TEST(narrow[0].width == 1728);
+    BOOST_TEST(scratch_empty());
+}
+
 BOOST_AUTO_TEST_CASE(outsiders_must_log_in) {
     std::string raw = sample("plain-text.eml");
     mailgw::Envelope outsider{"anna@example.org", "198.51.100.7", "", {"5551001@fax.example.com"}};

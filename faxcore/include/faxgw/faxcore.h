@@ -74,6 +74,10 @@ struct Quota {
 
 struct Submission {
     std::filesystem::path document;  // fax TIFF made by render; moved into the spool
+    // When the document has pages wider than 1728 pixels (B4): the same
+    // pages 1728 wide, sent to receivers that do not offer the wider paper.
+    // Moved into the spool too. Empty: none.
+    std::filesystem::path narrow_document;
     int pages = 0;
     std::vector<Destination> destinations;
     std::string origin_key;       // dedup key (e.g. Message-ID): same key + number = one job
@@ -118,6 +122,7 @@ struct Job {
     std::int64_t next_attempt_at = 0;
     std::string reason;  // why it failed or is waiting
     std::filesystem::path document;
+    std::filesystem::path narrow_document;  // see Submission; empty: none
     std::string origin_key;
     std::string origin;
     std::vector<Attempt> attempts;

@@ -23,6 +23,7 @@ struct SimNumber {
     SimBehaviour behaviour = SimBehaviour::receive;
     int hangup_after_pages = 1;  // for SimBehaviour::hangup
     std::string csid;            // the remote machine's station ID
+    bool b4 = false;             // takes 255 mm (B4) paper besides 215 mm
 };
 
 struct SimSettings {
