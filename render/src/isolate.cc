@@ -37,6 +37,7 @@
 #include <fstream>
 #include <new>
 
+#include "program.h"
 #include "tiff_file.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -137,8 +138,13 @@ void cut_off_network() {
 }
 
 // The child: never returns.
-[[noreturn]] void child(int report, const std::filesystem::path& out, const PageProducer& produce,
+[[noreturn]] void child(int report, const std::filesystem::path& out,
+                        const std::filesystem::path& scratch, const PageProducer& produce,
                         const Options& options) {
+    // Every temporary file of the renderer and the programs it starts goes
+    // into `scratch`, which the parent removes however the child ends: a
+    // killed Ghostscript or LibreOffice cannot clean up after itself.
+    ::setenv("TMPDIR", scratch.c_str(), 1);
     ::setpgid(0, 0);
     // The parent's crash handlers (a test framework's, a daemon's) must not
     // run here: a crash is reported by the signal that ends the child.
@@ -226,12 +232,13 @@ std::size_t run_isolated_to_file(const std::string& name, const PageProducer& pr
         throw Error(name + ": cannot start the renderer: " + std::strerror(errno));
     Fd read_end(fds[0]), write_end(fds[1]);
 
+    const WorkDir scratch("faxgw-render-");
     const auto start = std::chrono::steady_clock::now();
     const pid_t pid = ::fork();
     if (pid < 0) throw Error(name + ": cannot start the renderer: " + std::strerror(errno));
     if (pid == 0) {
         read_end.reset();
-        child(write_end.get(), out, produce, options);
+        child(write_end.get(), out, scratch.path(), produce, options);
     }
     ::setpgid(pid, pid);  // as the child does: whichever runs first
     write_end.reset();

@@ -164,8 +164,18 @@ BOOST_AUTO_TEST_CASE(page_and_size_limits) {
 BOOST_AUTO_TEST_CASE(a_hanging_renderer_is_killed_at_the_wall_clock_limit) {
     Options o;
     o.wall_seconds = 2;
+    // Temporary files in a folder of this test's own, to see that the
+    // killed Ghostscript leaves none behind.
+    const TempDir tmp;
+    const std::string old_tmpdir = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "";
+    ::setenv("TMPDIR", tmp.path().c_str(), 1);
     const std::string e = error_of("%!PS\n{} loop\n", "application/postscript", "hang.ps", o);
+    if (old_tmpdir.empty())
+        ::unsetenv("TMPDIR");
+    else
+        ::setenv("TMPDIR", old_tmpdir.c_str(), 1);
     BOOST_TEST(e == "hang.ps: rendering took longer than 2 s");
+    BOOST_TEST(std::filesystem::is_empty(tmp.path()), "temporary files left behind");
     // And the caller goes on.
     BOOST_TEST(render_sample("figure.eps").size() == 1u);
 }
