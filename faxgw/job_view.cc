@@ -36,6 +36,7 @@ nlohmann::json job_to_json(const faxcore::Job& j) {
             {"reason", j.reason},
             {"origin_key", j.origin_key},
             {"document", j.document.string()},
+            {"narrow_document", j.narrow_document.string()},
             {"attempts", attempts}};
 }
 

@@ -77,13 +77,33 @@ BOOST_AUTO_TEST_CASE(every_page_at_the_far_ends_is_the_page_rendered_for_it) {
     int compared = 0;
     for (const auto& j : demo().jobs) {
         if (j["state"] != "done" || j["number"] == "+15550100") continue;
-        auto rendered = render::read_fax_tiff(j["document"].get<std::string>());
+        // B4 faxes go to receivers without B4 as their narrow copy.
+        const std::string narrow = j["narrow_document"];
+        const bool b4_receiver = j["number"] == "+15551006";
+        auto rendered = render::read_fax_tiff(narrow.empty() || b4_receiver ? j["document"]
+                                                                            : j["narrow_document"]);
         auto received = test::far_end_pages(demo().var / "remote", j);
         BOOST_TEST((received == rendered), "job " << j["id"] << " to " << j["number"]);
         BOOST_TEST(j["pages_confirmed"] == j["pages"]);
         ++compared;
     }
-    BOOST_TEST(compared >= 4);  // plain text, PDF, two numbers, flaky line
+    BOOST_TEST(compared >= 6);  // plain text, PDF, two numbers, flaky line, B4 twice
+}
+
+BOOST_AUTO_TEST_CASE(the_b4_plan_goes_wide_to_the_b4_machine_and_narrow_to_the_other) {
+    auto wide = demo().jobs_to("+15551006");
+    BOOST_REQUIRE(wide.size() == 1u);
+    BOOST_TEST(wide[0]["state"] == "done");
+    BOOST_TEST(render::read_fax_tiff(wide[0]["document"].get<std::string>())[0].width == 2048);
+    int narrow_sent = 0;
+    for (const auto& j : demo().jobs_to("+15551001"))
+        if (!j["narrow_document"].get<std::string>().empty()) {
+            BOOST_TEST(j["state"] == "done");
+            BOOST_TEST(j["attempts"][0]["detail"] ==
+                       "receiver takes no B4 paper: sent the pages 215 mm wide");
+            ++narrow_sent;
+        }
+    BOOST_TEST(narrow_sent == 1);
 }
 
 BOOST_AUTO_TEST_CASE(the_busy_number_is_retried_then_fails_with_a_reason) {
