@@ -7,7 +7,8 @@
 // Then legibility: Tesseract character accuracy (tests/render/ocr.h) and
 // line seconds per page for each text document at standard, fine and auto,
 // with gs's -r204x196 output beside faxgw's fine pages, and the table of
-// letter.txt at several type sizes that backs Resolution::automatic.
+// letter.txt at several type sizes that backs Resolution::automatic; last,
+// B4 pages against their 1728-pixel copy for receivers without B4.
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -202,6 +203,34 @@ void legibility_table(const fs::path& docs, const fs::path& tmp) {
     }
 }
 
+// B4: the 2048-pixel pages a B4 receiver gets against the 1728-pixel copy
+// (narrow_page) the others get: line time and legibility.
+void b4_table(const fs::path& docs, const fs::path& tmp) {
+    std::printf(
+        "\nB4 at fine: the wide pages a B4 receiver gets and the narrow copy the others get\n\n");
+    std::printf("%-16s %-14s %6s %12s %10s %10s\n", "document", "pages", "width", "G4 B/page",
+                "line s/pg", "OCR acc");
+    Options b4;
+    b4.paper = Paper::b4;
+    const std::string letter = read_bytes(docs / "letter.txt");
+    const struct {
+        const char* name;
+        std::string source;
+    } texts[] = {{"letter.txt", letter}, {"three-pages.pdf", ocr::three_pages_text()}};
+    for (const auto& t : texts) {
+        const auto wide = render_document(read_bytes(docs / t.name), "", t.name, b4);
+        std::vector<Page> narrow;
+        for (const Page& p : wide) narrow.push_back(narrow_page(p));
+        for (const auto& [what, pages] :
+             {std::pair<const char*, const std::vector<Page>&>{"faxgw B4", wide},
+              {"faxgw narrowed", narrow}}) {
+            const Legibility l = legibility(pages, t.source, tmp);
+            std::printf("%-16s %-14s %6d %12.0f %10.1f %10.4f\n", t.name, what, pages.at(0).width,
+                        g4_per_page(pages), l.line_s, l.accuracy);
+        }
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -235,6 +264,7 @@ int main(int argc, char** argv) {
             std::printf("%-18s %-6s n/a (Ghostscript does not read %s)\n", d.name, "gs", d.what);
     }
     legibility_table(docs, tmp);
+    b4_table(docs, tmp);
     fs::remove_all(tmp);
     return 0;
 }

@@ -12,23 +12,9 @@ using faxcore::Outcome;
 
 namespace {
 
-// Synthetic pages made 2048 wide: the same ink, moved to the right by
-// 160 pixels so that the extra width is used.
-std::vector<render::Page> wide_pages(int count) {
-    std::vector<render::Page> wide;
-    for (const auto& page : test::synthetic_pages(count, render::Resolution::fine)) {
-        auto w = render::Page::blank(page.height, page.resolution, render::b4_width_px);
-        for (int y = 0; y < page.height; ++y)
-            for (int x = 0; x < page.width; ++x)
-                if (page.black(x, y)) w.set_black(x + 160, y);
-        wide.push_back(std::move(w));
-    }
-    return wide;
-}
-
 struct WideDocument {
     test::TempDir dir;
-    std::vector<render::Page> wide = wide_pages(3);
+    std::vector<render::Page> wide = test::wide_synthetic_pages(3, 160);
     std::filesystem::path document = test::write_document(dir.path, "wide.tif", wide);
     std::filesystem::path narrow = dir.path / "narrow.tif";
     WideDocument() { BOOST_TEST_REQUIRE(render::narrow_fax_tiff(document, narrow)); }

@@ -45,6 +45,20 @@ inline std::vector<render::Page> synthetic_pages(int count, render::Resolution r
     return pages;
 }
 
+// synthetic_pages on 2048-pixel (B4) pages, moved right by `shift` pixels
+// so that the extra width is used.
+inline std::vector<render::Page> wide_synthetic_pages(int count, int shift) {
+    std::vector<render::Page> wide;
+    for (const auto& page : synthetic_pages(count, render::Resolution::fine)) {
+        auto w = render::Page::blank(page.height, page.resolution, render::b4_width_px);
+        for (int y = 0; y < page.height; ++y)
+            for (int x = 0; x < page.width; ++x)
+                if (page.black(x, y)) w.set_black(x + shift, y);
+        wide.push_back(std::move(w));
+    }
+    return wide;
+}
+
 inline std::filesystem::path write_document(const std::filesystem::path& dir,
                                             const std::string& name,
                                             const std::vector<render::Page>& pages) {

@@ -70,14 +70,7 @@ BOOST_AUTO_TEST_CASE(a_b4_fax_goes_wide_or_narrow_as_each_receiver_takes_it) {
     Rig rig;
     auto s = network();
     s.sim.numbers.push_back({"+15551006", faxcore::SimBehaviour::receive, 0, "B4", true});
-    std::vector<render::Page> wide;
-    for (const auto& page : test::synthetic_pages(2, render::Resolution::fine)) {
-        auto w = render::Page::blank(page.height, page.resolution, render::b4_width_px);
-        for (int y = 0; y < page.height; ++y)
-            for (int x = 0; x < page.width; ++x)
-                if (page.black(x, y)) w.set_black(x + 300, y);
-        wide.push_back(std::move(w));
-    }
+    const auto wide = test::wide_synthetic_pages(2, 300);
     auto submission = test::submission(rig.queue, "<b4@x>", wide, {"+15551001", "+15551006"});
     submission.narrow_document = rig.queue.scratch_dir() / "narrow.tif";
     BOOST_TEST_REQUIRE(render::narrow_fax_tiff(submission.document, submission.narrow_document));
