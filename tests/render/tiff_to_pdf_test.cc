@@ -120,6 +120,27 @@ BOOST_AUTO_TEST_CASE(g3_multi_strip_input_still_gives_ccitt) {
     BOOST_TEST(!std::filesystem::exists(dir / "out.pdf.g4.tif"));
 }
 
+// A B4 fax received from a B4 sender: 2048 px is 255 mm (722.8 pt) across,
+// also when spandsp stored it as multi-strip G3.
+BOOST_AUTO_TEST_CASE(a_received_b4_fax_keeps_its_width) {
+    TempDir dir;
+    Options b4;
+    b4.paper = Paper::b4;
+    write_fax_tiff(render_text("B4 page", b4), dir / "g4.tif");
+    const Output cp =
+        run("tiffcp -c g3:2d -r 64 " + (dir / "g4.tif").string() + " " + (dir / "g3.tif").string());
+    BOOST_TEST_REQUIRE(cp.status == 0, cp.text);
+    fax_tiff_to_pdf(dir / "g3.tif", dir / "out.pdf");
+    const PdfInfo info = pdfinfo(dir / "out.pdf");
+    BOOST_TEST(info.pages == 1);
+    BOOST_TEST(std::abs(info.width_pt - 2048 / 204.0 * 72) < 1.0);  // 722.8
+    BOOST_TEST(std::abs(info.height_pt - 353 / 25.4 * 72) < 2.0);
+    const auto images = pdfimages(dir / "out.pdf");
+    BOOST_TEST_REQUIRE(images.size() == 1u);
+    BOOST_TEST(images[0].encoding == "ccitt");
+    BOOST_TEST(images[0].width == 2048);
+}
+
 BOOST_AUTO_TEST_CASE(failures_throw_and_leave_nothing_behind) {
     TempDir dir;
     BOOST_CHECK_THROW(fax_tiff_to_pdf(dir / "missing.tif", dir / "out.pdf"), Error);
