@@ -275,6 +275,8 @@ CallReport run_back_to_back_call(const SendSpec& send, const ReceiveSpec& receiv
         // The scheduler, which knows the document, decides whether "OK"
         // covered every page.
         report.outcome = classify(sender.completion_code);
+        if (report.sent_narrow)
+            report.detail = "receiver takes no B4 paper: sent the pages 215 mm wide";
     }
     return report;
 }

@@ -22,8 +22,6 @@ Attempt attempt_from(const CallRequest& call, const CallReport& r) {
     a.t30_code = r.t30_code;
     a.t30_text = r.t30_text;
     a.detail = r.detail;
-    if (r.sent_narrow && a.detail.empty())
-        a.detail = "receiver takes no B4 paper: sent the pages 215 mm wide";
     return a;
 }
 

@@ -12,6 +12,7 @@
 
 #include "faxgw/render.h"
 #include "halftone.h"
+#include "tiff_file.h"
 
 namespace faxgw::render {
 
@@ -57,17 +58,8 @@ Page narrow_page(const Page& page) {
 }
 
 bool narrow_fax_tiff(const std::filesystem::path& in, const std::filesystem::path& out) {
-    {
-        // Most faxes are narrow already: look before writing anything.
-        FaxTiffReader reader(in);
-        bool wide = false;
-        while (auto page = reader.next())
-            if (page->width > fax_width_px) {
-                wide = true;
-                break;
-            }
-        if (!wide) return false;
-    }
+    // Most faxes are narrow already: their tags say so without decoding.
+    if (widest_page(in) <= static_cast<std::uint32_t>(fax_width_px)) return false;
     FaxTiffReader reader(in);
     FaxTiffWriter writer(out, reader.pages());
     while (auto page = reader.next()) writer.append(narrow_page(*page));

@@ -240,6 +240,17 @@ bool is_fax_tiff(const std::filesystem::path& file) {
     });
 }
 
+std::uint32_t widest_page(const std::filesystem::path& file) {
+    return naming_file(file, [&] {
+        TiffFile tiff(file, "r");
+        std::uint32_t widest = 0;
+        do {
+            widest = std::max(widest, shape_of(tiff.get()).width);
+        } while (TIFFReadDirectory(tiff.get()));
+        return widest;
+    });
+}
+
 bool is_single_strip_g4(const std::filesystem::path& file) {
     return naming_file(file, [&] {
         TiffFile tiff(file, "r");

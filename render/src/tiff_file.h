@@ -57,6 +57,9 @@ void replace_file(const std::filesystem::path& from, const std::filesystem::path
 
 bool is_fax_tiff(const std::filesystem::path& file);
 
+// The largest ImageWidth of any page, read from the tags (nothing decoded).
+std::uint32_t widest_page(const std::filesystem::path& file);
+
 // Whether every page is G4 in a single strip:
 // tiff2pdf passes only single-strip G4 data through untouched.
 bool is_single_strip_g4(const std::filesystem::path& file);

@@ -70,6 +70,25 @@ void check_pages_arrived_intact(const std::vector<render::Page>& sent,
 const std::vector<Resolution> standard_fine_standard_superfine = {
     Resolution::standard, Resolution::fine, Resolution::standard, Resolution::superfine};
 
+// One call of the standard, fine, standard, superfine document from
+// first_page on, with the confirmations the sender reported.
+struct MixedCall {
+    test::TempDir dir;
+    std::vector<render::Page> pages = pages_at(standard_fine_standard_superfine);
+    std::vector<int> confirmations;
+    faxcore::CallReport report;
+
+    explicit MixedCall(int first_page) {
+        const auto document = test::write_document(dir.path, "mixed.tif", pages);
+        report = faxcore::run_back_to_back_call(
+            {document, first_page, 0, "faxgw mixed"}, {dir.path / "received.tif", "REMOTE", 0}, {},
+            [&](int confirmed) { confirmations.push_back(confirmed); });
+    }
+    std::vector<render::Page> received() const {
+        return render::read_fax_tiff(dir.path / "received.tif");
+    }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(the_test_pages_differ_from_each_other) {
@@ -80,38 +99,25 @@ BOOST_AUTO_TEST_CASE(the_test_pages_differ_from_each_other) {
 }
 
 BOOST_AUTO_TEST_CASE(every_page_arrives_at_its_own_resolution) {
-    test::TempDir dir;
-    const auto pages = pages_at(standard_fine_standard_superfine);
-    const auto document = test::write_document(dir.path, "mixed.tif", pages);
-    std::vector<int> confirmations;
-    const auto report = faxcore::run_back_to_back_call(
-        {document, 1, 0, "faxgw mixed"}, {dir.path / "received.tif", "REMOTE", 0}, {},
-        [&](int confirmed) { confirmations.push_back(confirmed); });
-
+    MixedCall call(1);
+    const auto& report = call.report;
     BOOST_TEST(report.outcome == Outcome::ok, report.t30_text << " " << report.detail);
     BOOST_TEST(report.t30_code == 0);
     BOOST_TEST(report.pages_confirmed == 4);
     BOOST_TEST(report.pages_received == 4);
     BOOST_TEST(report.receiver_complete);
-    BOOST_TEST((confirmations == std::vector<int>{1, 2, 3, 4}));
-    check_pages_arrived_intact(pages, render::read_fax_tiff(dir.path / "received.tif"));
+    BOOST_TEST((call.confirmations == std::vector<int>{1, 2, 3, 4}));
+    check_pages_arrived_intact(call.pages, call.received());
 }
 
 // A retry resumes from the first unconfirmed page; here that page is fine,
 // between a standard page before it (not sent) and a standard one after it.
 BOOST_AUTO_TEST_CASE(a_retry_from_page_2_sends_the_rest_at_their_own_resolutions) {
-    test::TempDir dir;
-    const auto pages = pages_at(standard_fine_standard_superfine);
-    const auto document = test::write_document(dir.path, "mixed.tif", pages);
-    std::vector<int> confirmations;
-    const auto report = faxcore::run_back_to_back_call(
-        {document, 2, 0, "faxgw mixed"}, {dir.path / "received.tif", "REMOTE", 0}, {},
-        [&](int confirmed) { confirmations.push_back(confirmed); });
-
+    MixedCall call(2);
+    const auto& report = call.report;
     BOOST_TEST(report.outcome == Outcome::ok, report.t30_text << " " << report.detail);
     BOOST_TEST(report.pages_confirmed == 3);
     BOOST_TEST(report.pages_received == 3);
-    BOOST_TEST((confirmations == std::vector<int>{1, 2, 3}));
-    check_pages_arrived_intact({pages.begin() + 1, pages.end()},
-                               render::read_fax_tiff(dir.path / "received.tif"));
+    BOOST_TEST((call.confirmations == std::vector<int>{1, 2, 3}));
+    check_pages_arrived_intact({call.pages.begin() + 1, call.pages.end()}, call.received());
 }

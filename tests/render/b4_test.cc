@@ -19,13 +19,6 @@ Options b4() {
     return o;
 }
 
-int ink(const Page& page) {
-    int black = 0;
-    for (int y = 0; y < page.height; ++y)
-        for (int x = 0; x < page.width; ++x) black += page.black(x, y);
-    return black;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(b4_pages_are_2048_pixels_wide) {
@@ -57,7 +50,7 @@ BOOST_AUTO_TEST_CASE(a_b4_page_narrows_to_1728_in_proportion) {
     BOOST_TEST(narrow.height == 2298);  // 2724 x 1728 / 2048
     BOOST_TEST(narrow.resolution == wide[0].resolution);
     // About as much ink on 71 % of the area: nothing lost, nothing smeared.
-    const double ratio = static_cast<double>(ink(narrow)) / ink(wide[0]);
+    const double ratio = static_cast<double>(ink_of(narrow).pixels) / ink_of(wide[0]).pixels;
     BOOST_TEST(ratio > 0.6);
     BOOST_TEST(ratio < 0.85);
     const Page a4 = Page::blank(100, Resolution::fine);

@@ -67,6 +67,15 @@ std::vector<Page> a4_pages(Resolution r, int count) {
     return pages;
 }
 
+// dir/g3.tif: the pages as spandsp stores received faxes, G3 in several
+// strips (which tiff2pdf alone would copy uncompressed).
+void write_as_multi_strip_g3(const std::vector<Page>& pages, const TempDir& dir) {
+    write_fax_tiff(pages, dir / "g4.tif");
+    const Output cp =
+        run("tiffcp -c g3:2d -r 64 " + (dir / "g4.tif").string() + " " + (dir / "g3.tif").string());
+    BOOST_TEST_REQUIRE(cp.status == 0, cp.text);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(pages_keep_their_physical_size_at_every_resolution) {
@@ -103,13 +112,8 @@ BOOST_AUTO_TEST_CASE(every_page_is_carried_as_ccitt_data) {
 }
 
 BOOST_AUTO_TEST_CASE(g3_multi_strip_input_still_gives_ccitt) {
-    // spandsp stores received faxes as G3 in several strips, which tiff2pdf
-    // alone would copy uncompressed.
     TempDir dir;
-    write_fax_tiff(a4_pages(Resolution::standard, 2), dir / "g4.tif");
-    const Output cp =
-        run("tiffcp -c g3:2d -r 64 " + (dir / "g4.tif").string() + " " + (dir / "g3.tif").string());
-    BOOST_TEST_REQUIRE(cp.status == 0, cp.text);
+    write_as_multi_strip_g3(a4_pages(Resolution::standard, 2), dir);
     fax_tiff_to_pdf(dir / "g3.tif", dir / "out.pdf");
     const PdfInfo info = pdfinfo(dir / "out.pdf");
     BOOST_TEST(info.pages == 2);
@@ -126,10 +130,7 @@ BOOST_AUTO_TEST_CASE(a_received_b4_fax_keeps_its_width) {
     TempDir dir;
     Options b4;
     b4.paper = Paper::b4;
-    write_fax_tiff(render_text("B4 page", b4), dir / "g4.tif");
-    const Output cp =
-        run("tiffcp -c g3:2d -r 64 " + (dir / "g4.tif").string() + " " + (dir / "g3.tif").string());
-    BOOST_TEST_REQUIRE(cp.status == 0, cp.text);
+    write_as_multi_strip_g3(render_text("B4 page", b4), dir);
     fax_tiff_to_pdf(dir / "g3.tif", dir / "out.pdf");
     const PdfInfo info = pdfinfo(dir / "out.pdf");
     BOOST_TEST(info.pages == 1);
