@@ -95,6 +95,17 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// The gateway, not the document, failed: a renderer ran out of wall-clock
+// time, a program is missing or crashed, the disk or TMPDIR is full or
+// unwritable. The mail is retried later, never refused. Deliberately not an
+// Error, so that a `catch (const Error&)` meant for the document's faults
+// never takes it for one. Error stays for properties of the document
+// (damaged, unsupported, too many pages, over the CPU-time or memory limit).
+class ResourceError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 // What legible_resolution measures on one page (see auto_resolution.cc).
 struct PageLegibility {
     double ink = 0;             // fraction of black pixels
