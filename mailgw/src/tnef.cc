@@ -1,15 +1,13 @@
 #include "tnef.h"
 
 #include <fcntl.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
+#include "faxgw/render.h"
 #include "text.h"
 
 // libytnef's headers define BYTE, WORD, DWORD and ULONG as macros and
@@ -151,82 +149,55 @@ bool get(std::string_view& in, std::string& s) {
     return true;
 }
 
-void write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-}
-
-[[noreturn]] void child(int fd, std::string_view bytes) {
-    // libytnef prints its complaints to stdout, which is the MTA's bounce
-    // text for `faxgw submit`; and it has had memory-safety bugs, so it
-    // gets bounded memory and time of its own.
-    int null = ::open("/dev/null", O_WRONLY);
+// Runs in render's isolated child (run_isolated_bytes): no file of the
+// gateway visible, no network, bounded memory, processor and wall-clock
+// time, as for every renderer. libytnef has had memory-safety bugs, and it
+// prints its complaints to stdout, which is the MTA's bounce text for
+// `faxgw submit`: both stay in the child.
+std::string parse_in_child(std::string_view bytes) {
+    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (null >= 0) {
         ::dup2(null, STDOUT_FILENO);
         ::dup2(null, STDERR_FILENO);
     }
-#if !defined(__SANITIZE_ADDRESS__)
-    // AddressSanitizer reserves terabytes of address space up front: no
-    // address-space limit can hold in a sanitizer build.
-    rlimit memory{1024ul << 20, 1024ul << 20};
-    ::setrlimit(RLIMIT_AS, &memory);
-#endif
-    rlimit cpu{20, 20};
-    ::setrlimit(RLIMIT_CPU, &cpu);
     std::string answer;
     try {
-        auto attachments = parse_in_process(bytes);
+        const auto attachments = parse_in_process(bytes);
         answer = "O";
         for (const auto& a : attachments) {
             put(answer, a.filename);
             put(answer, a.type);
             put(answer, a.content);
         }
-    } catch (const std::exception& e) {
+    } catch (const TnefError& e) {
         answer = "E";
         put(answer, e.what());
     }
-    write_all(fd, answer);
-    ::_exit(0);
+    return answer;
+}
+
+render::Options child_limits() {
+    render::Options limits;
+    limits.memory_mb = 1024;
+    limits.cpu_seconds = 20;
+    limits.wall_seconds = 60;
+    return limits;
 }
 
 }  // namespace
 
 std::vector<TnefAttachment> tnef_attachments(std::string_view bytes) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0)
-        throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
-    pid_t pid = ::fork();
-    if (pid < 0) {
-        ::close(fds[0]);
-        ::close(fds[1]);
-        throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
-    }
-    if (pid == 0) {
-        ::close(fds[0]);
-        child(fds[1], bytes);
-    }
-    ::close(fds[1]);
     std::string answer;
-    char buffer[65536];
-    for (;;) {
-        ssize_t n = ::read(fds[0], buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        answer.append(buffer, static_cast<std::size_t>(n));
+    try {
+        answer = render::run_isolated_bytes(
+            "winmail.dat", [&] { return parse_in_child(bytes); }, child_limits());
+    } catch (const render::Error&) {
+        // Crashed, or over its memory or processor time: the stream's doing.
+        throw TnefError("damaged TNEF stream (the reader failed)");
     }
-    ::close(fds[0]);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    bool exited = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     std::string_view in = answer;
-    if (!exited || in.empty()) throw TnefError("damaged TNEF stream (the reader failed)");
-    char kind = in.front();
+    if (in.empty()) throw TnefError("damaged TNEF stream (the reader failed)");
+    const char kind = in.front();
     in.remove_prefix(1);
     if (kind == 'E') {
         std::string message;

@@ -25,9 +25,13 @@ bool is_tnef_type(std::string_view type);  // application/ms-tnef, application/v
 
 // The attachments in a TNEF stream, in their order. The message body in it
 // (RTF) is not returned: Outlook sends the text beside winmail.dat too.
-// libytnef runs in a forked child (its messages to stdout would end up in
-// the MTA's bounce text, and a damaged stream must not crash the caller).
-// Throws TnefError when the bytes are not a readable TNEF stream.
+// libytnef runs in render's isolated child (render::run_isolated_bytes:
+// its messages to stdout would end up in the MTA's bounce text, a damaged
+// stream must not crash the caller, and it sees no file of the gateway).
+// Throws TnefError when the bytes are not a readable TNEF stream (also when
+// the reader crashes or runs out of memory or processor time on them), and
+// render::ResourceError when the gateway could not read them (the reader
+// took longer than its wall-clock limit, could not be started).
 std::vector<TnefAttachment> tnef_attachments(std::string_view bytes);
 
 }  // namespace faxgw::mailgw

@@ -24,7 +24,10 @@
 // picture as a file named by the hex of its Content-ID. The url_fetcher
 // serves cid: from there, data: as WeasyPrint would, and refuses anything
 // else (http, https, ftp, file, relative paths: base_url is None) without
-// touching the network. The PDF then goes through render_pdf.
+// touching the network. The PDF then goes through render_pdf. Python runs
+// under bubblewrap (run_sandboxed): should the fetcher ever be bypassed, a
+// file:// URL finds only the system's read-only files and the private
+// folder, and there is no network to reach.
 #include <map>
 #include <string>
 
@@ -78,11 +81,11 @@ std::string hex(std::string_view s) {
 std::filesystem::path weasyprint_python(const Options& options) {
     const std::filesystem::path launcher = find_program(options.weasyprint);
     if (launcher.empty())
-        throw Error("HTML cannot be faxed: WeasyPrint is not installed on the gateway");
+        throw ResourceError("HTML cannot be faxed: WeasyPrint is not installed on the gateway");
     std::string first = read_whole_file(launcher).substr(0, 256);
     first = first.substr(0, first.find('\n'));
     if (!first.starts_with("#!"))
-        throw Error("HTML cannot be faxed: WeasyPrint launcher not understood");
+        throw ResourceError("HTML cannot be faxed: WeasyPrint launcher not understood");
     std::string interp = first.substr(2);
     interp = interp.substr(interp.find_first_not_of(' '));
     interp = interp.substr(0, interp.find(' '));
@@ -113,10 +116,10 @@ std::vector<Page> render_html_in_process(std::string_view html_utf8,
         cids.string(),   paper};
     // HOME and the caches in the private folder: fontconfig may write there.
     const int status =
-        run_program(args, dir / "log", std::max(1, options.wall_seconds),
-                    {"HOME=" + dir.path().string(), "XDG_CACHE_HOME=" + (dir / "cache").string()});
+        run_sandboxed(args, dir.path(), dir / "log", std::max(1, options.wall_seconds),
+                      {"XDG_CACHE_HOME=" + (dir / "cache").string()});
     if (status == 3)
-        throw Error("HTML cannot be faxed: WeasyPrint is not installed on the gateway");
+        throw ResourceError("HTML cannot be faxed: WeasyPrint is not installed on the gateway");
     if (status != 0)
         throw Error("HTML cannot be rendered (WeasyPrint: " + log_tail(dir / "log") + ")");
     return render_pdf(read_whole_file(dir / "out.pdf"), options);

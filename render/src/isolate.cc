@@ -1,4 +1,5 @@
-// Rendering untrusted documents in a child process.
+// Rendering untrusted documents in a child process that sees nothing but
+// its input and a scratch folder.
 //
 // Why fork() and nothing else: render/ is a library and knows nothing of
 // the program it is linked into, so it cannot exec itself as a renderer, and
@@ -8,24 +9,46 @@
 // they render, so the child inherits no lock that another thread held. In a
 // multi-threaded caller such a lock (glibc's malloc is safe across fork,
 // fontconfig's and GLib's caches are not) could make the child wait
-// forever: the wall-clock limit below then kills it and the caller gets an
-// Error, never a hang.
+// forever: the wall-clock limit below then kills it, never a hang.
 //
-// The child renders, writes the pages to a temporary fax TIFF
-// (write_fax_tiff: G4, a few ms per page) and reports through a pipe; the
-// parent reads the TIFF back. For render_document_to_tiff the child writes
-// the TIFF page by page as it renders (run_isolated_to_file) and the parent
-// only checks it, so neither ever holds the whole document. The child is
-// the leader of its own process group so that killing the group also ends
-// what it started (Ghostscript), and has no network (cut_off_network), so
-// neither it nor what it starts can fetch what a document links to.
+// Two processes, because a PID namespace takes effect only for the children
+// of the process that creates it:
+//  - the keeper, forked from the caller, leaves the caller's user, mount,
+//    network, IPC, UTS and PID namespaces (unshare) and waits for
+//  - the renderer, its child and process 1 of the new PID namespace, which
+//    builds a root of its own (make_private_root: read-only system files,
+//    the scratch folder, a fresh /proc that shows only its own processes)
+//    and renders there.
+// So a document that links to the queue's spool or to /etc finds nothing
+// there, and neither does anything the renderer starts (LibreOffice,
+// Ghostscript, WeasyPrint, each also under bubblewrap: program.cc). With no
+// network interface but a loopback that is down, nothing can be fetched,
+// not even from 127.0.0.1. When process 1 of a PID namespace dies the kernel
+// kills every other process in it, and both processes die with their
+// parent (PR_SET_PDEATHSIG): a killed `faxgw submit` leaves no renderer.
+//
+// Hand-written because no Debian library sets up namespaces inside a
+// forked process (bubblewrap does it only for a program it execs; the
+// renderer here is this process's own code: poppler, Pango, GdkPixbuf).
+// Where the kernel allows no namespaces (user namespaces disabled, a
+// container's seccomp filter) nothing is rendered: ResourceError, so that
+// the mail waits for a fixed gateway instead of being refused or leaking.
+//
+// The renderer writes the pages to a fax TIFF in its scratch folder (G4, a
+// few ms per page) and reports through a pipe; the caller then moves or
+// reads the file.
 #include "isolate.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +76,11 @@ namespace faxgw::render {
 namespace {
 
 thread_local ChildUsage last_usage;
+
+// Signals that end the renderer. As process 1 of its PID namespace it
+// would ignore them where they are not forced on it (SIGXCPU, raise(),
+// abort()), so it catches them and exits with 128 + the signal's number.
+constexpr int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGXCPU};
 
 class Fd {
 public:
@@ -88,8 +116,16 @@ void write_all(int fd, const std::string& s) {
     }
 }
 
+// Throws ResourceError "cannot isolate the renderer (what: why)" if a
+// system call that sets up the isolation failed.
+void check(bool ok, const std::string& what) {
+    if (!ok)
+        throw ResourceError("cannot isolate the renderer (" + what + ": " + std::strerror(errno) +
+                            ")");
+}
+
 // Writes `text` with a single write(), as the kernel requires of uid_map
-// and gid_map. False, with errno set, if it cannot.
+// and gid_map.
 bool write_proc_file(const char* file, const std::string& text) {
     const int fd = ::open(file, O_WRONLY | O_CLOEXEC);
     if (fd < 0) return false;
@@ -100,56 +136,118 @@ bool write_proc_file(const char* file, const std::string& text) {
     return written;
 }
 
-// Moves the child into a network namespace of its own, so that nothing it
-// runs can reach a network: LibreOffice loads pictures a document links to
-// by URL, and Ghostscript, WeasyPrint and poppler are only a bug away from
-// it. A new namespace has nothing but a loopback interface that is down, so
-// not even 127.0.0.1 answers. Hand-written because no Debian library does
-// this, and bubblewrap or firejail are not installed by default and would
-// be one more dependency for a few lines of system calls.
-//
-// A network namespace alone takes CAP_SYS_ADMIN (root); without it, a user
-// namespace, which the kernel lets any process create, gives it. Inside it
-// the process maps its own user and group to themselves, so that it keeps
-// its ids and the files it writes keep their owner. unshare() wants a
-// single-threaded caller: the child after fork() is one.
-//
-// Where the kernel refuses both (user namespaces disabled, a container's
-// seccomp filter) the child renders all the same: refusing every document
-// would stop the gateway, and the renderers' own guards still hold
-// (WeasyPrint is served only cid: and data: URLs, Ghostscript runs -dSAFER).
-void cut_off_network() {
-    if (::unshare(CLONE_NEWNET) == 0) return;
+// The keeper leaves every namespace of the caller. A user namespace comes
+// first where the kernel gives one (to anyone, root or not): inside it the
+// process may mount, and it maps its own user and group to themselves, so
+// the files it writes keep their owner. Root where user namespaces are
+// off does without one.
+void leave_namespaces() {
+    constexpr int others = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID;
     // Read before unshare(): until they are mapped they read as 65534.
     const uid_t uid = ::geteuid();
     const gid_t gid = ::getegid();
-    if (::unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) return;
+    if (::unshare(CLONE_NEWUSER | others) != 0) {
+        check(::unshare(others) == 0, "unshare");
+        return;
+    }
     const auto to_itself = [](unsigned id) {
         return std::to_string(id) + " " + std::to_string(id) + " 1";
     };
     // "deny" first, or the kernel refuses an unprivileged process its group
-    // map (Linux before 3.19 has no such file and needs none). Unmapped, the
-    // child could create no file and so not render: say why instead.
-    if ((!write_proc_file("/proc/self/setgroups", "deny") && errno != ENOENT) ||
-        !write_proc_file("/proc/self/uid_map", to_itself(uid)) ||
-        !write_proc_file("/proc/self/gid_map", to_itself(gid)))
-        throw Error(std::string("cannot start the renderer without network: ") +
-                    std::strerror(errno));
+    // map (Linux before 3.19 has no such file and needs none).
+    check(write_proc_file("/proc/self/setgroups", "deny") || errno == ENOENT, "setgroups");
+    check(write_proc_file("/proc/self/uid_map", to_itself(uid)), "uid_map");
+    check(write_proc_file("/proc/self/gid_map", to_itself(gid)), "gid_map");
 }
 
-// The child: never returns.
-[[noreturn]] void child(int report, const std::filesystem::path& out,
-                        const std::filesystem::path& scratch, const PageProducer& produce,
-                        const Options& options) {
-    // Every temporary file of the renderer and the programs it starts goes
-    // into `scratch`, which the parent removes however the child ends: a
-    // killed Ghostscript or LibreOffice cannot clean up after itself.
-    ::setenv("TMPDIR", scratch.c_str(), 1);
-    ::setpgid(0, 0);
-    // The parent's crash handlers (a test framework's, a daemon's) must not
-    // run here: a crash is reported by the signal that ends the child.
-    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGXCPU, SIGTERM, SIGINT, SIGPIPE})
-        ::signal(sig, SIG_DFL);
+void make_directories(const std::filesystem::path& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    errno = ec.value();
+    check(!ec, "mkdir " + dir.string());
+}
+
+// A read-only bind mount. Remounting may not clear the flags the source is
+// mounted with (the kernel locks them in a user namespace): they are kept.
+void bind_read_only(const std::filesystem::path& from, const std::filesystem::path& to) {
+    check(::mount(from.c_str(), to.c_str(), nullptr, MS_BIND | MS_REC, nullptr) == 0,
+          "bind " + from.string());
+    struct statvfs fs {};
+    check(::statvfs(to.c_str(), &fs) == 0, "statvfs " + from.string());
+    unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
+    for (auto [st, ms] : {std::pair<unsigned long, unsigned long>{ST_NOSUID, MS_NOSUID},
+                          {ST_NODEV, MS_NODEV},
+                          {ST_NOEXEC, MS_NOEXEC},
+                          {ST_NOATIME, MS_NOATIME},
+                          {ST_NODIRATIME, MS_NODIRATIME},
+                          {ST_RELATIME, MS_RELATIME}})
+        if (fs.f_flag & st) flags |= ms;
+    check(::mount(nullptr, to.c_str(), nullptr, flags, nullptr) == 0, "read-only " + from.string());
+}
+
+// `path` (absolute) as it is on the host, inside `root`: a symbolic link is
+// copied as a link, a folder or file is bound read-only. Missing: skipped.
+void expose_read_only(const std::filesystem::path& path, const std::filesystem::path& root) {
+    const std::filesystem::path inside = root / path.relative_path();
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) return;
+    make_directories(inside.parent_path());
+    if (S_ISLNK(st.st_mode)) {
+        std::error_code ec;
+        const std::filesystem::path target = std::filesystem::read_symlink(path, ec);
+        errno = ec.value();
+        check(!ec && ::symlink(target.c_str(), inside.c_str()) == 0, "symlink " + path.string());
+        return;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        make_directories(inside);
+    } else {
+        const int fd = ::open(inside.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        check(fd >= 0, "mount point " + path.string());
+        ::close(fd);
+    }
+    bind_read_only(path, inside);
+}
+
+// Makes the renderer's root a fresh one that holds only the read-only
+// system files programs need (sandbox_system_paths), /dev's harmless
+// devices, a /proc of its own PID namespace and `scratch`, read-write and
+// at its own path. Everything else of the host, the queue's state folder,
+// /etc and home folders included, is gone from this process's view, not
+// merely forbidden. Runs as process 1 of the new PID namespace, before the
+// document is touched.
+void make_private_root(const std::filesystem::path& scratch) {
+    check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0, "private mounts");
+    const std::filesystem::path root = scratch / ".root";
+    make_directories(root);
+    check(::mount("tmpfs", root.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") == 0,
+          "tmpfs");
+    for (const std::filesystem::path& path : sandbox_system_paths()) expose_read_only(path, root);
+    // /dev/tty too, which bubblewrap binds: the renderer has no controlling
+    // terminal (the keeper started a session of its own), so it opens none.
+    for (const char* device :
+         {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"})
+        expose_read_only(device, root);
+    // Not recursive: root itself, mounted inside scratch, stays out.
+    const std::filesystem::path own_scratch = root / scratch.relative_path();
+    make_directories(own_scratch);
+    check(::mount(scratch.c_str(), own_scratch.c_str(), nullptr, MS_BIND, nullptr) == 0,
+          "bind scratch");
+    make_directories(root / "proc");
+    check(::mount("proc", (root / "proc").c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  nullptr) == 0,
+          "proc");
+    // The old root is stacked under the new one and then detached.
+    check(::chdir(root.c_str()) == 0 && ::syscall(SYS_pivot_root, ".", ".") == 0, "pivot_root");
+    check(::umount2(".", MNT_DETACH) == 0 && ::chdir("/") == 0, "detach the old root");
+    check(::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                  nullptr) == 0,
+          "read-only root");
+}
+
+void exit_for_signal(int sig) { ::_exit(128 + sig); }
+
+void set_limits(const Options& options) {
     rlimit core{0, 0};
     ::setrlimit(RLIMIT_CORE, &core);
     // SIGXCPU at the soft limit, SIGKILL a second later.
@@ -165,10 +263,31 @@ void cut_off_network() {
     rlimit as{static_cast<rlim_t>(limit), static_cast<rlim_t>(limit)};
     ::setrlimit(RLIMIT_AS, &as);
 #endif
+}
+
+// Dies with the process that started it. The parent may have died before
+// the signal was set up: `alive` tells (it reads the parent's end of a pipe
+// the parent holds open), and then nothing is started.
+void die_with_parent(const std::function<bool()>& alive) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (!alive()) ::_exit(1);
+}
+
+// The renderer (process 1 of the new PID namespace): never returns.
+[[noreturn]] void renderer(int report, int lifeline, const std::filesystem::path& scratch,
+                           const std::function<std::string()>& body, const Options& options) {
+    die_with_parent([&] {
+        pollfd p{lifeline, 0, 0};
+        return ::poll(&p, 1, 0) == 0;  // POLLHUP once the keeper is gone
+    });
+    for (int sig : fatal_signals) ::signal(sig, exit_for_signal);
+    set_limits(options);
     std::string message;
     try {
-        cut_off_network();
-        message = "P" + std::to_string(produce(out));
+        make_private_root(scratch);
+        message = body();
+    } catch (const ResourceError& e) {
+        message = std::string("R") + e.what();
     } catch (const Error& e) {
         message = std::string("E") + e.what();
     } catch (const std::bad_alloc&) {
@@ -180,11 +299,148 @@ void cut_off_network() {
     ::_exit(0);  // no atexit handlers, no flushing of the parent's buffers
 }
 
-std::string describe_signal(int sig, const Options& options) {
-    if (sig == SIGXCPU)
-        return "rendering used more than " + std::to_string(options.cpu_seconds) +
-               " s of processor time";
-    return "renderer crashed (signal " + std::to_string(sig) + ", " + ::strsignal(sig) + ")";
+// The keeper: never returns. Ends as the renderer ended (its exit status,
+// or the signal that killed it), so that the caller sees the renderer's end.
+[[noreturn]] void keeper(int report, pid_t caller, const std::filesystem::path& scratch,
+                         const std::function<std::string()>& body, const Options& options) {
+    die_with_parent([&] { return ::getppid() == caller; });
+    // A session (and process group) of its own: no controlling terminal to
+    // push input into, and one group for the caller to kill.
+    ::setsid();
+    // Every temporary file of the renderer and the programs it starts goes
+    // into `scratch`, which the caller removes however the child ends: a
+    // killed Ghostscript or LibreOffice cannot clean up after itself.
+    ::setenv("TMPDIR", scratch.c_str(), 1);
+    // The parent's crash handlers (a test framework's, a daemon's) must not
+    // run here: a crash is reported by the signal that ends the child.
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGXCPU, SIGTERM, SIGINT, SIGPIPE})
+        ::signal(sig, SIG_DFL);
+    try {
+        leave_namespaces();
+    } catch (const ResourceError& e) {
+        write_all(report, std::string("R") + e.what());
+        ::_exit(0);
+    }
+    int lifeline[2];
+    if (::pipe2(lifeline, O_CLOEXEC) != 0) ::_exit(1);
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        write_all(report, std::string("Rcannot start the renderer: ") + std::strerror(errno));
+        ::_exit(0);
+    }
+    if (pid == 0) {
+        ::close(lifeline[1]);
+        renderer(report, lifeline[0], scratch, body, options);
+    }
+    ::close(report);  // the caller's read sees the end when the renderer ends
+    ::close(lifeline[0]);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(status)) {
+        ::signal(WTERMSIG(status), SIG_DFL);
+        ::kill(::getpid(), WTERMSIG(status));
+    }
+    ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+std::string cpu_limit_message(const Options& options) {
+    return "rendering used more than " + std::to_string(options.cpu_seconds) +
+           " s of processor time";
+}
+
+// Runs `body` in the isolated child (keeper and renderer) and returns what
+// it reported: body's result, or "E"/"R"/"M" and a message for an Error, a
+// ResourceError or bad_alloc. Throws for what the child could not report:
+// timeouts, signals, the processor time limit.
+std::string run_child(const std::string& name, const std::filesystem::path& scratch,
+                      const std::function<std::string()>& body, const Options& options) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+        throw ResourceError(name + ": cannot start the renderer: " + std::strerror(errno));
+    Fd read_end(fds[0]), write_end(fds[1]);
+
+    const auto start = std::chrono::steady_clock::now();
+    const pid_t caller = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) throw ResourceError(name + ": cannot start the renderer: " + std::strerror(errno));
+    if (pid == 0) {
+        read_end.reset();
+        keeper(write_end.get(), caller, scratch, body, options);
+    }
+    write_end.reset();
+
+    const auto deadline = start + std::chrono::seconds(std::max(1, options.wall_seconds));
+    std::string report;
+    bool timed_out = false;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              deadline - std::chrono::steady_clock::now())
+                              .count();
+        if (left <= 0) {
+            timed_out = true;
+            break;
+        }
+        pollfd p{read_end.get(), POLLIN, 0};
+        const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
+        if (ready < 0 && errno != EINTR) break;
+        if (ready <= 0) continue;
+        char buf[65536];
+        const ssize_t n = ::read(read_end.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;  // the renderer has exited (or closed its end)
+        report.append(buf, static_cast<std::size_t>(n));
+    }
+    // The group first (the keeper's session and group, made as it started:
+    // it has long started when the limit is reached), while the keeper's pid
+    // is still ours; the renderer's PID namespace dies with the renderer.
+    if (timed_out) ::kill(-pid, SIGKILL);
+    int status = 0;
+    rusage usage{};
+    while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
+    }
+    ::kill(-pid, SIGKILL);  // leftovers, if any (the group id is not reused while members live)
+    last_usage.cpu_seconds = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+                             (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+    last_usage.peak_rss_kb = usage.ru_maxrss;
+    last_usage.wall_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+    // A loaded machine, not the document: the mail is tried again later.
+    if (timed_out)
+        throw ResourceError(name + ": rendering took longer than " +
+                            std::to_string(options.wall_seconds) + " s");
+    // The signal that ended the renderer, however it was reported.
+    const int exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+    const int sig = WIFSIGNALED(status)                                    ? WTERMSIG(status)
+                    : report.empty() && exit_code > 128 && exit_code < 160 ? exit_code - 128
+                                                                           : 0;
+    const bool over_cpu = last_usage.cpu_seconds >= options.cpu_seconds;
+    if (sig == SIGXCPU || (sig == SIGKILL && over_cpu))
+        throw Error(name + ": " + cpu_limit_message(options));
+    if (sig != 0)
+        throw Error(name + ": renderer crashed (signal " + std::to_string(sig) + ", " +
+                    ::strsignal(sig) + ")");
+    if (report == "M")
+        throw Error(name + ": ran out of memory (limit " + std::to_string(options.memory_mb) +
+                    " MB)");
+    if (report.starts_with("E")) throw Error(name + ": " + report.substr(1));
+    if (report.starts_with("R")) throw ResourceError(name + ": " + report.substr(1));
+    if (report.empty())
+        throw Error(name + ": renderer failed (exit status " +
+                    std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
+    return report;
+}
+
+// Moves `from` over `to`; copies where they are on different file systems.
+void move_file(const std::filesystem::path& from, const std::filesystem::path& to) {
+    std::error_code ec;
+    std::filesystem::rename(from, to, ec);
+    if (ec == std::errc::cross_device_link) {
+        ec.clear();
+        std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing, ec);
+    }
+    if (ec) throw ResourceError("cannot write " + to.string() + ": " + ec.message());
 }
 
 }  // namespace
@@ -192,9 +448,10 @@ std::string describe_signal(int sig, const Options& options) {
 ChildUsage last_child_usage() { return last_usage; }
 
 TempFile::TempFile(const std::filesystem::path& dir, const std::string& prefix) {
-    std::string name = (dir / (prefix + "XXXXXX")).string();
+    std::string name = ((dir.empty() ? temp_folder() : dir) / (prefix + "XXXXXX")).string();
     const int fd = ::mkstemp(name.data());
-    if (fd < 0) throw Error(std::string("cannot create a temporary file: ") + std::strerror(errno));
+    if (fd < 0)
+        throw ResourceError(std::string("cannot create a temporary file: ") + std::strerror(errno));
     ::close(fd);
     path_ = name;
 }
@@ -227,69 +484,25 @@ std::vector<Page> run_isolated(const std::string& name,
 
 std::size_t run_isolated_to_file(const std::string& name, const PageProducer& produce,
                                  const std::filesystem::path& out, const Options& options) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0)
-        throw Error(name + ": cannot start the renderer: " + std::strerror(errno));
-    Fd read_end(fds[0]), write_end(fds[1]);
-
     const WorkDir scratch("faxgw-render-");
-    const auto start = std::chrono::steady_clock::now();
-    const pid_t pid = ::fork();
-    if (pid < 0) throw Error(name + ": cannot start the renderer: " + std::strerror(errno));
-    if (pid == 0) {
-        read_end.reset();
-        child(write_end.get(), out, scratch.path(), produce, options);
-    }
-    ::setpgid(pid, pid);  // as the child does: whichever runs first
-    write_end.reset();
-
-    const auto deadline = start + std::chrono::seconds(std::max(1, options.wall_seconds));
-    std::string report;
-    bool timed_out = false;
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              deadline - std::chrono::steady_clock::now())
-                              .count();
-        if (left <= 0) {
-            timed_out = true;
-            break;
-        }
-        pollfd p{read_end.get(), POLLIN, 0};
-        const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
-        if (ready < 0 && errno != EINTR) break;
-        if (ready <= 0) continue;
-        char buf[4096];
-        const ssize_t n = ::read(read_end.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;  // the child has exited (or closed its end)
-        report.append(buf, static_cast<std::size_t>(n));
-    }
-    // The group first, while the child's pid (and so the group id) is still
-    // ours: a renderer the child started must not outlive it.
-    if (timed_out) ::kill(-pid, SIGKILL);
-    int status = 0;
-    rusage usage{};
-    while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
-    }
-    ::kill(-pid, SIGKILL);  // leftovers, if any (the group id is not reused while members live)
-    last_usage.cpu_seconds = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
-                             (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-    last_usage.peak_rss_kb = usage.ru_maxrss;
-    last_usage.wall_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-    if (timed_out)
-        throw Error(name + ": rendering took longer than " + std::to_string(options.wall_seconds) +
-                    " s");
-    if (WIFSIGNALED(status)) throw Error(name + ": " + describe_signal(WTERMSIG(status), options));
-    if (report == "M")
-        throw Error(name + ": ran out of memory (limit " + std::to_string(options.memory_mb) +
-                    " MB)");
-    if (report.starts_with("E")) throw Error(name + ": " + report.substr(1));
+    const std::filesystem::path pages = scratch / "pages.tif";
+    const std::string report = run_child(
+        name, scratch.path(), [&] { return "P" + std::to_string(produce(pages)); }, options);
     if (!report.starts_with("P"))
-        throw Error(name + ": renderer failed (exit status " +
-                    std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
-    return std::stoul(report.substr(1));
+        throw Error(name + ": renderer failed (" + report.substr(0, 40) + ")");
+    const std::size_t count = std::stoul(report.substr(1));
+    if (count > 0) move_file(pages, out);
+    return count;
+}
+
+std::string run_isolated_bytes(const std::string& name, const std::function<std::string()>& work,
+                               const Options& options) {
+    const WorkDir scratch("faxgw-isolated-");
+    const std::string report = run_child(
+        name, scratch.path(), [&] { return "B" + work(); }, options);
+    if (!report.starts_with("B"))
+        throw Error(name + ": child failed (" + report.substr(0, 40) + ")");
+    return report.substr(1);
 }
 
 }  // namespace faxgw::render

@@ -1,5 +1,6 @@
-// Private: running a renderer in a child process under limits
-// (run_isolated is declared in the public header).
+// Private: running a renderer in a child process under limits, seeing
+// nothing but its scratch folder (run_isolated is declared in the public
+// header).
 #pragma once
 
 #include <cstddef>
@@ -12,11 +13,12 @@
 
 namespace faxgw::render {
 
-// A fresh empty file (mkstemp) in `dir`, removed with its ".partial"
-// companion (FaxTiffWriter's) when this goes.
+// A fresh empty file (mkstemp) in `dir` (empty: temp_folder()), removed
+// with its ".partial" companion (FaxTiffWriter's) when this goes.
+// ResourceError if it cannot be made.
 class TempFile {
 public:
-    explicit TempFile(const std::filesystem::path& dir = std::filesystem::temp_directory_path(),
+    explicit TempFile(const std::filesystem::path& dir = {},
                       const std::string& prefix = "faxgw-pages-");
     ~TempFile();
     TempFile(const TempFile&) = delete;
@@ -31,10 +33,11 @@ private:
 // no pages) and returns how many.
 using PageProducer = std::function<std::size_t(const std::filesystem::path& file)>;
 
-// run_isolated's child process, limits and Errors, with the child writing
+// run_isolated's child process, limits and errors, with the child writing
 // the fax TIFF `out` itself through `produce` (run_isolated's producer
-// renders the whole vector first). Returns the page count the child
-// reported; `out` is then as the child left it.
+// renders the whole vector first). The child cannot see `out`'s folder: it
+// writes into its scratch folder, and the file is moved to `out` when the
+// child is done. Returns the page count the child reported.
 std::size_t run_isolated_to_file(const std::string& name, const PageProducer& produce,
                                  const std::filesystem::path& out, const Options& options);
 

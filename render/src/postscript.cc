@@ -4,8 +4,9 @@
 // rather than through libgs: libgs would have to run in this process, it
 // holds global state (one instance per process) and its 60 ms start-up is
 // the same either way. -dSAFER keeps the document away from files and
-// programs. Paper: -sPAPERSIZE (gs silently ignores -sPaperSize) with
-// -dFIXEDMEDIA so the document's own page size is fitted (-dEPSFitPage,
+// programs; it also runs under bubblewrap (run_sandboxed), so that even a
+// way around -dSAFER finds no file of the gateway to read. Paper: -sPAPERSIZE (gs silently ignores
+// -sPaperSize) with -dFIXEDMEDIA so the document's own page size is fitted (-dEPSFitPage,
 // -dPDFFitPage) instead of obeyed; the tiffg4 device pads or crops the
 // width to 1728, or 2048 for B4 (its AdjustWidth default), which
 // read_fax_tiff checks.
@@ -55,13 +56,9 @@ std::vector<Page> render_postscript_at(std::string_view ps_bytes, const Options&
     if (ps_bytes.size() > options.max_input_bytes) throw Error("PostScript is too large to fax");
     const WorkDir dir("faxgw-gs");
     const std::filesystem::path in = dir / "in.ps", out = dir / "out.tif", log = dir / "gs.log";
-    {
-        std::ofstream f(in, std::ios::binary);
-        f.write(ps_bytes.data(), static_cast<std::streamsize>(ps_bytes.size()));
-        if (!f) throw Error("cannot write a temporary file");
-    }
+    write_file(in, ps_bytes);
     const std::filesystem::path gs = find_program("gs");
-    if (gs.empty()) throw Error("Ghostscript (gs) is not installed on the gateway");
+    if (gs.empty()) throw ResourceError("Ghostscript (gs) is not installed on the gateway");
     const std::vector<std::string> args = {
         gs.string(),
         "-q",
@@ -79,7 +76,7 @@ std::vector<Page> render_postscript_at(std::string_view ps_bytes, const Options&
         "-sOutputFile=" + out.string(),
         "-f",
         in.string()};
-    const int status = run_program(args, log, std::max(1, options.wall_seconds));
+    const int status = run_sandboxed(args, dir.path(), log, std::max(1, options.wall_seconds));
     if (status != 0) {
         const std::string why = gs_complaint(log);
         throw Error("PostScript cannot be rendered (Ghostscript: " +

@@ -1,5 +1,6 @@
-// Private: running helper programs (WeasyPrint, LibreOffice) from a
-// renderer: posix_spawn with an argument vector, never a shell.
+// Private: running helper programs (WeasyPrint, LibreOffice, Ghostscript)
+// from a renderer: posix_spawn with an argument vector, never a shell, and
+// for documents inside bubblewrap.
 #pragma once
 
 #include <filesystem>
@@ -10,8 +11,12 @@
 
 namespace faxgw::render {
 
+// The temporary folder (TMPDIR, else /tmp); ResourceError if it is
+// missing or not a folder.
+std::filesystem::path temp_folder();
+
 // A fresh private folder (mode 0700) under the temp dir, removed with its
-// contents.
+// contents. ResourceError if it cannot be made (TMPDIR full, unwritable).
 class WorkDir {
 public:
     explicit WorkDir(const char* prefix);
@@ -31,11 +36,33 @@ std::filesystem::path find_program(const std::string& name);
 
 // Runs args[0] (a path) with args, stdin from /dev/null, stdout and stderr
 // into `log`, the environment plus `env` ("NAME=value" entries replace
-// those of the same name), and waits at most `seconds`: then it is killed
-// and Error "rendering took longer than N s" is thrown. Returns the exit
-// status; throws Error if it could not be started or died of a signal.
+// those of the same name), and waits at most `seconds`. Returns the exit
+// status. Throws ResourceError (the gateway's fault, not the document's)
+// "rendering took longer than N s" when it was killed for that, and when it
+// could not be started or died of a signal other than its processor-time
+// limit (RLIMIT_CPU, which gives Error "... used more than N s of processor
+// time").
 int run_program(const std::vector<std::string>& args, const std::filesystem::path& log, int seconds,
                 const std::vector<std::string>& env = {});
+
+// System files, read-only, that the isolated renderer and the programs it
+// runs see besides their scratch folder: /usr (with the /bin, /lib, ...
+// links to it) and what of /etc and /var the renderers read (fonts, the
+// dynamic linker's cache, LibreOffice's and Ghostscript's configuration).
+// Nothing else: no state folder, no /home, no /etc/passwd.
+const std::vector<std::filesystem::path>& sandbox_system_paths();
+
+// run_program for programs that read documents: inside bubblewrap (bwrap),
+// which shows them sandbox_system_paths read-only, `work` read-write (the
+// only folder their arguments may name), a /dev of harmless devices, a
+// /proc of their own and an empty private /tmp; with no network, no
+// namespace of the caller, no capabilities, a session of their own (no
+// terminal to inject input into), an environment of PATH, HOME=work and
+// `env` only, and killed when the caller dies. ResourceError as run_program,
+// and when bubblewrap is missing or cannot set up the sandbox.
+int run_sandboxed(const std::vector<std::string>& args, const std::filesystem::path& work,
+                  const std::filesystem::path& log, int seconds,
+                  const std::vector<std::string>& env = {});
 
 // The last `max` bytes of a log file, on one line.
 std::string log_tail(const std::filesystem::path& log, std::size_t max = 200);

@@ -13,6 +13,7 @@
 
 #include "faxgw/render.h"
 #include "isolate.h"
+#include "office.h"
 #include "program.h"
 #include "stream.h"
 #include "tiff_file.h"
@@ -179,8 +180,6 @@ std::string read_file(const std::filesystem::path& file, std::uintmax_t max_byte
 std::vector<Page> render_html_in_process(std::string_view html_utf8,
                                          const std::map<std::string, std::string>& cid_images,
                                          const Options& options);
-std::vector<Page> render_office_in_process(std::string_view bytes, const std::string& extension,
-                                           const Options& options);
 
 namespace {
 
@@ -232,9 +231,10 @@ Plan plan(std::string_view bytes, std::string_view mime_type, std::string_view f
     std::string office_ext;
     if (kind == Kind::office) {
         const OfficeType t = office_type(bytes, mime_type, filename);
+        // The gateway's fault, not the document's: the mail waits for it.
         if (find_program(options.libreoffice).empty())
-            throw Error("attachment " + name + " (" + t.words +
-                        ") cannot be faxed: LibreOffice is not installed on the gateway");
+            throw ResourceError("attachment " + name + " (" + t.words +
+                                ") cannot be faxed: LibreOffice is not installed on the gateway");
         office_ext = t.extension;
     }
     return {name, kind, office_ext};

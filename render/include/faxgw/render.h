@@ -82,8 +82,9 @@ struct Options {
     int wall_seconds = 60;
     // Helper programs, by name on PATH or by path. HTML goes through
     // WeasyPrint (its launcher's Python runs it), Office documents (DOCX,
-    // XLSX, PPTX, ODT, ODS, ODP, DOC, XLS, PPT, RTF) through LibreOffice;
-    // when one is missing those documents are refused by name.
+    // XLSX, PPTX, ODT, ODS, ODP, DOC, XLS, PPT, RTF) through LibreOffice,
+    // each under bubblewrap (bwrap); when one is missing those documents
+    // give ResourceError naming them (the gateway's fault: mail waits).
     std::string weasyprint = "weasyprint";
     std::string libreoffice = "soffice";
 };
@@ -140,29 +141,46 @@ std::vector<Page> render_pdf(std::string_view pdf_bytes, const Options& options)
 // renderer is chosen by content: PDF, PostScript/EPS (Ghostscript, -dSAFER),
 // PNG, JPEG, GIF, BMP, WebP, TIFF of any kind (a fax TIFF passes through as
 // it is), HTML (render_html), Office documents through LibreOffice when it is
-// installed (else "attachment NAME (Word document) cannot be faxed:
-// LibreOffice is not installed on the gateway") and UTF-8 text; mime_type
+// installed (else ResourceError "attachment NAME (Word document) cannot be
+// faxed: LibreOffice is not installed on the gateway") and UTF-8 text; mime_type
 // and filename are hints (they tell HTML, SVG or RTF from plain text) and
 // name the document in errors. Anything else
 // throws Error "attachment NAME (TYPE) cannot be faxed". With
 // options.isolate (the default) the rendering runs in a child process under
-// the memory, CPU and wall-clock limits of options and with no network (so
-// pictures a document links to by URL stay out); a renderer that crashes,
-// hangs or runs out of memory gives an Error "NAME: <reason>" and the caller
-// carries on. Errors about the document read "NAME: <what is wrong>".
+// the memory, CPU and wall-clock limits of options, with no network and no
+// file of the host in view (so pictures and text a document links to, by URL
+// or by path, stay out); a renderer that crashes or runs out of memory or
+// processor time gives an Error "NAME: <reason>" and the caller carries on.
+// Errors about the document read "NAME: <what is wrong>"; faults of the
+// gateway (wall-clock timeout, a program missing or crashed, a full TMPDIR)
+// are ResourceError.
 std::vector<Page> render_document(std::string_view bytes, std::string_view mime_type,
                                   std::string_view filename, const Options& options);
 
 // Runs `render` in a forked child process under options' memory_mb,
 // cpu_seconds and wall_seconds limits (render_document's isolation, for
-// callers with renderers of their own) and returns its pages. The child has
-// no network, not even 127.0.0.1, where the kernel allows (an empty network
-// namespace; without one it renders all the same). Throws Error
-// "NAME: <reason>": the renderer's own Error message, "rendering took longer
-// than N s", "ran out of memory (limit N MB)", "rendering used more than N s
-// of processor time" or "renderer crashed (signal N, ...)".
+// callers with renderers of their own) and returns its pages. The child
+// sees no file of the host but the system's read-only files (/usr, fonts)
+// and a scratch folder (its TMPDIR), has no network, not even 127.0.0.1,
+// and dies with its caller, as does everything it starts (namespaces of its
+// own: see isolate.cc). Throws Error "NAME: <reason>": the renderer's own
+// Error message, "ran out of memory (limit N MB)", "rendering used more
+// than N s of processor time" or "renderer crashed (signal N, ...)"; and
+// ResourceError "NAME: <reason>" for the renderer's own ResourceError,
+// "rendering took longer than N s", or when the kernel allows no isolation
+// (user namespaces off) or no child process.
 std::vector<Page> run_isolated(const std::string& name,
                                const std::function<std::vector<Page>()>& render,
+                               const Options& options);
+
+// run_isolated for work that is not rendering (e.g. unpacking an archive
+// with a library that has had memory-safety bugs): runs `work` in the same
+// kind of child, which sees no file but an empty scratch folder (its
+// TMPDIR) and the system's read-only files, has no network and dies with
+// its caller, under options' limits, and returns the bytes `work` returned.
+// Errors as run_isolated's: an Error or ResourceError thrown by work comes
+// back as one "NAME: <message>".
+std::string run_isolated_bytes(const std::string& name, const std::function<std::string()>& work,
                                const Options& options);
 
 // What the last child process render_document ran on this thread used

@@ -1,0 +1,389 @@
+// Renderers see nothing of the host but their input: documents that link to
+// a fax in the queue's spool, to a text file beside it or to /etc render
+// exactly as they do when those files are missing (Office links, HTML
+// file:// URLs, PostScript's file operator); the isolated child cannot even
+// see them; renderers die with the process that started them; and faults of
+// the gateway are ResourceError, not the document's Error.
+#define BOOST_TEST_MODULE isolation
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "faxgw/render.h"
+#include "office.h"
+#include "program.h"
+#include "test_util.h"
+
+using namespace faxgw::render;
+using namespace faxgw::render::test;
+
+namespace {
+
+// A queue's state folder as a sender would aim at it: a received fax in
+// spool/in and a text file holding a word found nowhere else.
+struct StateFolder {
+    TempDir dir;
+    std::filesystem::path fax = dir / "state/spool/in/call-1-1.tif";
+    std::filesystem::path text = dir / "state/spool/secret.txt";
+    std::filesystem::path picture = dir / "state/spool/logo.png";
+    StateFolder() {
+        std::filesystem::create_directories(fax.parent_path());
+        std::filesystem::copy_file(samples() / "scan.tif", fax);
+        std::filesystem::copy_file(samples() / "logo.png", picture);
+        write_bytes(text, "ZEBRA QUOKKA 4711 from the spool\n");
+    }
+    void remove_files() const {
+        for (const auto& f : {fax, text, picture}) std::filesystem::remove(f);
+    }
+};
+
+std::string what_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return std::string("Error: ") + e.what();
+    } catch (const ResourceError& e) {
+        return std::string("ResourceError: ") + e.what();
+    }
+    return "(no error)";
+}
+
+bool have(const std::string& tool) {
+    if (have_tool(tool)) return true;
+    BOOST_TEST_MESSAGE("SKIPPED: " << tool << " is not installed");
+    return false;
+}
+
+// Renders `bytes` with the linked files present, then again with them
+// removed: equal pages mean nothing of them reached the page.
+void renders_as_without_the_files(const StateFolder& state, const std::string& bytes,
+                                  const std::string& name, const Options& options = {}) {
+    BOOST_TEST_CONTEXT(name) {
+        const auto with_files = render_document(bytes, "", name, options);
+        BOOST_TEST_REQUIRE(!with_files.empty());
+        state.remove_files();
+        const auto without_files = render_document(bytes, "", name, options);
+        BOOST_TEST((with_files == without_files), name << " shows what it links to");
+    }
+}
+
+// Office documents that link to the state folder's fax and text file
+// (make_linked_documents.py, make_linked_odt.py), by file name.
+std::map<std::string, std::string> linked_office_documents(const StateFolder& state) {
+    const TempDir out;
+    const std::filesystem::path scripts = std::filesystem::path(FAXGW_SOURCE_DIR) / "tests/render";
+    const Output made =
+        run("python3 " + (scripts / "make_linked_documents.py").string() + " " +
+            state.fax.string() + " " + state.text.string() + " " + out.path().string() +
+            " && python3 " + (scripts / "make_linked_odt.py").string() + " file://" +
+            state.fax.string() + " " + (out / "picture.odt").string());
+    BOOST_TEST_REQUIRE(made.status == 0, made.text);
+    std::map<std::string, std::string> documents;
+    for (const auto& entry : std::filesystem::directory_iterator(out.path()))
+        documents[entry.path().filename().string()] = read_bytes(entry.path());
+    return documents;
+}
+
+// The processes below `pid` (children, their children, ...), from /proc.
+std::set<pid_t> descendants_of(pid_t pid) {
+    std::map<pid_t, pid_t> parent;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream stat(entry.path() / "stat");
+        std::string line;
+        std::getline(stat, line);
+        const std::size_t close = line.rfind(')');
+        if (close == std::string::npos) continue;
+        char state = 0;
+        pid_t ppid = 0;
+        std::istringstream(line.substr(close + 2)) >> state >> ppid;
+        if (state != 'Z') parent[std::stoi(name)] = ppid;
+    }
+    std::set<pid_t> found{pid};
+    for (bool grew = true; grew;) {
+        grew = false;
+        for (const auto& [child, p] : parent)
+            if (found.contains(p) && found.insert(child).second) grew = true;
+    }
+    found.erase(pid);
+    return found;
+}
+
+bool alive(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return false;
+    const std::size_t close = line.rfind(')');
+    return close != std::string::npos && line.size() > close + 2 && line[close + 2] != 'Z';
+}
+
+std::string command_of(pid_t pid) {
+    std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    return name;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_isolated_renderer_sees_no_file_of_the_host) {
+    const StateFolder state;
+    const pid_t caller = ::getpid();
+    const std::string proc_root = "/proc/" + std::to_string(caller) + "/root";
+    // Each of these exists here; the renderer must find none of them, by
+    // any path: directly, or through /proc into another process's view.
+    const std::vector<std::string> secrets = {state.fax.string(),
+                                              state.text.string(),
+                                              "/etc/passwd",
+                                              "/etc/hostname",
+                                              "/root",
+                                              proc_root + state.fax.string(),
+                                              "/proc/1/root/etc/passwd"};
+    BOOST_TEST_REQUIRE(::access(state.fax.c_str(), R_OK) == 0);
+    const std::string seen = what_of([&] {
+        run_isolated(
+            "probe",
+            [&]() -> std::vector<Page> {
+                std::string visible;
+                for (const std::string& path : secrets)
+                    if (::access(path.c_str(), F_OK) == 0) visible += " " + path;
+                // What it needs is there: fonts, and a scratch folder it may write.
+                if (::access("/usr/share/fonts", R_OK) != 0) visible += " (no fonts)";
+                const auto scratch = std::filesystem::temp_directory_path() / "x";
+                write_bytes(scratch, "x");
+                if (read_bytes(scratch) != "x") visible += " (no scratch)";
+                // And the system files are read-only.
+                if (std::ofstream("/usr/faxgw-probe")) visible += " (writable /usr)";
+                if (!visible.empty()) throw Error("sees" + visible);
+                return {};
+            },
+            Options{});
+    });
+    BOOST_TEST(seen == "(no error)");
+}
+
+BOOST_AUTO_TEST_CASE(run_isolated_bytes_runs_work_there_too) {
+    const StateFolder state;
+    BOOST_TEST(run_isolated_bytes(
+                   "probe", [] { return std::string("bytes\0back", 10); }, Options{}) ==
+               std::string("bytes\0back", 10));
+    BOOST_TEST(what_of([&] {
+                   run_isolated_bytes(
+                       "probe",
+                       [&]() -> std::string {
+                           if (std::filesystem::exists(state.text)) throw Error("sees the spool");
+                           throw ResourceError("disk full");
+                       },
+                       Options{});
+               }) == "ResourceError: probe: disk full");
+    Options quick;
+    quick.wall_seconds = 1;
+    BOOST_TEST(what_of([&] {
+                   run_isolated_bytes(
+                       "winmail.dat",
+                       [] {
+                           ::pause();
+                           return std::string();
+                       },
+                       quick);
+               }) == "ResourceError: winmail.dat: rendering took longer than 1 s");
+}
+
+BOOST_AUTO_TEST_CASE(office_documents_render_without_what_they_link_to) {
+    if (!have("soffice") || !have("python3")) return;
+    // One state folder per document: its files are removed after the first
+    // rendering.
+    const std::vector<std::string> names = {"picture.odt", "picture.docx", "field.docx",
+                                            "fields.rtf",  "section.odt",  "object.odt"};
+    for (const std::string& name : names) {
+        const StateFolder folder;
+        const std::string bytes = linked_office_documents(folder).at(name);
+        renders_as_without_the_files(folder, bytes, name);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(office_links_stay_out_without_the_isolated_child_too) {
+    // bubblewrap and the profile alone, for callers that render in-process.
+    if (!have("soffice") || !have("python3")) return;
+    Options in_process;
+    in_process.isolate = false;
+    for (const char* name : {"picture.odt", "picture.docx"}) {
+        const StateFolder folder;
+        renders_as_without_the_files(folder, linked_office_documents(folder).at(name), name,
+                                     in_process);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(the_libreoffice_profile_turns_link_updating_off) {
+    // Outside every sandbox: the profile settings alone keep LibreOffice
+    // from loading a linked picture; a profile without them does not.
+    if (!have("soffice") || !have("python3") || !have("pdfimages")) return;
+    const StateFolder state;
+    const TempDir work;
+    write_bytes(work / "linked.docx", linked_office_documents(state).at("picture.docx"));
+    const auto pictures_in_pdf = [&](const std::string& profile) {
+        const Output converted =
+            run("cd " + work.path().string() + " && HOME=" + work.path().string() +
+                " soffice -env:UserInstallation=file://" + (work / profile).string() +
+                " --headless --norestore --convert-to pdf --outdir " + (work / profile).string() +
+                "-out linked.docx && pdfimages -list " + (work / profile).string() +
+                "-out/linked.pdf | tail -n +3 | wc -l");
+        BOOST_TEST_MESSAGE(converted.text);
+        return std::stoi(
+            converted.text.substr(converted.text.rfind('\n', converted.text.size() - 2) + 1));
+    };
+    write_libreoffice_profile(work / "safe");
+    std::ifstream settings(work / "safe/user/registrymodifications.xcu");
+    BOOST_TEST_REQUIRE(settings.good());
+    BOOST_TEST(pictures_in_pdf("safe") == 0);
+    BOOST_TEST(pictures_in_pdf("default") > 0,
+               "LibreOffice loads no linked picture even by default: this test shows nothing");
+}
+
+BOOST_AUTO_TEST_CASE(html_file_urls_stay_out) {
+    if (!have("weasyprint")) return;
+    const StateFolder state;
+    write_bytes(state.dir / "state/spool/style.css", "body { background: black }");
+    const std::string html =
+        "<html><head><link rel=stylesheet href=\"file://" +
+        (state.dir / "state/spool/style.css").string() +
+        "\"></head><body><p>Local files stay out</p><img src=\"file://" + state.picture.string() +
+        "\"><img src=\"file://" + state.fax.string() + "\"><iframe src=\"file://" +
+        state.text.string() +
+        "\"></iframe><object data=\"file:///etc/passwd\"></object></body></html>";
+    renders_as_without_the_files(state, html, "local.html");
+}
+
+BOOST_AUTO_TEST_CASE(postscript_cannot_read_files) {
+    if (!have("gs")) return;
+    const StateFolder state;
+    // Shows the first line of each file it can open, "blocked" where it cannot.
+    std::string ps = "%!PS\n/Helvetica findfont 24 scalefont setfont 72 700 moveto\n";
+    for (const std::string& path : {state.text.string(), std::string("/etc/passwd")})
+        ps += "{ (" + path +
+              ") (r) file 200 string readline pop } stopped { pop (blocked) } if "
+              "show 72 currentpoint exch pop 30 sub moveto\n";
+    ps += "showpage\n";
+    Options in_process;
+    in_process.isolate = false;
+    renders_as_without_the_files(state, ps, "read.ps", in_process);
+    const StateFolder again;
+    renders_as_without_the_files(again, ps, "read.ps");
+}
+
+BOOST_AUTO_TEST_CASE(renderers_die_with_the_process_that_started_them) {
+    if (!have("gs")) return;
+    // A process that renders a PostScript loop (Ghostscript would spin for
+    // a minute) is killed with SIGKILL, as a killed `faxgw submit` is.
+    const pid_t renderer_parent = ::fork();
+    BOOST_TEST_REQUIRE(renderer_parent >= 0);
+    if (renderer_parent == 0) {
+        Options o;
+        o.wall_seconds = 60;
+        o.cpu_seconds = 60;
+        try {
+            render_document("%!PS\n{} loop\n", "application/postscript", "spin.ps", o);
+        } catch (...) {
+        }
+        ::_exit(0);
+    }
+    std::set<pid_t> renderers;
+    for (int i = 0; i < 600; ++i) {  // until Ghostscript runs (at most a minute)
+        renderers = descendants_of(renderer_parent);
+        if (std::any_of(renderers.begin(), renderers.end(),
+                        [](pid_t p) { return command_of(p) == "gs"; }))
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    BOOST_TEST_MESSAGE(renderers.size() << " processes below the killed one");
+    BOOST_TEST_REQUIRE(renderers.size() >= 3u);  // the child, Ghostscript, bubblewrap
+    ::kill(renderer_parent, SIGKILL);
+    ::waitpid(renderer_parent, nullptr, 0);
+    // The kernel ends them as it learns of each death: give it time, but
+    // a bounded one (nothing here measures how long it takes).
+    std::set<pid_t> left = renderers;
+    for (int i = 0; i < 100 && !left.empty(); ++i) {
+        std::erase_if(left, [](pid_t p) { return !alive(p); });
+        if (!left.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    for (pid_t p : left) BOOST_ERROR("survived: " << p << " " << command_of(p));
+    BOOST_TEST(left.empty());
+}
+
+BOOST_AUTO_TEST_CASE(faults_of_the_gateway_are_resource_errors) {
+    const TempDir work;
+    // A program killed by a signal that is not its limit.
+    BOOST_TEST(what_of([&] {
+                   run_sandboxed({"/bin/sh", "-c", "kill -SEGV $$"}, work.path(), work / "log", 30);
+               }).starts_with("ResourceError: sh crashed (signal 11"));
+    // A program over its wall-clock time.
+    BOOST_TEST(what_of([&] {
+                   run_sandboxed({"/bin/sleep", "30"}, work.path(), work / "log", 1);
+               }) == "ResourceError: rendering took longer than 1 s");
+    // A program over its processor time (inherited from the isolated
+    // child) is the document's doing.
+    Options one_second;
+    one_second.cpu_seconds = 1;
+    BOOST_TEST(what_of([&] {
+                   run_isolated(
+                       "spin.ps",
+                       [&]() -> std::vector<Page> {
+                           const WorkDir dir("spin-");
+                           run_sandboxed({"/bin/sh", "-c", "while :; do :; done"}, dir.path(),
+                                         dir / "log", 60);
+                           return {};
+                       },
+                       one_second);
+               }) == "Error: spin.ps: sh used more than 1 s of processor time");
+    // Ghostscript missing (a PATH without it) and bubblewrap missing.
+    const std::string path = std::getenv("PATH");
+    ::setenv("PATH", work.path().c_str(), 1);
+    const std::string no_gs = what_of([] { render_document("%!PS\nshowpage\n", "", "a.ps", {}); });
+    std::filesystem::create_symlink("/usr/bin/gs", work / "gs");
+    Options in_process;
+    in_process.isolate = false;
+    const std::string no_bwrap =
+        what_of([&] { render_document("%!PS\nshowpage\n", "", "a.ps", in_process); });
+    ::setenv("PATH", path.c_str(), 1);
+    BOOST_TEST(no_gs == "ResourceError: a.ps: Ghostscript (gs) is not installed on the gateway");
+    BOOST_TEST(no_bwrap.starts_with("ResourceError: bubblewrap (bwrap) is not installed"),
+               no_bwrap);
+}
+
+BOOST_AUTO_TEST_CASE(an_unusable_tmpdir_is_a_resource_error) {
+    const TempDir work;
+    write_bytes(work / "file", "not a folder");
+    const std::string old = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "";
+    std::map<std::string, std::string> got;
+    for (const std::string& tmpdir : {(work / "missing").string(), (work / "file").string()}) {
+        ::setenv("TMPDIR", tmpdir.c_str(), 1);
+        for (const bool isolate : {true, false}) {
+            Options o;
+            o.isolate = isolate;
+            got[tmpdir + (isolate ? " isolated" : " in-process")] =
+                what_of([&] { render_document("%!PS\nshowpage\n", "", "a.ps", o); });
+            if (have_tool("weasyprint"))
+                got[tmpdir + (isolate ? " isolated html" : " in-process html")] =
+                    what_of([&] { render_document("<html>x</html>", "text/html", "a.html", o); });
+        }
+    }
+    if (old.empty())
+        ::unsetenv("TMPDIR");
+    else
+        ::setenv("TMPDIR", old.c_str(), 1);
+    for (const auto& [what, error] : got) BOOST_TEST_CONTEXT(what) {
+            BOOST_TEST(error.starts_with("ResourceError: "), error);
+        }
+}
