@@ -219,43 +219,65 @@ void SqliteQueue::create_schema_once() {
     }
 }
 
-std::string SqliteQueue::batch_for(const Submission& s, std::int64_t now) {
-    SQLite::Statement find(db_, "SELECT id FROM batches WHERE origin_key = ?");
-    find.bind(1, s.origin_key);
-    if (find.executeStep()) {
+std::optional<BatchDocument> SqliteQueue::select_batch(const std::string& origin_key) {
+    SQLite::Statement find(
+        db_, "SELECT id, document, narrow_document, pages FROM batches WHERE origin_key = ?");
+    find.bind(1, origin_key);
+    if (!find.executeStep()) return std::nullopt;
+    return BatchDocument{find.getColumn(0).getString(), find.getColumn(1).getString(),
+                         find.getColumn(2).getString(), find.getColumn(3).getInt()};
+}
+
+std::optional<BatchDocument> SqliteQueue::find_batch(const std::string& origin_key) {
+    std::lock_guard lock(mutex_);
+    try {
+        return select_batch(origin_key);
+    } catch (const SQLite::Exception& e) {
+        if (is_busy(e)) throw TemporaryError(std::string("queue is busy: ") + e.what());
+        throw;
+    }
+}
+
+BatchDocument SqliteQueue::batch_for(const Submission& s, std::int64_t now) {
+    if (auto existing = select_batch(s.origin_key)) {
         // Already queued by an earlier delivery of the same message: the
         // document of the first delivery stands.
         std::error_code ignored;
-        std::filesystem::remove(s.document, ignored);
+        if (!s.document.empty()) std::filesystem::remove(s.document, ignored);
         if (!s.narrow_document.empty()) std::filesystem::remove(s.narrow_document, ignored);
-        return find.getColumn(0).getString();
+        return *existing;
     }
-    std::string id = new_batch_id(now);
-    auto doc = var_ / "spool" / "docs" / (id + ".tif");
-    std::filesystem::path narrow;
+    if (s.document.empty())
+        throw TemporaryError("no queued batch for " + s.origin_key +
+                             " to reuse the document of; render it again");
+    BatchDocument b{new_batch_id(now), var_ / "spool" / "docs", {}, s.pages};
+    b.document /= b.batch + ".tif";
     if (!s.narrow_document.empty()) {
-        narrow = var_ / "spool" / "docs" / (id + ".narrow.tif");
-        move_file_durably(s.narrow_document, narrow);
+        b.narrow_document = var_ / "spool" / "docs" / (b.batch + ".narrow.tif");
+        move_file_durably(s.narrow_document, b.narrow_document);
     }
-    move_file_durably(s.document, doc);
+    move_file_durably(s.document, b.document);
     SQLite::Statement ins(db_,
                           "INSERT INTO batches (id, origin_key, origin, document, narrow_document, "
                           "pages, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    SQLite::bind(ins, id, s.origin_key, s.origin, doc.string(), narrow.string(), s.pages, now);
+    SQLite::bind(ins, b.batch, s.origin_key, s.origin, b.document.string(),
+                 b.narrow_document.string(), s.pages, now);
     ins.exec();
-    return id;
+    return b;
 }
 
 EnqueueResult SqliteQueue::enqueue(const Submission& s) {
     if (s.destinations.empty()) throw std::invalid_argument("enqueue: no destination");
     if (s.origin_key.empty()) throw std::invalid_argument("enqueue: empty origin key");
-    if (s.pages <= 0) throw std::invalid_argument("enqueue: document has no pages");
+    if (!s.document.empty() && s.pages <= 0)
+        throw std::invalid_argument("enqueue: document has no pages");
     std::lock_guard lock(mutex_);
     auto now = unix_now();
     try {
         WriteTransaction tx(db_);
         EnqueueResult r;
-        r.batch = batch_for(s, now);
+        const BatchDocument batch = batch_for(s, now);
+        r.batch = batch.batch;
         for (const auto& d : s.destinations) {
             SQLite::Statement ins(
                 db_,
@@ -269,7 +291,7 @@ EnqueueResult SqliteQueue::enqueue(const Submission& s) {
             id.executeStep();
             r.jobs.push_back(id.getColumn(0).getInt64());
         }
-        charge_quotas(s, r.created, now);
+        charge_quotas(s, batch.pages, r.created, now);
         if (r.created > 0) {
             // New jobs in a batch already reported: report the batch again.
             SQLite::Statement reopen(db_, "UPDATE batches SET final_reported = 0 WHERE id = ?");
@@ -285,7 +307,8 @@ EnqueueResult SqliteQueue::enqueue(const Submission& s) {
     }
 }
 
-void SqliteQueue::charge_quotas(const Submission& s, int new_jobs, std::int64_t now) {
+void SqliteQueue::charge_quotas(const Submission& s, int pages_per_job, int new_jobs,
+                                std::int64_t now) {
     if (new_jobs == 0) return;  // a repeated delivery costs nothing
     for (const auto& quota : s.quotas) {
         SQLite::Statement used(db_,
@@ -294,7 +317,7 @@ void SqliteQueue::charge_quotas(const Submission& s, int new_jobs, std::int64_t 
         SQLite::bind(used, quota.key, now - quota.window_seconds);
         used.executeStep();
         int jobs = used.getColumn(0).getInt() + new_jobs;
-        int pages = used.getColumn(1).getInt() + new_jobs * s.pages;
+        int pages = used.getColumn(1).getInt() + new_jobs * pages_per_job;
         std::string per = quota.window_seconds >= 86400 ? " per day" : " per hour";
         if (quota.max_jobs > 0 && jobs > quota.max_jobs)
             throw QuotaExceeded(quota.what + " has reached the limit of " +
@@ -303,7 +326,7 @@ void SqliteQueue::charge_quotas(const Submission& s, int new_jobs, std::int64_t 
             throw QuotaExceeded(quota.what + " has reached the limit of " +
                                 std::to_string(quota.max_pages) + " fax pages" + per);
         SQLite::Statement ins(db_, "INSERT INTO usage (key, at, jobs, pages) VALUES (?, ?, ?, ?)");
-        SQLite::bind(ins, quota.key, now, new_jobs, new_jobs * s.pages);
+        SQLite::bind(ins, quota.key, now, new_jobs, new_jobs * pages_per_job);
         ins.exec();
     }
 }

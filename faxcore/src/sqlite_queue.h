@@ -16,6 +16,7 @@ public:
     explicit SqliteQueue(const std::filesystem::path& var_dir);
 
     EnqueueResult enqueue(const Submission& s) override;
+    std::optional<BatchDocument> find_batch(const std::string& origin_key) override;
     bool cancel(std::int64_t job) override;
     bool release(std::int64_t job) override;
     std::optional<Job> job(std::int64_t id) override;
@@ -49,8 +50,9 @@ private:
                                  bool with_attempts = true);
     void load_attempts(Job& job);
     void create_schema_once();
-    std::string batch_for(const Submission& s, std::int64_t now);
-    void charge_quotas(const Submission& s, int new_jobs, std::int64_t now);
+    std::optional<BatchDocument> select_batch(const std::string& origin_key);
+    BatchDocument batch_for(const Submission& s, std::int64_t now);
+    void charge_quotas(const Submission& s, int pages, int new_jobs, std::int64_t now);
 
     std::filesystem::path var_;
     std::mutex mutex_;

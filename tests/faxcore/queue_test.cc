@@ -145,3 +145,46 @@ BOOST_AUTO_TEST_CASE(a_version_1_queue_is_upgraded_keeping_its_jobs) {
     BOOST_TEST(std::filesystem::exists(fresh->narrow_document));
     BOOST_TEST(fresh->narrow_document.filename().string().ends_with(".narrow.tif"));
 }
+
+// Postfix with recipient_limit = 1 submits one message once per recipient:
+// the later ones reuse the first one's document instead of rendering again.
+BOOST_AUTO_TEST_CASE(a_later_recipient_reuses_the_batch_document) {
+    test::TempDir dir;
+    faxcore::SqliteQueue q(dir.path);
+    auto pages = test::synthetic_pages(2, render::Resolution::fine);
+    BOOST_TEST(!q.find_batch("<m@x>"));
+    auto first = q.enqueue(test::submission(q, "<m@x>", pages, {"+15551001"}));
+
+    auto found = q.find_batch("<m@x>");
+    BOOST_TEST_REQUIRE(found.has_value());
+    BOOST_TEST(found->batch == first.batch);
+    BOOST_TEST(found->pages == 2);
+    BOOST_TEST(found->narrow_document.empty());
+    BOOST_TEST((render::read_fax_tiff(found->document) == pages));
+
+    faxcore::Submission later;  // no document: the batch's is reused
+    later.origin_key = "<m@x>";
+    later.origin = R"({"test":true})";
+    later.destinations = {{"+15551002", "15551002"}};
+    later.quotas = {{"sender", 0, 4, 3600, "sender a@x"}};
+    auto r = q.enqueue(later);
+    BOOST_TEST(r.batch == first.batch);
+    BOOST_TEST(r.created == 1);
+    auto job = q.job(r.jobs[0]);
+    BOOST_TEST(job->document == found->document);
+    BOOST_TEST(job->pages == 2);
+    // Quotas count the reused document's pages: 2 more pages exceed 4.
+    later.destinations = {{"+15551003", "15551003"}, {"+15551004", "15551004"}};
+    BOOST_CHECK_THROW(q.enqueue(later), faxcore::QuotaExceeded);
+    BOOST_TEST(q.jobs().size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(reusing_a_batch_that_does_not_exist_is_temporary) {
+    test::TempDir dir;
+    faxcore::SqliteQueue q(dir.path);
+    faxcore::Submission later;
+    later.origin_key = "<gone@x>";
+    later.destinations = {{"+15551002", "15551002"}};
+    BOOST_CHECK_THROW(q.enqueue(later), faxcore::TemporaryError);
+    BOOST_TEST(q.jobs().empty());
+}
