@@ -11,9 +11,13 @@
 //     simulated clock (retry waits pass in no time; line seconds are those of
 //     the real T.30 sessions), and prints what happened to each mail and
 //     where the pages and mails went. The state folder is left to look at;
-//     the demo clears only what it made itself in an earlier run.
+//     the demo clears only what it made itself in an earlier run: it
+//     refuses a state folder that is not empty and was not made by a demo
+//     (a marker file says so), and one another faxgw process works on.
 // EXIT STATUS
-//     0 the demo ran (whatever the jobs' fates); 66 no sample mails found.
+//     0 the demo ran (whatever the jobs' fates); 66 no sample mails found;
+//     73 the state folder is not the demo's; 75 another process runs the
+//     gateway on it.
 #include <sysexits.h>
 
 #include <algorithm>
@@ -21,6 +25,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "commands.h"
@@ -48,11 +53,39 @@ std::vector<std::filesystem::path> sample_mails(const std::filesystem::path& dir
     return out;
 }
 
-void clear_previous_demo(const Config& c) {
+// Written into a state folder the demo made, so that a later demo clears
+// only a folder of its own, never the live gateway's that a --config names.
+constexpr const char* demo_marker = "made-by-faxgw-demo";
+
+// Missing, or holding nothing but the run lock (taken just before).
+bool holds_no_state(const std::filesystem::path& dir) {
+    if (!std::filesystem::exists(dir)) return true;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        if (e.path().filename() != "run.lock") return false;
+    return true;
+}
+
+// Whether `p` lies inside `dir` (after resolving "..", links and the like).
+bool is_inside(const std::filesystem::path& p, const std::filesystem::path& dir) {
+    auto rel = std::filesystem::weakly_canonical(p).lexically_relative(
+        std::filesystem::weakly_canonical(dir));
+    return !rel.empty() && *rel.begin() != "..";
+}
+
+// Clears what an earlier demo left in its own state folder; a folder the
+// demo did not make is refused (returns false), whatever is in it.
+bool claim_demo_folder(const Config& c) {
+    if (holds_no_state(c.var)) {
+        std::filesystem::create_directories(c.var);
+        faxcore::write_file_durably(c.var / demo_marker, "faxgw demo\n");
+        return true;
+    }
+    if (!std::filesystem::exists(c.var / demo_marker)) return false;
     for (const auto& p :
          {c.var / "queue.sqlite", c.var / "queue.sqlite-wal", c.var / "queue.sqlite-shm",
           c.var / "spool", c.gateway.sim.remote_dir, c.mail.inbound_maildir, c.mail.outbox})
-        std::filesystem::remove_all(p);
+        if (is_inside(p, c.var)) std::filesystem::remove_all(p);
+    return true;
 }
 
 std::string cut(std::string s, std::size_t n) {
@@ -104,7 +137,21 @@ int run_demo(const DemoOptions& o) {
                   << " (run it from the source tree or pass --samples)\n";
         return EX_NOINPUT;
     }
-    clear_previous_demo(config);
+    // Held from before the clearing to the end: no live `faxgw run` (or
+    // other demo) may be working on the folder the demo clears and runs.
+    std::optional<faxcore::RunLock> run_lock;
+    try {
+        run_lock.emplace(config.var);
+    } catch (const faxcore::StateFolderBusy& e) {
+        std::cerr << "faxgw demo: " << e.what() << "\n";
+        return EX_TEMPFAIL;
+    }
+    if (!claim_demo_folder(config)) {
+        std::cerr << "faxgw demo: " << config.var.string()
+                  << " is a state folder the demo did not make; give the demo an empty or new "
+                     "one with --var\n";
+        return EX_CANTCREAT;
+    }
     auto queue = faxcore::Queue::open(config.var);
 
     std::map<std::string, std::string> sample_of;  // origin key -> sample file

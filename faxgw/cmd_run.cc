@@ -10,16 +10,21 @@
 //     killed predecessor left mid-call are sent again from their first
 //     unconfirmed page. Stops after the calls in flight on SIGTERM or SIGINT.
 //     Only one `faxgw run` works on a state folder at a time.
+//     A queue another process holds locked (a backup) is waited for; a
+//     queue that cannot be used (corrupt, wrong schema) ends the daemon
+//     with the reason on stderr.
 // EXIT STATUS
-//     0 stopped by a signal; 75 another faxgw run holds the state folder;
-//     78 configuration error.
-#include <fcntl.h>
-#include <sys/file.h>
+//     0 stopped by a signal; 70 the queue cannot be used; 75 another
+//     faxgw process runs the gateway on the state folder; 78 configuration
+//     error.
+#include <pthread.h>
 #include <sysexits.h>
-#include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <iostream>
+#include <stop_token>
 #include <thread>
 
 #include "commands.h"
@@ -27,42 +32,81 @@
 namespace faxgw {
 namespace {
 
-// An flock on VAR/run.lock: released by the kernel whatever way we die.
-bool lock_state_folder(const std::filesystem::path& var) {
-    std::filesystem::create_directories(var);
-    int fd = ::open((var / "run.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    return fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0;  // fd stays open for our lifetime
+// SIGTERM and SIGINT are taken by a thread of their own with sigwait, so
+// that no handler runs in the middle of a spandsp call or an SQLite
+// transaction. However run_daemon() ends (an exception included), the
+// destructor wakes that thread, so that joining it never hangs.
+class StopOnSignal {
+public:
+    StopOnSignal() {
+        sigemptyset(&signals_);
+        sigaddset(&signals_, SIGTERM);
+        sigaddset(&signals_, SIGINT);
+        pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+        waiter_ = std::jthread([this] {
+            int sig = 0;
+            sigwait(&signals_, &sig);
+            stop_.request_stop();
+        });
+    }
+    ~StopOnSignal() {
+        if (!stop_.stop_requested()) pthread_kill(waiter_.native_handle(), SIGTERM);
+    }
+    StopOnSignal(const StopOnSignal&) = delete;
+    StopOnSignal& operator=(const StopOnSignal&) = delete;
+    std::stop_token token() const { return stop_.get_token(); }
+
+private:
+    sigset_t signals_{};
+    std::stop_source stop_;
+    std::jthread waiter_;  // last: started when the rest is ready
+};
+
+void log_line(const std::string& line) { std::cerr << line << std::endl; }
+
+// Opens the queue, waiting out a lock another process holds (a backup, an
+// sqlite3 shell): that passes. Nothing when stopped while waiting.
+std::unique_ptr<faxcore::Queue> open_queue(const std::filesystem::path& var,
+                                           const std::stop_token& stop) {
+    for (bool told = false; !stop.stop_requested(); told = true) {
+        try {
+            return faxcore::Queue::open(var);
+        } catch (const faxcore::TemporaryError& e) {
+            if (!told) log_line(std::string("faxgw run: queue unavailable, retrying: ") + e.what());
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+        }
+    }
+    return nullptr;
 }
 
 int run_daemon(const CommonOptions& o) {
     auto config = o.load();
     report_warnings(config);
-    if (!lock_state_folder(config.var)) {
-        std::cerr << "faxgw run: another faxgw run works on " << config.var << "\n";
+    try {
+        faxcore::RunLock run_lock(config.var);  // before anything touches the jobs
+        StopOnSignal signals;
+        auto queue = open_queue(config.var, signals.token());
+        if (!queue) return 0;
+        // A submit renders a mail's parts one after another, each under the
+        // renderer's limits: its scratch files live for several of them.
+        auto settings = config.gateway;
+        const auto& render = config.mail.render;
+        settings.sweep.scratch_age = std::max<std::int64_t>(
+            settings.sweep.scratch_age, 10 * std::max(render.wall_seconds, render.cpu_seconds));
+        faxcore::Gateway gateway(*queue, settings, config.var, log_line);
+        log_line("faxgw run: " + std::to_string(config.gateway.lines) + " line(s), state in " +
+                 config.var.string());
+        gateway.run(signals.token(), [&] { hand_results_to_mail(*queue, config); });
+        return 0;
+    } catch (const faxcore::StateFolderBusy& e) {
+        std::cerr << "faxgw run: " << e.what() << "\n";
         return EX_TEMPFAIL;
+    } catch (const std::exception& e) {
+        // A daemon that cannot work says why and ends, so that its
+        // supervisor (systemd) sees it and restarts it.
+        std::cerr << "faxgw run: cannot go on: " << e.what() << std::endl;
+        return EX_SOFTWARE;
     }
-    // Signals are taken by one thread with sigwait, so no handler runs in the
-    // middle of a spandsp call or an SQLite transaction.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    std::stop_source stop;
-    std::jthread waiter([&] {
-        int sig = 0;
-        sigwait(&signals, &sig);
-        stop.request_stop();
-    });
-
-    auto queue = faxcore::Queue::open(config.var);
-    faxcore::Gateway gateway(*queue, config.gateway, config.var,
-                             [](const std::string& line) { std::cerr << line << std::endl; });
-    std::cerr << "faxgw run: " << config.gateway.lines << " line(s), state in " << config.var
-              << std::endl;
-    gateway.run(stop.get_token(), [&] { hand_results_to_mail(*queue, config); });
-    if (!stop.stop_requested()) pthread_kill(waiter.native_handle(), SIGTERM);
-    return 0;
 }
 
 }  // namespace

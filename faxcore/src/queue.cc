@@ -1,9 +1,11 @@
 // The durable fax queue: one SQLite database in WAL mode beside a spool of
 // documents. See faxgw/faxcore.h for the contract.
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "sqlite_queue.h"
@@ -99,12 +101,6 @@ std::string new_batch_id(std::int64_t now) {
     return buf;
 }
 
-bool is_busy(const SQLite::Exception& e) {
-    int code = e.getErrorCode() & 0xff;
-    return code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_FULL ||
-           code == SQLITE_IOERR;
-}
-
 // BEGIN IMMEDIATE takes the write lock up front, so two writers never
 // deadlock upgrading read locks; a busy database is a temporary condition.
 class WriteTransaction {
@@ -159,6 +155,12 @@ Job read_job(SQLite::Statement& q) {
 
 }  // namespace
 
+bool is_busy(const SQLite::Exception& e) {
+    int code = e.getErrorCode() & 0xff;
+    return code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_FULL ||
+           code == SQLITE_IOERR;
+}
+
 std::int64_t unix_now() {
     return std::chrono::duration_cast<std::chrono::seconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -166,12 +168,38 @@ std::int64_t unix_now() {
 }
 
 std::unique_ptr<Queue> Queue::open(const std::filesystem::path& var_dir) {
-    return std::make_unique<SqliteQueue>(var_dir);
+    try {
+        return std::make_unique<SqliteQueue>(var_dir);
+    } catch (const SQLite::Exception& e) {
+        if (is_busy(e)) throw TemporaryError(std::string("queue is busy: ") + e.what());
+        // Not a database, corrupt, unreadable: waiting will not help.
+        throw std::runtime_error("queue " + (var_dir / "queue.sqlite").string() +
+                                 " cannot be used: " + e.what());
+    }
+}
+
+// The state folder holds faxes, mails and the queue: nothing in it is for
+// other users, whatever umask the process inherited (022 would make the
+// faxes world-readable). SQLite, spandsp and libtiff create their files
+// 0666 & ~umask, so the umask is where their modes are decided: every
+// process that opens the queue tightens it (never loosens it) to 027, and
+// folders and files made under a looser one are tightened too.
+static void keep_state_private(const std::filesystem::path& var) {
+    mode_t inherited = ::umask(077);  // stricter, not looser, for the moment between
+    ::umask(inherited | 027);
+    constexpr auto not_private =
+        std::filesystem::perms::group_write | std::filesystem::perms::others_all;
+    std::error_code ignored;  // a file that does not exist (yet) is fine
+    for (const char* path : {"", "spool", "spool/docs", "spool/tmp", "spool/in", "queue.sqlite",
+                             "queue.sqlite-wal", "queue.sqlite-shm"})
+        std::filesystem::permissions(var / path, not_private, std::filesystem::perm_options::remove,
+                                     ignored);
 }
 
 static std::filesystem::path prepare_var(const std::filesystem::path& var) {
     for (const char* sub : {"spool/docs", "spool/tmp", "spool/in"})
         std::filesystem::create_directories(var / sub);
+    keep_state_private(var);
     return var / "queue.sqlite";
 }
 
@@ -212,50 +240,104 @@ void SqliteQueue::create_schema_once() {
             db_.exec("PRAGMA user_version = " + std::to_string(schema_version));
             tx.commit();
             return;
-        } catch (const std::exception&) {
+        } catch (const SQLite::Exception& e) {
+            // Only a lock is worth waiting for: a file that is not a
+            // database, or a corrupt one, stays so.
+            if (!is_busy(e))
+                throw std::runtime_error("queue " + (var_ / "queue.sqlite").string() +
+                                         " cannot be used: " + e.what());
+            if (attempt >= 50) throw TemporaryError("queue database is busy; try again later");
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        } catch (const TemporaryError&) {
             if (attempt >= 50) throw TemporaryError("queue database is busy; try again later");
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
     }
 }
 
-std::string SqliteQueue::batch_for(const Submission& s, std::int64_t now) {
-    SQLite::Statement find(db_, "SELECT id FROM batches WHERE origin_key = ?");
-    find.bind(1, s.origin_key);
-    if (find.executeStep()) {
+std::optional<BatchDocument> SqliteQueue::select_batch(const std::string& origin_key) {
+    SQLite::Statement find(
+        db_, "SELECT id, document, narrow_document, pages FROM batches WHERE origin_key = ?");
+    find.bind(1, origin_key);
+    if (!find.executeStep()) return std::nullopt;
+    return BatchDocument{find.getColumn(0).getString(), find.getColumn(1).getString(),
+                         find.getColumn(2).getString(), find.getColumn(3).getInt()};
+}
+
+std::optional<BatchDocument> SqliteQueue::find_batch(const std::string& origin_key) {
+    std::lock_guard lock(mutex_);
+    try {
+        return select_batch(origin_key);
+    } catch (const SQLite::Exception& e) {
+        if (is_busy(e)) throw TemporaryError(std::string("queue is busy: ") + e.what());
+        throw;
+    }
+}
+
+std::pair<BatchDocument, bool> SqliteQueue::batch_for(const Submission& s, std::int64_t now) {
+    if (auto existing = select_batch(s.origin_key)) {
         // Already queued by an earlier delivery of the same message: the
         // document of the first delivery stands.
         std::error_code ignored;
-        std::filesystem::remove(s.document, ignored);
+        if (!s.document.empty()) std::filesystem::remove(s.document, ignored);
         if (!s.narrow_document.empty()) std::filesystem::remove(s.narrow_document, ignored);
-        return find.getColumn(0).getString();
+        return {*existing, false};
     }
-    std::string id = new_batch_id(now);
-    auto doc = var_ / "spool" / "docs" / (id + ".tif");
-    std::filesystem::path narrow;
-    if (!s.narrow_document.empty()) {
-        narrow = var_ / "spool" / "docs" / (id + ".narrow.tif");
-        move_file_durably(s.narrow_document, narrow);
-    }
-    move_file_durably(s.document, doc);
+    if (s.document.empty())
+        throw TemporaryError("no queued batch for " + s.origin_key +
+                             " to reuse the document of; render it again");
+    BatchDocument b{new_batch_id(now), var_ / "spool" / "docs", {}, s.pages};
+    b.document /= b.batch + ".tif";
+    if (!s.narrow_document.empty())
+        b.narrow_document = var_ / "spool" / "docs" / (b.batch + ".narrow.tif");
     SQLite::Statement ins(db_,
                           "INSERT INTO batches (id, origin_key, origin, document, narrow_document, "
                           "pages, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    SQLite::bind(ins, id, s.origin_key, s.origin, doc.string(), narrow.string(), s.pages, now);
+    SQLite::bind(ins, b.batch, s.origin_key, s.origin, b.document.string(),
+                 b.narrow_document.string(), s.pages, now);
     ins.exec();
-    return id;
+    return {b, true};
 }
+
+namespace {
+
+// Documents moved into the spool for a batch whose transaction has not
+// committed yet: removed again unless the commit succeeds, so that an
+// enqueue that fails (a move, the commit) leaves nothing behind. What a
+// kill -9 in between leaves, the spool sweep removes.
+class UncommittedDocuments {
+public:
+    UncommittedDocuments() = default;
+    UncommittedDocuments(const UncommittedDocuments&) = delete;
+    UncommittedDocuments& operator=(const UncommittedDocuments&) = delete;
+    ~UncommittedDocuments() {
+        std::error_code ignored;
+        for (const auto& f : moved_) std::filesystem::remove(f, ignored);
+    }
+    void move(const std::filesystem::path& from, const std::filesystem::path& to) {
+        moved_.push_back(to);  // before: a failed fsync of the folder leaves `to` too
+        move_file_durably(from, to);
+    }
+    void committed() { moved_.clear(); }
+
+private:
+    std::vector<std::filesystem::path> moved_;
+};
+
+}  // namespace
 
 EnqueueResult SqliteQueue::enqueue(const Submission& s) {
     if (s.destinations.empty()) throw std::invalid_argument("enqueue: no destination");
     if (s.origin_key.empty()) throw std::invalid_argument("enqueue: empty origin key");
-    if (s.pages <= 0) throw std::invalid_argument("enqueue: document has no pages");
+    if (!s.document.empty() && s.pages <= 0)
+        throw std::invalid_argument("enqueue: document has no pages");
     std::lock_guard lock(mutex_);
     auto now = unix_now();
     try {
         WriteTransaction tx(db_);
         EnqueueResult r;
-        r.batch = batch_for(s, now);
+        const auto [batch, new_batch] = batch_for(s, now);
+        r.batch = batch.batch;
         for (const auto& d : s.destinations) {
             SQLite::Statement ins(
                 db_,
@@ -269,14 +351,23 @@ EnqueueResult SqliteQueue::enqueue(const Submission& s) {
             id.executeStep();
             r.jobs.push_back(id.getColumn(0).getInt64());
         }
-        charge_quotas(s, r.created, now);
+        charge_quotas(s, batch.pages, r.created, now);
         if (r.created > 0) {
             // New jobs in a batch already reported: report the batch again.
             SQLite::Statement reopen(db_, "UPDATE batches SET final_reported = 0 WHERE id = ?");
             reopen.bind(1, r.batch);
             reopen.exec();
         }
+        // The documents move in last, once nothing but the commit can
+        // refuse the submission (a quota refusal leaves them where they were).
+        UncommittedDocuments spooled;
+        if (new_batch) {
+            if (!batch.narrow_document.empty())
+                spooled.move(s.narrow_document, batch.narrow_document);
+            spooled.move(s.document, batch.document);
+        }
         tx.commit();
+        spooled.committed();
         wake_queue_runner(var_);
         return r;
     } catch (const SQLite::Exception& e) {
@@ -285,7 +376,8 @@ EnqueueResult SqliteQueue::enqueue(const Submission& s) {
     }
 }
 
-void SqliteQueue::charge_quotas(const Submission& s, int new_jobs, std::int64_t now) {
+void SqliteQueue::charge_quotas(const Submission& s, int pages_per_job, int new_jobs,
+                                std::int64_t now) {
     if (new_jobs == 0) return;  // a repeated delivery costs nothing
     for (const auto& quota : s.quotas) {
         SQLite::Statement used(db_,
@@ -294,7 +386,7 @@ void SqliteQueue::charge_quotas(const Submission& s, int new_jobs, std::int64_t 
         SQLite::bind(used, quota.key, now - quota.window_seconds);
         used.executeStep();
         int jobs = used.getColumn(0).getInt() + new_jobs;
-        int pages = used.getColumn(1).getInt() + new_jobs * s.pages;
+        int pages = used.getColumn(1).getInt() + new_jobs * pages_per_job;
         std::string per = quota.window_seconds >= 86400 ? " per day" : " per hour";
         if (quota.max_jobs > 0 && jobs > quota.max_jobs)
             throw QuotaExceeded(quota.what + " has reached the limit of " +
@@ -303,7 +395,7 @@ void SqliteQueue::charge_quotas(const Submission& s, int new_jobs, std::int64_t 
             throw QuotaExceeded(quota.what + " has reached the limit of " +
                                 std::to_string(quota.max_pages) + " fax pages" + per);
         SQLite::Statement ins(db_, "INSERT INTO usage (key, at, jobs, pages) VALUES (?, ?, ?, ?)");
-        SQLite::bind(ins, quota.key, now, new_jobs, new_jobs * s.pages);
+        SQLite::bind(ins, quota.key, now, new_jobs, new_jobs * pages_per_job);
         ins.exec();
     }
 }
@@ -398,9 +490,18 @@ std::optional<std::int64_t> SqliteQueue::next_due_time() {
     return q.getColumn(0).getInt64();
 }
 
-int SqliteQueue::start_attempt(std::int64_t job, const std::string& line, std::int64_t now) {
+std::optional<int> SqliteQueue::start_attempt(std::int64_t job, const std::string& line,
+                                              std::int64_t now) {
     std::lock_guard lock(mutex_);
     WriteTransaction tx(db_);
+    // Only a job still waiting to be sent starts: between due_jobs() and
+    // here an administrator may have cancelled it (`faxgw jobs --cancel`
+    // is another process), and that must win over the dial.
+    SQLite::Statement claim(db_,
+                            "UPDATE jobs SET state = 'sending' WHERE id = ? "
+                            "AND state IN ('queued', 'retry-wait')");
+    claim.bind(1, job);
+    if (claim.exec() != 1) return std::nullopt;  // the transaction rolls back: nothing changed
     SQLite::Statement n(db_,
                         "SELECT COALESCE(MAX(a.number), 0) + 1, j.pages_confirmed + 1 FROM jobs j "
                         "LEFT JOIN attempts a ON a.job = j.id WHERE j.id = ?");
@@ -414,9 +515,6 @@ int SqliteQueue::start_attempt(std::int64_t job, const std::string& line, std::i
         "VALUES (?, ?, ?, ?, 'interrupted', ?)");
     SQLite::bind(ins, job, number, now, line, first_page);
     ins.exec();
-    SQLite::Statement up(db_, "UPDATE jobs SET state = 'sending' WHERE id = ?");
-    up.bind(1, job);
-    up.exec();
     tx.commit();
     return number;
 }
@@ -527,6 +625,51 @@ std::int64_t SqliteQueue::add_inbound(const InboundFax& f) {
                  f.line_seconds, f.bit_rate, f.received_at, f.tiff.string());
     q.exec();
     return db_.getLastInsertRowid();
+}
+
+namespace {
+
+std::int64_t age_seconds(const std::filesystem::directory_entry& e, std::int64_t now) {
+    struct stat st {};
+    if (::lstat(e.path().c_str(), &st) != 0) return 0;  // gone already: nothing to do
+    return now - static_cast<std::int64_t>(st.st_mtime);
+}
+
+// Removes the regular files of `dir` older than `min_age` whose names `keep`
+// does not hold. Returns how many went.
+int remove_stale_files(const std::filesystem::path& dir, std::int64_t now, std::int64_t min_age,
+                       const std::set<std::string>& keep) {
+    int removed = 0;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        if (!e.is_regular_file(ec) || keep.count(e.path().filename().string())) continue;
+        if (age_seconds(e, now) <= min_age) continue;
+        if (std::filesystem::remove(e.path(), ec)) ++removed;
+    }
+    return removed;
+}
+
+}  // namespace
+
+int SqliteQueue::sweep_spool(std::int64_t now, std::int64_t document_grace,
+                             std::int64_t scratch_age) {
+    // By file name: rows hold the path as the enqueuing process spelt its
+    // state folder ("var", "./var", an absolute path...).
+    std::set<std::string> referenced;
+    {
+        // Read first, files second: a document moved in after this read is
+        // younger than the grace, so it is spared even though unlisted.
+        std::lock_guard lock(mutex_);
+        SQLite::Statement docs(
+            db_,
+            "SELECT document FROM batches UNION SELECT narrow_document FROM batches "
+            "UNION SELECT tiff FROM inbound");
+        while (docs.executeStep())
+            referenced.insert(std::filesystem::path(docs.getColumn(0).getString()).filename());
+    }
+    return remove_stale_files(var_ / "spool" / "docs", now, document_grace, referenced) +
+           remove_stale_files(inbound_dir(), now, document_grace, referenced) +
+           remove_stale_files(scratch_dir(), now, scratch_age, {});
 }
 
 std::vector<InboundFax> SqliteQueue::undelivered_inbound() {

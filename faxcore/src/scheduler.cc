@@ -13,6 +13,7 @@
 #include <future>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "sim_network.h"
 #include "wakeup.h"
@@ -92,16 +93,18 @@ struct Gateway::Impl {
             auto line = free_line();
             if (!line) break;
             if (numbers_in_call.count(job.number)) continue;
-            start_call(std::move(job), *line, now);
-            ++started;
+            if (start_call(std::move(job), *line, now)) ++started;
         }
         return started;
     }
 
-    void start_call(Job job, int line, std::int64_t now) {
-        auto f = std::make_unique<InFlight>();
+    // Dials unless the job stopped waiting since due_jobs() (cancelled).
+    bool start_call(Job job, int line, std::int64_t now) {
         std::string line_name = "sim" + std::to_string(line);
-        f->attempt = queue.start_attempt(job.id, line_name, now);
+        auto attempt = queue.start_attempt(job.id, line_name, now);
+        if (!attempt) return false;
+        auto f = std::make_unique<InFlight>();
+        f->attempt = *attempt;
         f->first_page = job.pages_confirmed + 1;
         f->line = line;
         f->started_at = now;
@@ -117,8 +120,14 @@ struct Gateway::Impl {
         f->call = std::async(std::launch::async, [this, raw, line_name] {
             CallRequest req{&raw->job, raw->attempt, raw->first_page, line_name, raw->started_at};
             auto on_page = [this, raw](int confirmed_in_call) {
-                queue.record_progress(raw->job.id, raw->attempt,
-                                      raw->first_page - 1 + confirmed_in_call);
+                // Runs inside spandsp's callbacks, which no exception may
+                // cross. A busy queue loses only this early record: the
+                // attempt's end records the pages confirmed as well.
+                try {
+                    queue.record_progress(raw->job.id, raw->attempt,
+                                          raw->first_page - 1 + confirmed_in_call);
+                } catch (const std::exception&) {
+                }
             };
             CallResult r;
             try {
@@ -137,6 +146,7 @@ struct Gateway::Impl {
             wakeup.notify();
         });
         in_flight.push_back(std::move(f));
+        return true;
     }
 
     std::int64_t retry_delay(RetryClass cls, int attempt) const {
@@ -223,6 +233,50 @@ struct Gateway::Impl {
         return std::chrono::milliseconds(seconds * 1000);
     }
 
+    // Jobs a dead predecessor left "sending" go back to the queue, once,
+    // before the first call (the run lock says no live process has them).
+    bool recovered = false;
+    void recover_once() {
+        if (recovered) return;
+        int n = queue.recover_interrupted();
+        recovered = true;
+        if (n && log) log("recovered " + std::to_string(n) + " job(s) interrupted mid-call");
+    }
+
+    std::int64_t next_sweep = 0;  // at start-up first
+    void sweep_when_due(std::int64_t now) {
+        if (now < next_sweep) return;
+        const auto& sw = settings.sweep;
+        int removed = queue.sweep_spool(now, sw.document_grace, sw.scratch_age);
+        next_sweep = now + sw.interval;
+        if (removed && log)
+            log("removed " + std::to_string(removed) + " file(s) left behind in the spool");
+    }
+
+    // One round on the real clock. Returns how long to wait for the next.
+    std::chrono::milliseconds step(std::int64_t now, const std::function<void()>& after_events) {
+        recover_once();
+        sweep_when_due(now);
+        reap(now, false);
+        start_due_calls(now);
+        if (after_events) after_events();
+        return time_to_next_due(now);
+    }
+
+    // A round that failed because another process holds the queue's write
+    // lock (an sqlite3 shell, a backup) or the disk is full: the calls'
+    // results wait in memory and the round is tried again. Said once per
+    // spell, so that the log shows why nothing moves.
+    std::optional<std::string> waiting_for_queue;
+    void queue_unavailable(const std::string& why) {
+        if (!waiting_for_queue && log) log("queue unavailable, retrying: " + why);
+        waiting_for_queue = why;
+    }
+    void queue_available() {
+        if (waiting_for_queue && log) log("queue available again");
+        waiting_for_queue.reset();
+    }
+
     std::optional<std::int64_t> next_event(std::int64_t now) {
         std::optional<std::int64_t> t;
         for (auto& f : in_flight) t = std::min(t.value_or(f->ends_at()), f->ends_at());
@@ -235,12 +289,9 @@ struct Gateway::Impl {
 };
 
 Gateway::Gateway(Queue& queue, GatewaySettings settings, std::filesystem::path var_dir, LogSink log)
-    : impl_(
-          std::make_unique<Impl>(queue, std::move(settings), std::move(var_dir), std::move(log))) {
-    int recovered = impl_->queue.recover_interrupted();
-    if (recovered && impl_->log)
-        impl_->log("recovered " + std::to_string(recovered) + " job(s) interrupted mid-call");
-}
+    : run_lock_(var_dir),
+      impl_(
+          std::make_unique<Impl>(queue, std::move(settings), std::move(var_dir), std::move(log))) {}
 
 Gateway::~Gateway() {
     for (auto& f : impl_->in_flight)
@@ -250,6 +301,7 @@ Gateway::~Gateway() {
 RunStats Gateway::run_until_idle(const std::function<void()>& after_events) {
     auto& s = *impl_;
     double cpu_start = process_cpu_seconds();
+    s.recover_once();
     std::int64_t now = unix_now();
     for (;;) {
         // Collect every call's result (they ran in parallel) so the clock can
@@ -272,17 +324,37 @@ RunStats Gateway::run_until_idle(const std::function<void()>& after_events) {
 void Gateway::run(std::stop_token stop, const std::function<void()>& after_events) {
     auto& s = *impl_;
     std::stop_callback wake_on_stop(stop, [&s] { s.wakeup.notify(); });
+    constexpr std::chrono::milliseconds busy_retry{1000};
     while (!stop.stop_requested()) {
-        std::int64_t now = unix_now();
-        s.reap(now, false);
-        s.start_due_calls(now);
-        if (after_events) after_events();
+        auto wait = busy_retry;
+        try {
+            wait = s.step(unix_now(), after_events);
+            s.queue_available();
+        } catch (const TemporaryError& e) {
+            s.queue_unavailable(e.what());
+        } catch (const SQLite::Exception& e) {
+            if (!is_busy(e)) throw;  // a broken queue: the caller says why and stops
+            s.queue_unavailable(e.what());
+        }
         // Woken by a call ending, by `faxgw submit` through the FIFO, or at
         // the latest when the next retry falls due.
-        s.wakeup.wait(s.time_to_next_due(now));
+        s.wakeup.wait(wait);
     }
     for (auto& f : s.in_flight) f->call.wait();
-    s.reap(unix_now(), false);
+    // The results of the last calls must reach the queue, or a restart
+    // would send those faxes again: a busy queue is waited out here too.
+    for (;;) {
+        try {
+            s.reap(unix_now(), false);
+            break;
+        } catch (const TemporaryError& e) {
+            s.queue_unavailable(e.what());
+        } catch (const SQLite::Exception& e) {
+            if (!is_busy(e)) throw;
+            s.queue_unavailable(e.what());
+        }
+        std::this_thread::sleep_for(busy_retry);
+    }
     if (after_events) after_events();
 }
 

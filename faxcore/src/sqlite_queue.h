@@ -16,6 +16,7 @@ public:
     explicit SqliteQueue(const std::filesystem::path& var_dir);
 
     EnqueueResult enqueue(const Submission& s) override;
+    std::optional<BatchDocument> find_batch(const std::string& origin_key) override;
     bool cancel(std::int64_t job) override;
     bool release(std::int64_t job) override;
     std::optional<Job> job(std::int64_t id) override;
@@ -33,7 +34,9 @@ public:
     std::optional<std::int64_t> next_due_time();
     // Marks the job sending and records an attempt that reads "interrupted"
     // until finish_attempt() overwrites it: a crash leaves the truth behind.
-    int start_attempt(std::int64_t job, const std::string& line, std::int64_t now);
+    // Returns the attempt's number, or nothing when the job is no longer
+    // queued or waiting for a retry (cancelled since due_jobs() read it).
+    std::optional<int> start_attempt(std::int64_t job, const std::string& line, std::int64_t now);
     // Records durably that the far end confirmed pages up to `pages_confirmed`
     // (of the whole document), so a retry starts after them.
     void record_progress(std::int64_t job, int attempt, int pages_confirmed);
@@ -42,6 +45,13 @@ public:
     // At start-up: jobs left "sending" by a dead process go back to the queue.
     int recover_interrupted();
     std::int64_t add_inbound(const InboundFax& fax);
+    // Removes what crashed or killed processes left behind, and returns how
+    // many files it removed: spool documents and received faxes that no
+    // committed row names, last written more than `document_grace` seconds
+    // ago (younger ones may belong to an enqueue about to commit), and
+    // scratch files older than `scratch_age` (a live `faxgw submit` may
+    // still be rendering into younger ones).
+    int sweep_spool(std::int64_t now, std::int64_t document_grace, std::int64_t scratch_age);
     std::filesystem::path inbound_dir() const { return var_ / "spool" / "in"; }
 
 private:
@@ -49,13 +59,21 @@ private:
                                  bool with_attempts = true);
     void load_attempts(Job& job);
     void create_schema_once();
-    std::string batch_for(const Submission& s, std::int64_t now);
-    void charge_quotas(const Submission& s, int new_jobs, std::int64_t now);
+    std::optional<BatchDocument> select_batch(const std::string& origin_key);
+    // The batch of s.origin_key, and whether it is new (its documents are
+    // still to be moved into the spool).
+    std::pair<BatchDocument, bool> batch_for(const Submission& s, std::int64_t now);
+    void charge_quotas(const Submission& s, int pages, int new_jobs, std::int64_t now);
 
     std::filesystem::path var_;
     std::mutex mutex_;
     SQLite::Database db_;
 };
+
+// Whether an SQLite error is temporary: the database is locked by another
+// process, or the disk is full or failing. Anything else (corrupt file,
+// wrong schema) will not go away by waiting.
+bool is_busy(const SQLite::Exception& e);
 
 // The real time, in the queue's unit (unix seconds).
 std::int64_t unix_now();

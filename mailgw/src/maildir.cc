@@ -18,8 +18,13 @@ void ensure_maildir(const std::filesystem::path& dir) {
 std::filesystem::path deliver_to_maildir(const std::filesystem::path& dir, const std::string& name,
                                          std::string_view mail) {
     ensure_maildir(dir);
+    // Written in tmp/ and only then moved to new/, as Maildir wants: a
+    // process killed while writing leaves its part-file where no mail
+    // reader looks.
+    std::filesystem::path written = dir / "tmp" / name;
     std::filesystem::path path = dir / "new" / name;
-    faxcore::write_file_durably(path, mail);
+    faxcore::write_file_durably(written, mail);
+    faxcore::move_file_durably(written, path);
     return path;
 }
 

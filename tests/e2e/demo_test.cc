@@ -3,7 +3,11 @@
 // retried and failed with a reason, the refused sender was refused, and the
 // fax received on the gateway's DID became a mail with a right-sized PDF.
 #define BOOST_TEST_MODULE e2e demo
+#include <fcntl.h>
 #include <mimetic/mimetic.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sysexits.h>
 
 #include <boost/test/unit_test.hpp>
 #include <set>
@@ -21,6 +25,7 @@ struct DemoRun {
     test::Output output;
     nlohmann::json jobs;
     DemoRun() {
+        ::umask(022);  // the usual one: the state files must be private all the same
         output = test::run({test::faxgw_binary, "demo", "--var", var.string(), "--samples",
                             (test::source_dir / "samples" / "mail").string()},
                            dir.path);
@@ -156,4 +161,78 @@ BOOST_AUTO_TEST_CASE(every_accepted_mail_gets_a_final_notification) {
             e.path().filename().string().find("final") != std::string::npos)
             ++finals;
     BOOST_TEST(finals == static_cast<int>(batches.size()));
+}
+
+BOOST_AUTO_TEST_CASE(state_files_are_private_under_umask_022) {
+    int checked = 0;
+    for (const auto& e : fs::recursive_directory_iterator(demo().var)) {
+        auto p = e.symlink_status().permissions();
+        BOOST_TEST(((p & (fs::perms::others_all | fs::perms::group_write)) == fs::perms::none),
+                   e.path() << " is " << std::oct << static_cast<int>(p));
+        ++checked;
+    }
+    BOOST_TEST(checked > 20);  // queue, documents, received faxes, mails, lock
+}
+
+namespace {
+
+// One sample mail in a folder of its own: a demo that runs in seconds.
+fs::path one_sample(const fs::path& dir) {
+    auto samples = dir / "samples";
+    fs::create_directories(samples);
+    fs::copy_file(test::source_dir / "samples" / "mail" / "plain-text.eml",
+                  samples / "plain-text.eml");
+    return samples;
+}
+
+test::Output demo_on(const fs::path& var, const fs::path& samples, const fs::path& dir) {
+    return test::run(
+        {test::faxgw_binary, "demo", "--var", var.string(), "--samples", samples.string()}, dir);
+}
+
+}  // namespace
+
+// `faxgw demo --config` of the live gateway's file names its state folder:
+// the demo must not clear it (and run its jobs a second time).
+BOOST_AUTO_TEST_CASE(the_demo_refuses_a_state_folder_it_did_not_make) {
+    test::TempDir dir;
+    auto var = dir.path / "var";
+    auto sent = test::run({test::faxgw_binary, "send", "--var", var.string(), "--to", "5551001",
+                           (test::source_dir / "samples" / "docs" / "three-pages.pdf").string()},
+                          dir.path);
+    BOOST_REQUIRE_MESSAGE(sent.code == 0, sent.err);
+    auto out = demo_on(var, one_sample(dir.path), dir.path);
+    BOOST_TEST(out.code == EX_CANTCREAT, out.err);
+    BOOST_TEST(out.err.find("did not make") != std::string::npos, out.err);
+    auto jobs = test::jobs_json(var, dir.path);
+    BOOST_REQUIRE(jobs.size() == 1u);
+    BOOST_TEST(jobs[0]["state"] == "queued");
+    BOOST_TEST(fs::exists(jobs[0]["document"].get<std::string>()));
+}
+
+BOOST_AUTO_TEST_CASE(the_demo_clears_and_runs_again_in_its_own_folder) {
+    test::TempDir dir;
+    auto var = dir.path / "var";
+    auto samples = one_sample(dir.path);
+    BOOST_REQUIRE(demo_on(var, samples, dir.path).code == 0);
+    auto again = demo_on(var, samples, dir.path);
+    BOOST_TEST(again.code == 0, again.err);
+    BOOST_TEST(test::jobs_json(var, dir.path).size() == 1u);  // not two: cleared in between
+}
+
+// A demo folder that a `faxgw run` works on (its lock held) is not cleared.
+BOOST_AUTO_TEST_CASE(the_demo_refuses_a_folder_another_process_runs_on) {
+    test::TempDir dir;
+    auto var = dir.path / "var";
+    auto samples = one_sample(dir.path);
+    BOOST_REQUIRE(demo_on(var, samples, dir.path).code == 0);
+    int fd = ::open((var / "run.lock").c_str(), O_RDWR | O_CLOEXEC);
+    BOOST_REQUIRE(fd >= 0);
+    BOOST_REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);  // as a live `faxgw run` holds it
+    auto out = demo_on(var, samples, dir.path);
+    ::close(fd);
+    BOOST_TEST(out.code == EX_TEMPFAIL, out.err);
+    BOOST_TEST(out.err.find("another faxgw process") != std::string::npos, out.err);
+    BOOST_TEST(fs::exists(var / "queue.sqlite"));
+    BOOST_TEST(test::jobs_json(var, dir.path).size() == 1u);
 }

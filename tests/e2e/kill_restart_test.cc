@@ -2,8 +2,12 @@
 // job ends done exactly once, none is lost, and the far ends hold every
 // page of every document.
 #define BOOST_TEST_MODULE e2e kill and restart
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sysexits.h>
+
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <memory>
 #include <thread>
 
 #include "e2e.h"
@@ -92,4 +96,70 @@ BOOST_AUTO_TEST_CASE(kill_9_mid_call_then_restart_loses_and_duplicates_nothing) 
         BOOST_TEST((test::far_end_pages(var / "remote", j) == rendered), "job " << j["id"]);
     }
     BOOST_TEST(interrupted > 0);
+}
+
+namespace {
+
+// `faxgw run` on `var`, killed if it has not ended after two minutes: a
+// daemon that cannot work must say why and end, not hang.
+test::Output run_until_it_ends(const fs::path& var, const fs::path& dir) {
+    return test::run(
+        {"timeout", "-s", "KILL", "120", test::faxgw_binary, "run", "--var", var.string()}, dir);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(run_on_a_corrupt_queue_says_why_and_exits) {
+    test::TempDir dir;
+    auto var = dir.path / "var";
+    fs::create_directories(var);
+    std::ofstream(var / "queue.sqlite") << std::string(8192, 'x');
+    auto out = run_until_it_ends(var, dir.path);
+    BOOST_TEST(out.code == EX_SOFTWARE, out.err);
+    BOOST_TEST(out.err.find("queue.sqlite") != std::string::npos, out.err);
+}
+
+BOOST_AUTO_TEST_CASE(run_on_a_queue_of_another_schema_says_why_and_exits) {
+    test::TempDir dir;
+    auto var = dir.path / "var";
+    fs::create_directories(var);
+    {
+        SQLite::Database db(var / "queue.sqlite", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        db.exec("CREATE TABLE jobs (x); PRAGMA user_version = 2");
+    }
+    auto out = run_until_it_ends(var, dir.path);
+    BOOST_TEST(out.code == EX_SOFTWARE, out.err);
+    BOOST_TEST(out.err.find("cannot go on") != std::string::npos, out.err);
+}
+
+// An sqlite3 shell or a backup holding the write lock longer than SQLite's
+// busy timeout (10 s): `faxgw run` says so, waits, and then sends.
+BOOST_AUTO_TEST_CASE(run_waits_out_a_write_lock_held_for_long) {
+    test::TempDir dir;
+    auto var = dir.path / "var";
+    auto sent = test::run({test::faxgw_binary, "send", "--var", var.string(), "--to", "5551001",
+                           (test::source_dir / "samples" / "docs" / "three-pages.pdf").string()},
+                          dir.path);
+    BOOST_REQUIRE_MESSAGE(sent.code == 0, sent.err);
+    auto lock_holder =
+        std::make_unique<SQLite::Database>(var / "queue.sqlite", SQLite::OPEN_READWRITE);
+    lock_holder->exec("BEGIN IMMEDIATE");
+    test::Process runner({test::faxgw_binary, "run", "--var", var.string()}, dir.path);
+    bool said_so = false;
+    for (int i = 0; i < 300 && !said_so; ++i) {
+        std::this_thread::sleep_for(100ms);
+        said_so = runner.stderr_so_far().find("queue unavailable") != std::string::npos;
+    }
+    BOOST_TEST(said_so, runner.stderr_so_far());
+    lock_holder.reset();  // rolls back: the lock is gone
+    nlohmann::json jobs;
+    for (int i = 0; i < 600; ++i) {
+        std::this_thread::sleep_for(200ms);
+        jobs = test::jobs_json(var, dir.path);
+        if (all_ended(jobs)) break;
+    }
+    runner.signal(SIGTERM);
+    auto out = runner.wait();
+    BOOST_TEST(out.code == 0, out.err);
+    BOOST_TEST(count_state(jobs, "done") == 1, jobs.dump());
 }

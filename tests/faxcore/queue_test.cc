@@ -1,5 +1,8 @@
 #define BOOST_TEST_MODULE faxcore queue
+#include <sys/stat.h>
+
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 
 #include "fixture.h"
 #include "sqlite_queue.h"
@@ -54,7 +57,7 @@ BOOST_AUTO_TEST_CASE(jobs_left_sending_by_a_dead_process_are_queued_again) {
                  .enqueue(test::submission(
                      q, "<k@x>", test::synthetic_pages(3, render::Resolution::fine), {"+15551001"}))
                  .jobs[0];
-        BOOST_TEST(q.start_attempt(id, "sim0", 100) == 1);
+        BOOST_TEST(q.start_attempt(id, "sim0", 100).value() == 1);
         q.record_progress(id, 1, 2);  // two pages confirmed, then the process "dies"
     }
     faxcore::SqliteQueue q(dir.path);
@@ -66,7 +69,7 @@ BOOST_AUTO_TEST_CASE(jobs_left_sending_by_a_dead_process_are_queued_again) {
     BOOST_TEST(job->attempts[0].outcome == faxcore::Outcome::interrupted);
     BOOST_TEST(job->attempts[0].pages_confirmed == 2);
     // The next attempt starts at the first unconfirmed page.
-    BOOST_TEST(q.start_attempt(id, "sim1", 200) == 2);
+    BOOST_TEST(q.start_attempt(id, "sim1", 200).value() == 2);
     BOOST_TEST(q.job(id)->attempts[1].first_page == 3);
 }
 
@@ -78,12 +81,12 @@ BOOST_AUTO_TEST_CASE(reports_come_when_a_batch_waits_and_when_it_ends) {
                                    {"+15551001", "+15551003"}));
     BOOST_TEST(q.pending_reports().empty());
     faxcore::Attempt ok;
-    ok.number = q.start_attempt(r.jobs[0], "sim0", 1);
+    ok.number = q.start_attempt(r.jobs[0], "sim0", 1).value();
     ok.outcome = faxcore::Outcome::ok;
     ok.pages_confirmed = 1;
     q.finish_attempt(r.jobs[0], ok, JobState::done, 1, "");
     faxcore::Attempt busy;
-    busy.number = q.start_attempt(r.jobs[1], "sim1", 1);
+    busy.number = q.start_attempt(r.jobs[1], "sim1", 1).value();
     busy.outcome = faxcore::Outcome::busy;
     q.finish_attempt(r.jobs[1], busy, JobState::retry_wait, 500, "the number was busy");
 
@@ -95,7 +98,7 @@ BOOST_AUTO_TEST_CASE(reports_come_when_a_batch_waits_and_when_it_ends) {
     BOOST_TEST(q.pending_reports().empty());
 
     faxcore::Attempt fail = busy;
-    fail.number = q.start_attempt(r.jobs[1], "sim1", 500);
+    fail.number = q.start_attempt(r.jobs[1], "sim1", 500).value();
     q.finish_attempt(r.jobs[1], fail, JobState::failed, 500, "gave up");
     reports = q.pending_reports();
     BOOST_REQUIRE(reports.size() == 1u);
@@ -144,4 +147,153 @@ BOOST_AUTO_TEST_CASE(a_version_1_queue_is_upgraded_keeping_its_jobs) {
     auto fresh = q.job(q.enqueue(sub).jobs[0]);
     BOOST_TEST(std::filesystem::exists(fresh->narrow_document));
     BOOST_TEST(fresh->narrow_document.filename().string().ends_with(".narrow.tif"));
+}
+
+// Postfix with recipient_limit = 1 submits one message once per recipient:
+// the later ones reuse the first one's document instead of rendering again.
+BOOST_AUTO_TEST_CASE(a_later_recipient_reuses_the_batch_document) {
+    test::TempDir dir;
+    faxcore::SqliteQueue q(dir.path);
+    auto pages = test::synthetic_pages(2, render::Resolution::fine);
+    BOOST_TEST(!q.find_batch("<m@x>"));
+    auto first = q.enqueue(test::submission(q, "<m@x>", pages, {"+15551001"}));
+
+    auto found = q.find_batch("<m@x>");
+    BOOST_TEST_REQUIRE(found.has_value());
+    BOOST_TEST(found->batch == first.batch);
+    BOOST_TEST(found->pages == 2);
+    BOOST_TEST(found->narrow_document.empty());
+    BOOST_TEST((render::read_fax_tiff(found->document) == pages));
+
+    faxcore::Submission later;  // no document: the batch's is reused
+    later.origin_key = "<m@x>";
+    later.origin = R"({"test":true})";
+    later.destinations = {{"+15551002", "15551002"}};
+    later.quotas = {{"sender", 0, 4, 3600, "sender a@x"}};
+    auto r = q.enqueue(later);
+    BOOST_TEST(r.batch == first.batch);
+    BOOST_TEST(r.created == 1);
+    auto job = q.job(r.jobs[0]);
+    BOOST_TEST(job->document == found->document);
+    BOOST_TEST(job->pages == 2);
+    // Quotas count the reused document's pages: 2 more pages exceed 4.
+    later.destinations = {{"+15551003", "15551003"}, {"+15551004", "15551004"}};
+    BOOST_CHECK_THROW(q.enqueue(later), faxcore::QuotaExceeded);
+    BOOST_TEST(q.jobs().size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(reusing_a_batch_that_does_not_exist_is_temporary) {
+    test::TempDir dir;
+    faxcore::SqliteQueue q(dir.path);
+    faxcore::Submission later;
+    later.origin_key = "<gone@x>";
+    later.destinations = {{"+15551002", "15551002"}};
+    BOOST_CHECK_THROW(q.enqueue(later), faxcore::TemporaryError);
+    BOOST_TEST(q.jobs().empty());
+}
+
+// The scheduler reads due jobs, then starts each: a cancel in between
+// (another process) must win, and nothing is dialled.
+BOOST_AUTO_TEST_CASE(a_cancel_between_due_and_start_wins) {
+    test::TempDir dir;
+    faxcore::SqliteQueue q(dir.path);
+    auto r = q.enqueue(test::submission(
+        q, "<c@x>", test::synthetic_pages(1, render::Resolution::fine), {"+15551001"}));
+    auto due = q.due_jobs(faxcore::unix_now(), 0);
+    BOOST_TEST_REQUIRE(due.size() == 1u);
+    faxcore::SqliteQueue admin(dir.path);  // `faxgw jobs --cancel`
+    BOOST_TEST(admin.cancel(due[0].id));
+    BOOST_TEST(!q.start_attempt(due[0].id, "sim0", faxcore::unix_now()).has_value());
+    auto job = q.job(r.jobs[0]);
+    BOOST_TEST(job->state == JobState::cancelled);
+    BOOST_TEST(job->attempts.empty());
+}
+
+namespace {
+int files_in(const std::filesystem::path& dir) {
+    int n = 0;
+    for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir)) ++n;
+    return n;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_quota_refusal_leaves_nothing_in_the_spool) {
+    test::TempDir dir;
+    faxcore::SqliteQueue q(dir.path);
+    auto pages = test::synthetic_pages(1, render::Resolution::fine);
+    auto sub = test::submission(q, "<q@x>", pages, {"+15551001", "+15551002"});
+    sub.narrow_document = test::write_document(q.scratch_dir(), "narrow.tif", pages);
+    sub.quotas = {{"sender", 1, 0, 3600, "sender a@x"}};
+    BOOST_CHECK_THROW(q.enqueue(sub), faxcore::QuotaExceeded);
+    BOOST_TEST(q.jobs().empty());
+    BOOST_TEST(files_in(dir.path / "spool" / "docs") == 0);
+}
+
+// The narrow copy moves first; when the document cannot follow, the
+// submission fails and the narrow copy must not stay in the spool.
+BOOST_AUTO_TEST_CASE(a_failed_move_into_the_spool_leaves_nothing_there) {
+    test::TempDir dir;
+    faxcore::SqliteQueue q(dir.path);
+    auto pages = test::synthetic_pages(1, render::Resolution::fine);
+    auto sub = test::submission(q, "<m@x>", pages, {"+15551001"});
+    sub.narrow_document = test::write_document(q.scratch_dir(), "narrow.tif", pages);
+    std::filesystem::remove(sub.document);  // e.g. removed by a clean-up in between
+    BOOST_CHECK_THROW(q.enqueue(sub), std::exception);
+    BOOST_TEST(q.jobs().empty());
+    BOOST_TEST(!q.find_batch("<m@x>"));
+    BOOST_TEST(files_in(dir.path / "spool" / "docs") == 0);
+}
+
+namespace {
+void make_old(const std::filesystem::path& file, std::chrono::seconds age) {
+    std::filesystem::last_write_time(file, std::filesystem::file_time_type::clock::now() - age);
+}
+}  // namespace
+
+// What a kill -9 leaves: a document moved into the spool whose enqueue
+// never committed, a received fax never recorded, a submit's scratch files.
+BOOST_AUTO_TEST_CASE(the_sweep_removes_only_old_files_nothing_refers_to) {
+    using namespace std::chrono_literals;
+    test::TempDir dir;
+    faxcore::SqliteQueue q(dir.path);
+    auto pages = test::synthetic_pages(1, render::Resolution::fine);
+    auto queued = q.job(q.enqueue(test::submission(q, "<s@x>", pages, {"+15551001"})).jobs[0]);
+    auto docs = dir.path / "spool" / "docs";
+    auto orphan = test::write_document(docs, "0000000001deadbeef.tif", pages);
+    auto young_orphan = test::write_document(docs, "0000000002deadbeef.tif", pages);
+    auto lost_fax = test::write_document(q.inbound_dir(), "call-9-1.tif", pages);
+    auto old_scratch = test::write_document(q.scratch_dir(), "mail-AAAAAA.tif", pages);
+    auto new_scratch = test::write_document(q.scratch_dir(), "mail-BBBBBB.tif", pages);
+    for (const auto& f : {queued->document, orphan, lost_fax, old_scratch}) make_old(f, 2h);
+
+    BOOST_TEST(q.sweep_spool(faxcore::unix_now(), 3600, 3600) == 3);
+    BOOST_TEST(std::filesystem::exists(queued->document));
+    BOOST_TEST(!std::filesystem::exists(orphan));
+    BOOST_TEST(std::filesystem::exists(young_orphan));
+    BOOST_TEST(!std::filesystem::exists(lost_fax));
+    BOOST_TEST(!std::filesystem::exists(old_scratch));
+    BOOST_TEST(std::filesystem::exists(new_scratch));
+}
+
+// With umask 022 the faxes and the queue would be world-readable.
+BOOST_AUTO_TEST_CASE(state_files_are_private_whatever_the_umask) {
+    test::TempDir dir;
+    mode_t saved = ::umask(022);
+    {
+        faxcore::SqliteQueue q(dir.path);
+        q.enqueue(test::submission(q, "<p@x>", test::synthetic_pages(1, render::Resolution::fine),
+                                   {"+15551001"}));
+        test::write_document(q.inbound_dir(), "call-1-1.tif",
+                             test::synthetic_pages(1, render::Resolution::fine));
+        int checked = 0;
+        for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path)) {
+            auto p = e.status().permissions();
+            using std::filesystem::perms;
+            BOOST_TEST(((p & (perms::others_all | perms::group_write)) == perms::none),
+                       e.path() << " is " << std::oct << static_cast<int>(p));
+            ++checked;
+        }
+        BOOST_TEST(checked >= 7);  // folders, queue.sqlite with -wal and -shm, documents
+    }
+    ::umask(saved);
 }

@@ -29,6 +29,9 @@ public:
     std::vector<std::pair<std::int64_t, std::string>> delivered;
 
     faxcore::EnqueueResult enqueue(const faxcore::Submission&) override { return {}; }
+    std::optional<faxcore::BatchDocument> find_batch(const std::string&) override {
+        return std::nullopt;
+    }
     bool cancel(std::int64_t) override { return false; }
     bool release(std::int64_t) override { return false; }
     std::optional<faxcore::Job> job(std::int64_t) override { return std::nullopt; }

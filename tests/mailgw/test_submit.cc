@@ -375,6 +375,9 @@ public:
         if (temporary_) throw faxcore::TemporaryError("queue is locked");
         throw std::logic_error("boom");
     }
+    std::optional<faxcore::BatchDocument> find_batch(const std::string&) override {
+        return std::nullopt;
+    }
     bool cancel(std::int64_t) override { return false; }
     bool release(std::int64_t) override { return false; }
     std::optional<faxcore::Job> job(std::int64_t) override { return std::nullopt; }

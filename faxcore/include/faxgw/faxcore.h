@@ -7,6 +7,14 @@
 //    the spool (fsync + rename + fsync of the directory) and then commits all
 //    jobs of the submission in one SQLite transaction: all or none. When it
 //    returns, the jobs survive kill -9 and power loss.
+//  * One batch per origin_key, with one document. A later submission with
+//    the same origin_key adds jobs for its new destinations to that batch
+//    (same key + number = one job) and its own document is deleted. A
+//    caller that finds the batch with find_batch() may leave document empty
+//    to reuse the batch's document instead of rendering it again; quotas
+//    are counted as for any submission. With an empty document and no such
+//    batch (e.g. it was swept in between), enqueue() throws TemporaryError:
+//    render and submit again.
 //  * The scheduler is the only writer of job states after that:
 //      queued -> sending -> done | retry_wait | failed
 //      retry_wait -> sending (when due)
@@ -73,12 +81,14 @@ struct Quota {
 };
 
 struct Submission {
-    std::filesystem::path document;  // fax TIFF made by render; moved into the spool
+    // Fax TIFF made by render; moved into the spool. Empty: reuse the
+    // document of the batch of origin_key (see find_batch()).
+    std::filesystem::path document;
     // When the document has pages wider than 1728 pixels (B4): the same
     // pages 1728 wide, sent to receivers that do not offer the wider paper.
     // Moved into the spool too. Empty: none.
     std::filesystem::path narrow_document;
-    int pages = 0;
+    int pages = 0;  // of document; ignored when document is empty
     std::vector<Destination> destinations;
     std::string origin_key;       // dedup key (e.g. Message-ID): same key + number = one job
     std::string origin;           // opaque to faxcore; given back in reports
@@ -91,6 +101,14 @@ struct EnqueueResult {
     std::string batch;               // one per origin_key
     std::vector<std::int64_t> jobs;  // one per destination, in order
     int created = 0;                 // jobs new in this call (others already existed)
+};
+
+// The spooled document of an existing batch, for a later submission of the
+// same message to reuse instead of rendering it again.
+struct BatchDocument {
+    std::string batch;
+    std::filesystem::path document, narrow_document;  // narrow: empty when none
+    int pages = 0;
 };
 
 struct Attempt {
@@ -169,6 +187,8 @@ public:
     virtual ~Queue() = default;
 
     virtual EnqueueResult enqueue(const Submission& s) = 0;
+    // The batch already queued under origin_key, if any.
+    virtual std::optional<BatchDocument> find_batch(const std::string& origin_key) = 0;
     virtual bool cancel(std::int64_t job) = 0;
     virtual bool release(std::int64_t job) = 0;
 

@@ -42,6 +42,20 @@ struct RetrySettings {
     std::int64_t max_delay = 3600;
 };
 
+// What killed processes leave behind (a `faxgw submit`'s scratch files, a
+// document moved into the spool whose enqueue never committed) is removed
+// at start-up of run() and every `interval` seconds.
+struct SweepSettings {
+    std::int64_t interval = 600;
+    // Unreferenced spool files younger than this may belong to an enqueue
+    // about to commit.
+    std::int64_t document_grace = 3600;
+    // Scratch files younger than this may belong to a submit still
+    // rendering: its parts one after another, each under the renderer's
+    // wall-clock limit. An hour is also past Postfix's pipe time limit.
+    std::int64_t scratch_age = 3600;
+};
+
 struct GatewaySettings {
     int lines = 4;
     std::string station_id = "faxgw";               // our TSI/CSID, 20 characters at most
@@ -51,6 +65,7 @@ struct GatewaySettings {
     double sim_speed = 0;  // 0 = as fast as the CPU allows; 1 = real time
     RetrySettings retry;
     SimSettings sim;
+    SweepSettings sweep;
 };
 
 struct RunStats {
@@ -58,6 +73,29 @@ struct RunStats {
     double line_seconds = 0;      // sum over all calls
     double makespan_seconds = 0;  // first dial to last hang-up (queue clock)
     double cpu_seconds = 0;       // process CPU time spent while running
+};
+
+// Another process holds the state folder's run lock.
+class StateFolderBusy : public TemporaryError {
+public:
+    using TemporaryError::TemporaryError;
+};
+
+// The claim of one process on a state folder: an flock on VAR/run.lock,
+// which the kernel releases however the process ends. The Gateway takes
+// it, so every command that runs the scheduler holds it: a second one
+// would dial the same jobs, and its start-up would requeue as
+// "interrupted" the calls the first has in flight. Within one process
+// the lock is shared: a command may take it before building its Gateway.
+class RunLock {
+public:
+    // Throws StateFolderBusy when another process holds it.
+    explicit RunLock(const std::filesystem::path& var_dir);
+    ~RunLock();
+    struct Held;
+
+private:
+    std::shared_ptr<Held> held_;
 };
 
 // Where log lines go: one line per job event, "J<id>: key=value ...".
@@ -79,6 +117,7 @@ public:
     void run(std::stop_token stop, const std::function<void()>& after_events = {});
 
 private:
+    RunLock run_lock_;  // first: held before anything touches the jobs
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
