@@ -48,7 +48,7 @@ void check_refused(const std::string& toml, int line, const std::string& what) {
 BOOST_AUTO_TEST_CASE(bad_rule_patterns_fail_config_check_with_their_place) {
     check_refused("[rules]\nlist = [\n  { from = \"/(unclosed/\", action = \"deny\" },\n]\n", 3,
                   "from: bad regular expression");
-    check_refused("[rules]\nlist = [\n  { action = \"deny\",\n    number = \"/+1900/\" },\n]\n", 4,
+    check_refused("[[rules.list]]\naction = \"deny\"\nnumber = \"/+1900/\"\n", 3,
                   "number: bad regular expression");
     check_refused("[rules]\nlist = [ { client = \"10.0.0.0/8, 10.0.0.300\" } ]\n", 2,
                   "'10.0.0.300' is no IP address");
