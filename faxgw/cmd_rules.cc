@@ -4,11 +4,12 @@
 //     faxgw rules test --sender ADDR --number NUMBER [--from ADDR] [--auth USER]
 //                      [--client IP] [--spf V] [--dkim V] [--dmarc V] [--config FILE]
 // DESCRIPTION
-//     Normalises NUMBER by the dial rules, runs the sender rules (rules.list,
-//     first match wins) as `faxgw submit` would, and prints for each rule why
-//     it matched or not, then the decision and the reason a sender would read.
+//     Normalises NUMBER by the dial rules, checks it with libphonenumber
+//     (its region and type), runs the sender rules (rules.list, first match
+//     wins) as `faxgw submit` would, and prints for each rule why it matched
+//     or not, then the decision and the reason a sender would read.
 // EXIT STATUS
-//     0 allowed; 1 held for an administrator; 77 denied; 67 bad number.
+//     0 allowed; 1 held for an administrator; 77 denied; 67 bad or invalid number.
 #include <sysexits.h>
 
 #include <iostream>
@@ -34,7 +35,10 @@ int test_rules(const RulesTestOptions& o) {
         return EX_NOUSER;
     }
     auto decision = mailgw::decide(input, config.mail);
-    std::cout << "sender <" << input.sender << "> to " << input.number << ":\n";
+    auto number = mailgw::describe_number(input.number, config.mail.dial);
+    std::cout << "sender <" << input.sender << "> to " << input.number << " (region "
+              << number.region << (number.home ? ", home" : ", abroad") << ", type "
+              << mailgw::to_string(number.type) << "):\n";
     for (const auto& line : decision.trace) std::cout << "  " << line << "\n";
     std::cout << "decision: " << mailgw::to_string(decision.action);
     if (!decision.reason.empty()) std::cout << " (" << decision.reason << ")";

@@ -62,6 +62,29 @@ std::string field(const toml::table& t, const char* name, const std::string& fal
     return n ? str(*n) : fallback;
 }
 
+// The dial rules so far must name a country (and region) libphonenumber
+// knows; `n` is the key just read.
+void checked_dial(const toml::node& n, const mailgw::DialRules& dial) {
+    try {
+        mailgw::home_region(dial);
+    } catch (const std::invalid_argument& e) {
+        bad(n, e.what());
+    }
+}
+
+// An array of networks ("10.0.0.0/8", "::1"), each checked where it is written.
+std::vector<std::string> networks(const toml::node& n) {
+    auto out = strings(n);
+    for (const auto& e : *n.as_array()) {
+        try {
+            mailgw::check_networks({str(e)});
+        } catch (const std::invalid_argument& error) {
+            bad(e, error.what());
+        }
+    }
+    return out;
+}
+
 template <typename F>
 F parsed(const toml::node& n, F (*parse)(std::string_view)) {
     try {
@@ -105,6 +128,10 @@ mailgw::SenderRule sender_rule(const toml::table& t) {
             r.dmarc = value;
         else if (key == "number")
             r.number = value;
+        else if (key == "region")
+            r.region = value;
+        else if (key == "type")
+            r.type = value;
         else if (key == "reason")
             r.reason = value;
         else if (key == "action") {
@@ -115,9 +142,17 @@ mailgw::SenderRule sender_rule(const toml::table& t) {
             }
         } else {
             bad(node, "unknown rule field '" + key +
-                          "' (known: sender, from, auth, client, spf, dkim, dmarc, number, action, "
-                          "reason)");
+                          "' (known: sender, from, auth, client, spf, dkim, dmarc, number, region, "
+                          "type, action, reason)");
         }
+    }
+    // Patterns are compiled here, once: a bad regex or CIDR is an error
+    // with its place, not a failure of every submit.
+    try {
+        mailgw::compile_rule(r);
+    } catch (const mailgw::RuleError& e) {
+        const auto* n = t.get(e.field());
+        bad(n ? *n : t, e.what());
     }
     return r;
 }
@@ -141,6 +176,8 @@ std::string rules_toml(const std::vector<mailgw::SenderRule>& rules) {
         field("dkim", r.dkim, any.dkim);
         field("dmarc", r.dmarc, any.dmarc);
         field("number", r.number, any.number);
+        field("region", r.region, any.region);
+        field("type", r.type, any.type);
         field("action", std::string(mailgw::to_string(r.action)), "");
         field("reason", r.reason, "");
         out << "  {";
@@ -234,7 +271,18 @@ const std::vector<Key>& keys() {
          "Of a mail written both as text and as HTML, fax the HTML (rendered with its pictures).",
          [](auto& n, Config& c) { c.mail.prefer_html = boolean(n); }},
         {"dial.country_code", R"("1")", "Country code of numbers written without one.",
-         [](auto& n, Config& c) { c.mail.dial.country_code = str(n); }},
+         [](auto& n, Config& c) {
+             c.mail.dial.country_code = str(n);
+             checked_dial(n, c.mail.dial);
+         }},
+        {"dial.region", R"("")",
+         "Home region (ISO 3166, \"CA\"): numbers of other regions are international, also\n"
+         "# those of our country code (+1 876 is Jamaica). \"\" = the main region of "
+         "country_code.",
+         [](auto& n, Config& c) {
+             c.mail.dial.region = str(n);
+             checked_dial(n, c.mail.dial);
+         }},
         {"dial.international_prefix", R"("011")", "Prefix that starts an international number.",
          [](auto& n, Config& c) { c.mail.dial.international_prefix = str(n); }},
         {"dial.national_prefix", R"("1")", "Prefix of a national number (trunk prefix).",
@@ -286,21 +334,25 @@ const std::vector<Key>& keys() {
          }},
         {"rules.trusted_networks", R"(["127.0.0.0/8", "::1/128"])",
          "SMTP clients in these networks count as trusted (client = \"trusted\" in rules).",
-         [](auto& n, Config& c) { c.mail.trusted_networks = strings(n); }},
+         [](auto& n, Config& c) { c.mail.trusted_networks = networks(n); }},
         {"rules.authserv_id", R"("")",
          "Trust Authentication-Results headers (SPF, DKIM, DMARC) written by this server\n"
          "# (your MTA's authserv-id) only; \"\" ignores them all.",
          [](auto& n, Config& c) { c.mail.authserv_id = str(n); }},
         {"rules.list", rules_toml(mailgw::default_rules()),
          "Sender rules; the first rule whose every field matches decides. Fields (default \"*\"):\n"
-         "# sender, from: address pattern (\"@example.org\" domain, \"/regex/\", glob, \"\" = null "
-         "sender);\n"
+         "# sender, from: address pattern (\"@example.org\" domain, \"/regex/\" (RE2), glob, \"\" "
+         "= null sender);\n"
          "# auth: \"none\", \"any\" or a glob on the SMTP AUTH user; client: \"trusted\", "
          "\"untrusted\"\n"
-         "# or CIDRs; spf, dkim, dmarc: a verdict (\"pass\"...); number: glob on the E.164 "
-         "number,\n"
-         "# \"international\" or \"national\"; action: allow, deny or hold; reason: what the "
-         "sender reads.",
+         "# or CIDRs; spf, dkim, dmarc: a verdict (\"pass\"...); number: glob or /regex/ on the "
+         "E.164 number;\n"
+         "# region: \"home\", \"abroad\" or ISO 3166 codes \"JM, DO\" (\"001\" = non-geographic);\n"
+         "# type: number types (fixed_line, mobile, fixed_line_or_mobile, toll_free, "
+         "premium_rate,\n"
+         "# shared_cost, voip, personal_number, pager, uan, voicemail, unknown); action: allow, "
+         "deny\n"
+         "# or hold; reason: what the sender reads.",
          [](auto& n, Config& c) {
              c.mail.rules.clear();
              tables(n, [&](const toml::table& t) { c.mail.rules.push_back(sender_rule(t)); });
@@ -370,6 +422,16 @@ void warn_unknown(const toml::table& user, Config& c) {
     }
 }
 
+// The simulated network is the whole telephone network of a demo: the
+// numbers it answers are valid, whatever libphonenumber says of 555 numbers.
+void fill_known_numbers(const toml::table& user, Config& c) {
+    auto& known = c.mail.dial.known_numbers;
+    known.clear();
+    if (user["lines"]["backend"].value_or(std::string("sim")) != "sim") return;
+    for (const auto& n : c.gateway.sim.numbers) known.push_back(n.number);
+    known.insert(known.end(), c.gateway.dids.begin(), c.gateway.dids.end());
+}
+
 std::filesystem::path below(const std::filesystem::path& var, const std::filesystem::path& p) {
     return p.is_absolute() ? p : var / p;
 }
@@ -405,6 +467,7 @@ Config load_config(const std::optional<std::filesystem::path>& file,
     }
     warn_unknown(user, c);
     if (var_override) c.var = *var_override;
+    fill_known_numbers(user, c);
     c.mail.outbox = below(c.var, c.mail.outbox);
     c.mail.inbound_maildir = below(c.var, c.mail.inbound_maildir);
     c.gateway.sim.remote_dir = below(c.var, c.gateway.sim.remote_dir);

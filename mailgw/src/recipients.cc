@@ -110,6 +110,10 @@ faxcore::Destination normalise_number(std::string_view written, const DialRules&
     if (static_cast<int>(e164.size()) > rules.max_digits)
         throw RecipientError("the fax number has more than " + std::to_string(rules.max_digits) +
                              " digits");
+    // Refused here, in the sender's words, rather than queued to fail at
+    // dial time.
+    if (auto info = describe_number("+" + e164, rules); !info.valid)
+        throw RecipientError("the fax number " + info.problem);
     if (!parts.extension.empty()) return {"+" + e164, e164 + ",," + parts.extension};
     return {"+" + e164, e164};
 }

@@ -17,9 +17,12 @@ struct AuthVerdicts {
     std::string spf, dkim, dmarc;  // "" when our MTA said nothing
 };
 
-// Verdicts from the Authentication-Results headers (RFC 8601) written by
-// `authserv_id`; headers of any other server are ignored, since anybody can
-// write one. Several DKIM signatures: one pass is a pass.
+// Verdicts from the topmost Authentication-Results header (RFC 8601) whose
+// authserv-id is `authserv_id`, in message order: the MTA prepends its own,
+// so any further one with our id came with the mail, and those of other
+// servers anybody can write; all of them are ignored. Only the method and
+// result that start each resinfo count, never text in comments, quoted
+// strings or properties. Several DKIM signatures: one pass is a pass.
 AuthVerdicts read_authentication_results(const std::vector<std::string>& headers,
                                          std::string_view authserv_id);
 

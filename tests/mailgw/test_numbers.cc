@@ -11,16 +11,14 @@ BOOST_AUTO_TEST_CASE(normalisation_table) {
         const char* e164;
     };
     const Row table[] = {
-        {"5551234", "+15551234"},
-        {"+1-555-123-4567", "+15551234567"},
-        {"15551234567", "+15551234567"},
-        {"+1(555)123-4567", "+15551234567"},
-        {"+1 (555) 123.4567", "+15551234567"},
-        {"5551234567", "+15551234567"},
+        {"2125550123", "+12125550123"},
+        {"+1-212-555-0123", "+12125550123"},
+        {"12125550123", "+12125550123"},
+        {"+1(212)555-0123", "+12125550123"},
+        {"+1 (212) 555.0123", "+12125550123"},
         {"01149301234567", "+49301234567"},
         {"+49 30 1234567", "+49301234567"},
-        {"15551001", "+115551001"},  // "1" then not 10 digits: not the national prefix
-        {"123", "+1123"},
+        {"5551001", "+15551001"},  // a number of the simulated network
     };
     DialRules rules;
     for (const Row& row : table) {
@@ -38,15 +36,15 @@ BOOST_AUTO_TEST_CASE(extensions) {
         const char* dial;
     };
     const Row table[] = {
-        {"5551234x22", "+15551234", "15551234,,22"},
-        {"5551234X22", "+15551234", "15551234,,22"},
-        {"555-1234 x 22", "+15551234", "15551234,,22"},
-        {"5551234ext22", "+15551234", "15551234,,22"},
-        {"5551234 ext. 22", "+15551234", "15551234,,22"},
-        {"5551234;ext=22", "+15551234", "15551234,,22"},
-        {"+1 (555) 123-4567;ext=9", "+15551234567", "15551234567,,9"},
-        {"5551234,,22", "+15551234", "15551234,,22"},
-        {"5551234,22", "+15551234", "15551234,,22"},
+        {"5551001x22", "+15551001", "15551001,,22"},
+        {"5551001X22", "+15551001", "15551001,,22"},
+        {"555-1001 x 22", "+15551001", "15551001,,22"},
+        {"5551001ext22", "+15551001", "15551001,,22"},
+        {"5551001 ext. 22", "+15551001", "15551001,,22"},
+        {"5551001;ext=22", "+15551001", "15551001,,22"},
+        {"+1 (212) 555-0123;ext=9", "+12125550123", "12125550123,,9"},
+        {"5551001,,22", "+15551001", "15551001,,22"},
+        {"5551001,22", "+15551001", "15551001,,22"},
         {"01149301234567x12345678", "+49301234567", "49301234567,,12345678"},
     };
     DialRules rules;
@@ -56,7 +54,8 @@ BOOST_AUTO_TEST_CASE(extensions) {
         BOOST_TEST(d.number == row.e164);
         BOOST_TEST(d.dial == row.dial);
     }
-    for (const char* bad : {"5551234x", "5551234x2a", "5551234;ext=", "x22", "5551234x123456789"}) {
+    for (const char* bad :
+         {"5551001x", "5551001x2a", "5551001;ext=", "x22", "5551001x123456789", "5551234x22"}) {
         BOOST_TEST_INFO("written '" << bad << "'");
         BOOST_CHECK_THROW(normalise_number(bad, rules), RecipientError);
     }
@@ -80,10 +79,13 @@ BOOST_AUTO_TEST_CASE(extension_recipients) {
 }
 
 BOOST_AUTO_TEST_CASE(national_prefix_outside_nanp) {
-    DialRules de{"49", "00", "0", 3, 15};
+    DialRules de;
+    de.country_code = "49";
+    de.international_prefix = "00";
+    de.national_prefix = "0";
     BOOST_TEST(normalise_number("030 1234567", de).number == "+49301234567");
     BOOST_TEST(normalise_number("0049301234567", de).number == "+49301234567");
-    BOOST_TEST(normalise_number("1234567", de).number == "+491234567");
+    BOOST_TEST(normalise_number("30 1234567", de).number == "+49301234567");
 }
 
 BOOST_AUTO_TEST_CASE(bad_numbers_are_refused) {
@@ -91,6 +93,86 @@ BOOST_AUTO_TEST_CASE(bad_numbers_are_refused) {
     for (const char* bad : {"", "+", "555abc", "12", "+1234567890123456", "--", "555#1"}) {
         BOOST_TEST_INFO("written '" << bad << "'");
         BOOST_CHECK_THROW(normalise_number(bad, rules), RecipientError);
+    }
+}
+
+// Numbers no telephone network has are refused when the mail comes, with
+// what is wrong, instead of being queued to fail at dial time.
+BOOST_AUTO_TEST_CASE(invalid_numbers_are_refused_saying_why) {
+    DialRules rules;
+    auto refusal = [&](const char* written) -> std::string {
+        try {
+            normalise_number(written, rules);
+        } catch (const RecipientError& e) {
+            return e.what();
+        }
+        return "(accepted)";
+    };
+    BOOST_TEST(refusal("5551234") == "the fax number +15551234 is no valid number for region US");
+    BOOST_TEST(refusal("15551001") == "the fax number +115551001 has too few digits for region US");
+    BOOST_TEST(refusal("123") == "the fax number +1123 has too few digits for region US");
+    BOOST_TEST(refusal("+1 555 123 4567") ==
+               "the fax number +15551234567 is no valid number for region US");
+    BOOST_TEST(refusal("+999 1234567") == "the fax number +9991234567 has no valid country code");
+    BOOST_TEST(refusal("+49 900 12345678") ==
+               "the fax number +4990012345678 is no valid number for region DE");
+    // Numbers of the simulated network count only while it is the network.
+    rules.known_numbers.clear();
+    BOOST_TEST(refusal("5551001") == "the fax number +15551001 is no valid number for region US");
+}
+
+// Region and type come from libphonenumber's number plans, not prefixes:
+// the Caribbean shares country code 1 with the US.
+BOOST_AUTO_TEST_CASE(numbers_have_a_region_and_a_type) {
+    DialRules rules;
+    struct Row {
+        const char* e164;
+        const char* region;
+        bool home;
+        NumberType type;
+    };
+    const Row table[] = {
+        {"+12125550123", "US", true, NumberType::fixed_line_or_mobile},
+        {"+18765550123", "JM", false, NumberType::mobile},
+        {"+18095550123", "DO", false, NumberType::fixed_line_or_mobile},
+        {"+12844941234", "VG", false, NumberType::fixed_line},
+        {"+14165550123", "CA", false, NumberType::fixed_line_or_mobile},
+        {"+19005550123", "US", true, NumberType::premium_rate},
+        {"+18005550123", "US", true, NumberType::toll_free},
+        {"+15005550123", "US", true, NumberType::personal_number},
+        {"+80012345678", "001", false, NumberType::toll_free},
+        {"+49301234567", "DE", false, NumberType::fixed_line},
+        {"+15551001", "US", true, NumberType::fixed_line},  // the simulated network
+    };
+    for (const Row& row : table) {
+        BOOST_TEST_INFO("number " << row.e164);
+        auto info = describe_number(row.e164, rules);
+        BOOST_TEST(info.valid);
+        BOOST_TEST(info.region == row.region);
+        BOOST_TEST(info.home == row.home);
+        BOOST_TEST(to_string(info.type) == to_string(row.type));
+    }
+    rules.region = "CA";
+    BOOST_TEST(describe_number("+14165550123", rules).home);
+    BOOST_TEST(!describe_number("+12125550123", rules).home);
+}
+
+BOOST_AUTO_TEST_CASE(dial_rules_name_a_known_country_and_region) {
+    DialRules rules;
+    BOOST_TEST(home_region(rules) == "US");
+    rules.country_code = "44";
+    BOOST_TEST(home_region(rules) == "GB");
+    rules.region = "JE";  // Jersey shares +44
+    BOOST_TEST(home_region(rules) == "JE");
+    rules.region = "US";
+    BOOST_CHECK_THROW(home_region(rules), std::invalid_argument);
+    rules.region = "XX";
+    BOOST_CHECK_THROW(home_region(rules), std::invalid_argument);
+    rules.region = "";
+    for (const char* bad : {"one", "", "1234", "+1", "999"}) {
+        rules.country_code = bad;
+        BOOST_TEST_INFO("country code '" << bad << "'");
+        BOOST_CHECK_THROW(home_region(rules), std::invalid_argument);
     }
 }
 

@@ -9,6 +9,7 @@
 #include <faxgw/render.h>
 
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -32,14 +33,60 @@ struct DialRules {
     std::string national_prefix = "1";
     int min_digits = 3;
     int max_digits = 15;
+    // The home region (ISO 3166, "US"): numbers elsewhere are international,
+    // even when they share our country code (+1 876 is Jamaica). "" = the
+    // main region of country_code.
+    std::string region;
+    // Numbers (E.164) that count as valid, national fixed-line numbers
+    // whatever libphonenumber says: those the simulated telephone network
+    // answers, which in a demo is the whole telephone network. The default
+    // is the built-in simulated network and its DID; the configuration
+    // replaces it (empty unless lines.backend is "sim").
+    std::vector<std::string> known_numbers = {"+15551001", "+15551002", "+15551003", "+15551004",
+                                              "+15551005", "+15551006", "+15550100"};
 };
+
+// The home region of `dial`. Throws std::invalid_argument for a country code
+// or region libphonenumber does not know, or a region outside the country.
+std::string home_region(const DialRules& dial);
+
+// Kinds of numbers, as libphonenumber tells them apart.
+enum class NumberType {
+    fixed_line,
+    mobile,
+    fixed_line_or_mobile,  // NANP numbers: the number alone does not tell
+    toll_free,
+    premium_rate,
+    shared_cost,
+    voip,
+    personal_number,
+    pager,
+    uan,  // universal access (company) numbers
+    voicemail,
+    unknown,
+};
+std::string_view to_string(NumberType t);
+
+// What an E.164 number is, by libphonenumber's metadata.
+struct NumberInfo {
+    bool valid = false;
+    std::string problem;  // why it is not valid, for the sender
+    std::string region;   // "US", "JM"; "001" for non-geographic numbers
+    bool home = false;    // region is the home region
+    NumberType type = NumberType::unknown;
+};
+NumberInfo describe_number(std::string_view e164, const DialRules& dial);
 
 enum class RuleAction { allow, deny, hold };
 
+struct CompiledRule;
+
 // One sender rule; the first rule whose every condition matches decides.
 // Address patterns (sender, from): "*" anything; "@example.org" that domain
-// and its subdomains; "/regex/" an extended regex; otherwise a glob (* ?),
-// all case-insensitive. "" matches only the null sender <>.
+// and its subdomains; "/regex/" an RE2 regular expression, found anywhere in
+// the address and run in time linear in it however long a hostile From is;
+// otherwise a glob (fnmatch: * ? [...]) on the whole address; all
+// case-insensitive. "" matches only the null sender <>.
 struct SenderRule {
     std::string sender = "*";  // the envelope sender
     std::string from = "*";    // the address in From:
@@ -51,17 +98,48 @@ struct SenderRule {
     std::string spf = "*";
     std::string dkim = "*";
     std::string dmarc = "*";
-    // The E.164 number: a glob ("+1900*"), "/regex/", "international" (not
-    // in our country code) or "national".
+    // The E.164 number: a glob ("+1900*") or "/regex/"; "international"
+    // and "national" are region = "abroad" and "home".
     std::string number = "*";
+    // The number's region: "*", "home" (DialRules::region), "abroad", or
+    // regions "JM, DO" (ISO 3166; "001" non-geographic numbers).
+    std::string region = "*";
+    // The number's type: "*" or types "premium_rate, shared_cost" (see
+    // NumberType); "fixed_line" and "mobile" also match
+    // fixed_line_or_mobile, which may be either.
+    std::string type = "*";
     RuleAction action = RuleAction::allow;
     std::string reason;  // what a refused sender reads
+    // The patterns above, parsed and compiled by compile_rule(); decide()
+    // compiles a rule without them on each call. Compile again after
+    // changing a field.
+    std::shared_ptr<const CompiledRule> compiled;
 };
+
+// A rule field that cannot be compiled; field() names it ("from").
+class RuleError : public std::invalid_argument {
+public:
+    RuleError(std::string field, const std::string& what)
+        : std::invalid_argument(what), field_(std::move(field)) {}
+    const std::string& field() const { return field_; }
+
+private:
+    std::string field_;
+};
+
+// Parses and compiles every pattern of `rule` once, as the configuration
+// loads. Throws RuleError for a bad regex, CIDR, region, type or verdict.
+void compile_rule(SenderRule& rule);
+
+// Throws std::invalid_argument naming the first entry of `cidrs` that is
+// no address or network ("10.0.0.0/8", "::1").
+void check_networks(const std::vector<std::string>& cidrs);
 
 // The built-in sender rules, which stop toll fraud and mail loops: refuse
 // the null sender and *.invalid senders (reports to them cannot be
 // delivered), unauthenticated mail from outside the trusted networks,
-// premium-rate numbers, and international numbers.
+// numbers outside the home region, and the number types that cost more
+// than a call or cannot take a fax (see rules.cc). Compiled.
 std::vector<SenderRule> default_rules();
 
 // Per-sender and per-domain limits; 0 = no limit.
@@ -139,9 +217,10 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// A number as a person writes it ("+1 (555) 123-4567", "5551234",
+// A number as a person writes it ("+1 (555) 212-4567", "2125550123",
 // "011 49 30 1234567") -> E.164 for records and the digits the line dials.
-// Throws RecipientError.
+// Throws RecipientError, also for a number libphonenumber calls invalid
+// (unless it is one of rules.known_numbers).
 faxcore::Destination normalise_number(std::string_view written, const DialRules& rules);
 
 // The envelope a mail would have had in an MTA: sender from From:,
