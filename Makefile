@@ -1,9 +1,19 @@
 # Two commands on a fresh Debian 12 machine: `make demo` and `make test`.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SMOKE_BUILD ?= build-fuzz-smoke
 JOBS ?= $(shell nproc)
+# make fuzz: which targets, and how long each runs (FUZZ_RUNS executions, or
+# FUZZ_SECONDS when FUZZ_RUNS is not given). See tests/fuzz/README.md.
+FUZZ_TARGETS ?= mime auth_results number config tiff
+FUZZ_SECONDS ?= 600
+FUZZ_RUNS ?=
+# Campaigns want speed: -O1 with line tables for the stacks. The CI smoke
+# build compiles at -O0, three times faster, for its few executions.
+FUZZ_FLAGS ?= -O1 -gline-tables-only
 
-.PHONY: deps configure build demo test test-asan bench format clean
+.PHONY: deps configure build demo test test-asan fuzz-build fuzz-smoke fuzz bench format clean
 
 deps:
 	tools/install-deps
@@ -28,6 +38,27 @@ test-asan: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The libFuzzer targets of tests/fuzz, built with clang (libraries and
+# targets only).
+fuzz-build: deps
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DFAXGW_FUZZ=ON -DCMAKE_BUILD_TYPE=Fuzz \
+	  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
+	  -DCMAKE_C_FLAGS_FUZZ="$(FUZZ_FLAGS)" -DCMAKE_CXX_FLAGS_FUZZ="$(FUZZ_FLAGS)"
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+# A bounded number of executions per target (the CI stage): a CTest run.
+fuzz-smoke:
+	$(MAKE) fuzz-build FUZZ_BUILD=$(FUZZ_SMOKE_BUILD) FUZZ_FLAGS="-O0 -gline-tables-only"
+	cd $(FUZZ_SMOKE_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Long campaigns, one target after the other; each builds on the corpus of
+# the one before in $(FUZZ_BUILD)/campaign/<target>/corpus.
+fuzz: fuzz-build
+	for t in $(FUZZ_TARGETS); do \
+	  tests/fuzz/run-fuzzer $(FUZZ_BUILD)/bin/fuzz_$$t tests/fuzz/$$t $(FUZZ_BUILD)/campaign/$$t \
+	    $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS)) || exit 1; \
+	done
+
 # Programs that print figures (not tests). The Postfix one needs root.
 bench: build
 	$(BUILD)/bin/faxgw-bench-lines
@@ -40,4 +71,4 @@ format:
 	find faxgw faxcore mailgw render milter tests -name '*.cc' -o -name '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_SMOKE_BUILD)
