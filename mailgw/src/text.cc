@@ -95,13 +95,16 @@ struct EncodedWord {
     std::string utf8;
 };
 
-// Finds the next well-formed encoded word at or after `from`.
+// Finds the next well-formed encoded word at or after `from`. The end
+// found for one candidate serves the next ones until they pass it: looking
+// for it afresh from each "=?" made "=?a?x?..." repeated quadratic.
 bool next_encoded_word(std::string_view v, size_t from, EncodedWord& word) {
+    size_t stop = 0;  // the first "?=" at or after the last candidate's text; 0: not looked
     for (size_t start = v.find("=?", from); start != std::string_view::npos;
          start = v.find("=?", start + 2)) {
         size_t q1 = v.find('?', start + 2);
         if (q1 == std::string_view::npos || q1 + 2 >= v.size() || v[q1 + 2] != '?') continue;
-        size_t stop = v.find("?=", q1 + 3);
+        if (stop < q1 + 3) stop = v.find("?=", q1 + 3);
         if (stop == std::string_view::npos) return false;
         std::string charset(v.substr(start + 2, q1 - start - 2));
         charset = charset.substr(0, charset.find('*'));  // RFC 2231 language suffix
