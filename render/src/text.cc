@@ -26,9 +26,7 @@
 
 #include "auto_resolution.h"
 #include "bitmap.h"
-#include "isolate.h"
 #include "sheet.h"
-#include "tiff_file.h"
 
 namespace faxgw::render {
 
@@ -276,53 +274,6 @@ std::vector<Page> render_text(std::string_view utf8, const Options& options) {
     if (!options.isolate) return render_text_in_process(utf8, options);
     return run_isolated(
         "text", [&] { return render_text_in_process(utf8, options); }, options);
-}
-
-int render_text_to_tiff(std::string_view utf8, const Options& options,
-                        const std::filesystem::path& out_tiff) {
-    // One pass at a concrete resolution, page by page into the file; with
-    // `measure`, also whether every page reads as well at standard.
-    const auto pass = [&](const Options& o, const std::filesystem::path& file, bool measure,
-                          bool& standard_suffices) -> std::size_t {
-        std::unique_ptr<FaxTiffWriter> writer;
-        render_text_pages(utf8, o, [&](Page&& page) {
-            if (!writer) writer = std::make_unique<FaxTiffWriter>(file);
-            if (measure && standard_suffices) {
-                std::vector<Page> one;
-                one.push_back(std::move(page));
-                standard_suffices = legible_resolution(one) == Resolution::standard;
-                page = std::move(one.front());
-            }
-            writer->append(page);
-        });
-        if (!writer) return 0;
-        const int pages = writer->pages();
-        writer->close();
-        return static_cast<std::size_t>(pages);
-    };
-    const PageProducer produce = [&](const std::filesystem::path& file) -> std::size_t {
-        bool standard_suffices = true;
-        if (options.resolution != Resolution::automatic)
-            return pass(options, file, false, standard_suffices);
-        Options o = options;
-        o.resolution = Resolution::fine;
-        const std::size_t pages = pass(o, file, true, standard_suffices);
-        if (!standard_suffices || pages == 0) return pages;
-        o.resolution = Resolution::standard;
-        return pass(o, file, false, standard_suffices);
-    };
-    // Beside the target, so that the finished file is renamed into place.
-    const std::filesystem::path dir =
-        out_tiff.has_parent_path() ? out_tiff.parent_path() : std::filesystem::path(".");
-    const TempFile temp(dir, "." + out_tiff.filename().string() + "-");
-    const std::size_t count = options.isolate
-                                  ? run_isolated_to_file("text", produce, temp.path(), options)
-                                  : naming_file("text", [&] { return produce(temp.path()); });
-    if (count == 0) return 0;
-    if (!is_fax_tiff(temp.path()) || count_tiff_pages(temp.path()) != static_cast<int>(count))
-        throw Error("text: renderer returned a damaged TIFF");
-    replace_file(temp.path(), out_tiff);
-    return static_cast<int>(count);
 }
 
 }  // namespace faxgw::render

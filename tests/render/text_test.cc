@@ -287,19 +287,3 @@ BOOST_AUTO_TEST_CASE(text_is_laid_out_in_an_isolated_child) {
     in_process.isolate = false;
     BOOST_TEST(render_text("isolated", in_process) == pages);
 }
-
-BOOST_AUTO_TEST_CASE(text_goes_straight_into_a_fax_tiff) {
-    TempDir dir;
-    const auto file = dir / "text.tif";
-    Options o;
-    o.resolution = Resolution::automatic;
-    const std::string text = "first page\fsecond page\f" + paragraph(2000);
-    const auto pages = render_text(text, o);
-    BOOST_TEST(pages.size() > 3u);
-    BOOST_TEST(render_text_to_tiff(text, o, file) == int(pages.size()));
-    BOOST_TEST(read_fax_tiff(file) == pages);
-    BOOST_TEST(render_text_to_tiff(" \n", o, dir / "blank.tif") == 0);
-    BOOST_TEST(!std::filesystem::exists(dir / "blank.tif"));
-    o.max_pages = 3;
-    BOOST_CHECK_THROW(render_text_to_tiff(text, o, file), Error);
-}

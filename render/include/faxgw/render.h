@@ -130,19 +130,8 @@ int page_height_px(Paper paper, Resolution r);
 int page_width_px(Paper paper);
 
 // UTF-8 text laid out with Pango on pages of the chosen paper; wraps long
-// lines, expands tabs, starts a new page at form feeds. Every line of the
-// text is on a page, however long its paragraphs; a text longer than
-// options.max_pages throws Error as soon as layout gets there. With
-// options.isolate (the default) it runs in a child process under the limits
-// of run_isolated, whose Errors it throws ("text: ...").
+// lines, expands tabs, starts a new page at form feeds.
 std::vector<Page> render_text(std::string_view utf8, const Options& options);
-
-// render_text straight into a fax TIFF, page by page, as
-// render_document_to_tiff does for a PDF: memory stays that of a page or
-// two. Returns the number of pages; `out_tiff` is replaced whole, or not
-// touched when this throws or the text has no pages (0).
-int render_text_to_tiff(std::string_view utf8, const Options& options,
-                        const std::filesystem::path& out_tiff);
 
 // PDF bytes rendered page by page, each page fitted to the paper keeping its
 // aspect ratio. Throws Error for encrypted, damaged or empty documents.
