@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,7 +37,23 @@ struct ParsedMessage {
     std::vector<MailPart> parts;
 };
 
-// Parses an RFC 5322 message with mimetic. Whitespace-only text bodies are
+// The message itself cannot be faxed (too deeply nested, too many parts, a
+// multipart without a boundary ...): a property of the message, so the
+// answer is a permanent refusal with what() as the reason.
+class MessageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// The work parse_message does for one mail is bounded: a mail beyond these
+// limits is refused with a MessageError naming the limit.
+inline constexpr int max_mime_depth = 32;    // nested multiparts and attached mails
+inline constexpr int max_mime_parts = 1000;  // MIME parts, attached mails' and TNEF's included
+inline constexpr std::size_t max_header_bytes = 1u << 20;     // one part's header section
+inline constexpr std::size_t max_decoded_bytes = 256u << 20;  // all parts decoded, in all
+
+// Parses an RFC 5322 message (its structure by hand, see mime.cc; header
+// fields and parameters with mimetic). Whitespace-only text bodies are
 // left out; of a multipart/alternative only the text/plain part is kept
 // (with the documents of a multipart/mixed alternative); consecutive text
 // parts without a file name are joined into one; the attachments inside an
@@ -45,6 +62,9 @@ struct ParsedMessage {
 // or binary is a document, not text.
 // prefer_html: of a multipart/alternative, fax the HTML (with the pictures
 // of its multipart/related) instead of the plain text.
+// File names, types, the subject and the sender's name are printable()
+// (text.h): no control character of the sender's reaches a message text.
+// Throws MessageError for a mail that cannot be faxed as it is.
 ParsedMessage parse_message(std::string_view raw, bool prefer_html = false);
 
 // "Name <a@b>", "a@b (Name)" or "a@b" -> name and address.

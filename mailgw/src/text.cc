@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <iterator>
 
 namespace faxgw::mailgw {
@@ -94,13 +95,16 @@ struct EncodedWord {
     std::string utf8;
 };
 
-// Finds the next well-formed encoded word at or after `from`.
+// Finds the next well-formed encoded word at or after `from`. The end
+// found for one candidate serves the next ones until they pass it: looking
+// for it afresh from each "=?" made "=?a?x?..." repeated quadratic.
 bool next_encoded_word(std::string_view v, size_t from, EncodedWord& word) {
+    size_t stop = 0;  // the first "?=" at or after the last candidate's text; 0: not looked
     for (size_t start = v.find("=?", from); start != std::string_view::npos;
          start = v.find("=?", start + 2)) {
         size_t q1 = v.find('?', start + 2);
         if (q1 == std::string_view::npos || q1 + 2 >= v.size() || v[q1 + 2] != '?') continue;
-        size_t stop = v.find("?=", q1 + 3);
+        if (stop < q1 + 3) stop = v.find("?=", q1 + 3);
         if (stop == std::string_view::npos) return false;
         std::string charset(v.substr(start + 2, q1 - start - 2));
         charset = charset.substr(0, charset.find('*'));  // RFC 2231 language suffix
@@ -112,6 +116,31 @@ bool next_encoded_word(std::string_view v, size_t from, EncodedWord& word) {
         return true;
     }
     return false;
+}
+
+// Bytes of the UTF-8 sequence starting at s[i], or 0 if none starts there.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = c < 0x80                ? 1
+                          : c >= 0xC2 && c < 0xE0 ? 2
+                          : c >= 0xE0 && c < 0xF0 ? 3
+                          : c >= 0xF0 && c < 0xF5 ? 4
+                                                  : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    return valid_utf8(s.substr(i, n)) ? n : 0;
+}
+
+char32_t code_point(std::string_view seq) {
+    const auto byte = [&](std::size_t k) { return static_cast<char32_t>(seq[k]) & 0xFF; };
+    if (seq.size() == 1) return byte(0);
+    char32_t cp = byte(0) & (0x7F >> seq.size());
+    for (std::size_t k = 1; k < seq.size(); ++k) cp = (cp << 6) | (byte(k) & 0x3F);
+    return cp;
+}
+
+bool is_unsafe(char32_t cp) {
+    return (cp < 0x20 && cp != '\t') || (cp >= 0x7F && cp < 0xA0) || cp == 0x200E || cp == 0x200F ||
+           (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
 }  // namespace
@@ -187,6 +216,29 @@ std::string lower(std::string_view s) {
 
 bool is_blank(std::string_view s) {
     return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c) != 0; });
+}
+
+std::string printable(std::string_view text, std::size_t max_bytes) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t n = utf8_length(text, i);
+        char escaped[16];
+        std::string_view piece;
+        if (n == 0) {
+            std::snprintf(escaped, sizeof escaped, "\\x%02X", static_cast<unsigned char>(text[i]));
+            piece = escaped;
+        } else if (const char32_t cp = code_point(text.substr(i, n)); is_unsafe(cp)) {
+            std::snprintf(escaped, sizeof escaped, cp < 0x100 ? "\\x%02X" : "\\u%04X",
+                          static_cast<unsigned>(cp));
+            piece = escaped;
+        } else {
+            piece = text.substr(i, n);
+        }
+        if (out.size() + piece.size() > max_bytes) return out + "...";
+        out += piece;
+        i += n == 0 ? 1 : n;
+    }
+    return out;
 }
 
 }  // namespace faxgw::mailgw

@@ -24,4 +24,12 @@ std::string lower(std::string_view s);
 bool is_blank(std::string_view s);
 bool valid_utf8(std::string_view s);
 
+// Sender-chosen text (a file name, a type, an option) made safe to quote
+// in a message to the sender or the MTA: control characters (C0 but tab,
+// DEL, C1), bidirectional overrides (which make "fdp.exe" read "exe.pdf")
+// and bytes that are not UTF-8 are written as \xNN or \uNNNN, so a NUL
+// cannot cut the message short nor a CR LF start a new line; longer than
+// max_bytes, it is cut there (at a character boundary) and ends in "...".
+std::string printable(std::string_view text, std::size_t max_bytes = 200);
+
 }  // namespace faxgw::mailgw

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "mime.h"
+#include "options.h"
 #include "sniff.h"
 #include "test_support.h"
 #include "text.h"
@@ -391,4 +392,146 @@ BOOST_AUTO_TEST_CASE(html_with_inline_pictures_when_preferred) {
     auto only = parse_message("Subject: y\nContent-Type: text/html\n\n<h1>Hi</h1>\n", false);
     BOOST_TEST_REQUIRE(only.parts.size() == 1u);
     BOOST_TEST((only.parts[0].kind == Kind::html));
+}
+
+// Hostile mail: every case here crashed, looped or lost text before.
+
+namespace {
+
+// `depth` multiparts, each the only part of the one around it, with a line
+// of text at the bottom.
+std::string nested_multiparts(int depth) {
+    std::string raw = "Subject: deep\nMIME-Version: 1.0\n";
+    for (int i = 0; i < depth; ++i)
+        raw += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\n\n--b" +
+               std::to_string(i) + "\n";
+    raw += "Content-Type: text/plain\n\nat the bottom\n";
+    for (int i = depth - 1; i >= 0; --i) raw += "--b" + std::to_string(i) + "--\n";
+    return raw;
+}
+
+// `depth` mails, each attached (message/rfc822) to the one around it.
+std::string nested_mails(int depth) {
+    std::string raw;
+    for (int i = 0; i < depth; ++i) raw += "Subject: fwd\nContent-Type: message/rfc822\n\n";
+    return raw + "Subject: inner\n\ninnermost text\n";
+}
+
+std::string message_error(const std::string& raw) {
+    try {
+        parse_message(raw);
+    } catch (const MessageError& e) {
+        return e.what();
+    }
+    return "(no MessageError)";
+}
+
+}  // namespace
+
+// std::regex recursed once per character of the Subject and crashed.
+BOOST_AUTO_TEST_CASE(a_long_subject_tag_is_read_without_a_regex) {
+    const std::string filler(60000, 'x');
+    BOOST_CHECK_NO_THROW(parse_fax_options("", "[fax: " + filler));  // never closed: no tag
+    BOOST_TEST(subject_without_options("Hi [fax: " + filler) == "Hi [fax: " + filler);
+    const FaxOptions o = parse_fax_options("", "Re: [ FAX :" + std::string(60000, ' ') + "fine]");
+    BOOST_TEST((o.resolution == faxgw::render::Resolution::fine));
+    BOOST_TEST(subject_without_options("a [Fax: fine] b [fax:a4]c") == "a  b c");
+    BOOST_TEST(subject_without_options("[fax] [fax: nocover]") == "[fax]");
+    // An unknown option is quoted short and printable in the refusal.
+    try {
+        parse_fax_options("", "[fax: " + filler + std::string(1, '\0') + "]");
+        BOOST_FAIL("no OptionError");
+    } catch (const OptionError& e) {
+        const std::string what = e.what();
+        BOOST_TEST(what.size() < 400u);
+        BOOST_TEST(what.find('\0') == std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(deep_nesting_is_refused_before_it_is_walked) {
+    // 50,000 levels overflowed the stack (in mimetic's parser and the walk).
+    BOOST_TEST(message_error(nested_multiparts(50000)) ==
+               "message is nested more than 32 levels deep");
+    BOOST_TEST(message_error(nested_mails(50000)) == "message is nested more than 32 levels deep");
+    // As deep as the limit is fine.
+    ParsedMessage m = parse_message(nested_multiparts(max_mime_depth));
+    BOOST_TEST_REQUIRE(m.parts.size() == 1u);
+    BOOST_TEST(m.parts[0].content == "at the bottom");  // the line end goes with the delimiter
+    m = parse_message(nested_mails(max_mime_depth - 1));
+    BOOST_TEST_REQUIRE(m.parts.size() == 1u);
+    BOOST_TEST(m.parts[0].content.find("innermost text") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(part_count_and_header_size_are_bounded) {
+    std::string raw = "Subject: many\nContent-Type: multipart/mixed; boundary=B\n\n";
+    for (int i = 0; i < max_mime_parts; ++i) raw += "--B\n\nx\n";
+    raw += "--B--\n";
+    BOOST_TEST(message_error(raw) == "message has more than 1000 MIME parts");
+    // A digest's parts are mails: each counts as two.
+    std::string digest = "Subject: d\nContent-Type: multipart/digest; boundary=D\n\n";
+    for (int i = 0; i < max_mime_parts / 2; ++i) digest += "--D\n\nSubject: s\n\nbody\n";
+    BOOST_TEST(message_error(digest + "--D--\n") == "message has more than 1000 MIME parts");
+
+    const std::string big_header =
+        "Subject: x\nX-Big: " + std::string(max_header_bytes, 'h') + "\n\nbody\n";
+    BOOST_TEST(message_error(big_header) == "message has a header section larger than 1024 KB");
+    // A long body line without a header is no header.
+    BOOST_TEST(parse_message("\n" + std::string(max_header_bytes + 10, 'b')).parts.size() == 1u);
+}
+
+// mimetic split a multipart without a boundary at every "--": the mail was
+// faxed as its own source, base64 and all.
+BOOST_AUTO_TEST_CASE(a_multipart_without_boundary_is_refused) {
+    const std::string raw =
+        "Subject: x\nContent-Type: multipart/mixed\n\n--\nContent-Type: text/plain\n\nhi\n"
+        "--\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\nJVBERi0=\n";
+    BOOST_TEST(message_error(raw) ==
+               "message has a multipart/mixed part without a boundary "
+               "parameter");
+    BOOST_TEST(message_error("Content-Type: multipart/alternative; boundary=\"\"\n\nx\n") ==
+               "message has a multipart/alternative part without a boundary parameter");
+}
+
+BOOST_AUTO_TEST_CASE(delimiters_are_whole_lines) {
+    // A boundary inside a line, or one that only starts like it, splits nothing;
+    // the delimiter's line end is not part of the text.
+    const std::string raw =
+        "Subject: x\nContent-Type: multipart/mixed; boundary=\"B\"\n\npreamble\n"
+        "--B\r\n\r\nsee --B here\r\n--BB\r\nstill text\r\n--B  \r\n"
+        "Content-Type: text/plain; name=t.txt\r\n\r\nsecond\r\n--B--\r\nepilogue\n";
+    ParsedMessage m = parse_message(raw);
+    BOOST_TEST_REQUIRE(m.parts.size() == 2u);
+    BOOST_TEST(m.parts[0].content == "see --B here\n--BB\nstill text");
+    BOOST_TEST(m.parts[1].content == "second");
+}
+
+// An encoded NUL cut the refusal text short; a bidi override turned names round.
+BOOST_AUTO_TEST_CASE(control_characters_in_names_are_escaped) {
+    const auto name_of = [](const std::string& disposition) {
+        const std::string raw =
+            "Subject: =?utf-8?q?a=00b=0D=0ABcc:_x?=\nContent-Type: multipart/mixed; boundary=B\n\n"
+            "--B\nContent-Type: application/x-thing\nContent-Disposition: attachment; " +
+            disposition + "\n\nbytes\n--B--\n";
+        ParsedMessage m = parse_message(raw);
+        BOOST_TEST(m.subject == "a\\x00b\\x0D\\x0ABcc: x");
+        return m.parts.at(0).filename;
+    };
+    BOOST_TEST(name_of("filename*=utf-8''in%00voice.pdf") == "in\\x00voice.pdf");
+    BOOST_TEST(name_of("filename=\"=?utf-8?q?in=00voice.pdf?=\"") == "in\\x00voice.pdf");
+    BOOST_TEST(name_of("filename*=utf-8''fdp%E2%80%AE.exe") == "fdp\\u202E.exe");
+    BOOST_TEST(name_of("filename*=iso-8859-1''Gr%FC%DFe.pdf") == "Grüße.pdf");
+    BOOST_TEST(printable(std::string(500, 'a'), 10) == "aaaaaaaaaa...");
+    BOOST_TEST(printable("caf\xe9\t") == "caf\\xE9\t");
+}
+
+// Each "=?" that was no encoded word searched the rest of the value for
+// "?=" again: for 500,000 of them, some 10^12 steps (the test's time-out
+// fails it); read once, they take milliseconds.
+BOOST_AUTO_TEST_CASE(encoded_word_candidates_are_read_in_one_pass) {
+    std::string value;
+    for (int i = 0; i < 500000; ++i) value += "=?a?x?a";
+    value += "?= =?utf-8?q?end?=";
+    const std::string decoded = decode_header_text(value);
+    BOOST_TEST(decoded.ends_with(" end"));
+    BOOST_TEST(decoded.size() == value.size() - std::string("=?utf-8?q?end?=").size() + 3);
 }

@@ -2,6 +2,8 @@
 #define BOOST_TEST_MODULE render_text
 #include <pango/pangocairo.h>
 
+#include <algorithm>
+#include <bit>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <string>
@@ -205,4 +207,83 @@ BOOST_AUTO_TEST_CASE(right_to_left_scripts_are_shaped_not_boxed) {
     BOOST_TEST(!(render_text(unjoined(arabic), Options{}) == render_text(arabic, Options{})));
     // Hebrew letters do not join: the non-joiner changes nothing.
     BOOST_TEST(render_text(unjoined(hebrew), Options{}) == render_text(hebrew, Options{}));
+}
+
+namespace {
+
+// Text lines on the pages: bands of inked rows between blank ones.
+int text_lines(const std::vector<Page>& pages) {
+    int lines = 0;
+    for (const Page& page : pages) {
+        bool in_line = false;
+        for (int y = 0; y < page.height; ++y) {
+            const auto row = page.bits.begin() + std::ptrdiff_t(y) * page.stride();
+            const bool inked = std::any_of(row, row + page.stride(), [](auto b) { return b != 0; });
+            if (inked && !in_line) ++lines;
+            in_line = inked;
+        }
+    }
+    return lines;
+}
+
+long ink_pixels(const std::vector<Page>& pages) {
+    long pixels = 0;
+    for (const Page& page : pages)
+        for (std::uint8_t b : page.bits) pixels += std::popcount(b);
+    return pixels;
+}
+
+// One paragraph of `words` words of x-height letters only (lines never touch).
+std::string paragraph(int words) {
+    std::string text;
+    for (int i = 0; i < words; ++i) text += i % 2 ? "xoxoxox " : "oxoxoxo ";
+    return text;
+}
+
+}  // namespace
+
+// One paragraph of 400,000 characters came out as one page, and a long one
+// overprinted its last line on the rest: Pango cannot lay out that much in
+// one layout. Every line must arrive, and pages follow the text's length.
+BOOST_AUTO_TEST_CASE(every_line_of_a_long_paragraph_arrives) {
+    const Options o = with(Resolution::standard);
+    const auto short_pages = render_text(paragraph(1250), o);  // 10,000 characters
+    const auto long_pages = render_text(paragraph(50000), o);  // 400,000 characters
+    const int short_lines = text_lines(short_pages);
+    const int long_lines = text_lines(long_pages);
+    BOOST_TEST_REQUIRE(short_lines > 50);
+    BOOST_TEST(std::abs(long_lines - 40 * short_lines) <= 40 * short_lines / 100,
+               long_lines << " lines for 40 x " << short_lines);
+    const double ink_ratio = double(ink_pixels(long_pages)) / double(ink_pixels(short_pages));
+    BOOST_TEST(std::abs(ink_ratio - 40) < 0.4, "ink ratio " << ink_ratio);
+    const int lines_per_page = text_lines({long_pages.front()});
+    BOOST_TEST(long_pages.size() ==
+               std::size_t((long_lines + lines_per_page - 1) / lines_per_page));
+}
+
+// 5 MB on one line gave one page with exit 0: a text either arrives whole
+// or is refused for its length.
+BOOST_AUTO_TEST_CASE(one_long_line_is_paginated_or_refused) {
+    Options o = with(Resolution::standard);
+    const std::string line(400000, 'x');  // no space: broken between characters
+    o.max_pages = 20;
+    BOOST_CHECK_EXCEPTION(render_text(line, o), Error, [](const Error& e) {
+        return std::string(e.what()).find("longer than 20 pages") != std::string::npos;
+    });
+    o.max_pages = 500;
+    const auto pages = render_text(line, o);
+    BOOST_TEST(pages.size() > 60u);
+    const long per_page = ink_pixels({pages.front()});
+    BOOST_TEST(ink_pixels({pages[pages.size() / 2]}) == per_page);  // full pages alike
+}
+
+// Text ran inside the caller, outside every renderer limit (a 9.5 MB body
+// used 10 CPU minutes in `faxgw submit`).
+BOOST_AUTO_TEST_CASE(text_is_laid_out_in_an_isolated_child) {
+    const auto pages = render_text("isolated", Options{});
+    BOOST_TEST(pages.size() == 1u);
+    BOOST_TEST(last_child_usage().peak_rss_kb > 0);
+    Options in_process;
+    in_process.isolate = false;
+    BOOST_TEST(render_text("isolated", in_process) == pages);
 }
