@@ -107,6 +107,10 @@ faxcore::Destination normalise_number(std::string_view written, const DialRules&
         throw RecipientError("the fax number has fewer than " + std::to_string(rules.min_digits) +
                              " digits");
     std::string e164 = plus ? digits : international_digits(digits, rules);
+    // "011" alone is an international prefix with no number after it.
+    if (static_cast<int>(e164.size()) < rules.min_digits)
+        throw RecipientError("the fax number has fewer than " + std::to_string(rules.min_digits) +
+                             " digits after its prefix");
     if (static_cast<int>(e164.size()) > rules.max_digits)
         throw RecipientError("the fax number has more than " + std::to_string(rules.max_digits) +
                              " digits");

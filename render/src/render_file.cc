@@ -180,6 +180,9 @@ std::string read_file(const std::filesystem::path& file, std::uintmax_t max_byte
 std::vector<Page> render_html_in_process(std::string_view html_utf8,
                                          const std::map<std::string, std::string>& cid_images,
                                          const Options& options);
+// render_kind runs where the rendering runs (in the isolated child when
+// options.isolate): text is laid out there, not in a second, nested child.
+std::vector<Page> render_text_in_process(std::string_view utf8, const Options& options);
 
 namespace {
 
@@ -195,7 +198,7 @@ std::vector<Page> render_kind(std::string_view bytes, Kind kind, const std::stri
         case Kind::text:
             // A byte-order mark is legal UTF-8 but would print as a blank glyph.
             if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);
-            return render_text(bytes, options);
+            return render_text_in_process(bytes, options);
         case Kind::html:
             if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);
             return render_html_in_process(bytes, {}, options);

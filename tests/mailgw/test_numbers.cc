@@ -114,6 +114,8 @@ BOOST_AUTO_TEST_CASE(invalid_numbers_are_refused_saying_why) {
     BOOST_TEST(refusal("+1 555 123 4567") ==
                "the fax number +15551234567 is no valid number for region US");
     BOOST_TEST(refusal("+999 1234567") == "the fax number +9991234567 has no valid country code");
+    // An international prefix alone left "+" as the number (found by fuzzing).
+    BOOST_TEST(refusal("011") == "the fax number has fewer than 3 digits after its prefix");
     BOOST_TEST(refusal("+49 900 12345678") ==
                "the fax number +4990012345678 is no valid number for region DE");
     // Numbers of the simulated network count only while it is the network.
