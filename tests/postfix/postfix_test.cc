@@ -79,9 +79,14 @@ BOOST_AUTO_TEST_CASE(mails_over_smtp_become_fax_jobs) {
         BOOST_TEST(j["pages"].get<int>() >= 1);
         origins.insert(j["origin_key"].get<std::string>());
     }
-    BOOST_TEST((origins == std::set<std::string>{"<plain-text.sample@example.org>",
-                                                 "<two-numbers.sample@example.org>"}),
-               js.dump());
+    // One batch per mail, the Message-ID first in its key; the second
+    // number of two-numbers.eml (a delivery of its own) joins the first's.
+    BOOST_TEST_REQUIRE(origins.size() == 2u, js.dump());
+    BOOST_TEST(origins.begin()->starts_with("<plain-text.sample@example.org> sha256:"));
+    BOOST_TEST(origins.rbegin()->starts_with("<two-numbers.sample@example.org> sha256:"));
+    std::set<std::string> documents;
+    for (const auto& j : js) documents.insert(j["document"].get<std::string>());
+    BOOST_TEST(documents.size() == 2u, js.dump());
 
     // One delivery per recipient through the fax transport, each status=sent
     // with faxgw's line as the reason.
@@ -170,5 +175,6 @@ BOOST_AUTO_TEST_CASE(a_temporary_failure_is_retried_until_it_succeeds) {
     auto js = jobs(pf);
     BOOST_TEST_REQUIRE(js.size() == 1u, js.dump());
     BOOST_TEST(js[0]["number"] == "+15551001");
-    BOOST_TEST(js[0]["origin_key"] == "<plain-text.sample@example.org>");
+    BOOST_TEST(
+        js[0]["origin_key"].get<std::string>().starts_with("<plain-text.sample@example.org> "));
 }
