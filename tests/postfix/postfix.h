@@ -388,7 +388,7 @@ private:
                "scache    unix  - - n -    1 scache\n"
                "postlog   unix-dgram n - n - 1 postlogd\n"
                // The service of conf/postfix/master.cf, with this test's paths.
-               conf_fax_service(faxgw, config_arg) +
+               + conf_fax_service(faxgw, config_arg) +
                // The baseline: the same pipe(8) delivery, into a file.
                "tofile    unix  - n n -    - pipe\n"
                "  flags=Rq user=" +
