@@ -1,18 +1,24 @@
 // NAME
 //     faxgw send - queue documents for fax numbers without any mail
 // SYNOPSIS
-//     faxgw send --to NUMBER [--to NUMBER...] [--config FILE] [--var DIR] FILE...
+//     faxgw send --to NUMBER [--to NUMBER...] [--cover] [--subject TEXT]
+//                [--config FILE] [--var DIR] FILE...
 // DESCRIPTION
-//     Renders the files like `faxgw render` and queues one job per number
-//     (numbers are normalised by the dial.* rules). `faxgw run` sends them;
-//     `faxgw jobs` shows how they went. No notification mail is written.
+//     Renders the files and queues one job per number (numbers are
+//     normalised by the dial.* rules) as a mail would be: the same document
+//     builder puts the header line on every page, a cover page first when
+//     --cover or cover.default asks for one, and beside B4 pages their copy
+//     for receivers without B4. `faxgw run` sends them; `faxgw jobs` shows
+//     how they went. No notification mail is written.
 // EXIT STATUS
-//     0 queued; 65 a file cannot be rendered; 67 a bad number; 75 the queue
-//     is busy.
+//     0 queued; 65 a file cannot be faxed; 67 a bad number; 75 the gateway
+//     failed (queue busy, disk full, renderer timed out) or its
+//     configuration is wrong.
 #include <sysexits.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -25,6 +31,8 @@ struct SendOptions {
     CommonOptions common;
     std::vector<std::string> numbers;
     std::vector<std::filesystem::path> files;
+    bool cover = false;
+    std::string subject;
 };
 
 // Each `faxgw send` is a request of its own: its key never repeats.
@@ -35,6 +43,43 @@ std::string unique_origin_key() {
            std::to_string(::getpid());
 }
 
+// A file as a document part, refused by name when it is over the input limit.
+mailgw::DocumentPart read_part(const std::filesystem::path& file, const render::Options& options) {
+    std::string name = file.filename().string();
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw render::Error(name + ": cannot be read");
+    mailgw::DocumentPart part;
+    part.name = name;
+    part.content.resize(options.max_input_bytes + 1);
+    in.read(part.content.data(), static_cast<std::streamsize>(part.content.size()));
+    part.content.resize(static_cast<std::size_t>(in.gcount()));
+    if (part.content.size() > options.max_input_bytes)
+        throw render::Error(name + ": larger than the limit of " +
+                            std::to_string(options.max_input_bytes) + " bytes");
+    return part;
+}
+
+mailgw::ComposeOptions compose_options(const SendOptions& o, const Config& config,
+                                       const std::vector<faxcore::Destination>& to) {
+    mailgw::ComposeOptions compose;
+    compose.render = config.mail.render;
+    compose.header = config.mail.header;
+    compose.what = "the document";
+    if (o.cover || config.mail.cover.by_default) {
+        render::CoverInfo info = mailgw::cover_of(config.mail.cover);
+        info.from_name = config.mail.header.station_id;
+        for (const auto& d : to) info.to_number += (info.to_number.empty() ? "" : ", ") + d.number;
+        info.subject = o.subject;
+        compose.cover = info;
+    }
+    return compose;
+}
+
+int fail(int code, const std::string& what) {
+    std::cerr << "faxgw send: " << what << "\n";
+    return code;
+}
+
 int send_files(const SendOptions& o) {
     auto config = o.common.load();
     faxcore::Submission sub;
@@ -42,24 +87,25 @@ int send_files(const SendOptions& o) {
         for (const auto& n : o.numbers)
             sub.destinations.push_back(mailgw::normalise_number(n, config.mail.dial));
     } catch (const std::exception& e) {
-        std::cerr << "faxgw send: " << e.what() << "\n";
-        return EX_NOUSER;
+        return fail(EX_NOUSER, e.what());
     }
     auto queue = faxcore::Queue::open(config.var);
-    std::vector<render::Page> pages;
+    std::unique_ptr<mailgw::ComposedFax> fax;
     try {
-        for (const auto& f : o.files) {
-            auto more = render::render_file(f, config.mail.render);
-            pages.insert(pages.end(), more.begin(), more.end());
-        }
-        if (pages.empty()) throw render::Error("nothing to fax in the given files");
-        sub.document = queue->scratch_dir() / (unique_origin_key().substr(5) + ".tif");
-        render::write_fax_tiff(pages, sub.document);
+        std::vector<mailgw::DocumentPart> parts;
+        for (const auto& f : o.files) parts.push_back(read_part(f, config.mail.render));
+        fax = mailgw::compose_fax(parts, compose_options(o, config, sub.destinations),
+                                  queue->scratch_dir());
     } catch (const render::Error& e) {
-        std::cerr << "faxgw send: " << e.what() << "\n";
-        return EX_DATAERR;
+        return fail(EX_DATAERR, e.what());
+    } catch (const render::ResourceError& e) {
+        return fail(EX_TEMPFAIL, e.what());
+    } catch (const mailgw::ConfigurationError& e) {
+        return fail(EX_TEMPFAIL, std::string("configuration error: ") + e.what());
     }
-    sub.pages = static_cast<int>(pages.size());
+    sub.document = fax->document;
+    sub.narrow_document = fax->narrow_document;
+    sub.pages = fax->pages;
     sub.origin_key = unique_origin_key();
     nlohmann::json files = nlohmann::json::array();
     for (const auto& f : o.files) files.push_back(f.filename().string());
@@ -71,8 +117,7 @@ int send_files(const SendOptions& o) {
         std::cout << "\n";
         return 0;
     } catch (const faxcore::TemporaryError& e) {
-        std::cerr << "faxgw send: " << e.what() << "\n";
-        return EX_TEMPFAIL;
+        return fail(EX_TEMPFAIL, e.what());
     }
 }
 
@@ -83,6 +128,8 @@ CLI::App* add_send_command(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<SendOptions>();
     o->common.add_to(*cmd);
     cmd->add_option("--to", o->numbers, "Fax number (repeat for several)")->required();
+    cmd->add_flag("--cover", o->cover, "Put a cover page first (cover.default: always)");
+    cmd->add_option("--subject", o->subject, "Subject printed on the cover page");
     cmd->add_option("files", o->files, "Documents to send, in order")
         ->required()
         ->check(CLI::ExistingFile);

@@ -15,9 +15,15 @@
 //     exit status.
 // EXIT STATUS (sysexits(3), which Postfix and Sendmail act on)
 //     0 queued; 65 the message cannot be faxed; 67 bad fax number or no fax
-//     recipient; 77 the sender rules refuse; 75 temporary failure (queue busy,
-//     disk full, internal error): the MTA tries again later. One line on
-//     standard output says why; Postfix puts it into the bounce.
+//     recipient; 77 the sender rules or limits refuse; 75 try again later:
+//     a fault of the gateway (disk full, queue busy, renderer timed out or
+//     missing) or of its configuration or command line (text 4.3.5), never
+//     a bounce. One line on standard output says why, always beginning with
+//     the enhanced status code of the result (2.0.0, 5.6.0, 4.3.0 ...):
+//     Postfix's pipe(8) lets a leading 4.X.X or 5.X.X override the exit
+//     status, so nothing from the mail may come first. Postfix puts the line
+//     into the bounce. Put `--` before the recipients, so that an address
+//     beginning with '-' is never taken for an option.
 // SEE ALSO
 //     conf/postfix/, conf/faxgw.toml, faxgw run
 #include <sysexits.h>
@@ -35,30 +41,38 @@ struct SubmitOptions {
     mailgw::Envelope envelope;
 };
 
+void print_reply(mailgw::Verdict verdict, const std::string& message) {
+    std::cout << mailgw::mta_reply(verdict, message) << std::endl;
+}
+
 int run_submit(const SubmitOptions& o) {
     // Anything unexpected is a temporary failure: an exit code outside
     // sysexits would make Postfix bounce the mail for good.
+    using mailgw::Verdict;
     try {
         auto config = o.common.load();
         report_warnings(config);
         std::string message{std::istreambuf_iterator<char>(std::cin), {}};
         auto queue = faxcore::Queue::open(config.var);
         auto result = mailgw::submit(message, o.envelope, config.mail, *queue);
-        std::cout << result.message << std::endl;
+        print_reply(result.verdict, result.message);
         return static_cast<int>(result.code);
     } catch (const ConfigError& e) {
-        std::cout << "4.3.5 fax gateway configuration error: " << e.what() << std::endl;
-        return EX_CONFIG;
+        return submit_usage_error(e.what());
     } catch (const std::exception& e) {
-        std::cout << "4.3.0 fax gateway temporary failure: " << e.what() << std::endl;
-        return EX_TEMPFAIL;
+        print_reply(Verdict::try_later, std::string("fax gateway temporary failure: ") + e.what());
     } catch (...) {
-        std::cout << "4.3.0 fax gateway temporary failure" << std::endl;
-        return EX_TEMPFAIL;
+        print_reply(Verdict::try_later, "fax gateway temporary failure");
     }
+    return static_cast<int>(mailgw::describe(Verdict::try_later).exit);
 }
 
 }  // namespace
+
+int submit_usage_error(const std::string& what) {
+    print_reply(mailgw::Verdict::configuration, "fax gateway configuration error: " + what);
+    return static_cast<int>(mailgw::describe(mailgw::Verdict::configuration).exit);
+}
 
 CLI::App* add_submit_command(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand(

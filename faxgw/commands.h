@@ -29,6 +29,11 @@ CLI::App* add_send_command(CLI::App& app, int& exit_code);
 CLI::App* add_config_command(CLI::App& app, int& exit_code);
 CLI::App* add_rules_command(CLI::App& app, int& exit_code);
 
+// `faxgw submit` called wrongly or misconfigured: the 4.3.5 line on
+// standard output and the code that makes the MTA try again (75), since a
+// wrong line in master.cf or faxgw.toml must not bounce every fax mail.
+int submit_usage_error(const std::string& what);
+
 // Prints config warnings (unknown keys) to stderr.
 void report_warnings(const Config& config);
 

@@ -2,8 +2,11 @@
 
 #include <toml++/toml.h>
 
+#include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 
 namespace faxgw {
@@ -11,12 +14,21 @@ namespace {
 
 using Apply = std::function<void(const toml::node&, Config&)>;
 
+// The values a number may take: anything outside makes no sense for the
+// key (a call of 0 s, 100000 lines, a NaN) and is refused at load time.
+struct Range {
+    double min = -std::numeric_limits<double>::infinity();
+    double max = std::numeric_limits<double>::infinity();
+    bool bounded() const { return std::isfinite(min) || std::isfinite(max); }
+};
+
 // One configuration key: its place, its default as TOML, what it does.
 struct Key {
     std::string path;  // "section.key"
     std::string default_toml;
     std::string doc;
     Apply apply;
+    Range range = {};  // numbers only
 };
 
 [[noreturn]] void bad(const toml::node& n, const std::string& what) {
@@ -25,6 +37,29 @@ struct Key {
     if (src.path) s << *src.path << ":";
     s << src.begin.line << ":" << src.begin.column << ": " << what;
     throw ConfigError(s.str());
+}
+
+std::string number_text(double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+}
+
+std::string range_text(const Range& r) {
+    if (std::isfinite(r.min) && std::isfinite(r.max))
+        return number_text(r.min) + " to " + number_text(r.max);
+    return std::isfinite(r.min) ? "at least " + number_text(r.min)
+                                : "at most " + number_text(r.max);
+}
+
+// A numeric value outside the key's range is an error at its place. NaN
+// compares false with everything, so it fails here too.
+void check_range(const toml::node& n, const Key& k) {
+    if (!k.range.bounded()) return;
+    std::optional<double> v = n.value<double>();
+    if (!v) return;  // not a number: the key's own parser says so
+    if (!(*v >= k.range.min && *v <= k.range.max))
+        bad(n, k.path + " must be " + range_text(k.range) + ", not " + number_text(*v));
 }
 
 template <typename T>
@@ -37,6 +72,16 @@ std::string str(const toml::node& n) { return get<std::string>(n, "a string"); }
 std::int64_t integer(const toml::node& n) { return get<std::int64_t>(n, "an integer"); }
 double number(const toml::node& n) { return get<double>(n, "a number"); }
 bool boolean(const toml::node& n) { return get<bool>(n, "true or false"); }
+
+// T.30 station IDs (TSI/CSID) are 20 characters of printable ASCII.
+std::string station_id(const toml::node& n) {
+    std::string id = str(n);
+    if (id.size() > 20) bad(n, "gateway.station_id has more than 20 characters (T.30 allows 20)");
+    for (char ch : id)
+        if (ch < 0x20 || ch > 0x7e)
+            bad(n, "gateway.station_id must be printable ASCII (T.30 allows nothing else)");
+    return id;
+}
 
 std::vector<std::string> strings(const toml::node& n) {
     const auto* arr = n.as_array();
@@ -202,47 +247,83 @@ const std::vector<Key>& keys() {
 
         {"gateway.station_id", R"("faxgw")",
          "Our fax station ID (TSI/CSID), 20 characters at most.",
-         [](auto& n, Config& c) { c.gateway.station_id = c.mail.header.station_id = str(n); }},
+         [](auto& n, Config& c) {
+             c.gateway.station_id = c.mail.header.station_id = station_id(n);
+         }},
         {"gateway.dids", R"(["+15550100"])", "Numbers the gateway answers (its DIDs), E.164.",
          [](auto& n, Config& c) { c.gateway.dids = strings(n); }},
         {"gateway.address", R"("fax-gateway@localhost")",
          "From: address of mails the gateway writes.",
          [](auto& n, Config& c) { c.mail.gateway_address = str(n); }},
 
-        {"lines.count", "4", "Number of lines: calls in progress at once.",
-         [](auto& n, Config& c) { c.gateway.lines = int(integer(n)); }},
+        {"lines.count",
+         "4",
+         "Number of lines: calls in progress at once.",
+         [](auto& n, Config& c) { c.gateway.lines = int(integer(n)); },
+         {1, 256}},
         {"lines.backend", R"("sim")",
          "Line backend. Only \"sim\" (simulated telephone network) exists yet.",
          [](auto& n, Config&) {
              if (str(n) != "sim") bad(n, "lines.backend: only \"sim\" is available");
          }},
-        {"lines.watchdog_seconds", "60",
-         "Hang up a call that makes no T.30 progress for this long.",
-         [](auto& n, Config& c) { c.gateway.watchdog_seconds = number(n); }},
-        {"lines.max_call_seconds", "3600", "No call lasts longer than this.",
-         [](auto& n, Config& c) { c.gateway.max_call_seconds = number(n); }},
+        {"lines.watchdog_seconds",
+         "60",
+         "Hang up a call that makes no T.30 progress for this long (T.30 itself waits\n"
+         "# up to 35 s for the far end, so less than 10 s cuts working calls).",
+         [](auto& n, Config& c) { c.gateway.watchdog_seconds = number(n); },
+         {10, 3600}},
+        {"lines.max_call_seconds",
+         "3600",
+         "No call lasts longer than this.",
+         [](auto& n, Config& c) { c.gateway.max_call_seconds = number(n); },
+         {30, 86400}},
 
-        {"retry.max_attempts", "6", "Give up on a job after this many calls.",
-         [](auto& n, Config& c) { c.gateway.retry.max_attempts = int(integer(n)); }},
-        {"retry.busy_delay", "180", "Seconds before calling a busy number again.",
-         [](auto& n, Config& c) { c.gateway.retry.busy_delay = integer(n); }},
-        {"retry.no_answer_delay", "600",
+        {"retry.max_attempts",
+         "6",
+         "Give up on a job after this many calls.",
+         [](auto& n, Config& c) { c.gateway.retry.max_attempts = int(integer(n)); },
+         {1, 100}},
+        {"retry.busy_delay",
+         "180",
+         "Seconds before calling a busy number again.",
+         [](auto& n, Config& c) { c.gateway.retry.busy_delay = integer(n); },
+         {0, 86400}},
+        {"retry.no_answer_delay",
+         "600",
          "Seconds before calling a number that did not answer again.",
-         [](auto& n, Config& c) { c.gateway.retry.no_answer_delay = integer(n); }},
-        {"retry.failure_delay", "300",
+         [](auto& n, Config& c) { c.gateway.retry.no_answer_delay = integer(n); },
+         {0, 86400}},
+        {"retry.failure_delay",
+         "300",
          "Seconds before retrying after a failed or interrupted call.",
-         [](auto& n, Config& c) { c.gateway.retry.failure_delay = integer(n); }},
-        {"retry.backoff", "2.0", "Each further retry of a job waits this many times longer.",
-         [](auto& n, Config& c) { c.gateway.retry.backoff = number(n); }},
-        {"retry.max_delay", "3600", "Longest wait between two calls of a job, in seconds.",
-         [](auto& n, Config& c) { c.gateway.retry.max_delay = integer(n); }},
+         [](auto& n, Config& c) { c.gateway.retry.failure_delay = integer(n); },
+         {0, 86400}},
+        {"retry.backoff",
+         "2.0",
+         "Each further retry of a job waits this many times longer.",
+         [](auto& n, Config& c) { c.gateway.retry.backoff = number(n); },
+         {1, 10}},
+        {"retry.max_delay",
+         "3600",
+         "Longest wait between two calls of a job, in seconds.",
+         [](auto& n, Config& c) { c.gateway.retry.max_delay = integer(n); },
+         {0, 604800}},
 
-        {"sim.speed", "0", "Pace of simulated calls: 0 = as fast as the CPU allows, 1 = real time.",
-         [](auto& n, Config& c) { c.gateway.sim_speed = number(n); }},
-        {"sim.ring_seconds", "60", "Line time spent on a simulated call nobody answers.",
-         [](auto& n, Config& c) { c.gateway.sim.ring_seconds = number(n); }},
-        {"sim.busy_seconds", "5", "Line time spent on a simulated busy number.",
-         [](auto& n, Config& c) { c.gateway.sim.busy_seconds = number(n); }},
+        {"sim.speed",
+         "0",
+         "Pace of simulated calls: 0 = as fast as the CPU allows, 1 = real time.",
+         [](auto& n, Config& c) { c.gateway.sim_speed = number(n); },
+         {0, 1000}},
+        {"sim.ring_seconds",
+         "60",
+         "Line time spent on a simulated call nobody answers.",
+         [](auto& n, Config& c) { c.gateway.sim.ring_seconds = number(n); },
+         {0, 600}},
+        {"sim.busy_seconds",
+         "5",
+         "Line time spent on a simulated busy number.",
+         [](auto& n, Config& c) { c.gateway.sim.busy_seconds = number(n); },
+         {0, 600}},
         {"sim.remote_dir", R"("remote")",
          "Where the simulated remote fax machines file the pages they receive (below paths.var).",
          [](auto& n, Config& c) { c.gateway.sim.remote_dir = str(n); }},
@@ -303,10 +384,33 @@ const std::vector<Key>& keys() {
          }},
         {"render.text_font", R"("DejaVu Sans Mono")", "Font for text bodies (a fontconfig name).",
          [](auto& n, Config& c) { c.mail.render.text_font = str(n); }},
-        {"render.text_font_points", "10.5", "Size of the text font in points.",
-         [](auto& n, Config& c) { c.mail.render.text_font_points = number(n); }},
-        {"render.max_pages", "500", "Refuse documents with more pages than this.",
-         [](auto& n, Config& c) { c.mail.render.max_pages = int(integer(n)); }},
+        {"render.text_font_points",
+         "10.5",
+         "Size of the text font in points.",
+         [](auto& n, Config& c) { c.mail.render.text_font_points = number(n); },
+         {4, 72}},
+        {"render.max_pages",
+         "500",
+         "Refuse documents with more pages than this.",
+         [](auto& n, Config& c) { c.mail.render.max_pages = int(integer(n)); },
+         {1, 10000}},
+
+        {"render.wall_seconds",
+         "60",
+         "Each document is rendered in a child process that may take this long; a renderer\n"
+         "# that runs out of time is the gateway's fault (busy machine): the mail is retried.",
+         [](auto& n, Config& c) { c.mail.render.wall_seconds = int(integer(n)); },
+         {1, 3600}},
+        {"render.cpu_seconds",
+         "60",
+         "Processor time one document may use; more is refused as the document's fault.",
+         [](auto& n, Config& c) { c.mail.render.cpu_seconds = int(integer(n)); },
+         {1, 3600}},
+        {"render.memory_mb",
+         "512",
+         "Memory one document's renderer may add, in MB; more is refused as the document's fault.",
+         [](auto& n, Config& c) { c.mail.render.memory_mb = int(integer(n)); },
+         {64, 65536}},
 
         {"render.header", "true",
          "Print the header line (date, station ID, page n of m) on top of every page, as US TCPA "
@@ -357,18 +461,26 @@ const std::vector<Key>& keys() {
              c.mail.rules.clear();
              tables(n, [&](const toml::table& t) { c.mail.rules.push_back(sender_rule(t)); });
          }},
-        {"limits.jobs_per_hour_per_sender", "0",
+        {"limits.jobs_per_hour_per_sender",
+         "0",
          "Fax jobs one envelope sender may queue per hour (0 = no limit).",
-         [](auto& n, Config& c) { c.mail.limits.jobs_per_hour_per_sender = int(integer(n)); }},
-        {"limits.pages_per_day_per_sender", "0",
+         [](auto& n, Config& c) { c.mail.limits.jobs_per_hour_per_sender = int(integer(n)); },
+         {0, 1000000}},
+        {"limits.pages_per_day_per_sender",
+         "0",
          "Fax pages one envelope sender may queue per day (0 = no limit).",
-         [](auto& n, Config& c) { c.mail.limits.pages_per_day_per_sender = int(integer(n)); }},
-        {"limits.jobs_per_hour_per_domain", "0",
+         [](auto& n, Config& c) { c.mail.limits.pages_per_day_per_sender = int(integer(n)); },
+         {0, 1000000}},
+        {"limits.jobs_per_hour_per_domain",
+         "0",
          "Fax jobs one sender domain may queue per hour (0 = no limit).",
-         [](auto& n, Config& c) { c.mail.limits.jobs_per_hour_per_domain = int(integer(n)); }},
-        {"limits.pages_per_day_per_domain", "0",
+         [](auto& n, Config& c) { c.mail.limits.jobs_per_hour_per_domain = int(integer(n)); },
+         {0, 1000000}},
+        {"limits.pages_per_day_per_domain",
+         "0",
          "Fax pages one sender domain may queue per day (0 = no limit).",
-         [](auto& n, Config& c) { c.mail.limits.pages_per_day_per_domain = int(integer(n)); }},
+         [](auto& n, Config& c) { c.mail.limits.pages_per_day_per_domain = int(integer(n)); },
+         {0, 1000000}},
 
         {"inbound.routes",
          R"([
@@ -400,6 +512,7 @@ std::string defaults_toml(bool with_docs) {
             out << (out.tellp() > 0 ? "\n" : "") << "[" << section << "]\n";
         }
         if (with_docs) out << "# " << k.doc << "\n";
+        if (with_docs && k.range.bounded()) out << "# Range: " << range_text(k.range) << ".\n";
         out << name_of(k.path) << " = " << k.default_toml << "\n";
     }
     return out.str();
@@ -463,7 +576,9 @@ Config load_config(const std::optional<std::filesystem::path>& file,
     Config c;
     for (const auto& k : keys()) {
         auto node = user.at_path(k.path);
-        k.apply(node ? *node.node() : *defaults.at_path(k.path).node(), c);
+        const toml::node& value = node ? *node.node() : *defaults.at_path(k.path).node();
+        check_range(value, k);
+        k.apply(value, c);
     }
     warn_unknown(user, c);
     if (var_override) c.var = *var_override;
@@ -471,7 +586,6 @@ Config load_config(const std::optional<std::filesystem::path>& file,
     c.mail.outbox = below(c.var, c.mail.outbox);
     c.mail.inbound_maildir = below(c.var, c.mail.inbound_maildir);
     c.gateway.sim.remote_dir = below(c.var, c.gateway.sim.remote_dir);
-    if (c.gateway.lines < 1) throw ConfigError("lines.count must be at least 1");
     return c;
 }
 

@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", "faxgw 0.1.0");
     int exit_code = 0;
-    add_submit_command(app, exit_code);
+    CLI::App* submit = add_submit_command(app, exit_code);
     add_run_command(app, exit_code);
     add_demo_command(app, exit_code);
     add_jobs_command(app, exit_code);
@@ -53,6 +53,9 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
+        // An MTA runs submit: a usage error there is a wrong line in
+        // master.cf, to be fixed while the MTA keeps the mail.
+        if (submit->parsed() && e.get_exit_code() != 0) return submit_usage_error(e.what());
         return app.exit(e) == 0 ? 0 : EX_USAGE;
     } catch (const ConfigError& e) {
         std::cerr << "faxgw: " << e.what() << "\n";

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "header_field.h"
 #include "maildir.h"
 #include "origin.h"
 
@@ -107,7 +108,7 @@ std::string notification_mail(const faxcore::Report& report, const OriginInfo& o
                      domain_of(settings.gateway_address) + ">";
     std::string mail;
     auto header = [&](const std::string& name, const std::string& value) {
-        mail += name + ": " + value + "\r\n";
+        mail += header_field(name, value);
     };
     header("From", settings.gateway_address);
     header("To", origin.sender);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rules.h"
+#include "text.h"
 
 namespace faxgw::mailgw {
 
@@ -17,9 +18,82 @@ std::string sha256_hex(std::string_view data) {
     return hex;
 }
 
-std::string origin_key(const ParsedMessage& message, std::string_view raw) {
-    if (!message.message_id.empty()) return message.message_id;
-    return "sha256:" + sha256_hex(raw);
+namespace {
+
+bool is_delivery_trace(std::string_view field) {
+    auto colon = field.find(':');
+    if (colon == std::string_view::npos) return false;
+    std::string name = lower(trim(field.substr(0, colon)));
+    return name == "delivered-to" || name == "return-path" || name == "x-original-to" ||
+           name == "received";
+}
+
+// The fields of the header, each with its folded continuation lines, and
+// where the body starts.
+struct HeaderSplit {
+    std::vector<std::string_view> fields;
+    std::size_t body = 0;
+};
+
+HeaderSplit split_header(std::string_view raw) {
+    HeaderSplit split;
+    std::size_t at = 0;
+    while (at < raw.size()) {
+        std::size_t end = raw.find('\n', at);
+        end = end == std::string_view::npos ? raw.size() : end + 1;
+        std::string_view line = raw.substr(at, end - at);
+        if (line == "\n" || line == "\r\n") {
+            split.body = end;
+            return split;
+        }
+        bool continuation = line[0] == ' ' || line[0] == '\t';
+        if (continuation && !split.fields.empty())
+            split.fields.back() = raw.substr(split.fields.back().data() - raw.data(),
+                                             end - (split.fields.back().data() - raw.data()));
+        else
+            split.fields.push_back(line);
+        at = end;
+    }
+    split.body = raw.size();
+    return split;
+}
+
+void update_without_cr(GChecksum* sum, std::string_view data) {
+    std::size_t at = 0;
+    while (at < data.size()) {
+        std::size_t cr = data.find("\r\n", at);
+        std::size_t end = cr == std::string_view::npos ? data.size() : cr;
+        g_checksum_update(sum, reinterpret_cast<const guchar*>(data.data() + at),
+                          static_cast<gssize>(end - at));
+        at = end;
+        if (cr != std::string_view::npos) ++at;  // skip the CR, keep the LF
+    }
+}
+
+}  // namespace
+
+std::string content_hash(std::string_view raw) {
+    GChecksum* sum = g_checksum_new(G_CHECKSUM_SHA256);
+    HeaderSplit split = split_header(raw);
+    for (auto field : split.fields)
+        if (!is_delivery_trace(field)) update_without_cr(sum, field);
+    update_without_cr(sum, "\n");
+    update_without_cr(sum, raw.substr(split.body));
+    std::string hex = g_checksum_get_string(sum);
+    g_checksum_free(sum);
+    return hex;
+}
+
+std::string origin_key(const ParsedMessage& message, const Envelope& envelope,
+                       std::string_view raw) {
+    // NUL separates the fields: it occurs in none of them.
+    std::string identity = rule_sender(envelope.sender);
+    identity += '\0';
+    identity += message.message_id;
+    identity += '\0';
+    identity += content_hash(raw);
+    std::string key = "sha256:" + sha256_hex(identity);
+    return message.message_id.empty() ? key : message.message_id + " " + key;
 }
 
 std::string make_origin(const ParsedMessage& message, const Envelope& envelope,

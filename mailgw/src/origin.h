@@ -14,9 +14,23 @@
 
 namespace faxgw::mailgw {
 
-// The dedup key: the Message-ID, or without one a hash of the bytes, so a
-// message the MTA retries still maps to the same jobs.
-std::string origin_key(const ParsedMessage& message, std::string_view raw);
+// The dedup key: the Message-ID followed by a hash of the envelope
+// sender, the Message-ID and the message's content. Message-IDs are public
+// (every reply quotes them), so the Message-ID alone would let one sender's
+// mail join, or suppress, another's batch. The content hash leaves out the
+// trace headers an MTA adds for each delivery (see content_hash), so a
+// retried delivery, or the same mail delivered once per recipient, maps to
+// the same batch.
+std::string origin_key(const ParsedMessage& message, const Envelope& envelope,
+                       std::string_view raw);
+
+// SHA-256 of the message with CRLF as LF and without the header fields an
+// MTA writes per delivery or per hop: Delivered-To (pipe flag D),
+// Return-Path (R), X-Original-To (O), and Received. Received is left out
+// because a client that retries after a lost "250 OK" sends the same mail
+// again and gets a new Received line (new time, queue ID); leaving it out
+// merges nothing else, since every other header and the body must match.
+std::string content_hash(std::string_view raw);
 
 std::string make_origin(const ParsedMessage& message, const Envelope& envelope,
                         const std::vector<FaxRecipient>& recipients, const FaxOptions& options);

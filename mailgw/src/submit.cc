@@ -1,14 +1,8 @@
 // submit(): one mail in, fax jobs out, and a sysexits code for the MTA.
 #include <faxgw/mailgw.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstdlib>
-#include <ctime>
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <system_error>
 
 #include "mime.h"
 #include "options.h"
@@ -22,7 +16,7 @@ namespace {
 
 // A refusal decided on the way; submit() turns it into its result.
 struct Refusal {
-    ExitCode code;
+    Verdict verdict;
     std::string message;
 };
 
@@ -45,7 +39,7 @@ bool check_rules(const Envelope& envelope, const ParsedMessage& message,
         input.number = r.destination.number;
         auto decision = decide(input, settings);
         if (decision.action == RuleAction::deny)
-            throw Refusal{ExitCode::no_perm,
+            throw Refusal{Verdict::refused,
                           "fax to " + r.destination.number + " refused: " + decision.reason};
         hold = hold || decision.action == RuleAction::hold;
     }
@@ -72,7 +66,7 @@ FaxOptions read_options(const ParsedMessage& message) {
     try {
         return parse_fax_options(message.fax_options, message.subject);
     } catch (const OptionError& e) {
-        throw Refusal{ExitCode::data_error, e.what()};
+        throw Refusal{Verdict::bad_message, e.what()};
     }
 }
 
@@ -81,106 +75,6 @@ render::Options render_options_for(const FaxOptions& o, const Settings& settings
     if (o.resolution) r.resolution = *o.resolution;
     if (o.paper) r.paper = *o.paper;
     return r;
-}
-
-// A scratch file that is gone again when submit() returns: enqueue() moved
-// it into the spool, or the submission failed and it is garbage.
-class ScratchFile {
-public:
-    explicit ScratchFile(const std::filesystem::path& dir) {
-        std::string name = (dir / "mail-XXXXXX.tif").string();
-        int fd = mkstemps(name.data(), 4);
-        if (fd < 0)
-            throw std::system_error(errno, std::generic_category(),
-                                    "scratch file in " + dir.string());
-        ::close(fd);
-        path_ = name;
-    }
-    ~ScratchFile() {
-        std::error_code ignored;
-        std::filesystem::remove(path_, ignored);
-    }
-    ScratchFile(const ScratchFile&) = delete;
-    ScratchFile& operator=(const ScratchFile&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
-
-// One part of the mail, rendered into a scratch TIFF of its own.
-struct RenderedPart {
-    std::unique_ptr<ScratchFile> file;
-    int pages = 0;
-};
-
-// Text already decoded to UTF-8 is laid out directly; everything else is an
-// untrusted document that render sniffs and renders in a child process,
-// straight into the file, so that a long attachment is never held whole.
-int render_part_to_tiff(const MailPart& part, const render::Options& options,
-                        const std::filesystem::path& out) {
-    auto write_pages = [&](const std::vector<render::Page>& pages) {
-        if (!pages.empty()) render::write_fax_tiff(pages, out);
-        return static_cast<int>(pages.size());
-    };
-    if (part.kind == MailPart::Kind::text)
-        return write_pages(render::render_text(part.content, options));
-    if (part.kind == MailPart::Kind::html)
-        return write_pages(render::render_html(part.content, part.inline_images, options));
-    std::string name = part.filename.empty() ? "without a name" : part.filename;
-    return render::render_document_to_tiff(part.content, part.type, name, options, out);
-}
-
-std::vector<RenderedPart> render_message(const ParsedMessage& message,
-                                         const render::Options& options,
-                                         const std::filesystem::path& scratch_dir) {
-    std::vector<RenderedPart> parts;
-    int pages = 0;
-    try {
-        for (const auto& part : message.parts) {
-            RenderedPart rendered{std::make_unique<ScratchFile>(scratch_dir), 0};
-            rendered.pages = render_part_to_tiff(part, options, rendered.file->path());
-            pages += rendered.pages;
-            if (rendered.pages > 0) parts.push_back(std::move(rendered));
-        }
-    } catch (const render::Error& e) {
-        throw Refusal{ExitCode::data_error, e.what()};
-    }
-    if (pages == 0) throw Refusal{ExitCode::data_error, "message has nothing to fax"};
-    if (pages > options.max_pages)
-        throw Refusal{ExitCode::data_error, "message has " + std::to_string(pages) +
-                                                " pages, more than the limit of " +
-                                                std::to_string(options.max_pages)};
-    return parts;
-}
-
-int count_pages(const std::vector<RenderedPart>& parts) {
-    int pages = 0;
-    for (const auto& part : parts) pages += part.pages;
-    return pages;
-}
-
-// Joins the cover and the parts into the fax document, stamping the header
-// line on each page as it passes, numbered over the whole fax (cover
-// included) as the law (e.g. US TCPA) wants. One page is in memory at a time.
-int write_fax_document(const std::optional<render::Page>& cover,
-                       const std::vector<RenderedPart>& parts, const render::HeaderInfo& header,
-                       const std::filesystem::path& out) {
-    render::HeaderInfo one_time = header;
-    if (one_time.time == 0) one_time.time = std::time(nullptr);
-    const int total = count_pages(parts) + (cover ? 1 : 0);
-    render::FaxTiffWriter writer(out, total);
-    auto add = [&](render::Page page) {
-        render::stamp_header(page, writer.pages() + 1, total, one_time);
-        writer.append(page);
-    };
-    if (cover) add(*cover);
-    for (const auto& part : parts) {
-        render::FaxTiffReader reader(part.file->path());
-        while (auto page = reader.next()) add(std::move(*page));
-    }
-    writer.close();
-    return writer.pages();
 }
 
 std::string plural(std::size_t n, const std::string& word) {
@@ -199,17 +93,10 @@ std::string success_line(const faxcore::EnqueueResult& result, std::size_t pages
     return line;
 }
 
-std::string read_logo(const std::filesystem::path& logo) {
-    if (logo.empty()) return {};
-    std::ifstream in(logo, std::ios::binary);
-    if (!in) throw std::runtime_error("cover logo " + logo.string() + " cannot be read");
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
-render::Page cover_page(const ParsedMessage& message, const std::vector<FaxRecipient>& recipients,
-                        std::size_t document_pages, const Settings& settings,
-                        const render::Options& options) {
-    render::CoverInfo info;
+render::CoverInfo cover_info(const ParsedMessage& message,
+                             const std::vector<FaxRecipient>& recipients,
+                             const Settings& settings) {
+    render::CoverInfo info = cover_of(settings.cover);
     info.from_name = message.from.name.empty() ? message.from.address : message.from.name;
     info.from_number = message.from.address;
     for (const auto& r : recipients) {
@@ -217,35 +104,58 @@ render::Page cover_page(const ParsedMessage& message, const std::vector<FaxRecip
         info.to_number += (info.to_number.empty() ? "" : ", ") + r.destination.number;
     }
     info.subject = subject_without_options(message.subject);
-    info.pages = static_cast<int>(document_pages);
-    info.template_text = settings.cover.template_text;
-    info.logo = read_logo(settings.cover.logo);
-    return render::render_cover(info, options);
+    return info;
+}
+
+std::vector<DocumentPart> document_parts(const ParsedMessage& message) {
+    std::vector<DocumentPart> parts;
+    for (const auto& p : message.parts) {
+        DocumentPart part;
+        switch (p.kind) {
+            case MailPart::Kind::text:
+                part.kind = DocumentPart::Kind::text;
+                break;
+            case MailPart::Kind::html:
+                part.kind = DocumentPart::Kind::html;
+                break;
+            default:
+                part.kind = DocumentPart::Kind::document;
+        }
+        part.content = p.content;
+        part.type = p.type;
+        part.name = p.filename;
+        part.inline_images = p.inline_images;
+        parts.push_back(std::move(part));
+    }
+    return parts;
+}
+
+std::unique_ptr<ComposedFax> compose_message(const ParsedMessage& message,
+                                             const std::vector<FaxRecipient>& recipients,
+                                             const FaxOptions& options, const Settings& settings,
+                                             faxcore::Queue& queue) {
+    ComposeOptions compose;
+    compose.render = render_options_for(options, settings);
+    compose.header = settings.header;
+    if (options.cover.value_or(settings.cover.by_default))
+        compose.cover = cover_info(message, recipients, settings);
+    try {
+        return compose_fax(document_parts(message), compose, queue.scratch_dir());
+    } catch (const render::Error& e) {
+        throw Refusal{Verdict::bad_message, e.what()};
+    }
 }
 
 SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const Settings& settings,
                            faxcore::Queue& queue) {
+    check_envelope(envelope);
     auto recipients = fax_recipients(envelope.recipients, settings);
     ParsedMessage message = parse_message(raw, settings.prefer_html);
     bool hold = check_rules(envelope, message, recipients, settings);
     FaxOptions options = read_options(message);
-    auto render_options = render_options_for(options, settings);
-    auto parts = render_message(message, render_options, queue.scratch_dir());
-    std::optional<render::Page> cover;
-    if (options.cover.value_or(settings.cover.by_default))
-        cover = cover_page(message, recipients, count_pages(parts), settings, render_options);
 
-    ScratchFile document(queue.scratch_dir());
-    const int pages = write_fax_document(cover, parts, settings.header, document.path());
-    parts.clear();  // the parts' scratch files are not needed any more
-    // B4 pages (or a wide TIFF attachment) go to most receivers narrowed.
-    ScratchFile narrow(queue.scratch_dir());
-    const bool has_wide_pages = render::narrow_fax_tiff(document.path(), narrow.path());
     faxcore::Submission submission;
-    submission.document = document.path();
-    if (has_wide_pages) submission.narrow_document = narrow.path();
-    submission.pages = pages;
-    submission.origin_key = origin_key(message, raw);
+    submission.origin_key = origin_key(message, envelope, raw);
     submission.origin = make_origin(message, envelope, recipients, options);
     submission.not_before = options.not_before;
     submission.hold = hold;
@@ -253,19 +163,25 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
     for (const auto& r : recipients) submission.destinations.push_back(r.destination);
 
     SubmitResult result;
+    auto fax = compose_message(message, recipients, options, settings, queue);
+    submission.document = fax->document;
+    submission.narrow_document = fax->narrow_document;
+    submission.pages = fax->pages;
     try {
         result.enqueued = queue.enqueue(submission);
     } catch (const faxcore::QuotaExceeded& e) {
-        throw Refusal{ExitCode::no_perm, e.what()};
+        throw Refusal{Verdict::over_quota, e.what()};
     }
-    result.message = success_line(result.enqueued, static_cast<std::size_t>(pages), recipients);
+    result.message =
+        success_line(result.enqueued, static_cast<std::size_t>(submission.pages), recipients);
     if (hold) result.message += ", held for an administrator";
     return result;
 }
 
-SubmitResult failure(ExitCode code, std::string message) {
+SubmitResult failure(Verdict verdict, std::string message) {
     SubmitResult result;
-    result.code = code;
+    result.verdict = verdict;
+    result.code = describe(verdict).exit;
     result.message = std::move(message);
     return result;
 }
@@ -279,15 +195,21 @@ SubmitResult submit(std::string_view raw_message, const Envelope& envelope,
     try {
         return queue_message(raw_message, envelope, settings, queue);
     } catch (const Refusal& r) {
-        return failure(r.code, r.message);
+        return failure(r.verdict, r.message);
+    } catch (const EnvelopeError& e) {
+        return failure(e.verdict(), e.what());
     } catch (const RecipientError& e) {
-        return failure(ExitCode::no_user, e.what());
+        return failure(Verdict::bad_recipient, e.what());
+    } catch (const ConfigurationError& e) {
+        return failure(Verdict::configuration, e.what());
+    } catch (const render::ResourceError& e) {
+        return failure(Verdict::try_later, e.what());
     } catch (const faxcore::TemporaryError& e) {
-        return failure(ExitCode::temp_fail, e.what());
+        return failure(Verdict::try_later, e.what());
     } catch (const std::exception& e) {
-        return failure(ExitCode::temp_fail, std::string("internal error: ") + e.what());
+        return failure(Verdict::try_later, std::string("internal error: ") + e.what());
     } catch (...) {
-        return failure(ExitCode::temp_fail, "internal error: unknown exception");
+        return failure(Verdict::try_later, "internal error: unknown exception");
     }
 }
 

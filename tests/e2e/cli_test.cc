@@ -18,6 +18,18 @@ struct Rig {
         args.insert(args.begin(), test::faxgw_binary);
         return test::run(args, dir.path, stdin_file);
     }
+    // `faxgw submit` of a mail given as text, with the Rig's state folder.
+    test::Output submit_mail(const std::string& raw, std::vector<std::string> args) {
+        auto file = dir.path / "mail.eml";
+        std::ofstream(file, std::ios::binary) << raw;
+        std::vector<std::string> a = {"submit", "--var", var.string()};
+        a.insert(a.end(), args.begin(), args.end());
+        return faxgw(a, file);
+    }
+    fs::path write(const std::string& name, const std::string& text) {
+        std::ofstream(dir.path / name, std::ios::binary) << text;
+        return dir.path / name;
+    }
     test::Output submit(const std::string& sample, std::vector<std::string> args) {
         std::vector<std::string> a = {"submit", "--var", var.string()};
         a.insert(a.end(), args.begin(), args.end());
@@ -168,4 +180,196 @@ BOOST_AUTO_TEST_CASE(held_jobs_wait_for_an_administrator) {
     BOOST_TEST(test::jobs_json(rig.var, rig.dir.path)[0]["state"] == "queued");
     auto again = rig.faxgw({"jobs", "--var", rig.var.string(), "--release", id});
     BOOST_TEST(again.code == 67, again.out);
+}
+
+namespace {
+
+// A mail with a text body and one base64 attachment.
+std::string mail_with_attachment(const std::string& name, const std::string& type,
+                                 const std::string& base64) {
+    return "From: anna@example.org\nTo: 5551001@fax.example.com\nSubject: t\n"
+           "Message-ID: <" +
+           test::digits_of(name) +
+           "-attachment@example.org>\nMIME-Version: 1.0\n"
+           "Content-Type: multipart/mixed; boundary=B\n\n"
+           "--B\nContent-Type: text/plain\n\nsee attached\n"
+           "--B\nContent-Type: " +
+           type + "; name=\"" + name + "\"\nContent-Disposition: attachment; filename=\"" + name +
+           "\"\nContent-Transfer-Encoding: base64\n\n" + base64 + "\n--B--\n";
+}
+
+}  // namespace
+
+// Postfix's pipe(8) takes a leading 4.X.X or 5.X.X of the output as the
+// status, over the exit code: the verdict's code must come first, always.
+BOOST_AUTO_TEST_CASE(submit_prints_the_status_code_first) {
+    Rig rig;
+    // A damaged PDF: refused for good, whatever its name says.
+    auto refused = rig.submit_mail(
+        mail_with_attachment("4.2.0 invoice.pdf", "application/pdf", "JVBERi0xLjQKZ2FyYmFnZQo="),
+        {"--sender", "anna@example.org", "5551001@fax.example.com"});
+    BOOST_TEST(refused.code == 65, refused.out);
+    BOOST_TEST(refused.out.starts_with("5.6.0 "), refused.out);
+    BOOST_TEST(refused.out.find("4.2.0 invoice.pdf") != std::string::npos, refused.out);
+
+    auto ok =
+        rig.submit("plain-text.eml", {"--sender", "anna@example.org", "5551001@fax.example.com"});
+    BOOST_TEST(ok.code == 0, ok.out);
+    BOOST_TEST(ok.out.starts_with("2.0.0 queued 1 fax job"), ok.out);
+}
+
+// One wrong word in master.cf or faxgw.toml must not bounce every fax mail:
+// submit answers 75 with 4.3.5, and the MTA keeps the mail.
+BOOST_AUTO_TEST_CASE(submit_defers_usage_and_configuration_errors) {
+    Rig rig;
+    auto check = [&](const test::Output& o, const std::string& what) {
+        BOOST_TEST(o.code == 75, what << ": " << o.out << o.err);
+        BOOST_TEST(o.out.starts_with("4.3.5 fax gateway configuration error: "),
+                   what << ": " << o.out);
+    };
+    check(rig.submit("plain-text.eml", {"--sendr", "anna@example.org", "5551001@fax.example.com"}),
+          "unknown option");
+    check(rig.submit("plain-text.eml", {"--sender", "anna@example.org"}), "no recipient");
+    check(rig.submit("plain-text.eml", {"--config", (rig.dir.path / "missing.toml").string(),
+                                        "--sender", "anna@example.org", "5551001@fax.example.com"}),
+          "missing --config file");
+    auto broken = rig.write("broken.toml", "[lines\n");
+    check(rig.submit("plain-text.eml", {"--config", broken.string(), "--sender", "anna@example.org",
+                                        "5551001@fax.example.com"}),
+          "syntax error");
+    BOOST_TEST(!fs::exists(rig.var / "queue.sqlite"));
+    // Other commands are run by people, who read the usage error.
+    BOOST_TEST(rig.faxgw({"jobs", "--bogus"}).code == 64);
+    BOOST_TEST(rig.faxgw({"config", "--check", "--config", broken.string()}).code == 78);
+}
+
+// After `--` an address that begins with '-' is a recipient, never an
+// option; conf/ puts `--` before the recipients.
+BOOST_AUTO_TEST_CASE(recipients_after_double_dash_are_never_options) {
+    Rig rig;
+    auto evil = rig.dir.path / "evil";
+    auto o = rig.submit("plain-text.eml", {"--sender", "anna@example.org", "--",
+                                           "--var=" + evil.string() + "@fax.example.com"});
+    BOOST_TEST(o.code == 67, o.out);
+    BOOST_TEST(o.out.starts_with("5.1.1 "), o.out);
+    BOOST_TEST(!fs::exists(evil));
+    // An option's value may begin with '-': it is taken as the value.
+    auto dash = rig.submit("plain-text.eml",
+                           {"--sender", "-anna@example.org", "--", "5551001@fax.example.com"});
+    BOOST_TEST(dash.code == 0, dash.out);
+    auto master_cf = test::slurp(test::source_dir / "conf" / "postfix" / "master.cf");
+    BOOST_TEST(master_cf.find(" -- ${recipient}") != std::string::npos, master_cf);
+    auto sendmail = test::slurp(test::source_dir / "conf" / "sendmail" / "faxgw.mc");
+    BOOST_TEST(sendmail.find(" -- $u") != std::string::npos, sendmail);
+}
+
+// Values that parse but make no sense fail `config --check` at their place.
+BOOST_AUTO_TEST_CASE(configuration_values_out_of_bounds_name_the_place) {
+    Rig rig;
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"lines", "count = 100000"},
+        {"lines", "count = 4294967297"},
+        {"lines", "watchdog_seconds = 0"},
+        {"lines", "watchdog_seconds = -5"},
+        {"lines", "watchdog_seconds = nan"},
+        {"lines", "max_call_seconds = 0"},
+        {"retry", "max_attempts = 0"},
+        {"retry", "backoff = -1.0"},
+        {"retry", "backoff = 1e9"},
+        {"retry", "busy_delay = -60"},
+        {"retry", "max_delay = 99999999999"},
+        {"render", "max_pages = 0"},
+        {"render", "max_pages = -3"},
+        {"render", "text_font_points = 0"},
+        {"render", "text_font_points = -2"},
+        {"render", "text_font_points = 1000"},
+        {"render", "wall_seconds = 0"},
+        {"gateway", "station_id = \"" + std::string(200, '7') + "\""},
+        {"gateway", "station_id = \"ACME\\u0007\""},
+    };
+    for (const auto& [section, line] : bad) {
+        auto file = rig.write("bounds.toml", "# a comment\n[" + section + "]\n" + line + "\n");
+        auto o = rig.faxgw({"config", "--check", "--config", file.string()});
+        BOOST_TEST(o.code == 78, line << ": " << o.err);
+        BOOST_TEST(o.err.find("bounds.toml:3:") != std::string::npos, line << ": " << o.err);
+    }
+    auto sample = rig.faxgw({"config", "--sample"}).out;
+    BOOST_TEST(sample.find("# Range: 1 to 256.\ncount = 4") != std::string::npos, sample);
+}
+
+// `faxgw send` builds its fax with the one document builder: header line,
+// cover on request, and the narrow copy of B4 pages for receivers without B4.
+BOOST_AUTO_TEST_CASE(send_builds_the_fax_like_a_mail) {
+    Rig rig;
+    auto config = rig.write("b4.toml", "[render]\npaper = \"b4\"\n");
+    auto text = test::source_dir / "samples" / "docs" / "hello.txt";
+    auto o = rig.faxgw({"send", "--config", config.string(), "--var", rig.var.string(), "--to",
+                        "+15551001", "--cover", text.string()});
+    BOOST_TEST_REQUIRE(o.code == 0, o.out << o.err);
+    auto jobs = test::jobs_json(rig.var, rig.dir.path);
+    BOOST_TEST_REQUIRE(jobs.size() == 1u);
+    const std::string document = jobs[0]["document"];
+    const std::string narrow = jobs[0].value("narrow_document", "");
+    BOOST_TEST_REQUIRE(!narrow.empty(), jobs.dump());
+    auto wide_pages = render::read_fax_tiff(document);
+    auto narrow_pages = render::read_fax_tiff(narrow);
+    BOOST_TEST_REQUIRE(wide_pages.size() >= 2u);  // the cover and the text
+    BOOST_TEST(narrow_pages.size() == wide_pages.size());
+    BOOST_TEST(wide_pages[0].width == 2048);
+    BOOST_TEST(narrow_pages[0].width == 1728);
+    BOOST_TEST(jobs[0]["pages"] == static_cast<int>(wide_pages.size()));
+    // The header line: ink in the top rows of the text page, where the
+    // text alone has none.
+    render::Options options;
+    options.paper = render::Paper::b4;
+    options.isolate = false;
+    auto bare = render::render_file(text, options);
+    auto ink_on_top = [](const render::Page& page) {
+        int ink = 0;
+        for (int y = 0; y < render::header_rows(page.resolution); ++y)
+            for (int x = 0; x < page.width; ++x) ink += page.black(x, y);
+        return ink;
+    };
+    BOOST_TEST(ink_on_top(bare.at(0)) == 0);
+    BOOST_TEST(ink_on_top(wide_pages[1]) > 0);
+}
+
+// A disk that fills up is the gateway's fault: at every level of free
+// space the mail is queued or deferred (75, 4.3.0), never bounced. The
+// state folder is a small tmpfs in a private mount namespace (so root only).
+BOOST_AUTO_TEST_CASE(a_full_disk_is_a_temporary_failure) {
+    if (::geteuid() != 0 || !fs::exists("/usr/bin/unshare")) {
+        BOOST_TEST_MESSAGE("skipped: mounting a tmpfs in a private mount namespace needs root");
+        return;
+    }
+    Rig rig;
+    const auto mail = test::source_dir / "samples" / "mail" / "pdf-attachment.eml";
+    const int size_kb = 4096;
+    int deferred = 0;
+    const std::vector<int> levels = {0,   32,  64,  72,  80,  88,  96,   104,
+                                     112, 120, 128, 144, 160, 256, 1024, 3072};
+    for (int free_kb : levels) {
+        fs::create_directories(rig.var);
+        const std::string script =
+            "mount -t tmpfs -o size=" + std::to_string(size_kb) + "k tmpfs '" + rig.var.string() +
+            "' || exit 99\n"
+            "dd if=/dev/zero of='" +
+            rig.var.string() + "/filler' bs=1k count=" + std::to_string(size_kb - free_kb) +
+            " 2>/dev/null\n"
+            "exec '" +
+            test::faxgw_binary + "' submit --var '" + rig.var.string() +
+            "' --sender anna@example.org -- jane.doe=5551002@fax.example.com\n";
+        auto o =
+            test::run({"/usr/bin/unshare", "--mount", "/bin/sh", "-c", script}, rig.dir.path, mail);
+        BOOST_TEST_INFO(free_kb << " KB free: " << o.out << o.err);
+        BOOST_TEST_REQUIRE(o.code != 99);
+        BOOST_TEST((o.code == 0 || o.code == 75));
+        if (o.code == 75) {
+            ++deferred;
+            BOOST_TEST(o.out.starts_with("4.3.0 "));
+        }
+        if (free_kb <= 64) BOOST_TEST(o.code == 75);
+    }
+    BOOST_TEST_MESSAGE(deferred << " of " << levels.size()
+                                << " levels of free space deferred, the rest queued");
 }

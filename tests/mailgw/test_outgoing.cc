@@ -138,6 +138,26 @@ BOOST_FIXTURE_TEST_CASE(notification_for_one_sent_fax, NotifyFixture) {
     BOOST_TEST(body.find("Quarterly figures") != std::string::npos);
 }
 
+// Data in an origin (from an envelope, a mail) can never end a header
+// field of the notification and start one of its own.
+BOOST_FIXTURE_TEST_CASE(notification_headers_hold_no_data_line_breaks, NotifyFixture) {
+    using faxcore::JobState;
+    auto forged = nlohmann::json::parse(origin("a@x\r\nBcc: victim@example.net"));
+    forged["message_id"] = "<m1@example.org>\nBcc: other@example.net";
+    queue.reports.push_back(
+        {"b1",
+         faxcore::ReportKind::final,
+         forged.dump(),
+         {job("+15551002", JobState::done, 1, 1, {attempt(faxcore::Outcome::ok, 1)})}});
+    BOOST_TEST(mailgw::write_notifications(queue, settings) == 1);
+    std::string raw = written("b1", faxcore::ReportKind::final);
+    BOOST_TEST(all_crlf(raw));
+    BOOST_TEST(raw.find("\nBcc:") == std::string::npos, raw);
+    mimetic::MimeEntity mail(raw.begin(), raw.end());
+    BOOST_TEST(!mail.header().hasField("Bcc"), raw);
+    BOOST_TEST(field(mail, "To") == "a@x  Bcc: victim@example.net");
+}
+
 BOOST_FIXTURE_TEST_CASE(notification_for_two_numbers, NotifyFixture) {
     using faxcore::JobState;
     using faxcore::Outcome;

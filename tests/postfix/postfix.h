@@ -332,6 +332,32 @@ private:
         return names.empty() ? "" : "export_environment = TZ MAIL_CONFIG LANG" + names + "\n";
     }
 
+    // The `fax` service as conf/postfix/master.cf writes it (its line and
+    // the indented lines that continue it), with this test's user and paths.
+    std::string conf_fax_service(const std::string& faxgw, const std::string& config_arg) const {
+        std::ifstream in(source_dir / "conf" / "postfix" / "master.cf");
+        std::string service, line;
+        while (std::getline(in, line)) {
+            if (line.starts_with("fax "))
+                service = line + "\n";
+            else if (!service.empty() && (line.starts_with(" ") || line.starts_with("\t")))
+                service += line + "\n";
+            else if (!service.empty())
+                break;
+        }
+        if (service.empty()) throw std::runtime_error("no fax service in conf/postfix/master.cf");
+        auto replace = [&](const std::string& from, const std::string& to) {
+            auto at = service.find(from);
+            if (at == std::string::npos)
+                throw std::runtime_error("conf/postfix/master.cf: no '" + from + "'");
+            service.replace(at, from.size(), to);
+        };
+        replace("user=faxgw", "user=" + std::string(pipe_user));
+        replace("/usr/local/bin/faxgw", faxgw);
+        replace(" --config /etc/faxgw/faxgw.toml", " --var " + var.string() + config_arg);
+        return service;
+    }
+
     std::string master_cf(const std::string& faxgw, const std::string& config_arg) const {
         // Written in full; chroot (5th column) is n on every line.
         return "# service type private unpriv chroot wakeup maxproc command\n"
@@ -361,13 +387,8 @@ private:
                "anvil     unix  - - n -    1 anvil\n"
                "scache    unix  - - n -    1 scache\n"
                "postlog   unix-dgram n - n - 1 postlogd\n"
-               // The line of conf/postfix/master.cf, with this test's paths.
-               "fax       unix  - n n -    - pipe\n"
-               "  flags=DRhq user=" +
-               std::string(pipe_user) + " argv=" + faxgw + " submit --var " + var.string() +
-               config_arg +
-               "\n  --sender ${sender} --client-address ${client_address} --sasl-user "
-               "${sasl_username} ${recipient}\n"
+               // The service of conf/postfix/master.cf, with this test's paths.
+               + conf_fax_service(faxgw, config_arg) +
                // The baseline: the same pipe(8) delivery, into a file.
                "tofile    unix  - n n -    - pipe\n"
                "  flags=Rq user=" +

@@ -79,9 +79,14 @@ BOOST_AUTO_TEST_CASE(mails_over_smtp_become_fax_jobs) {
         BOOST_TEST(j["pages"].get<int>() >= 1);
         origins.insert(j["origin_key"].get<std::string>());
     }
-    BOOST_TEST((origins == std::set<std::string>{"<plain-text.sample@example.org>",
-                                                 "<two-numbers.sample@example.org>"}),
-               js.dump());
+    // One batch per mail, the Message-ID first in its key; the second
+    // number of two-numbers.eml (a delivery of its own) joins the first's.
+    BOOST_TEST_REQUIRE(origins.size() == 2u, js.dump());
+    BOOST_TEST(origins.begin()->starts_with("<plain-text.sample@example.org> sha256:"));
+    BOOST_TEST(origins.rbegin()->starts_with("<two-numbers.sample@example.org> sha256:"));
+    std::set<std::string> documents;
+    for (const auto& j : js) documents.insert(j["document"].get<std::string>());
+    BOOST_TEST(documents.size() == 2u, js.dump());
 
     // One delivery per recipient through the fax transport, each status=sent
     // with faxgw's line as the reason.
@@ -123,9 +128,9 @@ BOOST_AUTO_TEST_CASE(a_refused_sender_gets_a_bounce_with_the_reason) {
     BOOST_TEST(bounce.find("5551001@fax.example.com") != std::string::npos, bounce);
     // The reason is faxgw's output line; Postfix may fold it across lines.
     BOOST_TEST(unfolded(bounce).find(reason) != std::string::npos, bounce);
-    // Exit 77 (EX_NOPERM) is a permanent "permission denied", 5.7.0.
-    BOOST_TEST(bounce.find("permission denied") != std::string::npos, bounce);
-    BOOST_TEST(bounce.find("Status: 5.7.0") != std::string::npos, bounce);
+    // The status is the one faxgw printed first (refused by the sender
+    // rules: 5.7.1), which pipe(8) takes over that of exit 77 (5.7.0).
+    BOOST_TEST(bounce.find("Status: 5.7.1") != std::string::npos, bounce);
 
     auto bounced_lines = log_lines(pf, "relay=fax,", "status=bounced");
     BOOST_TEST(bounced_lines.size() == 1u, pf.maillog());
@@ -170,5 +175,6 @@ BOOST_AUTO_TEST_CASE(a_temporary_failure_is_retried_until_it_succeeds) {
     auto js = jobs(pf);
     BOOST_TEST_REQUIRE(js.size() == 1u, js.dump());
     BOOST_TEST(js[0]["number"] == "+15551001");
-    BOOST_TEST(js[0]["origin_key"] == "<plain-text.sample@example.org>");
+    BOOST_TEST(
+        js[0]["origin_key"].get<std::string>().starts_with("<plain-text.sample@example.org> "));
 }

@@ -9,7 +9,9 @@
 #include <faxgw/render.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -26,6 +28,35 @@ enum class ExitCode : int {
     temp_fail = 75,   // EX_TEMPFAIL: try again later
     no_perm = 77,     // EX_NOPERM: the sender rules refuse
 };
+
+// What became of a mail, one row per kind of result for every front end:
+// the pipe transport (`faxgw submit`) exits with the sysexits code and
+// prints the enhanced status code first, the milter answers with the SMTP
+// reply, the IMAP poller does the IMAP action. Only properties of the
+// message are permanent; the gateway's own faults are retried.
+enum class Verdict {
+    queued,
+    bad_message,    // the message cannot be faxed (damaged, unsupported, empty ...)
+    bad_sender,     // the envelope sender is not an address
+    bad_recipient,  // not a fax number, or no fax recipient
+    refused,        // the sender rules refuse
+    over_quota,     // a per-sender or per-domain limit is reached
+    try_later,      // a resource fault: disk full, queue busy, renderer timed out ...
+    configuration,  // the gateway is configured wrongly (or called wrongly)
+};
+
+// What an IMAP poller does with the mail: file it as done, answer the
+// sender with the reason and file it as refused, or leave it for next time.
+enum class ImapAction { done, reject, retry };
+
+struct VerdictInfo {
+    ExitCode exit;
+    std::string_view enhanced_status;  // RFC 3463, e.g. "5.6.0"
+    int smtp_reply;                    // RFC 5321, e.g. 554
+    ImapAction imap;
+    std::string_view name;
+};
+const VerdictInfo& describe(Verdict verdict);
 
 struct DialRules {
     std::string country_code = "1";  // E.164 country of numbers without one
@@ -205,10 +236,32 @@ struct Envelope {
 };
 
 struct SubmitResult {
-    ExitCode code = ExitCode::ok;
-    std::string message;  // one line: what happened or what is wrong
+    Verdict verdict = Verdict::queued;
+    ExitCode code = ExitCode::ok;  // describe(verdict).exit
+    std::string message;           // one line: what happened or what is wrong
     faxcore::EnqueueResult enqueued;
 };
+
+// The line an MTA reads: the enhanced status code of the verdict first,
+// always, then the message with control characters escaped. Postfix's
+// pipe(8) lets a leading 4.X.X or 5.X.X of the output override the exit
+// status, so the output must never begin with text from the mail.
+std::string mta_reply(Verdict verdict, std::string_view message);
+
+// An envelope that cannot have come from an MTA: control characters (a
+// CR/LF would become a header of the notification), an address without a
+// domain, an overlong field, a client address that is no IP address.
+// Throws EnvelopeError naming the field; submit() checks every envelope.
+class EnvelopeError : public std::runtime_error {
+public:
+    EnvelopeError(Verdict verdict, const std::string& what)
+        : std::runtime_error(what), verdict_(verdict) {}
+    Verdict verdict() const { return verdict_; }
+
+private:
+    Verdict verdict_;
+};
+void check_envelope(const Envelope& envelope);
 
 // A recipient or number that cannot be a fax number; what() says why in
 // one line (submit() answers it with ExitCode::no_user).
@@ -226,6 +279,61 @@ faxcore::Destination normalise_number(std::string_view written, const DialRules&
 // The envelope a mail would have had in an MTA: sender from From:,
 // recipients from To: and Cc:. For samples and tests; never throws.
 Envelope envelope_of(std::string_view raw_message);
+
+// The gateway's configuration, not the mail, is wrong (e.g. the cover logo
+// cannot be read): retried, with a 4.3.5 text, never refused.
+class ConfigurationError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// One part of a fax to be: a mail body or attachment, or a file given to
+// `faxgw send`.
+struct DocumentPart {
+    enum class Kind { text, html, document };
+    Kind kind = Kind::document;
+    std::string content;  // text, html: UTF-8; document: the bytes (render sniffs them)
+    std::string type;     // MIME type, a hint for documents
+    std::string name;     // file name, names the part in errors; may be empty
+    std::map<std::string, std::string> inline_images;  // html: Content-ID -> picture bytes
+};
+
+struct ComposeOptions {
+    render::Options render;
+    render::HeaderInfo header;               // the line on top of every page
+    std::optional<render::CoverInfo> cover;  // a cover first; its page count is filled in
+    std::string what = "message";            // names the fax in errors: "message has ..."
+};
+
+// A fax document in the queue's scratch folder, ready for enqueue(); the
+// files are removed with this object, so hand them over (enqueue() moves
+// them into the spool) before it goes.
+class ComposedFax {
+public:
+    explicit ComposedFax(const std::filesystem::path& scratch_dir);
+    ~ComposedFax();
+    ComposedFax(const ComposedFax&) = delete;
+    ComposedFax& operator=(const ComposedFax&) = delete;
+    std::filesystem::path document;
+    std::filesystem::path narrow_document;  // empty: no page is wider than 1728 pixels
+    int pages = 0;
+};
+
+// A cover page as the settings draw it (template, logo), for the caller to
+// fill in the fields. Throws ConfigurationError when the logo cannot be read.
+render::CoverInfo cover_of(const CoverSettings& settings);
+
+// THE fax-document builder of every front end (submit, `faxgw send`, the
+// milter, the poller): renders each part into a scratch file of its own,
+// then joins the cover and the parts page by page (one page in memory at a
+// time) stamping the header line numbered over the whole fax, and adds the
+// narrow copy for receivers without B4. Throws render::Error for what is
+// wrong with a part (a document part without pages is refused by name, as
+// is a fax over render.max_pages) and render::ResourceError when the
+// gateway fails (disk full, renderer timed out or missing).
+std::unique_ptr<ComposedFax> compose_fax(const std::vector<DocumentPart>& parts,
+                                         const ComposeOptions& options,
+                                         const std::filesystem::path& scratch_dir);
 
 // Parses one RFC 5322 message, applies the sender rules, renders it and
 // queues one job per fax number. Never throws: every failure is a code and
