@@ -156,6 +156,11 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
 
     faxcore::Submission submission;
     submission.origin_key = origin_key(message, envelope, raw);
+    // A cover page names the recipients of its delivery: a mail delivered
+    // once per number (recipient_limit = 1) then needs one document per
+    // delivery, so the numbers join the key and no batch is shared.
+    if (options.cover.value_or(settings.cover.by_default))
+        for (const auto& r : recipients) submission.origin_key += " " + r.destination.number;
     submission.origin = make_origin(message, envelope, recipients, options);
     submission.not_before = options.not_before;
     submission.hold = hold;
@@ -163,12 +168,30 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
     for (const auto& r : recipients) submission.destinations.push_back(r.destination);
 
     SubmitResult result;
-    auto fax = compose_message(message, recipients, options, settings, queue);
-    submission.document = fax->document;
-    submission.narrow_document = fax->narrow_document;
-    submission.pages = fax->pages;
+    std::unique_ptr<ComposedFax> fax;
+    auto compose = [&] {
+        fax = compose_message(message, recipients, options, settings, queue);
+        submission.document = fax->document;
+        submission.narrow_document = fax->narrow_document;
+        submission.pages = fax->pages;
+        result.rendered = true;
+    };
+    // With one recipient per delivery (Postfix recipient_limit = 1) the
+    // same mail comes once per number: later ones join the batch of the
+    // first and share its document (one document per batch), so there is
+    // nothing to render again.
+    if (auto earlier = queue.find_batch(submission.origin_key))
+        submission.pages = earlier->pages;
+    else
+        compose();
     try {
-        result.enqueued = queue.enqueue(submission);
+        try {
+            result.enqueued = queue.enqueue(submission);
+        } catch (const faxcore::TemporaryError&) {
+            if (result.rendered) throw;
+            compose();  // the batch went in between (swept): compose after all
+            result.enqueued = queue.enqueue(submission);
+        }
     } catch (const faxcore::QuotaExceeded& e) {
         throw Refusal{Verdict::over_quota, e.what()};
     }
@@ -200,6 +223,8 @@ SubmitResult submit(std::string_view raw_message, const Envelope& envelope,
         return failure(e.verdict(), e.what());
     } catch (const RecipientError& e) {
         return failure(Verdict::bad_recipient, e.what());
+    } catch (const MessageError& e) {
+        return failure(Verdict::bad_message, e.what());
     } catch (const ConfigurationError& e) {
         return failure(Verdict::configuration, e.what());
     } catch (const render::ResourceError& e) {

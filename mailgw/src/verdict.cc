@@ -46,7 +46,11 @@ void check_address(const std::string& address, const std::string& field, Verdict
     auto at = address.rfind('@');
     if (at == std::string::npos || at == 0 || at + 1 == address.size())
         throw EnvelopeError(verdict, field + " '" + address + "' is not an address");
-    for (char c : address)
+    // A quoted local part ("+1 (555) 100-1"@fax...) may hold spaces and
+    // the like: Postfix hands such recipients over quoted.
+    const std::string_view local = std::string_view(address).substr(0, at);
+    const bool quoted = local.size() >= 2 && local.front() == '"' && local.back() == '"';
+    for (char c : std::string_view(address).substr(quoted ? at : 0))
         if (c == ' ' || c == '<' || c == '>' || c == ',')
             throw EnvelopeError(verdict, field + " '" + address + "' is not an address");
 }

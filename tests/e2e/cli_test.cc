@@ -216,6 +216,16 @@ BOOST_AUTO_TEST_CASE(submit_prints_the_status_code_first) {
         rig.submit("plain-text.eml", {"--sender", "anna@example.org", "5551001@fax.example.com"});
     BOOST_TEST(ok.code == 0, ok.out);
     BOOST_TEST(ok.out.starts_with("2.0.0 queued 1 fax job"), ok.out);
+
+    // The reverse: a renderer that runs out of wall-clock time is the
+    // gateway's fault, retried, whatever the name of the document says.
+    auto config = rig.write("slow.toml", "[render]\nwall_seconds = 1\n");
+    auto later = rig.submit_mail(
+        mail_with_attachment("5.1.1 loop.ps", "application/postscript",
+                             "JSFQUy1BZG9iZS0zLjAKeyB9IGxvb3AK"),  // %!PS-Adobe-3.0 { } loop
+        {"--config", config.string(), "--sender", "anna@example.org", "5551001@fax.example.com"});
+    BOOST_TEST(later.code == 75, later.out);
+    BOOST_TEST(later.out.starts_with("4.3.0 "), later.out);
 }
 
 // One wrong word in master.cf or faxgw.toml must not bounce every fax mail:

@@ -84,7 +84,12 @@ void read_options(const ParsedMessage& message) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view raw = faxgw::fuzz::bytes_of(data, size);
     for (bool prefer_html : {false, true}) {
-        const ParsedMessage message = parse_message(raw, prefer_html);
+        ParsedMessage message;
+        try {
+            message = parse_message(raw, prefer_html);
+        } catch (const MessageError&) {
+            return 0;  // refused with a line of text: an answer, not a finding
+        }
         check_parts(message);
         if (prefer_html) continue;  // the headers are the same both ways
         decide_recipients(message, raw);

@@ -2,9 +2,13 @@
 #include <faxgw/mailgw.h>
 #include <faxgw/render.h>
 #include <mimetic/mimetic.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -414,14 +418,88 @@ BOOST_AUTO_TEST_CASE(trace_headers_of_a_delivery_do_not_change_the_key) {
     BOOST_TEST(queue->jobs().size() == 1u);
 }
 
+// Files created in a folder while `during` runs (inotify: what the kernel
+// saw, whatever the code under test believes it did).
+int files_created_in(const std::filesystem::path& dir, const std::function<void()>& during) {
+    std::filesystem::create_directories(dir);
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    BOOST_TEST_REQUIRE(fd >= 0);
+    BOOST_TEST_REQUIRE(inotify_add_watch(fd, dir.c_str(), IN_CREATE) >= 0);
+    during();
+    int created = 0;
+    alignas(inotify_event) char buffer[4096];
+    for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;)
+        for (char* p = buffer; p < buffer + n;) {
+            auto* event = reinterpret_cast<inotify_event*>(p);
+            created += (event->mask & IN_CREATE) != 0;
+            p += sizeof(inotify_event) + event->len;
+        }
+    ::close(fd);
+    return created;
+}
+
+// Postfix with recipient_limit = 1 calls submit once per number; the
+// second number joins the batch of the first and its rendered document.
+BOOST_AUTO_TEST_CASE(later_recipients_reuse_the_rendered_document) {
+    auto delivery = [](const std::string& n) {
+        return "Delivered-To: " + n + "@fax.example.com\n" +
+               mail("Message-ID: <twice@example.org>\n", "one letter, two numbers\n");
+    };
+    mailgw::SubmitResult first, second;
+    int first_files = files_created_in(queue->scratch_dir(), [&] {
+        first = submit(delivery("5551001"), "a@example.org", {"5551001@fax.example.com"});
+    });
+    int second_files = files_created_in(queue->scratch_dir(), [&] {
+        second = submit(delivery("5551002"), "a@example.org", {"5551002@fax.example.com"});
+    });
+    BOOST_TEST_REQUIRE((first.code == ExitCode::ok), first.message);
+    BOOST_TEST_REQUIRE((second.code == ExitCode::ok), second.message);
+    BOOST_TEST(first_files > 0);
+    BOOST_TEST(second_files == 0, "the second recipient rendered the mail again");
+    BOOST_TEST(first.rendered);
+    BOOST_TEST(!second.rendered);
+    BOOST_TEST(second.enqueued.created == 1);
+    BOOST_TEST(second.enqueued.batch == first.enqueued.batch);
+    BOOST_TEST(second.message == "queued 1 fax job (1 page) for +15551002");
+    auto jobs = queue->jobs();
+    BOOST_TEST_REQUIRE(jobs.size() == 2u);
+    BOOST_TEST(jobs[0].document == jobs[1].document);
+    BOOST_TEST(jobs[1].pages == jobs[0].pages);
+    BOOST_TEST(scratch_empty());
+}
+
+// A cover page names the recipients of its delivery, so with a cover each
+// delivery of a mail gets its own document: no number reads another's cover.
+BOOST_AUTO_TEST_CASE(deliveries_with_a_cover_do_not_share_a_document) {
+    settings.cover.by_default = true;
+    auto delivery = [](const std::string& n) {
+        return "Delivered-To: " + n + "@fax.example.com\n" +
+               mail("Message-ID: <covered@example.org>\n", "one letter, two numbers\n");
+    };
+    auto first = submit(delivery("5551001"), "a@example.org", {"5551001@fax.example.com"});
+    auto second = submit(delivery("5551002"), "a@example.org", {"5551002@fax.example.com"});
+    BOOST_TEST_REQUIRE((first.code == ExitCode::ok), first.message);
+    BOOST_TEST_REQUIRE((second.code == ExitCode::ok), second.message);
+    BOOST_TEST(first.rendered);
+    BOOST_TEST(second.rendered);
+    BOOST_TEST(second.enqueued.batch != first.enqueued.batch);
+    auto jobs = queue->jobs();
+    BOOST_TEST_REQUIRE(jobs.size() == 2u);
+    BOOST_TEST(jobs[0].document != jobs[1].document);
+    // The same delivery again (a retry) is still one job.
+    auto again = submit(delivery("5551002"), "a@example.org", {"5551002@fax.example.com"});
+    BOOST_TEST((again.code == ExitCode::ok), again.message);
+    BOOST_TEST(queue->jobs().size() == 2u);
+}
+
 // A document part the sender attached must be faxed or refused by name,
 // never dropped while the text beside it goes out.
 BOOST_AUTO_TEST_CASE(an_empty_pdf_beside_a_text_body_is_refused_by_name) {
     for (const std::string empty_pdf : {"", "  \n"}) {
-        std::string raw = mail("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n",
-                               "--B\nContent-Type: text/plain\n\nThe contract is attached.\n" +
-                                   attachment("application/pdf", "contract.pdf", empty_pdf) +
-                                   "--B--\n");
+        std::string raw =
+            mail("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n",
+                 "--B\nContent-Type: text/plain\n\nThe contract is attached.\n" +
+                     attachment("application/pdf", "contract.pdf", empty_pdf) + "--B--\n");
         auto r = submit(raw, "a@example.org", {"5551001@fax.example.com"});
         BOOST_TEST_INFO("PDF of " << empty_pdf.size() << " bytes");
         BOOST_TEST((r.code == ExitCode::data_error), r.message);

@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(mails_over_smtp_become_fax_jobs) {
         origins.insert(j["origin_key"].get<std::string>());
     }
     // One batch per mail, the Message-ID first in its key; the second
-    // number of two-numbers.eml (a delivery of its own) joins the first's.
+    // number of two-numbers.eml (a delivery of its own) joined the first's.
     BOOST_TEST_REQUIRE(origins.size() == 2u, js.dump());
     BOOST_TEST(origins.begin()->starts_with("<plain-text.sample@example.org> sha256:"));
     BOOST_TEST(origins.rbegin()->starts_with("<two-numbers.sample@example.org> sha256:"));

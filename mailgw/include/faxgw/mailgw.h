@@ -240,6 +240,7 @@ struct SubmitResult {
     ExitCode code = ExitCode::ok;  // describe(verdict).exit
     std::string message;           // one line: what happened or what is wrong
     faxcore::EnqueueResult enqueued;
+    bool rendered = false;  // false: the document of an earlier recipient was reused
 };
 
 // The line an MTA reads: the enhanced status code of the verdict first,
