@@ -213,12 +213,6 @@ void let_an_hour_pass(const fs::path& var) {
             fs::last_write_time(e.path(), fs::file_time_type::clock::now() - 2h);
 }
 
-bool all_ended(const nlohmann::json& jobs) {
-    for (const auto& j : jobs)
-        if (j["state"] != "done" && j["state"] != "failed") return false;
-    return true;
-}
-
 // The To: address of a notification mail.
 std::string addressee(const fs::path& mail) {
     auto text = test::slurp(mail);
@@ -267,7 +261,7 @@ BOOST_AUTO_TEST_CASE(kill_9_of_submits_and_the_daemon_loses_and_duplicates_nothi
         jobs = test::jobs_json(var, dir.path);
         batches.clear();
         for (const auto& j : jobs) batches.insert(j["batch"].get<std::string>());
-        if (all_ended(jobs) && files_in(outbox) >= batches.size()) break;
+        if (test::all_ended(jobs) && files_in(outbox) >= batches.size()) break;
     }
     runner.kill(SIGTERM);
     BOOST_TEST(runner.wait() == 0, test::slurp(dir.path / "final-run.err"));

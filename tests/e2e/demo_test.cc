@@ -197,10 +197,7 @@ test::Output demo_on(const fs::path& var, const fs::path& samples, const fs::pat
 BOOST_AUTO_TEST_CASE(the_demo_refuses_a_state_folder_it_did_not_make) {
     test::TempDir dir;
     auto var = dir.path / "var";
-    auto sent = test::run({test::faxgw_binary, "send", "--var", var.string(), "--to", "5551001",
-                           (test::source_dir / "samples" / "docs" / "three-pages.pdf").string()},
-                          dir.path);
-    BOOST_REQUIRE_MESSAGE(sent.code == 0, sent.err);
+    test::queue_three_page_fax(var, dir.path);
     auto out = demo_on(var, one_sample(dir.path), dir.path);
     BOOST_TEST(out.code == EX_CANTCREAT, out.err);
     BOOST_TEST(out.err.find("did not make") != std::string::npos, out.err);

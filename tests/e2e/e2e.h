@@ -5,8 +5,10 @@
 #include <faxgw/render.h>
 
 #include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <thread>
 
 #include "process.h"
 #include "test_support.h"
@@ -20,6 +22,35 @@ inline nlohmann::json jobs_json(const std::filesystem::path& var,
     auto o = run({faxgw_binary, "jobs", "--json", "--var", var.string()}, scratch);
     if (o.code != 0) throw std::runtime_error("faxgw jobs failed: " + o.err);
     return nlohmann::json::parse(o.out);
+}
+
+// Whether every job has ended (done or failed).
+inline bool all_ended(const nlohmann::json& jobs) {
+    for (const auto& j : jobs)
+        if (j["state"] != "done" && j["state"] != "failed") return false;
+    return true;
+}
+
+// The jobs once all have ended, polled for up to two minutes (a `faxgw run`
+// works on them meanwhile); as they are then, ended or not.
+inline nlohmann::json jobs_when_all_ended(const std::filesystem::path& var,
+                                          const std::filesystem::path& scratch) {
+    nlohmann::json jobs;
+    for (int i = 0; i < 600; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        jobs = jobs_json(var, scratch);
+        if (all_ended(jobs)) break;
+    }
+    return jobs;
+}
+
+// Queues samples/docs/three-pages.pdf to +15551001 with `faxgw send`.
+inline void queue_three_page_fax(const std::filesystem::path& var,
+                                 const std::filesystem::path& scratch) {
+    auto sent = run({faxgw_binary, "send", "--var", var.string(), "--to", "5551001",
+                     (source_dir / "samples" / "docs" / "three-pages.pdf").string()},
+                    scratch);
+    if (sent.code != 0) throw std::runtime_error("faxgw send failed: " + sent.err);
 }
 
 inline std::string digits_of(const std::string& number) {

@@ -20,12 +20,6 @@ namespace {
 
 constexpr int job_count = 12;
 
-bool all_ended(const nlohmann::json& jobs) {
-    for (const auto& j : jobs)
-        if (j["state"] != "done" && j["state"] != "failed") return false;
-    return true;
-}
-
 int count_state(const nlohmann::json& jobs, const std::string& state) {
     int n = 0;
     for (const auto& j : jobs) n += j["state"] == state;
@@ -71,17 +65,12 @@ BOOST_AUTO_TEST_CASE(kill_9_mid_call_then_restart_loses_and_duplicates_nothing) 
                                           << " done");
         BOOST_REQUIRE_MESSAGE(count_state(after_kill, "sending") > 0,
                               "no call was in flight at the kill");
-        BOOST_TEST(!all_ended(after_kill));
+        BOOST_TEST(!test::all_ended(after_kill));
     }
 
     test::Process runner(
         {test::faxgw_binary, "run", "--config", config.string(), "--var", var.string()}, dir.path);
-    nlohmann::json jobs;
-    for (int i = 0; i < 600; ++i) {
-        std::this_thread::sleep_for(200ms);
-        jobs = test::jobs_json(var, dir.path);
-        if (all_ended(jobs)) break;
-    }
+    auto jobs = test::jobs_when_all_ended(var, dir.path);
     runner.signal(SIGTERM);
     auto out = runner.wait();
     BOOST_TEST(out.code == 0, out.err);
@@ -137,10 +126,7 @@ BOOST_AUTO_TEST_CASE(run_on_a_queue_of_another_schema_says_why_and_exits) {
 BOOST_AUTO_TEST_CASE(run_waits_out_a_write_lock_held_for_long) {
     test::TempDir dir;
     auto var = dir.path / "var";
-    auto sent = test::run({test::faxgw_binary, "send", "--var", var.string(), "--to", "5551001",
-                           (test::source_dir / "samples" / "docs" / "three-pages.pdf").string()},
-                          dir.path);
-    BOOST_REQUIRE_MESSAGE(sent.code == 0, sent.err);
+    test::queue_three_page_fax(var, dir.path);
     auto lock_holder =
         std::make_unique<SQLite::Database>(var / "queue.sqlite", SQLite::OPEN_READWRITE);
     lock_holder->exec("BEGIN IMMEDIATE");
@@ -152,12 +138,7 @@ BOOST_AUTO_TEST_CASE(run_waits_out_a_write_lock_held_for_long) {
     }
     BOOST_TEST(said_so, runner.stderr_so_far());
     lock_holder.reset();  // rolls back: the lock is gone
-    nlohmann::json jobs;
-    for (int i = 0; i < 600; ++i) {
-        std::this_thread::sleep_for(200ms);
-        jobs = test::jobs_json(var, dir.path);
-        if (all_ended(jobs)) break;
-    }
+    auto jobs = test::jobs_when_all_ended(var, dir.path);
     runner.signal(SIGTERM);
     auto out = runner.wait();
     BOOST_TEST(out.code == 0, out.err);
