@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "lines.h"
 
 namespace faxgw {
 namespace {
@@ -93,9 +94,9 @@ int run_daemon(const CommonOptions& o) {
         const auto& render = config.mail.render;
         settings.sweep.scratch_age = std::max<std::int64_t>(
             settings.sweep.scratch_age, 10 * std::max(render.wall_seconds, render.cpu_seconds));
-        faxcore::Gateway gateway(*queue, settings, config.var, log_line);
-        log_line("faxgw run: " + std::to_string(config.gateway.lines) + " line(s), state in " +
-                 config.var.string());
+        faxcore::Gateway gateway(*queue, settings, config.var, log_line, make_line_backend(config));
+        log_line("faxgw run: " + std::to_string(config.gateway.lines) + " " + config.line_backend +
+                 " line(s), state in " + config.var.string());
         gateway.run(signals.token(), [&] { hand_results_to_mail(*queue, config); });
         return 0;
     } catch (const faxcore::StateFolderBusy& e) {

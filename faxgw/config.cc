@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <toml++/toml.h>
 
 #include <cmath>
@@ -152,6 +153,55 @@ faxcore::SimNumber sim_number(const toml::table& t) {
     return n;
 }
 
+// "IP:port", checked where it is written (the SIP stack resolves no names).
+std::string address(const toml::node& n) {
+    auto a = str(n);
+    auto colon = a.rfind(':');
+    in6_addr ip{};
+    const auto host = colon == std::string::npos ? a : a.substr(0, colon);
+    const bool numeric =
+        inet_pton(AF_INET, host.c_str(), &ip) == 1 || inet_pton(AF_INET6, host.c_str(), &ip) == 1;
+    int port = 0;
+    if (colon != std::string::npos) {
+        auto digits = a.substr(colon + 1);
+        if (!digits.empty() && digits.size() <= 5 &&
+            digits.find_first_not_of("0123456789") == std::string::npos)
+            port = std::stoi(digits);
+    }
+    if (!numeric || port < 1 || port > 65535) bad(n, "expected IP:port, e.g. \"127.0.0.1:5060\"");
+    return a;
+}
+
+sip::Trunk trunk(const toml::table& t) {
+    sip::Trunk k;
+    for (const auto& [name, node] : t) {
+        auto key = std::string(name.str());
+        if (key == "name")
+            k.name = str(node);
+        else if (key == "proxy")
+            k.proxy = address(node);
+        else if (key == "domain")
+            k.domain = str(node);
+        else if (key == "user")
+            k.user = str(node);
+        else if (key == "password")
+            k.password = str(node);
+        else if (key == "register")
+            k.register_with_proxy = boolean(node);
+        else if (key == "register_seconds")
+            k.register_seconds = int(integer(node));
+        else if (key == "prefixes")
+            k.prefixes = strings(node);
+        else
+            bad(node, "unknown trunk field '" + key +
+                          "' (known: name, proxy, domain, user, password, register, "
+                          "register_seconds, prefixes)");
+    }
+    if (k.proxy.empty()) bad(t, "a trunk needs proxy = \"IP:port\"");
+    if (k.name.empty()) k.name = k.proxy;
+    return k;
+}
+
 mailgw::SenderRule sender_rule(const toml::table& t) {
     mailgw::SenderRule r;
     for (const auto& [name, node] : t) {
@@ -262,9 +312,12 @@ const std::vector<Key>& keys() {
          [](auto& n, Config& c) { c.gateway.lines = int(integer(n)); },
          {1, 256}},
         {"lines.backend", R"("sim")",
-         "Line backend. Only \"sim\" (simulated telephone network) exists yet.",
-         [](auto& n, Config&) {
-             if (str(n) != "sim") bad(n, "lines.backend: only \"sim\" is available");
+         "Line backend: \"sim\" (the simulated telephone network of [sim]) or \"sip\"\n"
+         "# (SIP trunks of [sip]: G.711 audio and T.38).",
+         [](auto& n, Config& c) {
+             c.line_backend = str(n);
+             if (c.line_backend != "sim" && c.line_backend != "sip")
+                 bad(n, "lines.backend must be \"sim\" or \"sip\"");
          }},
         {"lines.watchdog_seconds",
          "60",
@@ -277,6 +330,55 @@ const std::vector<Key>& keys() {
          "No call lasts longer than this.",
          [](auto& n, Config& c) { c.gateway.max_call_seconds = number(n); },
          {30, 86400}},
+
+        {"sip.listen", R"("127.0.0.1:5060")",
+         "Our SIP address (UDP), IP:port. Trunks and PBXs send INVITEs for our DIDs here.",
+         [](auto& n, Config& c) { c.sip.listen = address(n); }},
+        {"sip.media_address", R"("")",
+         "Address written into SDP for RTP and UDPTL; empty = sip.listen's. Behind NAT, the\n"
+         "# public address (the media sockets still bind to sip.listen's address).",
+         [](auto& n, Config& c) { c.sip.media_address = str(n); }},
+        {"sip.media_port_min",
+         "20000",
+         "Lowest UDP port for RTP and UDPTL (each call takes three).",
+         [](auto& n, Config& c) { c.sip.media_port_min = int(integer(n)); },
+         {1024, 65535}},
+        {"sip.media_port_max",
+         "20999",
+         "Highest UDP port for RTP and UDPTL.",
+         [](auto& n, Config& c) { c.sip.media_port_max = int(integer(n)); },
+         {1024, 65535}},
+        {"sip.t38", "true",
+         "Accept T.38 when the far end re-INVITEs to it (else answer 488 and stay on G.711).",
+         [](auto& n, Config& c) { c.sip.t38 = boolean(n); }},
+        {"sip.t38_request", "false",
+         "Re-INVITE to T.38 ourselves once a call is answered (a refusal keeps G.711 audio).",
+         [](auto& n, Config& c) { c.sip.t38_request = boolean(n); }},
+        {"sip.t38_redundancy",
+         "3",
+         "Earlier T.38 packets repeated in each UDPTL packet, against packet loss.",
+         [](auto& n, Config& c) { c.sip.t38_redundancy = int(integer(n)); },
+         {0, 8}},
+        {"sip.ring_seconds",
+         "60",
+         "Cancel an outgoing call nobody answered within this many seconds.",
+         [](auto& n, Config& c) { c.sip.ring_seconds = number(n); },
+         {5, 600}},
+        {"sip.caller_id", R"("")",
+         "User part of From: in our INVITEs (the calling number); empty = the trunk's user.",
+         [](auto& n, Config& c) { c.sip.caller_id = str(n); }},
+        {"sip.user_agent", R"("faxgw")", "Our User-Agent and Server header.",
+         [](auto& n, Config& c) { c.sip.user_agent = str(n); }},
+        {"sip.trunks", R"([])",
+         "SIP trunks, tried in order (a 503 or timeout moves to the next): { name, proxy =\n"
+         "# \"IP:port\", domain (Request-URI host; default proxy), user, password (digest),\n"
+         "# register = true (REGISTER and refresh), register_seconds, prefixes = [\"1\", ...] "
+         "(dial\n"
+         "# strings it takes; default all) }.",
+         [](auto& n, Config& c) {
+             c.sip.trunks.clear();
+             tables(n, [&](const toml::table& t) { c.sip.trunks.push_back(trunk(t)); });
+         }},
 
         {"retry.max_attempts",
          "6",
@@ -545,6 +647,18 @@ void fill_known_numbers(const toml::table& user, Config& c) {
     known.insert(known.end(), c.gateway.dids.begin(), c.gateway.dids.end());
 }
 
+// The SIP lines answer the gateway's DIDs with its station ID, on its
+// lines and under its watchdog: one setting each, not two.
+void copy_gateway_settings(Config& c) {
+    c.sip.lines = c.gateway.lines;
+    c.sip.dids = c.gateway.dids;
+    c.sip.station_id = c.gateway.station_id;
+    c.sip.watchdog_seconds = c.gateway.watchdog_seconds;
+    c.sip.max_call_seconds = c.gateway.max_call_seconds;
+    if (c.sip.media_port_min > c.sip.media_port_max)
+        throw ConfigError("sip.media_port_min is above sip.media_port_max");
+}
+
 std::filesystem::path below(const std::filesystem::path& var, const std::filesystem::path& p) {
     return p.is_absolute() ? p : var / p;
 }
@@ -586,6 +700,7 @@ Config load_config(const std::optional<std::filesystem::path>& file,
     c.mail.outbox = below(c.var, c.mail.outbox);
     c.mail.inbound_maildir = below(c.var, c.mail.inbound_maildir);
     c.gateway.sim.remote_dir = below(c.var, c.gateway.sim.remote_dir);
+    copy_gateway_settings(c);
     return c;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <faxgw/faxcore/gateway.h>
+#include <faxgw/lines/sip.h>
 #include <faxgw/mailgw.h>
 
 #include <filesystem>
@@ -18,6 +19,8 @@ namespace faxgw {
 struct Config {
     std::filesystem::path var;  // the state folder: queue, spool, mailboxes
     faxcore::GatewaySettings gateway;
+    std::string line_backend = "sim";  // lines.backend
+    sip::Settings sip;                 // lines.backend = "sip"; gateway fields copied in
     mailgw::Settings mail;
     std::vector<std::string> warnings;  // unknown keys and the like
 };

@@ -26,7 +26,10 @@ nlohmann::json job_to_json(const faxcore::Job& j) {
                             {"remote_csid", a.remote_csid},
                             {"t30_code", a.t30_code},
                             {"t30_text", a.t30_text},
-                            {"detail", a.detail}});
+                            {"detail", a.detail},
+                            {"transport", a.transport},
+                            {"sip_status", a.sip_status},
+                            {"remote_agent", a.remote_agent}});
     return {{"id", j.id},
             {"batch", j.batch},
             {"number", j.number},
@@ -53,6 +56,9 @@ void print_job(std::ostream& out, const faxcore::Job& j) {
         if (a.bit_rate)
             out << ", " << a.bit_rate << " bit/s, ECM " << (a.ecm ? "on" : "off") << ", "
                 << a.compression;
+        if (!a.transport.empty()) out << ", " << a.transport;
+        if (a.sip_status) out << ", SIP " << a.sip_status;
+        if (!a.remote_agent.empty()) out << ", far end \"" << a.remote_agent << "\"";
         if (!a.remote_csid.empty()) out << ", CSID \"" << a.remote_csid << "\"";
         if (!a.t30_text.empty()) out << ", T.30 " << a.t30_code << " " << a.t30_text;
         if (!a.detail.empty()) out << ", " << a.detail;

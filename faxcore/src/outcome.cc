@@ -1,6 +1,10 @@
 // The one table of how a call attempt can end: its stable name, how the
-// scheduler retries it, and the sentence the sender reads.
-#include <faxgw/faxcore.h>
+// scheduler retries it, and the sentence the sender reads. Below it, how
+// what a line reports (a T.30 completion code, a SIP final response) maps
+// into that table.
+#include <faxgw/faxcore/line.h>
+#include <faxgw/faxcore/t30.h>
+#include <spandsp.h>
 
 #include <array>
 
@@ -26,6 +30,8 @@ constexpr std::array outcome_table{
                 "the document could not be read for sending"},
     OutcomeInfo{Outcome::no_route, "no_route", RetryClass::permanent,
                 "the number does not exist or cannot be reached"},
+    OutcomeInfo{Outcome::network_error, "network_error", RetryClass::failure,
+                "the telephone network could not place the call"},
 };
 
 }  // namespace
@@ -40,6 +46,52 @@ std::optional<Outcome> parse_outcome(std::string_view name) {
     for (const auto& row : outcome_table)
         if (row.name == name) return row.outcome;
     return std::nullopt;
+}
+
+Outcome outcome_of_t30(int completion_code) {
+    switch (completion_code) {
+        case T30_ERR_OK:
+            return Outcome::ok;
+        case T30_ERR_CALLDROPPED:
+            return Outcome::hangup;
+        case T30_ERR_INCOMPATIBLE:
+        case T30_ERR_RX_INCAPABLE:
+        case T30_ERR_NORESSUPPORT:
+        case T30_ERR_NOSIZESUPPORT:
+            return Outcome::incompatible;
+        case T30_ERR_FILEERROR:
+        case T30_ERR_NOPAGE:
+        case T30_ERR_BADTIFF:
+        case T30_ERR_BADPAGE:
+        case T30_ERR_BADTAG:
+        case T30_ERR_BADTIFFHDR:
+            return Outcome::bad_document;
+        default:
+            return Outcome::protocol_error;
+    }
+}
+
+Outcome outcome_of_sip_status(int status) {
+    switch (status) {
+        case 486:  // Busy Here
+        case 600:  // Busy Everywhere
+            return Outcome::busy;
+        case 404:  // Not Found
+        case 410:  // Gone
+        case 484:  // Address Incomplete
+        case 485:  // Ambiguous
+        case 604:  // Does Not Exist Anywhere
+            return Outcome::no_route;
+        case 408:  // Request Timeout: rang out
+        case 480:  // Temporarily Unavailable
+        case 487:  // Request Terminated: we cancelled after ringing too long
+            return Outcome::no_answer;
+        case 488:  // Not Acceptable Here: no common codec for the first offer
+        case 606:  // Not Acceptable
+            return Outcome::incompatible;
+        default:  // 503 and the rest of 4xx-6xx: the trunk or network failed
+            return status >= 200 && status < 300 ? Outcome::ok : Outcome::network_error;
+    }
 }
 
 std::string_view to_string(JobState s) {

@@ -55,6 +55,9 @@ CREATE TABLE IF NOT EXISTS attempts (
     t30_code INTEGER NOT NULL DEFAULT 0,
     t30_text TEXT NOT NULL DEFAULT '',
     detail TEXT NOT NULL DEFAULT '',
+    transport TEXT NOT NULL DEFAULT '',
+    sip_status INTEGER NOT NULL DEFAULT 0,
+    remote_agent TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (job, number)
 );
 CREATE TABLE IF NOT EXISTS usage (
@@ -220,10 +223,12 @@ SqliteQueue::SqliteQueue(const std::filesystem::path& var_dir)
 // busy handler (e.g. SQLITE_BUSY_RECOVERY): so they are done only when
 // needed, inside BEGIN IMMEDIATE, and retried for a while when refused.
 //
-// Version 1 queues (before B4) lack batches.narrow_document: it is added,
-// so that an upgrade keeps every queued job.
+// Older queues are upgraded in place, so that an upgrade keeps every queued
+// job: version 1 (before B4) lacks batches.narrow_document, versions 1 and
+// 2 (before real lines) the attempts' transport, SIP status and far-end
+// user agent.
 void SqliteQueue::create_schema_once() {
-    constexpr int schema_version = 2;
+    constexpr int schema_version = 3;
     for (int attempt = 0;; ++attempt) {
         try {
             if (db_.execAndGet("PRAGMA journal_mode").getString() != "wal")
@@ -236,6 +241,11 @@ void SqliteQueue::create_schema_once() {
             if (found == schema_version) return;
             if (found == 1)
                 db_.exec("ALTER TABLE batches ADD COLUMN narrow_document TEXT NOT NULL DEFAULT ''");
+            if (found == 1 || found == 2)
+                db_.exec(
+                    "ALTER TABLE attempts ADD COLUMN transport TEXT NOT NULL DEFAULT '';"
+                    "ALTER TABLE attempts ADD COLUMN sip_status INTEGER NOT NULL DEFAULT 0;"
+                    "ALTER TABLE attempts ADD COLUMN remote_agent TEXT NOT NULL DEFAULT ''");
             db_.exec(schema);
             db_.exec("PRAGMA user_version = " + std::to_string(schema_version));
             tx.commit();
@@ -425,7 +435,7 @@ void SqliteQueue::load_attempts(Job& job) {
         db_,
         "SELECT number, started_at, line, outcome, first_page, pages_confirmed, "
         "line_seconds, bit_rate, ecm, compression, remote_csid, t30_code, t30_text, "
-        "detail FROM attempts WHERE job = ? ORDER BY number");
+        "detail, transport, sip_status, remote_agent FROM attempts WHERE job = ? ORDER BY number");
     q.bind(1, job.id);
     while (q.executeStep()) {
         Attempt a;
@@ -443,6 +453,9 @@ void SqliteQueue::load_attempts(Job& job) {
         a.t30_code = q.getColumn(11).getInt();
         a.t30_text = q.getColumn(12).getString();
         a.detail = q.getColumn(13).getString();
+        a.transport = q.getColumn(14).getString();
+        a.sip_status = q.getColumn(15).getInt();
+        a.remote_agent = q.getColumn(16).getString();
         job.attempts.push_back(std::move(a));
     }
 }
@@ -541,10 +554,12 @@ void SqliteQueue::finish_attempt(std::int64_t job, const Attempt& at, JobState n
     SQLite::Statement a(db_,
                         "UPDATE attempts SET outcome = ?, pages_confirmed = ?, line_seconds = ?, "
                         "bit_rate = ?, ecm = ?, compression = ?, remote_csid = ?, t30_code = ?, "
-                        "t30_text = ?, detail = ? WHERE job = ? AND number = ?");
+                        "t30_text = ?, detail = ?, transport = ?, sip_status = ?, "
+                        "remote_agent = ? WHERE job = ? AND number = ?");
     SQLite::bind(a, std::string(describe(at.outcome).name), at.pages_confirmed, at.line_seconds,
                  at.bit_rate, at.ecm ? 1 : 0, at.compression, at.remote_csid, at.t30_code,
-                 at.t30_text, at.detail, job, at.number);
+                 at.t30_text, at.detail, at.transport, at.sip_status, at.remote_agent, job,
+                 at.number);
     a.exec();
     SQLite::Statement j(db_,
                         "UPDATE jobs SET state = ?, next_attempt_at = ?, reason = ?, "

@@ -4,18 +4,22 @@
 // The same loop runs on the real clock (`faxgw run`) or on a simulated clock
 // that jumps from event to event (`faxgw demo`, the benchmark), so a demo
 // with retry waits of minutes ends in seconds.
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <future>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "sim_network.h"
+#include "sqlite_queue.h"
 #include "wakeup.h"
 
 namespace faxgw::faxcore {
@@ -28,11 +32,11 @@ struct InFlight {
     int first_page = 1;
     std::int64_t started_at = 0;
     std::future<void> call;  // the line's thread
-    CallResult outcome;      // written by the line's thread before `finished`
+    Attempt outcome;         // written by the line's thread before `finished`
     std::atomic<bool> finished{false};
-    std::optional<CallResult> done;  // taken over by the scheduler thread
+    std::optional<Attempt> done;  // taken over by the scheduler thread
     std::int64_t ends_at() const {
-        return started_at + static_cast<std::int64_t>(std::ceil(done->attempt.line_seconds));
+        return started_at + static_cast<std::int64_t>(std::ceil(done->line_seconds));
     }
 };
 
@@ -57,50 +61,117 @@ std::string format_attempt_log(const Job& job, const Attempt& a, JobState next,
     return s.str();
 }
 
+// spandsp closes a received file but does not fsync it; the inbound row
+// must never point at pages a crash could still lose.
+void fsync_file(const std::filesystem::path& p) {
+    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw TemporaryError("cannot open received fax " + p.string());
+    int rc = ::fsync(fd);
+    ::close(fd);
+    if (rc != 0) throw TemporaryError("cannot make received fax durable: " + p.string());
+}
+
 }  // namespace
 
-struct Gateway::Impl {
-    Impl(Queue& q, GatewaySettings s, std::filesystem::path var, LogSink log)
+// The gateway's lines: the scheduler takes them for outbound calls, a line
+// backend's listener (on its own thread) for answered inbound calls.
+class LinePool {
+public:
+    explicit LinePool(int lines) : free_(static_cast<std::size_t>(std::max(1, lines)), true) {}
+    std::optional<int> take() {
+        std::lock_guard lock(mutex_);
+        for (std::size_t i = 0; i < free_.size(); ++i)
+            if (free_[i]) {
+                free_[i] = false;
+                return static_cast<int>(i);
+            }
+        return std::nullopt;
+    }
+    bool any_free() const {
+        std::lock_guard lock(mutex_);
+        return std::find(free_.begin(), free_.end(), true) != free_.end();
+    }
+    void give_back(int line) {
+        std::lock_guard lock(mutex_);
+        free_[static_cast<std::size_t>(line)] = true;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<bool> free_;
+};
+
+struct Gateway::Impl final : InboundSink {
+    Impl(Queue& q, GatewaySettings s, std::filesystem::path var, LogSink log,
+         std::unique_ptr<LineBackend> backend)
         : queue(dynamic_cast<SqliteQueue&>(q)),
           settings(std::move(s)),
-          network(settings, queue, var),
+          lines(backend ? std::move(backend) : std::make_unique<SimNetwork>(settings, var)),
           log(std::move(log)),
-          line_free(static_cast<std::size_t>(std::max(1, settings.lines)), true),
-          wakeup(var) {}
+          pool(settings.lines),
+          wakeup(var) {
+        lines->listen(*this);
+    }
 
     SqliteQueue& queue;
     GatewaySettings settings;
-    SimNetwork network;
+    std::unique_ptr<LineBackend> lines;
     LogSink log;
-    std::vector<bool> line_free;
+    LinePool pool;
+    std::stop_source hang_up;  // asks calls in flight to end (the gateway stops)
     std::set<std::string> numbers_in_call;
     std::vector<std::unique_ptr<InFlight>> in_flight;
     RunStats stats;
     Wakeup wakeup;
     std::int64_t first_dial = -1, last_hangup = -1;
 
-    std::optional<int> free_line() const {
-        for (std::size_t i = 0; i < line_free.size(); ++i)
-            if (line_free[i]) return static_cast<int>(i);
-        return std::nullopt;
+    // InboundSink: an answered call holds a line until its lease ends.
+    struct Lease final : LineLease {
+        Impl& gateway;
+        int index;
+        Lease(Impl& g, int i) : gateway(g), index(i) {}
+        ~Lease() override {
+            gateway.pool.give_back(index);
+            gateway.wakeup.notify();  // a queued job may take the line
+        }
+        int line() const override { return index; }
+    };
+    std::unique_ptr<LineLease> reserve_line() override {
+        auto line = pool.take();
+        if (!line) return nullptr;
+        return std::make_unique<Lease>(*this, *line);
+    }
+    std::filesystem::path inbound_file(const std::string& call_id) override {
+        std::filesystem::create_directories(queue.inbound_dir());
+        return queue.inbound_dir() / ("call-" + call_id + ".tif");
+    }
+    void received(InboundFax fax) override {
+        fsync_file(fax.tiff);
+        auto id = queue.add_inbound(fax);
+        if (log)
+            log("inbound " + std::to_string(id) + ": did=" + fax.did + " caller=" + fax.caller +
+                " pages=" + std::to_string(fax.pages) + (fax.complete ? "" : " incomplete"));
     }
 
     // Starts calls for due jobs while lines are free. Returns calls started.
     int start_due_calls(std::int64_t now) {
         int started = 0;
-        if (!free_line()) return 0;
+        if (!pool.any_free()) return 0;
         for (auto& job : queue.due_jobs(now, 0)) {
-            auto line = free_line();
-            if (!line) break;
             if (numbers_in_call.count(job.number)) continue;
-            if (start_call(std::move(job), *line, now)) ++started;
+            auto line = pool.take();
+            if (!line) break;
+            if (start_call(std::move(job), *line, now))
+                ++started;
+            else
+                pool.give_back(*line);
         }
         return started;
     }
 
     // Dials unless the job stopped waiting since due_jobs() (cancelled).
     bool start_call(Job job, int line, std::int64_t now) {
-        std::string line_name = "sim" + std::to_string(line);
+        std::string line_name = lines->line_name(line);
         auto attempt = queue.start_attempt(job.id, line_name, now);
         if (!attempt) return false;
         auto f = std::make_unique<InFlight>();
@@ -109,7 +180,6 @@ struct Gateway::Impl {
         f->line = line;
         f->started_at = now;
         f->job = std::move(job);
-        line_free[static_cast<std::size_t>(line)] = false;
         numbers_in_call.insert(f->job.number);
         if (first_dial < 0) first_dial = now;
         if (log)
@@ -118,7 +188,8 @@ struct Gateway::Impl {
                 " first_page=" + std::to_string(f->first_page));
         InFlight* raw = f.get();
         f->call = std::async(std::launch::async, [this, raw, line_name] {
-            CallRequest req{&raw->job, raw->attempt, raw->first_page, line_name, raw->started_at};
+            OutgoingCall call{raw->job,  raw->attempt,    raw->first_page,
+                              raw->line, raw->started_at, settings.station_id};
             auto on_page = [this, raw](int confirmed_in_call) {
                 // Runs inside spandsp's callbacks, which no exception may
                 // cross. A busy queue loses only this early record: the
@@ -129,16 +200,15 @@ struct Gateway::Impl {
                 } catch (const std::exception&) {
                 }
             };
-            CallResult r;
+            Attempt r;
             try {
-                r = network.place_call(req, on_page);
+                r = lines->place_call(call, on_page, hang_up.get_token());
             } catch (const std::exception& e) {
-                r.attempt.number = raw->attempt;
-                r.attempt.line = line_name;
-                r.attempt.first_page = raw->first_page;
-                r.attempt.outcome = Outcome::protocol_error;
-                r.attempt.detail = std::string("line error: ") + e.what();
+                r = attempt_of(call, PartyReport{}, 0);
+                r.outcome = Outcome::protocol_error;
+                r.detail = std::string("line error: ") + e.what();
             }
+            r.line = line_name;
             // Publish the result before waking the scheduler, so that the
             // wake-up never finds the call still unfinished.
             raw->outcome = std::move(r);
@@ -160,7 +230,7 @@ struct Gateway::Impl {
 
     // Decides the job's next state from the attempt that just ended.
     void finish(InFlight& f, std::int64_t now) {
-        Attempt a = f.done->attempt;
+        Attempt a = *f.done;
         a.number = f.attempt;
         a.first_page = f.first_page;
         a.started_at = f.started_at;
@@ -200,7 +270,7 @@ struct Gateway::Impl {
     }
 
     void release(InFlight& f) {
-        line_free[static_cast<std::size_t>(f.line)] = true;
+        pool.give_back(f.line);
         numbers_in_call.erase(f.job.number);
     }
 
@@ -282,20 +352,24 @@ struct Gateway::Impl {
         for (auto& f : in_flight) t = std::min(t.value_or(f->ends_at()), f->ends_at());
         auto due = queue.next_due_time();
         // A due job waits for a line or for its number's call: that ends first.
-        if (due && (*due > now || (!t && free_line())))
+        if (due && (*due > now || (!t && pool.any_free())))
             t = std::min(t.value_or(std::max(*due, now)), std::max(*due, now));
         return t;
     }
 };
 
-Gateway::Gateway(Queue& queue, GatewaySettings settings, std::filesystem::path var_dir, LogSink log)
+Gateway::Gateway(Queue& queue, GatewaySettings settings, std::filesystem::path var_dir, LogSink log,
+                 std::unique_ptr<LineBackend> lines)
     : run_lock_(var_dir),
-      impl_(
-          std::make_unique<Impl>(queue, std::move(settings), std::move(var_dir), std::move(log))) {}
+      impl_(std::make_unique<Impl>(queue, std::move(settings), std::move(var_dir), std::move(log),
+                                   std::move(lines))) {}
 
 Gateway::~Gateway() {
+    impl_->hang_up.request_stop();
     for (auto& f : impl_->in_flight)
         if (f->call.valid()) f->call.wait();
+    // The backend's listener stops before the sink it calls goes away.
+    impl_->lines.reset();
 }
 
 RunStats Gateway::run_until_idle(const std::function<void()>& after_events) {
@@ -340,6 +414,9 @@ void Gateway::run(std::stop_token stop, const std::function<void()>& after_event
         // the latest when the next retry falls due.
         s.wakeup.wait(wait);
     }
+    // Real lines hang up (the attempt ends "interrupted" and is retried from
+    // its first unconfirmed page); the simulated network's calls finish.
+    s.hang_up.request_stop();
     for (auto& f : s.in_flight) f->call.wait();
     // The results of the last calls must reach the queue, or a restart
     // would send those faxes again: a busy queue is waited out here too.

@@ -1,40 +1,21 @@
-// A real T.30 fax call between two spandsp fax terminals connected back to
-// back over 8 kHz audio, driven by a sample clock (never by sleep()), as fast
-// as the CPU allows unless paced. The simulated telephone network uses it both
-// for calls to virtual remote fax machines and for calls into the gateway's
-// own inbound side.
+// A real T.30 fax call between two fax parties (t30.h) connected back to
+// back, over 8 kHz audio or over T.38 IFP packets, driven by a sample clock
+// (never by sleep()), as fast as the CPU allows unless paced. The simulated
+// telephone network uses it both for calls to virtual remote fax machines
+// and for calls into the gateway's own inbound side.
 #pragma once
 
-#include <faxgw/faxcore.h>
+#include <faxgw/faxcore/t30.h>
 
-#include <filesystem>
-#include <functional>
 #include <string>
 
 namespace faxgw::faxcore {
-
-struct SendSpec {
-    std::filesystem::path tiff;
-    int first_page = 1;  // 1-based, inclusive
-    int last_page = 0;   // 1-based, inclusive; 0 = to the end
-    std::string ident;   // our station ID (TSI), at most 20 characters
-    // The same pages at most 1728 pixels wide (Submission::narrow_document):
-    // sent instead of `tiff` when the receiver's DIS does not offer 255 mm
-    // paper. Empty: `tiff` goes to every receiver.
-    std::filesystem::path narrow_tiff = {};
-};
-
-struct ReceiveSpec {
-    std::filesystem::path tiff;  // where the received pages are written
-    std::string ident;           // the answering station's ID (CSID)
-    int hangup_after_pages = 0;  // drop the call once this many pages are confirmed; 0 = never
-    bool accepts_b4 = true;      // offers 255 mm (2048-pixel) pages besides 215 mm
-};
 
 struct CallLimits {
     double watchdog_seconds = 60;    // no T.30 progress this long (line time): hang up
     double max_call_seconds = 3600;  // no call lasts longer (line time)
     double speed = 0;                // 0 = as fast as possible; 1 = real time; 10 = 10x
+    FaxParty::Medium medium = FaxParty::Medium::audio;
 };
 
 struct CallReport {
@@ -53,10 +34,6 @@ struct CallReport {
     bool sent_narrow = false;  // the receiver offered no B4: the narrow copy went
     std::string detail;
 };
-
-// Called on the line's thread each time the far end confirms another page;
-// the argument counts pages confirmed in this call.
-using PageConfirmed = std::function<void(int pages_confirmed)>;
 
 CallReport run_back_to_back_call(const SendSpec& send, const ReceiveSpec& receive,
                                  const CallLimits& limits, const PageConfirmed& on_page);

@@ -1,52 +1,31 @@
 #include "sim_network.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 namespace faxgw::faxcore {
 namespace {
 
-Attempt attempt_from(const CallRequest& call, const CallReport& r) {
-    Attempt a;
-    a.number = call.attempt;
-    a.started_at = call.started_at;
-    a.line = call.line;
-    a.first_page = call.first_page;
+Attempt attempt_from(const OutgoingCall& call, const CallReport& r) {
+    PartyReport sender;
+    sender.pages_confirmed = r.pages_confirmed;
+    sender.bit_rate = r.bit_rate;
+    sender.ecm = r.ecm;
+    sender.compression = r.compression;
+    sender.remote_ident = r.remote_csid;
+    sender.completion_code = r.t30_code;
+    sender.completion_text = r.t30_text;
+    Attempt a = attempt_of(call, sender, r.line_seconds);
     a.outcome = r.outcome;
-    a.pages_confirmed = r.pages_confirmed;
-    a.line_seconds = r.line_seconds;
-    a.bit_rate = r.bit_rate;
-    a.ecm = r.ecm;
-    a.compression = r.compression;
-    a.remote_csid = r.remote_csid;
-    a.t30_code = r.t30_code;
-    a.t30_text = r.t30_text;
     a.detail = r.detail;
     return a;
 }
 
-CallResult unanswered(const CallRequest& call, Outcome outcome, double seconds) {
-    CallResult r;
-    r.attempt.number = call.attempt;
-    r.attempt.started_at = call.started_at;
-    r.attempt.line = call.line;
-    r.attempt.first_page = call.first_page;
-    r.attempt.outcome = outcome;
-    r.attempt.line_seconds = seconds;
-    return r;
+Attempt unanswered(const OutgoingCall& call, Outcome outcome, double seconds) {
+    Attempt a = attempt_of(call, PartyReport{}, seconds);
+    a.outcome = outcome;
+    return a;
 }
 
-std::string call_file_name(const CallRequest& call) {
-    return "call-" + std::to_string(call.job->id) + "-" + std::to_string(call.attempt) + ".tif";
-}
-
-// spandsp closes the received file but does not fsync it; the inbound row
-// must never point at pages a crash could still lose.
-void fsync_file(const std::filesystem::path& p) {
-    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    ::fsync(fd);
-    ::close(fd);
+std::string call_id(const OutgoingCall& call) {
+    return std::to_string(call.job.id) + "-" + std::to_string(call.attempt);
 }
 
 }  // namespace
@@ -66,12 +45,9 @@ std::optional<SimBehaviour> parse_sim_behaviour(std::string_view name) {
     return std::nullopt;
 }
 
-SimNetwork::SimNetwork(const GatewaySettings& settings, SqliteQueue& queue,
-                       std::filesystem::path var_dir)
+SimNetwork::SimNetwork(const GatewaySettings& settings, std::filesystem::path var_dir)
     : settings_(settings),
-      queue_(queue),
-      var_(std::move(var_dir)),
-      remote_dir_(settings.sim.remote_dir.empty() ? var_ / "remote" : settings.sim.remote_dir) {}
+      remote_dir_(settings.sim.remote_dir.empty() ? var_dir / "remote" : settings.sim.remote_dir) {}
 
 const SimNumber* SimNetwork::remote(const std::string& number) const {
     auto wanted = digits_of(number);
@@ -87,9 +63,16 @@ bool SimNetwork::is_did(const std::string& number) const {
     return false;
 }
 
-CallResult SimNetwork::place_call(const CallRequest& call, const PageConfirmed& on_page) const {
-    if (is_did(call.job->number)) return call_inbound(call, on_page);
-    const SimNumber* far_end = remote(call.job->number);
+CallLimits SimNetwork::limits() const {
+    return {settings_.watchdog_seconds, settings_.max_call_seconds, settings_.sim_speed};
+}
+
+// `stop` is not heard: a simulated call runs in CPU time, and the gateway
+// waits for calls in flight when it stops anyway.
+Attempt SimNetwork::place_call(const OutgoingCall& call, const PageConfirmed& on_page,
+                               std::stop_token) {
+    if (is_did(call.job.number) && inbound_) return call_inbound(call, on_page);
+    const SimNumber* far_end = remote(call.job.number);
     if (!far_end) return unanswered(call, Outcome::no_route, 3);
     switch (far_end->behaviour) {
         case SimBehaviour::busy:
@@ -101,31 +84,26 @@ CallResult SimNetwork::place_call(const CallRequest& call, const PageConfirmed& 
     }
 }
 
-CallResult SimNetwork::call_remote(const CallRequest& call, const SimNumber& far_end,
-                                   const PageConfirmed& on_page) const {
+Attempt SimNetwork::call_remote(const OutgoingCall& call, const SimNumber& far_end,
+                                const PageConfirmed& on_page) const {
     auto folder = remote_dir_ / digits_of(far_end.number);
     std::filesystem::create_directories(folder);
-    SendSpec send{call.job->document, call.first_page, 0, settings_.station_id,
-                  call.job->narrow_document};
-    ReceiveSpec receive{
-        folder / call_file_name(call), far_end.csid.empty() ? far_end.number : far_end.csid,
-        far_end.behaviour == SimBehaviour::hangup ? far_end.hangup_after_pages : 0, far_end.b4};
-    CallLimits limits{settings_.watchdog_seconds, settings_.max_call_seconds, settings_.sim_speed};
-    auto report = run_back_to_back_call(send, receive, limits, on_page);
-    return CallResult{attempt_from(call, report)};
+    SendSpec send{call.job.document, call.first_page, 0, call.station_id, call.job.narrow_document};
+    ReceiveSpec receive{folder / ("call-" + call_id(call) + ".tif"),
+                        far_end.csid.empty() ? far_end.number : far_end.csid,
+                        far_end.behaviour == SimBehaviour::hangup ? far_end.hangup_after_pages : 0,
+                        far_end.b4};
+    return attempt_from(call, run_back_to_back_call(send, receive, limits(), on_page));
 }
 
-CallResult SimNetwork::call_inbound(const CallRequest& call, const PageConfirmed& on_page) const {
-    auto file = queue_.inbound_dir() / call_file_name(call);
-    SendSpec send{call.job->document, call.first_page, 0, settings_.station_id,
-                  call.job->narrow_document};
+Attempt SimNetwork::call_inbound(const OutgoingCall& call, const PageConfirmed& on_page) const {
+    auto file = inbound_->inbound_file(call_id(call));
+    SendSpec send{call.job.document, call.first_page, 0, call.station_id, call.job.narrow_document};
     ReceiveSpec receive{file, settings_.station_id, 0, true};
-    CallLimits limits{settings_.watchdog_seconds, settings_.max_call_seconds, settings_.sim_speed};
-    auto report = run_back_to_back_call(send, receive, limits, on_page);
+    auto report = run_back_to_back_call(send, receive, limits(), on_page);
     if (report.pages_received > 0) {
-        fsync_file(file);
         InboundFax fax;
-        fax.did = call.job->number;
+        fax.did = call.job.number;
         fax.caller = report.caller_tsi;  // the simulated network passes no caller ID
         fax.remote_csid = report.caller_tsi;
         fax.pages = report.pages_received;
@@ -135,9 +113,9 @@ CallResult SimNetwork::call_inbound(const CallRequest& call, const PageConfirmed
         fax.bit_rate = report.bit_rate;
         fax.received_at = call.started_at + static_cast<std::int64_t>(report.line_seconds);
         fax.tiff = file;
-        queue_.add_inbound(fax);
+        inbound_->received(std::move(fax));
     }
-    return CallResult{attempt_from(call, report)};
+    return attempt_from(call, report);
 }
 
 }  // namespace faxgw::faxcore

@@ -122,6 +122,42 @@ BOOST_AUTO_TEST_CASE(outcome_table_names_round_trip) {
 
 // A queue written before B4 (schema 1, no narrow_document) is upgraded in
 // place when opened: its jobs stay, and new jobs may carry a narrow copy.
+// What version 3 added: how an attempt travelled (SIP lines).
+void drop_line_columns(SQLite::Database& db) {
+    for (const char* column : {"transport", "sip_status", "remote_agent"})
+        db.exec(std::string("ALTER TABLE attempts DROP COLUMN ") + column);
+}
+
+BOOST_AUTO_TEST_CASE(a_version_2_queue_is_upgraded_keeping_its_attempts) {
+    test::TempDir dir;
+    auto pages = test::synthetic_pages(1, render::Resolution::fine);
+    std::int64_t old_job = 0;
+    {
+        faxcore::SqliteQueue q(dir.path);
+        old_job = q.enqueue(test::submission(q, "<old@x>", pages, {"+15551001"})).jobs[0];
+        BOOST_TEST_REQUIRE(q.start_attempt(old_job, "sim0", 100).has_value());
+    }
+    {
+        SQLite::Database db(dir.path / "queue.sqlite", SQLite::OPEN_READWRITE);
+        drop_line_columns(db);
+        db.exec("PRAGMA user_version = 2");
+    }
+    faxcore::SqliteQueue q(dir.path);
+    faxcore::Attempt a;
+    a.number = 1;
+    a.outcome = faxcore::Outcome::busy;
+    a.transport = "g711";
+    a.sip_status = 486;
+    a.remote_agent = "far end 1.0";
+    q.finish_attempt(old_job, a, JobState::retry_wait, 200, "busy");
+    auto job = q.job(old_job);
+    BOOST_TEST_REQUIRE(job->attempts.size() == 1u);
+    BOOST_TEST(job->attempts[0].line == "sim0");
+    BOOST_TEST(job->attempts[0].sip_status == 486);
+    BOOST_TEST(job->attempts[0].transport == "g711");
+    BOOST_TEST(job->attempts[0].remote_agent == "far end 1.0");
+}
+
 BOOST_AUTO_TEST_CASE(a_version_1_queue_is_upgraded_keeping_its_jobs) {
     test::TempDir dir;
     auto pages = test::synthetic_pages(1, render::Resolution::fine);
@@ -133,6 +169,7 @@ BOOST_AUTO_TEST_CASE(a_version_1_queue_is_upgraded_keeping_its_jobs) {
     {
         SQLite::Database db(dir.path / "queue.sqlite", SQLite::OPEN_READWRITE);
         db.exec("ALTER TABLE batches DROP COLUMN narrow_document");
+        drop_line_columns(db);
         db.exec("PRAGMA user_version = 1");
     }
     faxcore::SqliteQueue q(dir.path);

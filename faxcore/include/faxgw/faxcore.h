@@ -54,6 +54,7 @@ enum class Outcome {
     interrupted,     // gateway stopped or crashed during the call
     bad_document,    // the spooled document cannot be sent
     no_route,        // nothing answers at this number
+    network_error,   // the trunk or network failed to place the call (SIP 503, timeouts)
 };
 enum class RetryClass { none, busy, no_answer, failure, permanent };
 struct OutcomeInfo {
@@ -125,7 +126,10 @@ struct Attempt {
     std::string remote_csid;
     int t30_code = 0;
     std::string t30_text;
-    std::string detail;  // free text, e.g. watchdog reason
+    std::string detail;        // free text, e.g. watchdog reason
+    std::string transport;     // how the fax travelled: "t38", "g711" or "" (never answered)
+    int sip_status = 0;        // final SIP response to the INVITE (0 = not a SIP call)
+    std::string remote_agent;  // the far end's User-Agent or Server header
 };
 
 struct Job {

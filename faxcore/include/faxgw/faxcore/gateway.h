@@ -1,8 +1,10 @@
-// The sending side of faxcore: lines, the simulated telephone network, and
-// the scheduler that puts queued jobs on free lines.
+// The sending side of faxcore: the simulated telephone network's settings,
+// and the scheduler that puts queued jobs on free lines of a line backend
+// (line.h) and records what comes in on them.
 #pragma once
 
 #include <faxgw/faxcore.h>
+#include <faxgw/faxcore/line.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -103,7 +105,10 @@ using LogSink = std::function<void(const std::string&)>;
 
 class Gateway {
 public:
-    Gateway(Queue& queue, GatewaySettings settings, std::filesystem::path var_dir, LogSink log);
+    // `lines`: the line backend; none = the simulated network of
+    // settings.sim.
+    Gateway(Queue& queue, GatewaySettings settings, std::filesystem::path var_dir, LogSink log,
+            std::unique_ptr<LineBackend> lines = {});
     ~Gateway();
     Gateway(const Gateway&) = delete;
     Gateway& operator=(const Gateway&) = delete;

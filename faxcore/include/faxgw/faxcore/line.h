@@ -1,0 +1,83 @@
+// The line seam: what the scheduler and inbound routing need from whatever
+// carries calls (the simulated network, SIP trunks, AudioSocket). The
+// scheduler, queue, outcome table and inbound routing never learn which
+// backend they talk to.
+//
+//  * Outbound: the scheduler calls place_call() on a line's own thread,
+//    for a job from its first unconfirmed page. It blocks until the call
+//    ends and returns the attempt; a failed call is an outcome in it, never
+//    an exception. Pages confirmed are reported as they come (on_page), so
+//    that a crash mid-call resends from the first unconfirmed page. `stop`
+//    asks the call to hang up (the gateway is stopping): the attempt then
+//    ends "interrupted" unless every page was already confirmed.
+//  * Inbound: listen() hands the backend the gateway's InboundSink. An
+//    answered call first reserves one of the gateway's lines (the same
+//    `lines.count` outbound calls use; none free: answer busy), writes its
+//    pages where inbound_file() says, and hands the fax to received(),
+//    which makes it durable and records it for routing.
+//  * Every backend runs each call under a CallWatch (t30.h) and ends every
+//    call it started, in every outcome.
+#pragma once
+
+#include <faxgw/faxcore.h>
+#include <faxgw/faxcore/t30.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+
+namespace faxgw::faxcore {
+
+struct OutgoingCall {
+    const Job& job;
+    int attempt = 0;              // 1, 2, ...
+    int first_page = 1;           // 1-based: the first page the far end has not confirmed
+    int line = 0;                 // index of the line the scheduler reserved
+    std::int64_t started_at = 0;  // queue clock
+    std::string station_id;       // our TSI
+};
+
+// One of the gateway's lines, held by an inbound call until destroyed.
+class LineLease {
+public:
+    virtual ~LineLease() = default;
+    virtual int line() const = 0;
+};
+
+class InboundSink {
+public:
+    virtual ~InboundSink() = default;
+    // A free line for an incoming call, or nullopt: answer busy.
+    virtual std::unique_ptr<LineLease> reserve_line() = 0;
+    // A new file name for the pages of an incoming call, on the spool's
+    // file system. `call_id` makes it unique (e.g. the line and a counter).
+    virtual std::filesystem::path inbound_file(const std::string& call_id) = 0;
+    // Makes fax.tiff durable and records the fax for routing (by fax.did).
+    virtual void received(InboundFax fax) = 0;
+};
+
+class LineBackend {
+public:
+    virtual ~LineBackend() = default;
+    // "sim0", "sip2": how logs and attempts name line `index`.
+    virtual std::string line_name(int index) const = 0;
+    // Whether calls spend line time on a simulated clock that the scheduler
+    // may jump (the simulated network), rather than on the real one.
+    virtual bool simulated_time() const { return false; }
+    // Starts taking incoming calls; they stop when the backend is destroyed.
+    virtual void listen(InboundSink& sink) = 0;
+    virtual Attempt place_call(const OutgoingCall& call, const PageConfirmed& on_page,
+                               std::stop_token stop) = 0;
+};
+
+// An attempt of `call` with what the fax party reported: pages, rate, ECM,
+// compression, remote ident, T.30 code and text (the outcome is left to
+// the caller, who knows why the call ended).
+Attempt attempt_of(const OutgoingCall& call, const PartyReport& party, double line_seconds);
+// How a SIP final response to our INVITE ends an attempt (outcome.cc).
+Outcome outcome_of_sip_status(int status);
+
+}  // namespace faxgw::faxcore
