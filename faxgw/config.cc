@@ -364,6 +364,12 @@ const std::vector<Key>& keys() {
          "Cancel an outgoing call nobody answered within this many seconds.",
          [](auto& n, Config& c) { c.sip.ring_seconds = number(n); },
          {5, 600}},
+        {"sip.session_refresh_seconds",
+         "0",
+         "Re-INVITE with the same SDP this often during a call (session refresh); 0 = never.\n"
+         "# The far end's refreshes are answered either way.",
+         [](auto& n, Config& c) { c.sip.session_refresh_seconds = number(n); },
+         {0, 86400}},
         {"sip.caller_id", R"("")",
          "User part of From: in our INVITEs (the calling number); empty = the trunk's user.",
          [](auto& n, Config& c) { c.sip.caller_id = str(n); }},

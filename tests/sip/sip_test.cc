@@ -138,3 +138,18 @@ BOOST_AUTO_TEST_CASE(a_number_nobody_answers_at_is_a_sip_failure_not_a_crash) {
     BOOST_TEST(job.attempts[0].sip_status == 404);
     BOOST_TEST(job.attempts[0].outcome == Outcome::no_route);
 }
+
+// FreeSWITCH issue 2789: a session refresh mid-fax cost the last pages.
+BOOST_AUTO_TEST_CASE(session_refreshes_during_a_t38_fax_lose_no_page) {
+    Pair p;
+    p.caller.sip.t38_request = true;
+    p.caller.sip.session_refresh_seconds = 3;
+    auto pages = test::synthetic_pages(3, render::Resolution::standard, 9);
+    auto job = p.send(pages);
+    BOOST_TEST(job.state == JobState::done, attempts_of(job));
+    BOOST_TEST_REQUIRE(job.attempts.size() == 1u);
+    BOOST_TEST(job.attempts[0].transport == "t38");
+    BOOST_TEST(job.attempts[0].detail.find("session refresh") != std::string::npos,
+               job.attempts[0].detail);
+    check_received(p.answerer, pages);
+}

@@ -159,8 +159,9 @@ public:
     sipsess* session = nullptr;
     std::unique_ptr<MediaStream> media;
     std::unique_ptr<faxcore::CallWatch> watch;
-    tmr ring_timer{}, linger_timer{};
+    tmr ring_timer{}, linger_timer{}, refresh_timer{};
     bool answered = false, ended = false;
+    int refreshes = 0;  // session refreshes we sent
     int sip_status = 0;
     std::string remote_agent;
     std::string detail;
@@ -232,6 +233,8 @@ private:
     static int on_auth(char** user, char** password, const char* realm, void* arg);
     static void on_ring_timeout(void* arg);
     static void on_linger_done(void* arg);
+    static void on_refresh_due(void* arg);
+    void schedule_refresh(Call& c);
     static void on_register_reply(int err, const sip_msg* msg, void* arg);
     static void on_stack_closed(void* arg);
     static void on_reap(void* arg);
@@ -265,12 +268,14 @@ private:
 Call::Call(SipLines& l, std::uint64_t i, Direction d) : id(i), direction(d), lines(l) {
     tmr_init(&ring_timer);
     tmr_init(&linger_timer);
+    tmr_init(&refresh_timer);
     started_ms = tmr_jiffies();
 }
 
 Call::~Call() {
     tmr_cancel(&ring_timer);
     tmr_cancel(&linger_timer);
+    tmr_cancel(&refresh_timer);
     media.reset();
     mem_deref(offer_sdp);
     // A session still up gets its BYE (or CANCEL before an answer) from
@@ -509,6 +514,25 @@ void SipLines::on_established(const sip_msg* msg, void* arg) {
     }
     if (self.settings.t38_request && c.media && c.media->plan().medium == FaxParty::Medium::audio)
         self.request_t38(c);
+    self.schedule_refresh(c);
+}
+
+void SipLines::schedule_refresh(Call& c) {
+    if (settings.session_refresh_seconds > 0 && !tmr_isrunning(&c.refresh_timer))
+        tmr_start(&c.refresh_timer,
+                  static_cast<std::uint64_t>(settings.session_refresh_seconds * 1000),
+                  &SipLines::on_refresh_due, &c);
+}
+
+// The same media offered again: the far end answers it, nothing changes.
+void SipLines::on_refresh_due(void* arg) {
+    auto& c = *static_cast<Call*>(arg);
+    if (c.ended || !c.session || !c.media) return;
+    mbuf* offer = c.lines.build_offer(c, c.media->plan().medium == FaxParty::Medium::t38);
+    if (offer) sipsess_modify(c.session, offer);
+    mem_deref(offer);
+    c.refreshes++;
+    c.lines.schedule_refresh(c);
 }
 
 void SipLines::on_close(int err, const sip_msg* msg, void* arg) {
@@ -891,6 +915,9 @@ void SipLines::finish_outbound(Call& c) {
     a.sip_status = c.sip_status;
     a.remote_agent = c.remote_agent;
     a.detail = c.detail;
+    if (c.refreshes > 0)
+        a.detail += (a.detail.empty() ? "" : "; ") + std::to_string(c.refreshes) +
+                    " session refresh(es) sent";
     if (c.answered && c.media)
         a.transport = c.media->plan().medium == FaxParty::Medium::t38 ? "t38" : "g711";
     if (!c.answered) {

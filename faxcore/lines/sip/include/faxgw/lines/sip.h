@@ -58,7 +58,11 @@ struct Settings {
     bool t38_request = false;   // re-INVITE to T.38 ourselves once the call is answered
     int t38_redundancy = 3;     // earlier IFPs carried in each UDPTL packet
     double ring_seconds = 60;   // unanswered this long: CANCEL, "no answer"
-    std::string caller_id;      // From user of outgoing calls; empty = trunk user
+    // Re-INVITE with the current SDP this often during a call (a session
+    // refresh, as session timers do); 0 = never. Either way the far end's
+    // refreshes are answered without disturbing the fax.
+    double session_refresh_seconds = 0;
+    std::string caller_id;  // From user of outgoing calls; empty = trunk user
     std::string user_agent = "faxgw";
     AnswerPolicy answer;  // empty: the DIDs below
 
