@@ -1,7 +1,7 @@
 // NAME
 //     faxgw demo - the whole gateway on built-in defaults, in one run
 // SYNOPSIS
-//     faxgw demo [--samples DIR] [--config FILE] [--var DIR]
+//     faxgw demo [--samples DIR] [--config FILE] [--var DIR] [--line sim|sip] [--t38 on|off]
 // DESCRIPTION
 //     Starts an embedded gateway with no configuration file needed: SQLite
 //     queue and spool under the state folder (./var), the simulated telephone
@@ -10,7 +10,9 @@
 //     envelope taken from the headers, runs every job to its end on a
 //     simulated clock (retry waits pass in no time; line seconds are those of
 //     the real T.30 sessions), and prints what happened to each mail and
-//     where the pages and mails went. The state folder is left to look at;
+//     where the pages and mails went. With --line sip every call goes
+//     through real SIP, RTP and UDPTL on 127.0.0.1 (demo_sip.h), in real
+//     time; --t38 off keeps those calls on G.711 audio. The state folder is left to look at;
 //     the demo clears only what it made itself in an earlier run: it
 //     refuses a state folder that is not empty and was not made by a demo
 //     (a marker file says so), and one another faxgw process works on.
@@ -25,11 +27,14 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
 
 #include "commands.h"
+#include "demo_sip.h"
 #include "job_view.h"
+#include "lines.h"
 
 namespace faxgw {
 namespace {
@@ -37,6 +42,8 @@ namespace {
 struct DemoOptions {
     CommonOptions common;
     std::filesystem::path samples = "samples/mail";
+    std::string line = "sim";
+    std::string t38 = "on";
 };
 
 std::string read_file(const std::filesystem::path& p) {
@@ -97,7 +104,7 @@ void print_table(const std::vector<faxcore::Job>& jobs,
     std::cout << std::left << std::setw(22) << "message" << std::setw(13) << "number"
               << std::setw(8) << "state" << std::setw(7) << "pages" << std::setw(6) << "calls"
               << std::setw(8) << "line s" << std::setw(7) << "bit/s" << std::setw(5) << "ECM"
-              << std::setw(9) << "compr."
+              << std::setw(9) << "compr." << std::setw(6) << "via"
               << "reason\n";
     for (const auto& j : jobs) {
         const faxcore::Attempt* last = nullptr;
@@ -113,7 +120,8 @@ void print_table(const std::vector<faxcore::Job>& jobs,
                   << std::setprecision(1) << total_line_seconds(j) << std::setw(7)
                   << (last ? std::to_string(last->bit_rate) : "-") << std::setw(5)
                   << (last ? (last->ecm ? "yes" : "no") : "-") << std::setw(9)
-                  << (last ? last->compression : "-") << j.reason << "\n";
+                  << (last ? last->compression : "-") << std::setw(6)
+                  << (last && !last->transport.empty() ? last->transport : "-") << j.reason << "\n";
     }
 }
 
@@ -167,12 +175,24 @@ int run_demo(const DemoOptions& o) {
     }
 
     std::ofstream log(config.var / "demo.log");
-    faxcore::Gateway gateway(*queue, config.gateway, config.var,
-                             [&](const std::string& line) { log << line << "\n"; });
+    std::mutex log_mutex;
+    auto log_line = [&](const std::string& line) {
+        std::lock_guard lock(log_mutex);
+        log << line << "\n";
+    };
+    std::optional<DemoFarEnd> far_end;  // outlives the gateway that calls it
+    config.line_backend = "sim";        // the demo's own choice, whatever a --config says
+    if (o.line == "sip") {
+        far_end.emplace(config, o.t38 == "on", log_line);
+        std::cout << "\nCalls go over SIP on 127.0.0.1 (gateway " << config.sip.listen
+                  << ", T.38 " << o.t38 << "), in real time.\n";
+    }
+    faxcore::Gateway gateway(*queue, config.gateway, config.var, log_line,
+                             make_line_backend(config));
     auto stats = gateway.run_until_idle([&] { hand_results_to_mail(*queue, config); });
 
     std::cout << "\nEvery job to its end (" << stats.calls << " calls on " << config.gateway.lines
-              << " simulated lines, " << std::fixed << std::setprecision(0) << stats.line_seconds
+              << (o.line == "sip" ? " SIP lines, " : " simulated lines, ") << std::fixed << std::setprecision(0) << stats.line_seconds
               << " line seconds, " << std::setprecision(2) << stats.cpu_seconds
               << " CPU seconds):\n";
     print_table(queue->jobs(), sample_of);
@@ -193,6 +213,10 @@ CLI::App* add_demo_command(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<DemoOptions>();
     o->common.add_to(*cmd);
     cmd->add_option("--samples", o->samples, "Folder of sample mails (*.eml)");
+    cmd->add_option("--line", o->line, "sim: the simulated network; sip: real SIP calls on 127.0.0.1")
+        ->check(CLI::IsMember({"sim", "sip"}));
+    cmd->add_option("--t38", o->t38, "With --line sip: on (switch to T.38) or off (G.711 audio)")
+        ->check(CLI::IsMember({"on", "off"}));
     cmd->callback([o, &exit_code] { exit_code = run_demo(*o); });
     return cmd;
 }

@@ -141,7 +141,7 @@ struct Gateway::Impl final : InboundSink {
         if (!line) return nullptr;
         return std::make_unique<Lease>(*this, *line);
     }
-    std::filesystem::path inbound_file(const std::string& call_id) override {
+    std::filesystem::path inbound_file(const std::string&, const std::string& call_id) override {
         std::filesystem::create_directories(queue.inbound_dir());
         return queue.inbound_dir() / ("call-" + call_id + ".tif");
     }

@@ -97,7 +97,7 @@ Attempt SimNetwork::call_remote(const OutgoingCall& call, const SimNumber& far_e
 }
 
 Attempt SimNetwork::call_inbound(const OutgoingCall& call, const PageConfirmed& on_page) const {
-    auto file = inbound_->inbound_file(call_id(call));
+    auto file = inbound_->inbound_file(call.job.number, call_id(call));
     SendSpec send{call.job.document, call.first_page, 0, call.station_id, call.job.narrow_document};
     ReceiveSpec receive{file, settings_.station_id, 0, true};
     auto report = run_back_to_back_call(send, receive, limits(), on_page);

@@ -52,9 +52,11 @@ public:
     virtual ~InboundSink() = default;
     // A free line for an incoming call, or nullopt: answer busy.
     virtual std::unique_ptr<LineLease> reserve_line() = 0;
-    // A new file name for the pages of an incoming call, on the spool's
-    // file system. `call_id` makes it unique (e.g. the line and a counter).
-    virtual std::filesystem::path inbound_file(const std::string& call_id) = 0;
+    // A new file name for the pages of an incoming call to `number`, on
+    // the spool's file system. `call_id` makes it unique (e.g. the line and
+    // a counter).
+    virtual std::filesystem::path inbound_file(const std::string& number,
+                                               const std::string& call_id) = 0;
     // Makes fax.tiff durable and records the fax for routing (by fax.did).
     virtual void received(InboundFax fax) = 0;
 };

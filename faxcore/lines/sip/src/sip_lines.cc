@@ -611,7 +611,7 @@ void SipLines::on_incoming(const sip_msg* msg) {
                                                                     : to_string(msg->from.uri.user);
     c.remote_agent = header(msg, SIP_HDR_USER_AGENT);
     try {
-        c.receive = {sink_->inbound_file(line_name(c.lease->line()) + "-" + std::to_string(id)),
+        c.receive = {sink_->inbound_file(number, line_name(c.lease->line()) + "-" + std::to_string(id)),
                      answer.csid.empty() ? settings.station_id : answer.csid,
                      answer.hangup_after_pages, answer.b4};
         c.media = std::make_unique<MediaStream>(
@@ -662,7 +662,7 @@ void SipLines::on_incoming(const sip_msg* msg) {
 std::unique_ptr<FaxParty> SipLines::make_party(Call& c, FaxParty::Medium medium,
                                                faxcore::IfpSender send) {
     FaxParty::Spec spec;
-    spec.ident = settings.station_id;
+    spec.ident = c.direction == Call::Direction::inbound ? c.receive.ident : settings.station_id;
     if (c.direction == Call::Direction::outbound) {
         spec.role = FaxParty::Role::calling;
         spec.send = &c.send;
@@ -840,8 +840,12 @@ void SipLines::start_media(Call& c, const MediaPlan& plan) {
             c.detail = c.watch->reason();
             end_call(c, c.detail);
         } else if (c.receive.hangup_after_pages > 0 && party &&
-                   party->report().pages_received >= c.receive.hangup_after_pages) {
-            end_call(c, "hung up after page " + std::to_string(c.receive.hangup_after_pages));
+                   party->report().pages_received >= c.receive.hangup_after_pages &&
+                   !tmr_isrunning(&c.linger_timer)) {
+            // After the page's confirmation (MCF) has gone out, as a
+            // machine that drops the line between pages would.
+            c.detail = "hung up after page " + std::to_string(c.receive.hangup_after_pages);
+            tmr_start(&c.linger_timer, 3000, &SipLines::on_linger_done, &c);
         } else if (party && party->ended() && !tmr_isrunning(&c.linger_timer)) {
             // T.30 is over: let the last frames (DCN) reach the far end,
             // then hang up unless it does first.
@@ -915,9 +919,6 @@ void SipLines::finish_outbound(Call& c) {
     a.sip_status = c.sip_status;
     a.remote_agent = c.remote_agent;
     a.detail = c.detail;
-    if (c.refreshes > 0)
-        a.detail += (a.detail.empty() ? "" : "; ") + std::to_string(c.refreshes) +
-                    " session refresh(es) sent";
     if (c.answered && c.media)
         a.transport = c.media->plan().medium == FaxParty::Medium::t38 ? "t38" : "g711";
     if (!c.answered) {
@@ -928,6 +929,7 @@ void SipLines::finish_outbound(Call& c) {
         a.outcome = Outcome::watchdog;
     } else if (party.ended && party.completion_code == 0) {
         a.outcome = Outcome::ok;
+        a.detail.clear();  // whoever hung up after it, the fax went through
     } else if (c.stop_requested) {
         a.outcome = Outcome::interrupted;
     } else if (party.ended) {
@@ -937,6 +939,9 @@ void SipLines::finish_outbound(Call& c) {
     } else {
         a.outcome = Outcome::hangup;
     }
+    if (c.refreshes > 0)
+        a.detail += (a.detail.empty() ? "" : "; ") + std::to_string(c.refreshes) +
+                    " session refresh(es) sent";
     c.channel->finish(std::move(a));
     auto it = calls_.find(c.id);
     if (it != calls_.end()) {
