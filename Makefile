@@ -4,6 +4,8 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SMOKE_BUILD ?= build-fuzz-smoke
 JOBS ?= $(shell nproc)
+# Extra ctest arguments for the sanitizer run (CI: -LE long).
+ASAN_CTEST_ARGS ?=
 # make fuzz: which targets, and how long each runs (FUZZ_RUNS executions, or
 # FUZZ_SECONDS when FUZZ_RUNS is not given). See tests/fuzz/README.md.
 FUZZ_TARGETS ?= mime auth_results number config tiff
@@ -36,7 +38,7 @@ test: build
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DFAXGW_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
-	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) $(ASAN_CTEST_ARGS)
 
 # The libFuzzer targets of tests/fuzz, built with clang (libraries and
 # targets only).
