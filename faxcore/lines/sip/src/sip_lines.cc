@@ -66,30 +66,33 @@ void init_libre_once() {
 }
 
 // Runs libre's event loop on its own thread; post() hands it work.
+// `setup` runs on that thread before the loop, `teardown` after it ends.
 class Loop {
 public:
-    explicit Loop(std::function<void()> setup) {
+    Loop(std::function<void()> setup, std::function<void()> teardown) {
         init_libre_once();
         std::promise<void> ready;
         auto started = ready.get_future();
-        thread_ = std::thread([this, &ready, setup = std::move(setup)] {
-            re_thread_init();
-            try {
-                if (mqueue_alloc(&queue_, &Loop::run_posted, this))
-                    throw std::runtime_error("mqueue_alloc failed");
-                setup();
-                ready.set_value();
-            } catch (...) {
+        thread_ =
+            std::thread([this, &ready, setup = std::move(setup), teardown = std::move(teardown)] {
+                re_thread_init();
+                try {
+                    if (mqueue_alloc(&queue_, &Loop::run_posted, this))
+                        throw std::runtime_error("mqueue_alloc failed");
+                    setup();
+                    ready.set_value();
+                } catch (...) {
+                    mem_deref(queue_);
+                    queue_ = nullptr;
+                    re_thread_close();
+                    ready.set_exception(std::current_exception());
+                    return;
+                }
+                re_main(nullptr);
+                teardown();
                 mem_deref(queue_);
-                queue_ = nullptr;
                 re_thread_close();
-                ready.set_exception(std::current_exception());
-                return;
-            }
-            re_main(nullptr);
-            mem_deref(queue_);
-            re_thread_close();
-        });
+            });
         try {
             started.get();
         } catch (...) {
@@ -192,6 +195,10 @@ public:
 
     std::string line_name(int index) const override { return "sip" + std::to_string(index); }
     void listen(faxcore::InboundSink& sink) override;
+    MediaTotals totals() const {
+        std::lock_guard lock(totals_mutex_);
+        return totals_;
+    }
     Attempt place_call(const faxcore::OutgoingCall& call, const faxcore::PageConfirmed& on_page,
                        std::stop_token stop) override;
 
@@ -262,6 +269,20 @@ private:
     bool stopping_ = false;
     std::thread received_thread_;
 
+    mutable std::mutex totals_mutex_;
+    MediaTotals totals_;
+    void count_media(const Call& c) {
+        if (!c.media) return;
+        const auto& m = c.media->stats();
+        std::lock_guard lock(totals_mutex_);
+        totals_.calls++;
+        totals_.late_ticks += m.late_ticks;
+        totals_.rtp_lost += m.rtp_lost;
+        totals_.rtp_late += m.rtp_late;
+        totals_.udptl_recovered += m.udptl_recovered;
+        totals_.udptl_lost += m.udptl_lost;
+    }
+
     std::unique_ptr<Loop> loop_;  // last: stops first
 };
 
@@ -291,7 +312,9 @@ SipLines::SipLines(Settings s) : settings(std::move(s)) {
     for (const auto& t : settings.trunks) address_of(t.proxy, "trunk " + t.name);
     received_thread_ = std::thread([this] { received_worker(); });
     try {
-        loop_ = std::make_unique<Loop>([this] { open_stack(); });
+        loop_ = std::make_unique<Loop>(
+            [this] { open_stack(); },
+            [this] { stack_ = static_cast<struct ::sip*>(mem_deref(stack_)); });
     } catch (...) {
         {
             std::lock_guard lock(received_mutex_);
@@ -611,9 +634,10 @@ void SipLines::on_incoming(const sip_msg* msg) {
                                                                     : to_string(msg->from.uri.user);
     c.remote_agent = header(msg, SIP_HDR_USER_AGENT);
     try {
-        c.receive = {sink_->inbound_file(number, line_name(c.lease->line()) + "-" + std::to_string(id)),
-                     answer.csid.empty() ? settings.station_id : answer.csid,
-                     answer.hangup_after_pages, answer.b4};
+        c.receive = {
+            sink_->inbound_file(number, line_name(c.lease->line()) + "-" + std::to_string(id)),
+            answer.csid.empty() ? settings.station_id : answer.csid, answer.hangup_after_pages,
+            answer.b4};
         c.media = std::make_unique<MediaStream>(
             bind_ip, settings.media_port_min, settings.media_port_max,
             [this, &c](FaxParty::Medium m, faxcore::IfpSender s) {
@@ -912,6 +936,7 @@ void SipLines::end_call(Call& c, const std::string& why) {
 }
 
 void SipLines::finish_outbound(Call& c) {
+    count_media(c);
     faxcore::PartyReport party;
     if (c.media && c.media->party()) party = c.media->party()->report();
     const double seconds = (tmr_jiffies() - c.started_ms) / 1000.0;
@@ -952,6 +977,7 @@ void SipLines::finish_outbound(Call& c) {
 }
 
 void SipLines::finish_inbound(Call& c) {
+    count_media(c);
     faxcore::PartyReport party;
     if (c.media && c.media->party()) party = c.media->party()->report();
     if (party.pages_received > 0) {
@@ -1013,6 +1039,11 @@ void SipLines::received_worker() {
 }
 
 }  // namespace
+
+MediaTotals media_totals(const faxcore::LineBackend& lines) {
+    const auto* sip = dynamic_cast<const SipLines*>(&lines);
+    return sip ? sip->totals() : MediaTotals{};
+}
 
 std::unique_ptr<faxcore::LineBackend> make_lines(const Settings& settings) {
     return std::make_unique<SipLines>(settings);

@@ -74,6 +74,16 @@ struct Settings {
     double max_call_seconds = 3600;
 };
 
+// Media figures summed over the calls a SIP backend has ended.
+struct MediaTotals {
+    long calls = 0;
+    long late_ticks = 0;  // 20 ms ticks that ran more than a period late
+    long rtp_lost = 0, rtp_late = 0;
+    long udptl_recovered = 0, udptl_lost = 0;
+};
+// Zero for a backend that is not SIP.
+MediaTotals media_totals(const faxcore::LineBackend& lines);
+
 // Binds `listen` and starts the SIP stack's thread; throws std::runtime_error
 // when the address cannot be bound.
 std::unique_ptr<faxcore::LineBackend> make_lines(const Settings& settings);
