@@ -153,3 +153,22 @@ BOOST_AUTO_TEST_CASE(session_refreshes_during_a_t38_fax_lose_no_page) {
                job.attempts[0].detail);
     check_received(p.answerer, pages);
 }
+
+BOOST_AUTO_TEST_CASE(g711_through_a_jittery_relay_without_loss_delivers) {
+    Pair p;
+    p.caller.sip.t38 = p.answerer.sip.t38 = false;
+    p.answerer.sip.media_address = "127.0.0.2";
+    p.caller.sip.media_address = "127.0.0.3";
+    // Up to 30 ms of jitter, so packets arrive out of order: the jitter
+    // buffer puts them back in sequence.
+    test::LossyRelay to_answerer("127.0.0.2", "127.0.0.1", p.answerer.sip.media_port_min,
+                                 p.answerer.sip.media_port_max, 0, 30, 21);
+    test::LossyRelay to_caller("127.0.0.3", "127.0.0.1", p.caller.sip.media_port_min,
+                               p.caller.sip.media_port_max, 0, 30, 22);
+    auto pages = test::synthetic_pages(2, render::Resolution::standard, 13);
+    auto job = p.send(pages);
+    BOOST_TEST(job.state == JobState::done, attempts_of(job));
+    BOOST_TEST(job.attempts.at(0).transport == "g711");
+    BOOST_TEST(to_answerer.stats().reordered > 0);
+    check_received(p.answerer, pages);
+}
