@@ -71,6 +71,20 @@ Outcome outcome_of_t30(int completion_code) {
     }
 }
 
+CallOptions next_rung(const CallOptions& used, Outcome outcome, const std::string& transport) {
+    // Only failures of the fax transfer itself say the line's options were
+    // wrong; a busy or missing number says nothing about them.
+    if (outcome != Outcome::protocol_error && outcome != Outcome::watchdog) return used;
+    CallOptions next = used;
+    if (used.t38 && transport == "t38")
+        next.t38 = false;
+    else if (used.max_bit_rate > 9600)
+        next.max_bit_rate = 9600;
+    else if (used.ecm)
+        next.ecm = false;
+    return next;
+}
+
 Outcome outcome_of_sip_status(int status) {
     switch (status) {
         case 486:  // Busy Here

@@ -67,6 +67,13 @@ CREATE TABLE IF NOT EXISTS usage (
     pages INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS usage_key ON usage (key, at);
+CREATE TABLE IF NOT EXISTS destinations (
+    number TEXT PRIMARY KEY,
+    t38 INTEGER NOT NULL,
+    max_bit_rate INTEGER NOT NULL,
+    ecm INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS inbound (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     did TEXT NOT NULL,
@@ -628,6 +635,33 @@ void SqliteQueue::mark_reported(const std::string& batch, ReportKind kind) {
                  : "UPDATE batches SET delay_reported = 1 WHERE id = ?");
     q.bind(1, batch);
     q.exec();
+}
+
+CallOptions SqliteQueue::call_options(const std::string& number) {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(db_, "SELECT t38, max_bit_rate, ecm FROM destinations WHERE number = ?");
+    q.bind(1, number);
+    CallOptions o;
+    if (q.executeStep()) {
+        o.t38 = q.getColumn(0).getInt() != 0;
+        o.max_bit_rate = q.getColumn(1).getInt();
+        o.ecm = q.getColumn(2).getInt() != 0;
+    }
+    return o;
+}
+
+void SqliteQueue::remember_call_options(const std::string& number, const CallOptions& o,
+                                        std::int64_t now) {
+    std::lock_guard lock(mutex_);
+    WriteTransaction tx(db_);
+    SQLite::Statement q(db_,
+                        "INSERT INTO destinations (number, t38, max_bit_rate, ecm, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET "
+                        "t38 = excluded.t38, max_bit_rate = excluded.max_bit_rate, "
+                        "ecm = excluded.ecm, updated_at = excluded.updated_at");
+    SQLite::bind(q, number, o.t38 ? 1 : 0, o.max_bit_rate, o.ecm ? 1 : 0, now);
+    q.exec();
+    tx.commit();
 }
 
 std::int64_t SqliteQueue::add_inbound(const InboundFax& f) {

@@ -31,6 +31,7 @@ struct InFlight {
     int attempt = 0;
     int first_page = 1;
     std::int64_t started_at = 0;
+    CallOptions options;     // the number's rung of the retry ladder
     std::future<void> call;  // the line's thread
     Attempt outcome;         // written by the line's thread before `finished`
     std::atomic<bool> finished{false};
@@ -177,6 +178,7 @@ struct Gateway::Impl final : InboundSink {
         auto f = std::make_unique<InFlight>();
         f->attempt = *attempt;
         f->first_page = job.pages_confirmed + 1;
+        f->options = queue.call_options(job.number);
         f->line = line;
         f->started_at = now;
         f->job = std::move(job);
@@ -188,8 +190,8 @@ struct Gateway::Impl final : InboundSink {
                 " first_page=" + std::to_string(f->first_page));
         InFlight* raw = f.get();
         f->call = std::async(std::launch::async, [this, raw, line_name] {
-            OutgoingCall call{raw->job,  raw->attempt,    raw->first_page,
-                              raw->line, raw->started_at, settings.station_id};
+            OutgoingCall call{raw->job,        raw->attempt,        raw->first_page, raw->line,
+                              raw->started_at, settings.station_id, raw->options};
             auto on_page = [this, raw](int confirmed_in_call) {
                 // Runs inside spandsp's callbacks, which no exception may
                 // cross. A busy queue loses only this early record: the
@@ -262,6 +264,12 @@ struct Gateway::Impl final : InboundSink {
                 next_at = now + retry_delay(info.retry, f.attempt);
             }
         }
+        // What worked is where the next job to this number starts; a
+        // failed transfer steps down the ladder for the next attempt.
+        // Before the attempt's record: a busy queue retries this whole step.
+        const CallOptions rung =
+            delivered ? f.options : next_rung(f.options, a.outcome, a.transport);
+        if (delivered || !(rung == f.options)) queue.remember_call_options(f.job.number, rung, now);
         queue.finish_attempt(f.job.id, a, next, next_at, reason);
         stats.calls++;
         stats.line_seconds += a.line_seconds;

@@ -83,7 +83,8 @@ std::unique_ptr<FaxParty> make_party(FaxParty::Medium medium, const FaxParty::Sp
 CallReport run_back_to_back_call(const SendSpec& send, const ReceiveSpec& receive,
                                  const CallLimits& limits, const PageConfirmed& on_page) {
     Wire wire(limits.medium);
-    FaxParty::Spec send_spec{FaxParty::Role::calling, send.ident, &send, nullptr, {}, on_page};
+    FaxParty::Spec send_spec{FaxParty::Role::calling, send.ident, &send, nullptr,
+                             limits.sender_modem,     on_page};
     FaxParty::Spec receive_spec{
         FaxParty::Role::answering, receive.ident, nullptr, &receive, {}, {}};
     auto sender = make_party(limits.medium, send_spec, wire.a_sender());

@@ -16,6 +16,7 @@ struct CallLimits {
     double max_call_seconds = 3600;  // no call lasts longer (line time)
     double speed = 0;                // 0 = as fast as possible; 1 = real time; 10 = 10x
     FaxParty::Medium medium = FaxParty::Medium::audio;
+    ModemOptions sender_modem;  // the sender's rung of the retry ladder
 };
 
 struct CallReport {

@@ -63,8 +63,13 @@ bool SimNetwork::is_did(const std::string& number) const {
     return false;
 }
 
-CallLimits SimNetwork::limits() const {
-    return {settings_.watchdog_seconds, settings_.max_call_seconds, settings_.sim_speed};
+CallLimits SimNetwork::limits(const OutgoingCall& call) const {
+    CallLimits l;
+    l.watchdog_seconds = settings_.watchdog_seconds;
+    l.max_call_seconds = settings_.max_call_seconds;
+    l.speed = settings_.sim_speed;
+    l.sender_modem = {call.options.max_bit_rate, call.options.ecm};
+    return l;
 }
 
 // `stop` is not heard: a simulated call runs in CPU time, and the gateway
@@ -93,14 +98,14 @@ Attempt SimNetwork::call_remote(const OutgoingCall& call, const SimNumber& far_e
                         far_end.csid.empty() ? far_end.number : far_end.csid,
                         far_end.behaviour == SimBehaviour::hangup ? far_end.hangup_after_pages : 0,
                         far_end.b4};
-    return attempt_from(call, run_back_to_back_call(send, receive, limits(), on_page));
+    return attempt_from(call, run_back_to_back_call(send, receive, limits(call), on_page));
 }
 
 Attempt SimNetwork::call_inbound(const OutgoingCall& call, const PageConfirmed& on_page) const {
     auto file = inbound_->inbound_file(call.job.number, call_id(call));
     SendSpec send{call.job.document, call.first_page, 0, call.station_id, call.job.narrow_document};
     ReceiveSpec receive{file, settings_.station_id, 0, true};
-    auto report = run_back_to_back_call(send, receive, limits(), on_page);
+    auto report = run_back_to_back_call(send, receive, limits(call), on_page);
     if (report.pages_received > 0) {
         InboundFax fax;
         fax.did = call.job.number;

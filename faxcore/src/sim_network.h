@@ -32,7 +32,7 @@ private:
     Attempt call_remote(const OutgoingCall& call, const SimNumber& far_end,
                         const PageConfirmed& on_page) const;
     Attempt call_inbound(const OutgoingCall& call, const PageConfirmed& on_page) const;
-    CallLimits limits() const;
+    CallLimits limits(const OutgoingCall& call) const;
 
     GatewaySettings settings_;
     std::filesystem::path remote_dir_;

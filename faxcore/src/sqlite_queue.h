@@ -45,6 +45,11 @@ public:
     // At start-up: jobs left "sending" by a dead process go back to the queue.
     int recover_interrupted();
     std::int64_t add_inbound(const InboundFax& fax);
+    // The options calls to `number` start from (defaults when none yet),
+    // and the rung to start from next time.
+    CallOptions call_options(const std::string& number);
+    void remember_call_options(const std::string& number, const CallOptions& options,
+                               std::int64_t now);
     // Removes what crashed or killed processes left behind, and returns how
     // many files it removed: spool documents and received faxes that no
     // committed row names, last written more than `document_grace` seconds

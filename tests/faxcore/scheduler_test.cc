@@ -191,3 +191,43 @@ BOOST_AUTO_TEST_CASE(the_simulated_clock_fills_every_line) {
     // Two lines, two calls of about equal length: they ran side by side.
     BOOST_TEST(stats.makespan_seconds < 0.75 * stats.line_seconds);
 }
+
+BOOST_AUTO_TEST_CASE(the_retry_ladder_steps_down_after_failed_transfers_only) {
+    const faxcore::CallOptions top;
+    auto step = [](faxcore::CallOptions o, Outcome outcome, const std::string& via) {
+        return faxcore::next_rung(o, outcome, via);
+    };
+    auto audio = step(top, Outcome::protocol_error, "t38");
+    BOOST_TEST(!audio.t38);
+    BOOST_TEST(audio.max_bit_rate == 14400);
+    auto slower = step(audio, Outcome::protocol_error, "g711");
+    BOOST_TEST(slower.max_bit_rate == 9600);
+    BOOST_TEST(slower.ecm);
+    auto no_ecm = step(slower, Outcome::watchdog, "g711");
+    BOOST_TEST(!no_ecm.ecm);
+    BOOST_TEST((step(no_ecm, Outcome::protocol_error, "g711") == no_ecm));  // the bottom
+    // On a line without T.38 the first rung is the bit rate.
+    BOOST_TEST(step(top, Outcome::protocol_error, "").max_bit_rate == 9600);
+    for (auto o : {Outcome::busy, Outcome::no_answer, Outcome::no_route, Outcome::hangup})
+        BOOST_TEST((step(top, o, "t38") == top));
+}
+
+BOOST_AUTO_TEST_CASE(a_number_is_called_from_its_remembered_rung) {
+    Rig rig;
+    rig.queue.remember_call_options("+15551001", {true, 9600, false}, 1);
+    auto pages = test::synthetic_pages(1, render::Resolution::fine);
+    auto id =
+        rig.queue.enqueue(test::submission(rig.queue, "<rung@x>", pages, {"+15551001"})).jobs[0];
+    rig.run(network());
+    auto job = rig.queue.job(id);
+    BOOST_TEST(job->state == JobState::done);
+    BOOST_TEST_REQUIRE(job->attempts.size() == 1u);
+    BOOST_TEST(job->attempts[0].bit_rate == 9600);
+    BOOST_TEST(!job->attempts[0].ecm);
+    // What worked stays where the next job starts.
+    auto kept = rig.queue.call_options("+15551001");
+    BOOST_TEST(kept.max_bit_rate == 9600);
+    BOOST_TEST(!kept.ecm);
+    // Other numbers start at the top.
+    BOOST_TEST(rig.queue.call_options("+15551002").max_bit_rate == 14400);
+}

@@ -112,6 +112,21 @@ struct BatchDocument {
     int pages = 0;
 };
 
+// How calls to a number are made. After a failure in the image phases the
+// next call steps down a retry ladder (T.38 -> G.711 audio, 14400 -> 9600
+// bit/s, ECM on -> off); what last worked is where later jobs start, since
+// far ends and carriers differ and keep their quirks.
+struct CallOptions {
+    bool t38 = true;           // may switch to T.38 (SIP lines)
+    int max_bit_rate = 14400;  // 14400 (V.17) or 9600 (V.29)
+    bool ecm = true;
+    friend bool operator==(const CallOptions&, const CallOptions&) = default;
+};
+// The rung below `used` after an attempt that ended `outcome` having
+// travelled by `transport`; `used` itself when the outcome says nothing
+// about the line (busy, no answer...) or the ladder has no rung left.
+CallOptions next_rung(const CallOptions& used, Outcome outcome, const std::string& transport);
+
 struct Attempt {
     int number = 0;               // 1, 2, ...
     std::int64_t started_at = 0;  // unix seconds (queue clock)

@@ -38,6 +38,7 @@ struct OutgoingCall {
     int line = 0;                 // index of the line the scheduler reserved
     std::int64_t started_at = 0;  // queue clock
     std::string station_id;       // our TSI
+    CallOptions options;          // this number's rung of the retry ladder
 };
 
 // One of the gateway's lines, held by an inbound call until destroyed.

@@ -218,6 +218,11 @@ private:
     bool dial_next_trunk(Call& c);
     void on_incoming(const sip_msg* msg);
     Answer answer_for(const std::string& number) const;
+    // T.38 on this call: the settings allow it, and for an outgoing call
+    // the number's rung of the retry ladder too.
+    bool t38_allowed(const Call& c) const {
+        return settings.t38 && (!c.outgoing || c.outgoing->options.t38);
+    }
     void finish_outbound(Call& c);
     void finish_inbound(Call& c);
     void received_worker();
@@ -535,7 +540,8 @@ void SipLines::on_established(const sip_msg* msg, void* arg) {
             if (!agent.empty()) c.remote_agent = agent;
         }
     }
-    if (self.settings.t38_request && c.media && c.media->plan().medium == FaxParty::Medium::audio)
+    if (self.settings.t38_request && self.t38_allowed(c) && c.media &&
+        c.media->plan().medium == FaxParty::Medium::audio)
         self.request_t38(c);
     self.schedule_refresh(c);
 }
@@ -690,6 +696,7 @@ std::unique_ptr<FaxParty> SipLines::make_party(Call& c, FaxParty::Medium medium,
     if (c.direction == Call::Direction::outbound) {
         spec.role = FaxParty::Role::calling;
         spec.send = &c.send;
+        spec.modem = {c.outgoing->options.max_bit_rate, c.outgoing->options.ecm};
         auto channel = c.channel;
         spec.on_page = [channel, first = c.send.first_page](int pages) {
             // Pages of the whole document: the scheduler's count.
@@ -779,7 +786,7 @@ int SipLines::answer_offer(Call& c, const sip_msg* msg, mbuf** answer) {
     const bool on_t38 = c.media->running() && c.media->plan().medium == FaxParty::Medium::t38;
     // T.38 starts T.30 afresh: taken before the first page only, or kept
     // when a refresh offers it again.
-    if (t38 && settings.t38 && (!pages_done || on_t38)) {
+    if (t38 && t38_allowed(c) && (!pages_done || on_t38)) {
         plan.medium = FaxParty::Medium::t38;
         plan.remote = *sdp_media_raddr(image);
         const char* datagram = sdp_media_rattr(image, "T38FaxMaxDatagram");
