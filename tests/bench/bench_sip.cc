@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,7 @@ struct Result {
     int done = 0, failed = 0;
     double wall = 0, cpu = 0, call_seconds = 0;
     sip::MediaTotals caller, answerer;
+    std::map<std::string, int> why_failed;  // outcome (T.30 text) -> count
 };
 
 Result run(int calls, bool t38, const std::vector<render::Page>& page, double loss = -1) {
@@ -103,6 +105,11 @@ Result run(int calls, bool t38, const std::vector<render::Page>& page, double lo
     r.cpu = cpu_seconds() - cpu0;
     for (const auto& j : caller_queue.jobs()) {
         (j.state == faxcore::JobState::done ? r.done : r.failed)++;
+        if (j.state != faxcore::JobState::done && !j.attempts.empty()) {
+            const auto& a = j.attempts.back();
+            r.why_failed[std::string(faxcore::describe(a.outcome).name) + " (" + a.t30_text +
+                         ")"]++;
+        }
         for (const auto& a : j.attempts) r.call_seconds += a.line_seconds;
     }
     r.caller = sip::media_totals(*caller_backend);
@@ -155,6 +162,8 @@ int main(int argc, char** argv) {
                         t38 ? "t38" : "g711", n, r.done, r.failed, r.wall, r.cpu,
                         per_call_second * 1000, per_call_second > 0 ? 1 / per_call_second : 0, late,
                         lost);
+            for (const auto& [why, count] : r.why_failed)
+                std::printf("         %d failed: %s\n", count, why.c_str());
             std::fflush(stdout);
         }
     std::printf(

@@ -5,6 +5,7 @@
 // channel, and hears confirmed pages there too, so that slow queue writes
 // never stall the media of other calls.
 #include <faxgw/lines/sip.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -57,12 +58,27 @@ std::string ip_of(const std::string& host_port) {
 }
 
 // libre needs one call of libre_init() per process; each backend's thread
-// then keeps its own event loop state (re_thread_init).
-void init_libre_once() {
+// then keeps its own event loop state (re_thread_init). Every call holds
+// three sockets and libre indexes its table by descriptor number, so the
+// process may open as many descriptors as the system lets it (systemd's
+// default soft limit is 1024, which 200 calls exceed).
+int init_libre_once() {
     static std::once_flag once;
+    static int max_fds = 1024;
     std::call_once(once, [] {
         if (libre_init()) throw std::runtime_error("libre_init failed");
+        rlimit files{};
+        if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+            const rlim_t wanted = std::min<rlim_t>(files.rlim_max, 65536);
+            if (files.rlim_cur < wanted) {
+                files.rlim_cur = wanted;
+                setrlimit(RLIMIT_NOFILE, &files);
+            }
+            getrlimit(RLIMIT_NOFILE, &files);
+            max_fds = static_cast<int>(std::min<rlim_t>(files.rlim_cur, 65536));
+        }
     });
+    return max_fds;
 }
 
 // Runs libre's event loop on its own thread; post() hands it work.
@@ -70,12 +86,13 @@ void init_libre_once() {
 class Loop {
 public:
     Loop(std::function<void()> setup, std::function<void()> teardown) {
-        init_libre_once();
+        const int max_fds = init_libre_once();
         std::promise<void> ready;
         auto started = ready.get_future();
-        thread_ =
-            std::thread([this, &ready, setup = std::move(setup), teardown = std::move(teardown)] {
+        thread_ = std::thread(
+            [this, &ready, setup = std::move(setup), teardown = std::move(teardown), max_fds] {
                 re_thread_init();
+                fd_setsize(max_fds);  // before the first socket: only the first size counts
                 try {
                     if (mqueue_alloc(&queue_, &Loop::run_posted, this))
                         throw std::runtime_error("mqueue_alloc failed");
