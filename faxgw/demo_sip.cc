@@ -10,12 +10,7 @@
 namespace faxgw {
 namespace {
 
-std::string digits_of(std::string_view s) {
-    std::string d;
-    for (char c : s)
-        if (c >= '0' && c <= '9') d += c;
-    return d;
-}
+using faxcore::digits_of;
 
 // A UDP port on 127.0.0.1 that was free a moment ago.
 int free_udp_port() {

@@ -39,7 +39,4 @@ private:
     InboundSink* inbound_ = nullptr;
 };
 
-// Digits only: the network compares numbers as they would be dialled.
-std::string digits_of(std::string_view number);
-
 }  // namespace faxgw::faxcore

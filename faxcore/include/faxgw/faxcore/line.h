@@ -80,6 +80,8 @@ public:
 // compression, remote ident, T.30 code and text (the outcome is left to
 // the caller, who knows why the call ended).
 Attempt attempt_of(const OutgoingCall& call, const PartyReport& party, double line_seconds);
+// Digits only: lines compare numbers as they would be dialled.
+std::string digits_of(std::string_view number);
 // How a SIP final response to our INVITE ends an attempt (outcome.cc).
 Outcome outcome_of_sip_status(int status);
 

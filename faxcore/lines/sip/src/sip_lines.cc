@@ -26,15 +26,9 @@ namespace faxgw::sip {
 namespace {
 
 using faxcore::Attempt;
+using faxcore::digits_of;
 using faxcore::FaxParty;
 using faxcore::Outcome;
-
-std::string digits_of(std::string_view s) {
-    std::string d;
-    for (char c : s)
-        if (c >= '0' && c <= '9') d += c;
-    return d;
-}
 
 std::string header(const sip_msg* msg, sip_hdrid id) {
     if (!msg) return {};
