@@ -18,4 +18,21 @@ Attempt attempt_of(const OutgoingCall& call, const PartyReport& party, double li
     return a;
 }
 
+InboundFax inbound_fax_of(const PartyReport& receiver, std::string did, std::string caller,
+                          double line_seconds, std::int64_t received_at,
+                          std::filesystem::path tiff) {
+    InboundFax fax;
+    fax.did = std::move(did);
+    fax.caller = std::move(caller);
+    fax.remote_csid = receiver.remote_ident;
+    fax.pages = receiver.pages_received;
+    fax.complete = receiver.ended && receiver.completion_code == 0;
+    fax.t30_text = receiver.completion_text;
+    fax.line_seconds = line_seconds;
+    fax.bit_rate = receiver.bit_rate;
+    fax.received_at = received_at;
+    fax.tiff = std::move(tiff);
+    return fax;
+}
+
 }  // namespace faxgw::faxcore

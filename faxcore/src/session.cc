@@ -117,6 +117,8 @@ CallReport run_back_to_back_call(const SendSpec& send, const ReceiveSpec& receiv
 
     auto s = sender->report(), r = receiver->report();
     CallReport report;
+    report.sender = s;
+    report.receiver = r;
     report.line_seconds = watch.seconds();
     report.pages_confirmed = s.pages_confirmed;
     report.pages_received = r.pages_received;

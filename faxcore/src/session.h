@@ -34,6 +34,7 @@ struct CallReport {
     bool receiver_complete = false;
     bool sent_narrow = false;  // the receiver offered no B4: the narrow copy went
     std::string detail;
+    PartyReport sender, receiver;  // each party's own report, whole
 };
 
 CallReport run_back_to_back_call(const SendSpec& send, const ReceiveSpec& receive,

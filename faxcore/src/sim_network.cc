@@ -4,15 +4,7 @@ namespace faxgw::faxcore {
 namespace {
 
 Attempt attempt_from(const OutgoingCall& call, const CallReport& r) {
-    PartyReport sender;
-    sender.pages_confirmed = r.pages_confirmed;
-    sender.bit_rate = r.bit_rate;
-    sender.ecm = r.ecm;
-    sender.compression = r.compression;
-    sender.remote_ident = r.remote_csid;
-    sender.completion_code = r.t30_code;
-    sender.completion_text = r.t30_text;
-    Attempt a = attempt_of(call, sender, r.line_seconds);
+    Attempt a = attempt_of(call, r.sender, r.line_seconds);
     a.outcome = r.outcome;
     a.detail = r.detail;
     return a;
@@ -106,20 +98,11 @@ Attempt SimNetwork::call_inbound(const OutgoingCall& call, const PageConfirmed& 
     SendSpec send{call.job.document, call.first_page, 0, call.station_id, call.job.narrow_document};
     ReceiveSpec receive{file, settings_.station_id, 0, true};
     auto report = run_back_to_back_call(send, receive, limits(call), on_page);
-    if (report.pages_received > 0) {
-        InboundFax fax;
-        fax.did = call.job.number;
-        fax.caller = report.caller_tsi;  // the simulated network passes no caller ID
-        fax.remote_csid = report.caller_tsi;
-        fax.pages = report.pages_received;
-        fax.complete = report.receiver_complete;
-        fax.t30_text = report.t30_text;
-        fax.line_seconds = report.line_seconds;
-        fax.bit_rate = report.bit_rate;
-        fax.received_at = call.started_at + static_cast<std::int64_t>(report.line_seconds);
-        fax.tiff = file;
-        inbound_->received(std::move(fax));
-    }
+    if (report.pages_received > 0)
+        // The simulated network passes no caller ID: the caller's TSI stands in.
+        inbound_->received(
+            inbound_fax_of(report.receiver, call.job.number, report.caller_tsi, report.line_seconds,
+                           call.started_at + static_cast<std::int64_t>(report.line_seconds), file));
     return attempt_from(call, report);
 }
 

@@ -80,6 +80,10 @@ public:
 // compression, remote ident, T.30 code and text (the outcome is left to
 // the caller, who knows why the call ended).
 Attempt attempt_of(const OutgoingCall& call, const PartyReport& party, double line_seconds);
+// A received fax as the answering party reported it, for InboundSink::received.
+InboundFax inbound_fax_of(const PartyReport& receiver, std::string did, std::string caller,
+                          double line_seconds, std::int64_t received_at,
+                          std::filesystem::path tiff);
 // Digits only: lines compare numbers as they would be dialled.
 std::string digits_of(std::string_view number);
 // How a SIP final response to our INVITE ends an attempt (outcome.cc).

@@ -999,17 +999,9 @@ void SipLines::finish_inbound(Call& c) {
     faxcore::PartyReport party;
     if (c.media && c.media->party()) party = c.media->party()->report();
     if (party.pages_received > 0) {
-        faxcore::InboundFax fax;
-        fax.did = c.did;
-        fax.caller = c.caller;
-        fax.remote_csid = party.remote_ident;
-        fax.pages = party.pages_received;
-        fax.complete = party.ended && party.completion_code == 0;
-        fax.t30_text = party.completion_text;
-        fax.line_seconds = c.watch ? c.watch->seconds() : 0;
-        fax.bit_rate = party.bit_rate;
-        fax.received_at = static_cast<std::int64_t>(std::time(nullptr));
-        fax.tiff = c.receive.tiff;
+        auto fax =
+            faxcore::inbound_fax_of(party, c.did, c.caller, c.watch ? c.watch->seconds() : 0,
+                                    static_cast<std::int64_t>(std::time(nullptr)), c.receive.tiff);
         {
             std::lock_guard lock(received_mutex_);
             received_.push_back(std::move(fax));
