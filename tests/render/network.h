@@ -51,46 +51,64 @@ inline std::string try_to_connect(int port) {
     return result;
 }
 
+// A TCP socket listening on 127.0.0.1 at a free port, with no thread: the
+// kernel completes connections into its backlog. For a test that forks, a
+// second thread could hold a lock (the sanitizers' allocator) at the fork and
+// leave the child waiting for it.
+class LoopbackListener {
+public:
+    LoopbackListener() {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t size = sizeof address;
+        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<const sockaddr*>(&address), size) != 0 ||
+            ::listen(fd_, 16) != 0 ||
+            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size) != 0)
+            throw std::runtime_error(std::string("cannot listen on 127.0.0.1: ") +
+                                     std::strerror(errno));
+        port_ = ntohs(address.sin_port);
+    }
+    ~LoopbackListener() { ::close(fd_); }
+    LoopbackListener(const LoopbackListener&) = delete;
+    LoopbackListener& operator=(const LoopbackListener&) = delete;
+
+    int fd() const { return fd_; }
+    int port() const { return port_; }
+
+private:
+    int fd_ = -1;
+    int port_ = 0;
+};
+
 // An HTTP server on 127.0.0.1 at a free port, on a thread of its own, that
 // answers every GET with `body` as image/png (anything else with 501, as
 // Python's http.server does) and counts the connections it accepts.
 class LoopbackServer {
 public:
     explicit LoopbackServer(std::string body = {}) : body_(std::move(body)) {
-        listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t size = sizeof address;
-        if (listener_ < 0 ||
-            ::bind(listener_, reinterpret_cast<const sockaddr*>(&address), size) != 0 ||
-            ::listen(listener_, 16) != 0 ||
-            ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size) != 0)
-            throw std::runtime_error(std::string("cannot listen on 127.0.0.1: ") +
-                                     std::strerror(errno));
-        port_ = ntohs(address.sin_port);
         thread_ = std::thread([this] { serve(); });
     }
     ~LoopbackServer() {
         stop_ = true;
         thread_.join();
-        ::close(listener_);
     }
     LoopbackServer(const LoopbackServer&) = delete;
     LoopbackServer& operator=(const LoopbackServer&) = delete;
 
-    int port() const { return port_; }
+    int port() const { return listener_.port(); }
     std::string url(const std::string& path) const {
-        return "http://127.0.0.1:" + std::to_string(port_) + path;
+        return "http://127.0.0.1:" + std::to_string(port()) + path;
     }
     int connections() const { return connections_; }
 
 private:
     void serve() {
         while (!stop_) {
-            pollfd p{listener_, POLLIN, 0};
+            pollfd p{listener_.fd(), POLLIN, 0};
             if (::poll(&p, 1, 50) <= 0) continue;
-            const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+            const int client = ::accept4(listener_.fd(), nullptr, nullptr, SOCK_CLOEXEC);
             if (client < 0) continue;
             ++connections_;
             answer(client);
@@ -122,8 +140,7 @@ private:
     }
 
     std::string body_;
-    int listener_ = -1;
-    int port_ = 0;
+    LoopbackListener listener_;
     std::atomic<int> connections_{0};
     std::atomic<bool> stop_{false};
     std::thread thread_;
