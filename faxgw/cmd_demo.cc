@@ -184,17 +184,19 @@ int run_demo(const DemoOptions& o) {
     config.line_backend = "sim";        // the demo's own choice, whatever a --config says
     if (o.line == "sip") {
         far_end.emplace(config, o.t38 == "on", log_line);
-        std::cout << "\nCalls go over SIP on 127.0.0.1 (gateway " << config.sip.listen
-                  << ", T.38 " << o.t38 << "), in real time.\n";
+        std::cout << "\nCalls go over SIP on 127.0.0.1 (gateway " << config.sip.listen << ", T.38 "
+                  << o.t38 << "), in real time.\n";
     }
     faxcore::Gateway gateway(*queue, config.gateway, config.var, log_line,
                              make_line_backend(config));
-    auto stats = gateway.run_until_idle([&] { hand_results_to_mail(*queue, config); });
+    mailgw::Outbox outbox(config.var);
+    auto stats = gateway.run_until_idle([&] { hand_results_to_mail(*queue, outbox, config); });
+    outbox.deliver_due(config.mail.relay, log_line);
 
     std::cout << "\nEvery job to its end (" << stats.calls << " calls on " << config.gateway.lines
-              << (o.line == "sip" ? " SIP lines, " : " simulated lines, ") << std::fixed << std::setprecision(0) << stats.line_seconds
-              << " line seconds, " << std::setprecision(2) << stats.cpu_seconds
-              << " CPU seconds):\n";
+              << (o.line == "sip" ? " SIP lines, " : " simulated lines, ") << std::fixed
+              << std::setprecision(0) << stats.line_seconds << " line seconds, "
+              << std::setprecision(2) << stats.cpu_seconds << " CPU seconds):\n";
     print_table(queue->jobs(), sample_of);
     std::cout << "\n";
     print_files("Pages received by the far-end fax machines, in", config.gateway.sim.remote_dir);
@@ -213,7 +215,8 @@ CLI::App* add_demo_command(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<DemoOptions>();
     o->common.add_to(*cmd);
     cmd->add_option("--samples", o->samples, "Folder of sample mails (*.eml)");
-    cmd->add_option("--line", o->line, "sim: the simulated network; sip: real SIP calls on 127.0.0.1")
+    cmd->add_option("--line", o->line,
+                    "sim: the simulated network; sip: real SIP calls on 127.0.0.1")
         ->check(CLI::IsMember({"sim", "sip"}));
     cmd->add_option("--t38", o->t38, "With --line sip: on (switch to T.38) or off (G.711 audio)")
         ->check(CLI::IsMember({"on", "off"}));

@@ -5,8 +5,10 @@
 // DESCRIPTION
 //     Puts queued jobs on free lines (lines.count), retries busy, unanswered
 //     and failed calls with a backoff per failure class (retry.*), answers
-//     calls to the gateway's DIDs, writes notification mails to paths.outbox
-//     and delivers received faxes to the Maildirs of inbound.routes. Jobs a
+//     calls to the gateway's DIDs, and mails notifications and received
+//     faxes (inbound.routes) through the outbox: to the relay smtp.url,
+//     retried while it is down, or without one into the Maildirs below
+//     paths.var. Jobs a
 //     killed predecessor left mid-call are sent again from their first
 //     unconfirmed page. Stops after the calls in flight on SIGTERM or SIGINT.
 //     Only one `faxgw run` works on a state folder at a time.
@@ -95,9 +97,14 @@ int run_daemon(const CommonOptions& o) {
         settings.sweep.scratch_age = std::max<std::int64_t>(
             settings.sweep.scratch_age, 10 * std::max(render.wall_seconds, render.cpu_seconds));
         faxcore::Gateway gateway(*queue, settings, config.var, log_line, make_line_backend(config));
+        mailgw::Outbox outbox(config.var);
+        // Mail leaves on a thread of its own: a relay that is slow or down
+        // must not hold up the lines.
+        std::jthread mailer(
+            [&](std::stop_token stop) { deliver_mail_until(stop, config, log_line); });
         log_line("faxgw run: " + std::to_string(config.gateway.lines) + " " + config.line_backend +
                  " line(s), state in " + config.var.string());
-        gateway.run(signals.token(), [&] { hand_results_to_mail(*queue, config); });
+        gateway.run(signals.token(), [&] { hand_results_to_mail(*queue, outbox, config); });
         return 0;
     } catch (const faxcore::StateFolderBusy& e) {
         std::cerr << "faxgw run: " << e.what() << "\n";

@@ -4,7 +4,9 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 
 #include "config.h"
@@ -39,6 +41,14 @@ void report_warnings(const Config& config);
 
 // Writes notifications and delivers received faxes: what mailgw does after
 // each round of calls, whichever command runs the lines.
-void hand_results_to_mail(faxcore::Queue& queue, const Config& config);
+// Hands what the gateway finished to mail: notifications and received faxes
+// are posted to the outbox (delivered by deliver_mail_until or, in the demo,
+// once at the end).
+void hand_results_to_mail(faxcore::Queue& queue, mailgw::Outbox& outbox, const Config& config);
+
+// Delivers the outbox's mail as it falls due (smtp.url, or the Maildirs),
+// until `stop`; failures are logged, one line each.
+void deliver_mail_until(const std::stop_token& stop, const Config& config,
+                        const std::function<void(const std::string&)>& log);
 
 }  // namespace faxgw

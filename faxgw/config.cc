@@ -4,6 +4,7 @@
 #include <toml++/toml.h>
 
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
@@ -283,6 +284,34 @@ std::string rules_toml(const std::vector<mailgw::SenderRule>& rules) {
     return out.str();
 }
 
+// One table of inbound.routes.
+mailgw::InboundRoute inbound_route(const toml::table& t) {
+    mailgw::InboundRoute r;
+    r.did = field(t, "did", "*");
+    r.caller = field(t, "caller", "*");
+    r.csid = field(t, "csid", "*");
+    if (const auto* a = t.get("address")) r.addresses.push_back(str(*a));
+    if (const auto* a = t.get("addresses"))
+        for (const auto& each : strings(*a)) r.addresses.push_back(each);
+    const std::string action = field(t, "action", "deliver");
+    if (action == "quarantine")
+        r.action = mailgw::InboundRoute::Action::quarantine;
+    else if (action != "deliver")
+        bad(*t.get("action"), "action must be \"deliver\" or \"quarantine\"");
+    const std::string format = field(t, "format", "pdf");
+    if (format == "tiff")
+        r.format = mailgw::InboundRoute::Format::tiff;
+    else if (format == "both")
+        r.format = mailgw::InboundRoute::Format::both;
+    else if (format != "pdf")
+        bad(*t.get("format"), "format must be \"pdf\", \"tiff\" or \"both\"");
+    r.folder = field(t, "folder");
+    if (r.action == mailgw::InboundRoute::Action::deliver && r.addresses.empty() &&
+        r.folder.empty())
+        bad(t, "a route needs an address, addresses or a folder");
+    return r;
+}
+
 const std::vector<Key>& keys() {
     static const std::vector<Key> table = {
         {"paths.var", R"("var")",
@@ -291,6 +320,10 @@ const std::vector<Key>& keys() {
         {"paths.outbox", R"("outbox")",
          "Maildir for notification mails to senders (relative paths are below paths.var).",
          [](auto& n, Config& c) { c.mail.outbox = str(n); }},
+        {"paths.quarantine", R"("quarantine")",
+         "Where received faxes of inbound routes with action = \"quarantine\" are kept (below\n"
+         "# paths.var when relative).",
+         [](auto& n, Config& c) { c.mail.quarantine = str(n); }},
         {"paths.inbound_maildir", R"("mail")",
          "Root of the Maildirs that received faxes are delivered to, one per address.",
          [](auto& n, Config& c) { c.mail.inbound_maildir = str(n); }},
@@ -590,17 +623,82 @@ const std::vector<Key>& keys() {
          [](auto& n, Config& c) { c.mail.limits.pages_per_day_per_domain = int(integer(n)); },
          {0, 1000000}},
 
+        {"smtp.url", R"("")",
+         "The relay every mail faxgw writes goes through (received faxes, notifications):\n"
+         "# \"smtp://host:587\" (STARTTLS), \"smtps://host:465\" (TLS), \"smtp://127.0.0.1:25\" (a "
+         "local\n"
+         "# Postfix, with tls = \"none\"). \"\" = no relay: mails are filed in the Maildirs below\n"
+         "# paths.var (paths.outbox, paths.inbound_maildir). See conf/relays.md.",
+         [](auto& n, Config& c) {
+             c.mail.relay.url = str(n);
+             const auto& url = c.mail.relay.url;
+             if (!url.empty() && !url.starts_with("smtp://") && !url.starts_with("smtps://"))
+                 bad(n, "smtp.url must start with smtp:// or smtps://");
+         }},
+        {"smtp.tls", R"("required")",
+         "\"required\": an smtp:// relay must offer STARTTLS, or mail waits in the outbox;\n"
+         "# \"none\": plain SMTP (a relay on this machine). smtps:// is always TLS.",
+         [](auto& n, Config& c) {
+             c.mail.relay.tls = str(n);
+             if (c.mail.relay.tls != "required" && c.mail.relay.tls != "none")
+                 bad(n, "smtp.tls must be \"required\" or \"none\"");
+         }},
+        {"smtp.user", R"("")", "User name for SMTP AUTH (\"\" = no AUTH).",
+         [](auto& n, Config& c) { c.mail.relay.user = str(n); }},
+        {"smtp.password", R"("")", "Password for SMTP AUTH; better in smtp.password_file.",
+         [](auto& n, Config& c) { c.mail.relay.password = str(n); }},
+        {"smtp.password_file", R"("")",
+         "A file whose first line is the SMTP AUTH password (readable by faxgw only).",
+         [](auto& n, Config& c) {
+             if (str(n).empty()) return;
+             std::ifstream in(str(n));
+             std::string line;
+             if (!in || !std::getline(in, line)) bad(n, "cannot read " + str(n));
+             if (!line.empty() && line.back() == '\r') line.pop_back();
+             c.mail.relay.password = line;
+         }},
+        {"smtp.ca_file", R"("")",
+         "PEM file of the CA(s) that signed the relay's certificate (\"\" = the system's).",
+         [](auto& n, Config& c) { c.mail.relay.ca_file = str(n); }},
+        {"smtp.timeout_seconds",
+         "60",
+         "How long one mail may take to hand over to the relay.",
+         [](auto& n, Config& c) { c.mail.relay.timeout_seconds = int(integer(n)); },
+         {1, 3600}},
+        {"smtp.retry_seconds",
+         "60",
+         "After a temporary failure (relay down, a 4xx answer) a mail is tried again after\n"
+         "# this long, then after twice as long each time, at most every hour.",
+         [](auto& n, Config& c) { c.mail.relay.retry_seconds = int(integer(n)); },
+         {1, 3600}},
+        {"smtp.give_up_hours",
+         "120",
+         "A mail the relay has not taken after this long fails for good (tries back off from 1\n"
+         "# minute to 1 hour).",
+         [](auto& n, Config& c) { c.mail.relay.give_up_hours = int(integer(n)); },
+         {1, 10000}},
+
         {"inbound.routes",
          R"([
   { did = "+15550100", address = "frontdesk@localhost" },
   { did = "*", address = "postmaster@localhost" },
 ])",
-         "Where received faxes go: the DID dialled (E.164, or \"*\" for the rest) and the address\n"
-         "# whose Maildir (below paths.inbound_maildir) receives them.",
+         "Where received faxes go; the first route that matches decides (none: "
+         "postmaster@localhost).\n"
+         "# did: the number dialled (E.164 or as dialled, \"*\" any); caller, csid: globs on the\n"
+         "# caller's number and the far end's station ID (default \"*\"); address or addresses: "
+         "who\n"
+         "# gets a mail (through the outbox: smtp.url, or their Maildir below "
+         "paths.inbound_maildir);\n"
+         "# format: \"pdf\" (default), \"tiff\" or \"both\"; folder: also file the fax there, "
+         "named by\n"
+         "# date, time and caller; action = \"quarantine\": a junk fax, kept in paths.quarantine "
+         "and\n"
+         "# mailed to nobody.",
          [](auto& n, Config& c) {
              c.mail.inbound_routes.clear();
              tables(n, [&](const toml::table& t) {
-                 c.mail.inbound_routes.emplace_back(field(t, "did", "*"), field(t, "address"));
+                 c.mail.inbound_routes.push_back(inbound_route(t));
              });
          }},
     };
@@ -705,6 +803,7 @@ Config load_config(const std::optional<std::filesystem::path>& file,
     fill_known_numbers(user, c);
     c.mail.outbox = below(c.var, c.mail.outbox);
     c.mail.inbound_maildir = below(c.var, c.mail.inbound_maildir);
+    c.mail.quarantine = below(c.var, c.mail.quarantine);
     c.gateway.sim.remote_dir = below(c.var, c.gateway.sim.remote_dir);
     copy_gateway_settings(c);
     return c;

@@ -1,10 +1,17 @@
 // deliver_inbound(): received faxes become mails with a PDF attached.
 #include "inbound.h"
 
+#include <fnmatch.h>
 #include <mimetic/mimetic.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -60,8 +67,26 @@ std::string report_text(const faxcore::InboundFax& fax) {
     return text.str();
 }
 
+// "fax-20261202-064512-5551234.pdf": when and from whom, as a file name.
+std::string attachment_name(const faxcore::InboundFax& fax, std::string_view extension) {
+    std::time_t t = static_cast<std::time_t>(fax.received_at);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y%m%d-%H%M%S", &tm);
+    const std::string caller = digits_of(fax.caller);
+    return "fax-" + std::string(when) + (caller.empty() ? "" : "-" + caller) + "." +
+           std::string(extension);
+}
+
+// One file attached to the mail (and filed), named as the attachment.
+struct FaxFile {
+    std::filesystem::path path;
+    std::string subtype;  // "pdf", "tiff"
+};
+
 std::string inbound_mail(const faxcore::InboundFax& fax, const std::string& to,
-                         const std::filesystem::path& pdf, const Settings& settings) {
+                         const std::vector<FaxFile>& files, const Settings& settings) {
     mimetic::MultipartMixed mail;
     mimetic::Header& h = mail.header();
     h.push_back(mimetic::Field("From", settings.gateway_address));
@@ -70,61 +95,150 @@ std::string inbound_mail(const faxcore::InboundFax& fax, const std::string& to,
                                               std::to_string(fax.pages) +
                                               (fax.pages == 1 ? " page)" : " pages)")));
     h.push_back(mimetic::Field("Date", rfc5322_date(std::time(nullptr))));
-    h.push_back(mimetic::Field("Message-ID", "<faxgw-inbound-" + std::to_string(fax.id) + "@" +
+    // Unique beyond this queue's ids, which start again in a new queue.
+    h.push_back(mimetic::Field("Message-ID", "<faxgw-inbound-" + std::to_string(fax.id) + "." +
+                                                 std::to_string(fax.received_at) + "." +
+                                                 safe_file_name(to) + "@" +
                                                  domain_of(settings.gateway_address) + ">"));
     h.push_back(mimetic::Field("Auto-Submitted", "auto-generated"));
     h.push_back(mimetic::Field("MIME-Version", "1.0"));
     // The mail owns its parts and deletes them.
     mail.body().parts().push_back(new mimetic::TextPlain(report_text(fax), "us-ascii"));
-    auto* attachment = new mimetic::Attachment(
-        pdf.string(), mimetic::ContentType("application", "pdf"), mimetic::Base64::Encoder());
-    mail.body().parts().push_back(attachment);
-    if (!attachment->isValid()) throw std::runtime_error("cannot read " + pdf.string());
+    for (const auto& file : files) {
+        auto* attachment = new mimetic::Attachment(
+            file.path.string(), mimetic::ContentType("application", file.subtype),
+            mimetic::Base64::Encoder());
+        if (file.subtype == "tiff") attachment->header().contentType().type("image");
+        mail.body().parts().push_back(attachment);
+        if (!attachment->isValid()) throw std::runtime_error("cannot read " + file.path.string());
+    }
     std::ostringstream out;
     out << mail;
     return with_crlf(out.str());
 }
 
-void deliver_one(faxcore::Queue& queue, const faxcore::InboundFax& fax, const Settings& settings) {
-    std::string address = inbound_address(fax.did, settings);
-    std::filesystem::path maildir = settings.inbound_maildir / safe_file_name(address);
-    ensure_maildir(maildir);
-    // Named as the attachment should be: mimetic takes the file's name.
-    std::filesystem::path pdf = maildir / "tmp" / ("fax-" + std::to_string(fax.id) + ".pdf");
-    render::fax_tiff_to_pdf(fax.tiff, pdf);
-    std::string mail;
-    try {
-        mail = inbound_mail(fax, address, pdf, settings);
-    } catch (...) {
-        std::filesystem::remove(pdf);
-        throw;
+// A folder of its own for the attachments, named as the attachments should
+// be (mimetic takes the file's name), removed with them.
+class ScratchFolder {
+public:
+    ScratchFolder() {
+        std::string templ = (std::filesystem::temp_directory_path() / "faxgw-inbound-XXXXXX");
+        if (!::mkdtemp(templ.data())) throw std::runtime_error("cannot make a scratch folder");
+        path_ = templ;
     }
-    std::filesystem::remove(pdf);
-    auto path = deliver_to_maildir(maildir, inbound_file_name(fax.id), mail);
-    queue.mark_inbound_delivered(fax.id, path.string());
+    ~ScratchFolder() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path_, ignored);
+    }
+    ScratchFolder(const ScratchFolder&) = delete;
+    ScratchFolder& operator=(const ScratchFolder&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+bool glob_matches(const std::string& pattern, const std::string& value) {
+    return pattern == "*" || ::fnmatch(pattern.c_str(), value.c_str(), FNM_CASEFOLD) == 0;
+}
+
+bool did_matches(const std::string& key, std::string_view did) {
+    const std::string digits = digits_of(did);
+    return key == "*" || key == did || (!digits.empty() && digits_of(key) == digits);
+}
+
+// Puts a copy of `file` into `folder` under `name`, or "name-2", "name-3"
+// ... when taken: link() never replaces a file, so two gateways filing at
+// once cannot overwrite each other. Returns the path.
+std::filesystem::path file_into(const std::filesystem::path& folder, const std::string& name,
+                                const std::filesystem::path& file) {
+    std::filesystem::create_directories(folder);
+    const auto staged = folder / ("." + name + ".part");
+    std::ifstream in(file, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in) throw std::runtime_error("cannot read " + file.string());
+    faxcore::write_file_durably(staged, bytes);
+    const auto stem = std::filesystem::path(name).stem().string();
+    const auto extension = std::filesystem::path(name).extension().string();
+    for (int n = 1;; ++n) {
+        const auto target = folder / (n == 1 ? name : stem + "-" + std::to_string(n) + extension);
+        if (::link(staged.c_str(), target.c_str()) == 0) {
+            std::filesystem::remove(staged);
+            return target;
+        }
+        if (errno != EEXIST) {
+            const std::string why = std::strerror(errno);
+            std::filesystem::remove(staged);
+            throw std::runtime_error("cannot file the fax in " + folder.string() + ": " + why);
+        }
+    }
+}
+
+// The received fax in the route's format(s), in `scratch`.
+std::vector<FaxFile> fax_files(const faxcore::InboundFax& fax, InboundRoute::Format format,
+                               const std::filesystem::path& scratch) {
+    std::vector<FaxFile> files;
+    if (format != InboundRoute::Format::tiff) {
+        files.push_back({scratch / attachment_name(fax, "pdf"), "pdf"});
+        render::fax_tiff_to_pdf(fax.tiff, files.back().path);
+    }
+    if (format != InboundRoute::Format::pdf) {
+        files.push_back({scratch / attachment_name(fax, "tif"), "tiff"});
+        std::filesystem::copy_file(fax.tiff, files.back().path);
+    }
+    return files;
+}
+
+void deliver_one(faxcore::Queue& queue, Outbox& outbox, const faxcore::InboundFax& fax,
+                 const Settings& settings) {
+    const InboundRoute& route = inbound_route(fax, settings);
+    if (route.action == InboundRoute::Action::quarantine) {
+        const auto kept = file_into(settings.quarantine, attachment_name(fax, "tif"), fax.tiff);
+        queue.mark_inbound_delivered(fax.id, "quarantine: " + kept.string());
+        return;
+    }
+    const ScratchFolder scratch;
+    const auto files = fax_files(fax, route.format, scratch.path());
+    if (!route.folder.empty())
+        for (const auto& file : files) file_into(route.folder, file.path.filename(), file.path);
+    std::string where;
+    for (const auto& address : route.addresses) {
+        OutgoingMail mail;
+        mail.key = "inbound:" + std::to_string(fax.id) + ":" + std::to_string(fax.received_at) +
+                   ":" + address;
+        mail.sender = settings.gateway_address;
+        mail.recipients = {address};
+        mail.message = inbound_mail(fax, address, files, settings);
+        mail.local_maildir = settings.inbound_maildir / safe_file_name(address);
+        outbox.post(mail);
+        where += (where.empty() ? "" : ", ") + address;
+    }
+    if (!route.folder.empty()) where += (where.empty() ? "" : ", ") + route.folder.string();
+    queue.mark_inbound_delivered(fax.id, "outbox: " + where);
 }
 
 }  // namespace
 
-std::string inbound_address(std::string_view did, const Settings& settings) {
-    std::string digits = digits_of(did);
-    for (const auto& [key, address] : settings.inbound_routes)
-        if (key != "*" && (key == did || (!digits.empty() && digits_of(key) == digits)))
-            return address;
-    for (const auto& [key, address] : settings.inbound_routes)
-        if (key == "*") return address;
-    return "postmaster@localhost";
+const InboundRoute& inbound_route(const faxcore::InboundFax& fax, const Settings& settings) {
+    for (const auto& route : settings.inbound_routes)
+        if (did_matches(route.did, fax.did) && glob_matches(route.caller, fax.caller) &&
+            glob_matches(route.csid, trim(fax.remote_csid)))
+            return route;
+    static const InboundRoute postmaster = [] {
+        InboundRoute r;
+        r.addresses = {"postmaster@localhost"};
+        return r;
+    }();
+    return postmaster;
 }
 
-std::string inbound_file_name(std::int64_t id) { return "faxgw-inbound-" + std::to_string(id); }
-
-int deliver_inbound(faxcore::Queue& queue, const Settings& settings) {
+int deliver_inbound(faxcore::Queue& queue, Outbox& outbox, const Settings& settings) {
     int delivered = 0;
     std::string errors;
     // One unreadable fax must not hold up the others; report them together.
     for (const faxcore::InboundFax& fax : queue.undelivered_inbound()) {
         try {
-            deliver_one(queue, fax, settings);
+            deliver_one(queue, outbox, fax, settings);
             ++delivered;
         } catch (const std::exception& e) {
             errors += (errors.empty() ? "" : "; ") +

@@ -8,11 +8,9 @@
 
 namespace faxgw::mailgw {
 
-// The mail address a dialled number routes to: a route whose key is the
-// DID as written or has the same digits, else the "*" route, else
-// postmaster@localhost.
-std::string inbound_address(std::string_view did, const Settings& settings);
-
-std::string inbound_file_name(std::int64_t id);
+// The route of a received fax: the first of settings.inbound_routes whose
+// DID (as written, or the same digits), caller and CSID patterns match it;
+// with none, a mail to postmaster@localhost.
+const InboundRoute& inbound_route(const faxcore::InboundFax& fax, const Settings& settings);
 
 }  // namespace faxgw::mailgw

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "inbound.h"
@@ -209,23 +210,62 @@ BOOST_FIXTURE_TEST_CASE(null_sender_is_marked_but_not_written, NotifyFixture) {
                                  mailgw::notification_file_name("b4", faxcore::ReportKind::final)));
 }
 
-BOOST_AUTO_TEST_CASE(inbound_routes) {
+faxcore::InboundFax received(const std::string& did, const std::string& caller = "",
+                             const std::string& csid = "") {
+    faxcore::InboundFax fax;
+    fax.did = did;
+    fax.caller = caller;
+    fax.remote_csid = csid;
+    return fax;
+}
+
+mailgw::InboundRoute route(const std::string& did, const std::string& address,
+                           const std::string& caller = "*", const std::string& csid = "*") {
+    mailgw::InboundRoute r;
+    r.did = did;
+    r.caller = caller;
+    r.csid = csid;
+    r.addresses = {address};
+    return r;
+}
+
+std::string routed(const faxcore::InboundFax& fax, const mailgw::Settings& s) {
+    const auto& r = mailgw::inbound_route(fax, s);
+    return r.action == mailgw::InboundRoute::Action::quarantine ? "quarantine" : r.addresses.at(0);
+}
+
+BOOST_AUTO_TEST_CASE(inbound_routes_first_match_by_did_caller_and_csid) {
     mailgw::Settings s;
-    BOOST_TEST(mailgw::inbound_address("+15550100", s) == "postmaster@localhost");
-    s.inbound_routes = {{"+15550100", "office@example.org"},
-                        {"5550199", "lab@example.org"},
-                        {"*", "all@example.org"}};
-    BOOST_TEST(mailgw::inbound_address("+15550100", s) == "office@example.org");
-    BOOST_TEST(mailgw::inbound_address("15550100", s) == "office@example.org");
-    BOOST_TEST(mailgw::inbound_address("5550199", s) == "lab@example.org");
-    BOOST_TEST(mailgw::inbound_address("+15550123", s) == "all@example.org");
+    BOOST_TEST(routed(received("+15550100"), s) == "postmaster@localhost");
+    auto junk = route("*", "", "+1900*");
+    junk.action = mailgw::InboundRoute::Action::quarantine;
+    s.inbound_routes = {junk, route("*", "sales@example.org", "*", "ACME*"),
+                        route("+15550100", "office@example.org"),
+                        route("5550199", "lab@example.org"), route("*", "all@example.org")};
+    BOOST_TEST(routed(received("+15550100"), s) == "office@example.org");
+    BOOST_TEST(routed(received("15550100"), s) == "office@example.org");  // same digits
+    BOOST_TEST(routed(received("5550199"), s) == "lab@example.org");
+    BOOST_TEST(routed(received("+15550123"), s) == "all@example.org");
+    BOOST_TEST(routed(received("+15550100", "+19005551234"), s) == "quarantine");
+    BOOST_TEST(routed(received("+15550100", "+15551001", " acme corp  "), s) ==
+               "sales@example.org");  // trimmed, any case
+}
+
+// The mails the outbox filed in `maildir`/new.
+std::vector<std::string> filed_mails(const std::filesystem::path& maildir) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(maildir / "new", ec))
+        out.push_back(read(e.path()));
+    return out;
 }
 
 BOOST_AUTO_TEST_CASE(inbound_fax_becomes_mail_with_pdf) {
     TempDir dir;
     mailgw::Settings settings;
     settings.inbound_maildir = dir.path / "mail";
-    settings.inbound_routes = {{"+15550100", "office@example.org"}};
+    settings.inbound_routes = {route("+15550100", "office@example.org")};
+    mailgw::Outbox outbox(dir.path / "var");
     auto tiff = dir.path / "in.tif";
     render::write_fax_tiff(render::render_text("Hello from the far end\f2nd page", settings.render),
                            tiff);
@@ -249,15 +289,17 @@ BOOST_AUTO_TEST_CASE(inbound_fax_becomes_mail_with_pdf) {
     queue.inbound = {fax, missing};
 
     // The broken one is reported, the good one delivered anyway.
-    BOOST_CHECK_THROW(mailgw::deliver_inbound(queue, settings), std::exception);
+    BOOST_CHECK_THROW(mailgw::deliver_inbound(queue, outbox, settings), std::exception);
     BOOST_TEST_REQUIRE(queue.delivered.size() == 1u);
     BOOST_TEST(queue.delivered[0].first == 7);
+    BOOST_TEST(queue.delivered[0].second == "outbox: office@example.org");
+    BOOST_TEST(outbox.deliver_due(mailgw::RelaySettings{}).sent == 1);
     auto maildir = settings.inbound_maildir / "office@example.org";
-    BOOST_TEST(queue.delivered[0].second ==
-               (maildir / "new" / mailgw::inbound_file_name(7)).string());
     BOOST_TEST(std::filesystem::is_empty(maildir / "tmp"));
+    const auto mails = filed_mails(maildir);
+    BOOST_TEST_REQUIRE(mails.size() == 1u);
 
-    std::string raw = read(queue.delivered[0].second);
+    std::string raw = mails[0];
     BOOST_TEST(all_crlf(raw));
     mimetic::MimeEntity mail(raw.begin(), raw.end());
     BOOST_TEST(field(mail, "MIME-Version") == "1.0");
@@ -272,16 +314,67 @@ BOOST_AUTO_TEST_CASE(inbound_fax_becomes_mail_with_pdf) {
     BOOST_TEST(report.find("SAMPLE CSID") != std::string::npos);
     BOOST_TEST(report.find("14400") != std::string::npos);
     BOOST_TEST(pdf.header().contentType().subtype() == "pdf");
-    BOOST_TEST(pdf.header().contentDisposition().param("filename") == "fax-7.pdf");
+    BOOST_TEST(pdf.header().contentDisposition().param("filename") ==
+               "fax-20250303-110640-15551001.pdf");
     std::string bytes;
     mimetic::Base64::Decoder decoder;
     mimetic::decode(pdf.body().begin(), pdf.body().end(), decoder, std::back_inserter(bytes));
     BOOST_TEST(bytes.starts_with("%PDF-"));
 
-    // Delivering again (the mark was lost) replaces the same file.
+    // Delivering again (the mark was lost) posts nothing new.
     queue.inbound = {fax};
-    BOOST_TEST(mailgw::deliver_inbound(queue, settings) == 1);
-    auto files = std::distance(std::filesystem::directory_iterator(maildir / "new"),
-                               std::filesystem::directory_iterator());
-    BOOST_TEST(files == 1);
+    BOOST_TEST(mailgw::deliver_inbound(queue, outbox, settings) == 1);
+    BOOST_TEST(outbox.deliver_due(mailgw::RelaySettings{}).sent == 0);
+    BOOST_TEST(filed_mails(maildir).size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(inbound_routes_mail_several_addresses_in_tiff_and_file_and_quarantine) {
+    TempDir dir;
+    mailgw::Settings settings;
+    settings.inbound_maildir = dir.path / "mail";
+    settings.quarantine = dir.path / "quarantine";
+    auto both = route("+15550100", "office@example.org");
+    both.addresses.push_back("boss@example.org");
+    both.format = mailgw::InboundRoute::Format::tiff;
+    both.folder = dir.path / "archive";
+    auto junk = route("*", "", "+1900*");
+    junk.action = mailgw::InboundRoute::Action::quarantine;
+    settings.inbound_routes = {junk, both};
+    mailgw::Outbox outbox(dir.path / "var");
+    auto tiff = dir.path / "in.tif";
+    render::write_fax_tiff(render::render_text("Hello", settings.render), tiff);
+    FakeQueue queue;
+    faxcore::InboundFax fax = received("+15550100", "+15551001");
+    fax.id = 1;
+    fax.pages = 1;
+    fax.received_at = 1741000000;
+    fax.tiff = tiff;
+    faxcore::InboundFax spam = received("+15550100", "+19005550000");
+    spam.id = 2;
+    spam.received_at = 1741000100;
+    spam.tiff = tiff;
+    queue.inbound = {fax, fax, spam};  // the first twice: two faxes at the same second
+    queue.inbound[1].id = 3;
+    BOOST_TEST(mailgw::deliver_inbound(queue, outbox, settings) == 3);
+    BOOST_TEST(outbox.deliver_due(mailgw::RelaySettings{}).sent == 4);  // 2 faxes x 2 addresses
+    for (const char* who : {"office@example.org", "boss@example.org"}) {
+        const auto mails = filed_mails(settings.inbound_maildir / who);
+        BOOST_TEST_REQUIRE(mails.size() == 2u);
+        mimetic::MimeEntity mail(mails[0].begin(), mails[0].end());
+        BOOST_TEST(field(mail, "To") == who);
+        const auto& parts = mail.body().parts();
+        BOOST_TEST_REQUIRE(parts.size() == 2u);  // text and TIFF, no PDF
+        BOOST_TEST(parts.back()->header().contentType().type() == "image");
+        BOOST_TEST(parts.back()->header().contentType().subtype() == "tiff");
+    }
+    // Filed twice under names that do not collide.
+    std::set<std::string> archived;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path / "archive"))
+        archived.insert(e.path().filename().string());
+    BOOST_TEST(archived == (std::set<std::string>{"fax-20250303-110640-15551001.tif",
+                                                  "fax-20250303-110640-15551001-2.tif"}));
+    // The junk fax is kept, mailed to nobody.
+    BOOST_TEST(queue.delivered.back().second.starts_with("quarantine: "));
+    BOOST_TEST(
+        std::filesystem::exists(settings.quarantine / "fax-20250303-110820-19005550000.tif"));
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <faxgw/faxcore.h>
+#include <faxgw/outbox.h>
 #include <faxgw/render.h>
 
 #include <filesystem>
@@ -188,6 +189,20 @@ struct CoverSettings {
     std::filesystem::path logo;  // "" = none; a picture drawn top right
 };
 
+// Where a received fax goes. Patterns are globs (fnmatch: * ? [...]),
+// case-insensitive; "*" matches anything, the empty caller or CSID too.
+struct InboundRoute {
+    std::string did = "*";     // the number dialled: as written, or the same digits
+    std::string caller = "*";  // the caller's number as the line gave it
+    std::string csid = "*";    // the far end's station ID (TSI), spaces trimmed
+    enum class Action { deliver, quarantine } action = Action::deliver;
+    std::vector<std::string> addresses;                          // deliver: one mail to each
+    enum class Format { pdf, tiff, both } format = Format::pdf;  // the attachment(s)
+    // Also file the fax (in `format`) in this folder, named by date, time
+    // and caller; "" = no.
+    std::filesystem::path folder;
+};
+
 struct Settings {
     std::vector<std::string> fax_domains = {"fax.example.com"};
     bool prefer_html = false;  // of text and HTML alternatives, fax the HTML
@@ -200,11 +215,14 @@ struct Settings {
     render::Options render;
     render::HeaderInfo header;  // the line on top of every page (station ID, date, page n of m)
     CoverSettings cover;
-    std::filesystem::path outbox;                           // Maildir for notifications to senders
+    RelaySettings relay;           // where mail goes out; no url: the Maildirs below
+    std::filesystem::path outbox;  // Maildir for notifications to senders
     std::string gateway_address = "fax-gateway@localhost";  // From: of mails we write
-    // Inbound: DID (E.164 or as dialled) -> mail address; "*" routes the rest.
-    std::vector<std::pair<std::string, std::string>> inbound_routes;
+    // Inbound: the first route that matches a received fax decides; with
+    // none, it goes to postmaster@localhost.
+    std::vector<InboundRoute> inbound_routes;
     std::filesystem::path inbound_maildir;  // root: one Maildir per address below it
+    std::filesystem::path quarantine;       // where faxes of "quarantine" routes are kept
 };
 
 // What the rules look at for one destination number.
@@ -346,8 +364,10 @@ SubmitResult submit(std::string_view raw_message, const Envelope& envelope,
 // Returns the number of mails written.
 int write_notifications(faxcore::Queue& queue, const Settings& settings);
 
-// Delivers every undelivered received fax as a mail with a PDF attached to
-// the Maildir of the address its DID routes to. Returns mails delivered.
-int deliver_inbound(faxcore::Queue& queue, const Settings& settings);
+// Posts every undelivered received fax to the outbox, as a mail with a PDF
+// attached to the address its DID routes to (filed in that address's
+// Maildir below settings.inbound_maildir when there is no relay). Returns
+// the faxes handed over.
+int deliver_inbound(faxcore::Queue& queue, Outbox& outbox, const Settings& settings);
 
 }  // namespace faxgw::mailgw

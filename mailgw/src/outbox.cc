@@ -1,0 +1,351 @@
+// The durable outbox: see faxgw/outbox.h.
+#include "faxgw/outbox.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "faxgw/faxcore.h"
+#include "maildir.h"
+
+namespace faxgw::mailgw {
+namespace {
+
+constexpr const char* schema = R"sql(
+CREATE TABLE IF NOT EXISTS mail_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    token TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    message BLOB NOT NULL,
+    local_maildir TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    next_try_at INTEGER NOT NULL,
+    done_at INTEGER NOT NULL DEFAULT 0,
+    result TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS mail_outbox_due ON mail_outbox (state, next_try_at);
+)sql";
+
+std::int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+bool is_busy(const SQLite::Exception& e) {
+    const int code = e.getErrorCode() & 0xff;
+    return code == SQLITE_BUSY || code == SQLITE_LOCKED;
+}
+
+// Runs `work`, waiting out a database another process holds locked for
+// longer than the busy timeout, for a while.
+template <typename Work>
+auto retry_while_busy_in(const std::filesystem::path& file, Work work) {
+    for (int attempt = 0;; ++attempt) {
+        try {
+            return work();
+        } catch (const SQLite::Exception& e) {
+            if (!is_busy(e))
+                throw std::runtime_error("outbox in " + file.string() +
+                                         " cannot be used: " + e.what());
+            if (attempt >= 5)
+                throw faxcore::TemporaryError("queue database is busy; try again later");
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+    }
+}
+
+MailState parse_mail_state(const std::string& s) {
+    for (auto st : {MailState::queued, MailState::sent, MailState::failed})
+        if (to_string(st) == s) return st;
+    throw std::runtime_error("outbox: unknown mail state '" + s + "'");
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+    std::string out;
+    for (const auto& l : lines) out += (out.empty() ? "" : "\n") + l;
+    return out;
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+    std::vector<std::string> out;
+    std::istringstream in(s);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+// The Subject of a message, unfolded, for listings.
+std::string subject_of(const std::string& message) {
+    std::istringstream in(message);
+    std::string subject;
+    bool in_subject = false;
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty()) break;
+        if (in_subject && (line[0] == ' ' || line[0] == '\t')) {
+            subject += line;
+            continue;
+        }
+        in_subject = line.size() > 8 && strncasecmp(line.c_str(), "Subject:", 8) == 0;
+        if (in_subject) subject = line.substr(8);
+    }
+    const auto first = subject.find_first_not_of(" \t");
+    return first == std::string::npos ? "" : subject.substr(first);
+}
+
+std::string random_token() {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    char buffer[20];
+    std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(rng()));
+    return buffer;
+}
+
+// This machine's name as a Maildir file name may hold it.
+std::string host_name() {
+    char name[256] = "";
+    if (::gethostname(name, sizeof name - 1) != 0 || !*name) return "localhost";
+    std::string out;
+    for (char c : std::string(name))
+        out += c == '/' ? "\\057" : c == ':' ? "\\072" : std::string(1, c);
+    return out;
+}
+
+// Backoff after the n-th failed try: first, twice that, four times ...,
+// at most an hour.
+std::int64_t retry_delay(int first, int attempts) {
+    return std::min<std::int64_t>(std::int64_t{first} << std::min(attempts - 1, 12),
+                                  std::max(first, 3600));
+}
+
+}  // namespace
+
+std::string_view to_string(MailState state) {
+    switch (state) {
+        case MailState::queued:
+            return "queued";
+        case MailState::sent:
+            return "sent";
+        case MailState::failed:
+            return "failed";
+    }
+    return "?";
+}
+
+struct Outbox::Impl {
+    SQLite::Database db;
+    std::filesystem::path file;
+
+    explicit Impl(const std::filesystem::path& var)
+        : db((std::filesystem::create_directories(var), var / "queue.sqlite"),
+             SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX),
+          file(var / "queue.sqlite") {
+        db.setBusyTimeout(10000);
+        retry_while_busy_in(file, [&] {
+            if (db.execAndGet("PRAGMA journal_mode").getString() != "wal")
+                db.exec("PRAGMA journal_mode=WAL");
+            db.exec("PRAGMA synchronous=FULL");
+            SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+            db.exec(schema);
+            tx.commit();
+        });
+    }
+
+    template <typename Work>
+    auto retry_while_busy(Work work) {
+        return retry_while_busy_in(file, work);
+    }
+
+    // Takes mail `id` for one delivery, unless another deliverer has.
+    bool claim(std::int64_t id, std::int64_t now, std::int64_t lease) {
+        SQLite::Statement take(db,
+                               "UPDATE mail_outbox SET next_try_at = ? WHERE id = ? AND "
+                               "state = 'queued' AND next_try_at <= ?");
+        take.bind(1, now + lease);
+        take.bind(2, id);
+        take.bind(3, now);
+        return take.exec() == 1;
+    }
+
+    void finish(std::int64_t id, MailState state, const std::string& result) {
+        // A delivered mail keeps its row, for `faxgw jobs`, but not its bytes.
+        SQLite::Statement done(db,
+                               "UPDATE mail_outbox SET state = ?, done_at = ?, result = ?, "
+                               "attempts = attempts + 1, message = CASE WHEN ? = 'sent' THEN "
+                               "x'' ELSE message END WHERE id = ?");
+        const std::string name(to_string(state));
+        done.bind(1, name);
+        done.bind(2, now_seconds());
+        done.bind(3, result);
+        done.bind(4, name);
+        done.bind(5, id);
+        done.exec();
+    }
+
+    void defer(std::int64_t id, int attempts, std::int64_t delay, const std::string& result) {
+        SQLite::Statement later(
+            db, "UPDATE mail_outbox SET next_try_at = ?, result = ?, attempts = ? WHERE id = ?");
+        later.bind(1, now_seconds() + delay);
+        later.bind(2, result);
+        later.bind(3, attempts);
+        later.bind(4, id);
+        later.exec();
+    }
+};
+
+Outbox::Outbox(const std::filesystem::path& var) {
+    try {
+        impl_ = std::make_unique<Impl>(var);
+    } catch (const SQLite::Exception& e) {
+        throw std::runtime_error("outbox in " + (var / "queue.sqlite").string() +
+                                 " cannot be used: " + e.what());
+    }
+}
+
+Outbox::~Outbox() = default;
+
+bool Outbox::post(const OutgoingMail& mail) {
+    return impl_->retry_while_busy([&] {
+        const std::int64_t now = now_seconds();
+        SQLite::Statement insert(
+            impl_->db,
+            "INSERT OR IGNORE INTO mail_outbox (key, token, sender, recipients, subject, message, "
+            "local_maildir, state, created_at, next_try_at) VALUES (?, ?, ?, ?, ?, ?, ?, "
+            "'queued', ?, ?)");
+        insert.bind(1, mail.key);
+        insert.bind(2, random_token());
+        insert.bind(3, mail.sender);
+        insert.bind(4, joined(mail.recipients));
+        insert.bind(5, subject_of(mail.message));
+        insert.bind(6, mail.message.data(), static_cast<int>(mail.message.size()));
+        insert.bind(7, mail.local_maildir.string());
+        insert.bind(8, now);
+        insert.bind(9, now);
+        return insert.exec() == 1;
+    });
+}
+
+DeliveryCounts Outbox::deliver_due(const RelaySettings& relay,
+                                   const std::function<void(const std::string&)>& log) {
+    struct Due {
+        std::int64_t id;
+        std::string token, sender, recipients, message, maildir;
+        int attempts;
+        std::int64_t created_at;
+    };
+    DeliveryCounts counts;
+    const std::int64_t now = now_seconds();
+    const std::int64_t lease = relay.timeout_seconds + 60;
+    std::vector<std::int64_t> ids = impl_->retry_while_busy([&] {
+        std::vector<std::int64_t> out;
+        SQLite::Statement due(impl_->db,
+                              "SELECT id FROM mail_outbox WHERE state = 'queued' AND "
+                              "next_try_at <= ? ORDER BY next_try_at, id");
+        due.bind(1, now);
+        while (due.executeStep()) out.push_back(due.getColumn(0).getInt64());
+        return out;
+    });
+    for (std::int64_t id : ids) {
+        if (!impl_->retry_while_busy([&] { return impl_->claim(id, now, lease); })) continue;
+        Due m = impl_->retry_while_busy([&] {
+            SQLite::Statement read(impl_->db,
+                                   "SELECT token, sender, recipients, message, local_maildir, "
+                                   "attempts, created_at FROM mail_outbox WHERE id = ?");
+            read.bind(1, id);
+            read.executeStep();
+            const auto& blob = read.getColumn(3);
+            return Due{id,
+                       read.getColumn(0).getString(),
+                       read.getColumn(1).getString(),
+                       read.getColumn(2).getString(),
+                       std::string(static_cast<const char*>(blob.getBlob()),
+                                   static_cast<std::size_t>(blob.getBytes())),
+                       read.getColumn(4).getString(),
+                       read.getColumn(5).getInt(),
+                       read.getColumn(6).getInt64()};
+        });
+        RelayOutcome outcome;
+        if (relay.url.empty()) {
+            try {
+                const auto name = std::to_string(m.created_at) + ".faxgw" + std::to_string(id) +
+                                  "_" + m.token + "." + host_name();
+                outcome = {RelayOutcome::Kind::sent,
+                           deliver_to_maildir(m.maildir, name, m.message).string()};
+            } catch (const std::exception& e) {
+                outcome = {RelayOutcome::Kind::temporary, e.what()};
+            }
+        } else {
+            outcome = send_by_smtp(relay, m.sender, split_lines(m.recipients), m.message);
+        }
+        const int attempts = m.attempts + 1;
+        const bool too_old = now - m.created_at >= std::int64_t{relay.give_up_hours} * 3600;
+        const std::string what = "mail " + std::to_string(id) + " to " + m.recipients;
+        impl_->retry_while_busy([&] {
+            if (outcome.kind == RelayOutcome::Kind::sent) {
+                impl_->finish(id, MailState::sent, outcome.text);
+                ++counts.sent;
+            } else if (outcome.kind == RelayOutcome::Kind::permanent || too_old) {
+                impl_->finish(id, MailState::failed, outcome.text);
+                ++counts.failed;
+                if (log) log("outbox: " + what + " failed for good: " + outcome.text);
+            } else {
+                impl_->defer(id, attempts, retry_delay(relay.retry_seconds, attempts),
+                             outcome.text);
+                ++counts.deferred;
+                if (log)
+                    log("outbox: " + what + " deferred (try " + std::to_string(attempts) +
+                        "): " + outcome.text);
+            }
+        });
+    }
+    return counts;
+}
+
+std::optional<std::int64_t> Outbox::next_due() {
+    return impl_->retry_while_busy([&]() -> std::optional<std::int64_t> {
+        SQLite::Statement next(impl_->db,
+                               "SELECT MIN(next_try_at) FROM mail_outbox WHERE state = 'queued'");
+        next.executeStep();
+        if (next.getColumn(0).isNull()) return std::nullopt;
+        return next.getColumn(0).getInt64();
+    });
+}
+
+std::vector<OutboxEntry> Outbox::list(bool all) {
+    return impl_->retry_while_busy([&] {
+        std::vector<OutboxEntry> out;
+        SQLite::Statement rows(impl_->db,
+                               std::string("SELECT id, key, sender, recipients, subject, state, "
+                                           "attempts, created_at, next_try_at, done_at, result "
+                                           "FROM mail_outbox") +
+                                   (all ? "" : " WHERE state != 'sent'") + " ORDER BY id");
+        while (rows.executeStep()) {
+            OutboxEntry e;
+            e.id = rows.getColumn(0).getInt64();
+            e.key = rows.getColumn(1).getString();
+            e.sender = rows.getColumn(2).getString();
+            e.recipients = split_lines(rows.getColumn(3).getString());
+            e.subject = rows.getColumn(4).getString();
+            e.state = parse_mail_state(rows.getColumn(5).getString());
+            e.attempts = rows.getColumn(6).getInt();
+            e.created_at = rows.getColumn(7).getInt64();
+            e.next_try_at = rows.getColumn(8).getInt64();
+            e.done_at = rows.getColumn(9).getInt64();
+            e.result = rows.getColumn(10).getString();
+            out.push_back(std::move(e));
+        }
+        return out;
+    });
+}
+
+}  // namespace faxgw::mailgw
