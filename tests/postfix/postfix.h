@@ -159,12 +159,19 @@ private:
               "fax.example.com  fax:\n"
               "file.example.com tofile:\n");
         write(etc / "mailboxes", "@example.org  example.org/\n");
+        write(etc / "recipient_access", "refused@example.org  550 5.1.1 no such user here\n");
         // Postfix waits ~2 s on configuration files written just now.
         for (const auto& f : fs::directory_iterator(etc)) {
             auto then = fs::file_time_type::clock::now() - std::chrono::minutes(1);
             fs::last_write_time(f.path(), then);
         }
 
+        start();
+    }
+
+public:
+    // Starts it again after stop() (the port stays the same).
+    void start() {
         stopped_ = false;
         auto started = postfix({"start"});
         if (started.code != 0 || !eventually([&] { return listening(); }, std::chrono::seconds(10)))
@@ -173,6 +180,7 @@ private:
                                      started.err + maillog());
     }
 
+private:
     // FAXGW_KEEP_POSTFIX=1 keeps the folder (configuration, log, mails) to look at.
     void remove_dir() const {
         if (std::getenv("FAXGW_KEEP_POSTFIX") != nullptr) return;
@@ -281,6 +289,13 @@ private:
                "mydestination =\n"
                "mynetworks = 127.0.0.0/8\n"
                "relayhost =\n"
+               // Nothing leaves the machine: mail for any domain but ours
+               // bounces instead of being relayed.
+               "default_transport = error:5.7.1 no mail leaves the test machine\n"
+               "relay_transport = error:5.7.1 no mail leaves the test machine\n"
+               "smtpd_recipient_restrictions = check_recipient_access texthash:" +
+               etc.string() +
+               "/recipient_access, permit_mynetworks, reject_unauth_destination\n"
                "maillog_file = " +
                log.string() +
                "\n"
