@@ -75,6 +75,9 @@ struct DovecotOptions {
     bool tls = true;
     // user -> plain password; each gets a Maildir.
     std::vector<std::pair<std::string, std::string>> users = {{"alice", "alice-secret"}};
+    // The capabilities announced after login; "" = Dovecot's own. A list
+    // without MOVE or IDLE plays an older server.
+    std::string imap_capability;
 };
 
 class Dovecot {
@@ -343,6 +346,10 @@ private:
                "    port = 0\n"
                "  }\n"
                "}\n"
+               (options_.imap_capability.empty()
+                    ? std::string()
+                    : "protocol imap {\n  imap_capability = " + options_.imap_capability +
+                          "\n}\n") +
                "protocol lmtp {\n"
                "  postmaster_address = postmaster@localhost\n"
                "}\n";
