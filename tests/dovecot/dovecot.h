@@ -48,10 +48,10 @@ struct TestCertificates {
                               "basicConstraints = CA:FALSE\n"
                               "keyUsage = digitalSignature, keyEncipherment\n"
                               "extendedKeyUsage = serverAuth\n";
-        openssl({"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                 "/CN=faxgw test CA " + name, "-keyout", c.ca_key.string(), "-out",
-                 c.ca_cert.string()},
-                dir);
+        openssl(
+            {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+             "/CN=faxgw test CA " + name, "-keyout", c.ca_key.string(), "-out", c.ca_cert.string()},
+            dir);
         openssl({"req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout",
                  c.server_key.string(), "-out", csr.string()},
                 dir);
@@ -222,8 +222,8 @@ private:
         for (const auto& [user, password] : options_.users) {
             fs::create_directories(mail / user);
             chown_(mail / user, uid, gid);
-            users << user << ":{PLAIN}" << password << ":" << uid << ":" << gid << "::"
-                  << (mail / user).string() << "::\n";
+            users << user << ":{PLAIN}" << password << ":" << uid << ":" << gid
+                  << "::" << (mail / user).string() << "::\n";
         }
         users.close();
         chmod_(dir / "users", 0644);
@@ -345,11 +345,10 @@ private:
                "  inet_listener http {\n"
                "    port = 0\n"
                "  }\n"
-               "}\n"
-               (options_.imap_capability.empty()
-                    ? std::string()
-                    : "protocol imap {\n  imap_capability = " + options_.imap_capability +
-                          "\n}\n") +
+               "}\n" +
+               (options_.imap_capability.empty() ? std::string()
+                                                 : "protocol imap {\n  imap_capability = " +
+                                                       options_.imap_capability + "\n}\n") +
                "protocol lmtp {\n"
                "  postmaster_address = postmaster@localhost\n"
                "}\n";

@@ -1,11 +1,12 @@
 // What a polled message means before submit(): its envelope, and the mail
 // that answers a refusal. Also the account's URL and key.
 
+#include <faxgw/imap.h>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <ctime>
-#include <faxgw/imap.h>
 #include <random>
 #include <stdexcept>
 
@@ -108,12 +109,13 @@ ServerAddress parse_url(const std::string& url) {
     }
     if (!rest.empty() && rest.back() == '/') rest.pop_back();
     if (rest.find_first_of("/@?# ") != std::string::npos)
-        throw std::invalid_argument("IMAP url must be imap[s]://host[:port], without user or path: '" +
-                                    url + "'");
+        throw std::invalid_argument(
+            "IMAP url must be imap[s]://host[:port], without user or path: '" + url + "'");
     std::string host = rest;
     if (!rest.empty() && rest.front() == '[') {  // [::1]:993
         auto close = rest.find(']');
-        if (close == std::string::npos) throw std::invalid_argument("bad IPv6 address in '" + url + "'");
+        if (close == std::string::npos)
+            throw std::invalid_argument("bad IPv6 address in '" + url + "'");
         host = rest.substr(1, close - 1);
         rest = rest.substr(close + 1);
         if (!rest.empty() && rest.front() != ':')
@@ -143,14 +145,16 @@ void check_account(const Account& account) {
         throw std::invalid_argument("imap tls = \"none\" needs an imap:// url, not imaps://");
     if (account.user.empty()) throw std::invalid_argument("an IMAP account needs user");
     if (account.password.empty() == account.password_file.empty())
-        throw std::invalid_argument("an IMAP account needs password or password_file (one of them)");
+        throw std::invalid_argument(
+            "an IMAP account needs password or password_file (one of them)");
     if (account.folder.empty() || account.processed_folder.empty() ||
         account.rejected_folder.empty())
         throw std::invalid_argument("IMAP folder names must not be empty");
     if (account.processed_folder == account.folder || account.rejected_folder == account.folder)
         throw std::invalid_argument(
             "IMAP processed_folder and rejected_folder must differ from folder");
-    if (account.poll_seconds < 1) throw std::invalid_argument("IMAP poll_seconds must be at least 1");
+    if (account.poll_seconds < 1)
+        throw std::invalid_argument("IMAP poll_seconds must be at least 1");
 }
 
 std::string account_key(const Account& account) {
@@ -195,8 +199,8 @@ std::optional<RefusalMail> refusal_for(std::string_view message, const std::stri
 
     const std::string id = one_line(header(message, "Message-ID"), 900);
     const std::string subject = one_line(header(message, "Subject"));
-    const std::string domain = domain_of(gateway_address).empty() ? "localhost"
-                                                                  : domain_of(gateway_address);
+    const std::string domain =
+        domain_of(gateway_address).empty() ? "localhost" : domain_of(gateway_address);
     std::string text;
     text += "From: " + gateway_address + "\r\n";
     text += "To: " + to + "\r\n";

@@ -40,9 +40,7 @@ bool pause(double seconds, const std::stop_token& stop) {
     return !stop.stop_requested();
 }
 
-std::string seconds_text(double s) {
-    return std::to_string(static_cast<long>(s + 0.5)) + " s";
-}
+std::string seconds_text(double s) { return std::to_string(static_cast<long>(s + 0.5)) + " s"; }
 
 // One account: its queue and records, and what it does with a session.
 class Mailbox {
@@ -117,7 +115,8 @@ private:
                 ++counts.processed;
                 return;
             case mailgw::ImapAction::reject:
-                if (auto refusal = refusal_for(raw, result.message, services_.mail.gateway_address)) {
+                if (auto refusal =
+                        refusal_for(raw, result.message, services_.mail.gateway_address)) {
                     if (services_.send_refusal) services_.send_refusal(*refusal);
                 }
                 file(session, validity, uid, Disposition::rejected);
@@ -128,8 +127,8 @@ private:
                 return;
             case mailgw::ImapAction::retry:
                 log_line(services_, name + " from " + from + ": left for later (" +
-                                        std::string(verdict.enhanced_status) + "): " +
-                                        result.message);
+                                        std::string(verdict.enhanced_status) +
+                                        "): " + result.message);
                 ++counts.retried;
                 return;
         }
@@ -148,8 +147,8 @@ PollCounts poll_once(const Account& account, Services& services) {
         session.logout();
         return counts;
     } catch (const LoginRefused& e) {
-        throw std::runtime_error(mailbox.key() + ": login refused (wrong user or password?): " +
-                                 e.what());
+        throw std::runtime_error(mailbox.key() +
+                                 ": login refused (wrong user or password?): " + e.what());
     }
 }
 
@@ -169,7 +168,12 @@ void watch(const Account& account, Services& services, std::stop_token stop) {
         try {
             mailbox.open_stores();
             Session session(account, read_password(account));
-            if (refusal_logged || !last_error.empty()) log_line(services, key + ": connected again");
+            log_line(services,
+                     key + ": connected (" +
+                         (session.has_idle()
+                              ? "IDLE"
+                              : "no IDLE: a look every " + seconds_text(account.poll_seconds)) +
+                         ", " + (session.has_move() ? "MOVE" : "no MOVE: COPY and EXPUNGE") + ")");
             refusal_logged = false;
             last_error.clear();
             backoff = services.backoff_first;

@@ -2,7 +2,6 @@
 // its own in the queue's database, so that it lives and is backed up with
 // the jobs it speaks of.
 #include <SQLiteCpp/SQLiteCpp.h>
-
 #include <faxgw/imap.h>
 
 #include <ctime>

@@ -81,18 +81,17 @@ void verify_server_certificate(mailimap* imap, const std::string& host,
         gnutls_x509_trust_list_t t;
         ~TrustFree() { gnutls_x509_trust_list_deinit(t, 1); }
     } trust_free{trust};
-    int added = ca_file.empty()
-                    ? gnutls_x509_trust_list_add_system_trust(trust, 0, 0)
-                    : gnutls_x509_trust_list_add_trust_file(trust, ca_file.c_str(), nullptr,
-                                                            GNUTLS_X509_FMT_PEM, 0, 0);
+    int added = ca_file.empty() ? gnutls_x509_trust_list_add_system_trust(trust, 0, 0)
+                                : gnutls_x509_trust_list_add_trust_file(
+                                      trust, ca_file.c_str(), nullptr, GNUTLS_X509_FMT_PEM, 0, 0);
     if (added <= 0)
         throw ConnectionError(ca_file.empty()
                                   ? std::string("TLS: the system has no trusted CA certificates")
                                   : "TLS: no CA certificate in ca_file " + ca_file.string());
 
     unsigned status = 0;
-    int r = gnutls_x509_trust_list_verify_crt(trust, certs.data(), certs.size(), 0, &status,
-                                              nullptr);
+    int r =
+        gnutls_x509_trust_list_verify_crt(trust, certs.data(), certs.size(), 0, &status, nullptr);
     if (r < 0 || status != 0) {
         std::string why = gnutls_strerror(r);
         gnutls_datum_t text{};
@@ -245,8 +244,9 @@ std::string Session::fetch(std::uint32_t uid) {
             body.emplace(section->sec_body_part, section->sec_length);
     }
     mailimap_fetch_list_free(answer);
-    if (!body) throw ConnectionError(what_ + ": UID FETCH " + std::to_string(uid) +
-                                     " returned no message (expunged meanwhile?)");
+    if (!body)
+        throw ConnectionError(what_ + ": UID FETCH " + std::to_string(uid) +
+                              " returned no message (expunged meanwhile?)");
     return *body;
 }
 

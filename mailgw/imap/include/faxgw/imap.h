@@ -105,11 +105,11 @@ enum class Step { submitted, remembered };
 
 // What the poller needs from the gateway.
 struct Services {
-    std::filesystem::path var;      // the state folder: queue and records
-    mailgw::Settings mail;          // fax domains, rules, render settings ...
-    SendRefusal send_refusal;       // empty: refusals are only logged
-    Log log;                        // one line per event; empty: stderr
-    std::function<void(Step)> hook; // tests only
+    std::filesystem::path var;       // the state folder: queue and records
+    mailgw::Settings mail;           // fax domains, rules, render settings ...
+    SendRefusal send_refusal;        // empty: refusals are only logged
+    Log log;                         // one line per event; empty: stderr
+    std::function<void(Step)> hook;  // tests only
     // Reconnection waits: first, doubling up to max (seconds).
     double backoff_first = 1;
     double backoff_max = 300;
