@@ -12,6 +12,7 @@
 
 #include "cut_relay.h"
 #include "dovecot.h"
+#include "process.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -291,4 +292,58 @@ BOOST_AUTO_TEST_CASE(without_move_and_idle_it_copies_and_polls) {
     BOOST_TEST(f.jobs().size() == 2u);
     BOOST_TEST(f.log.count("(no IDLE: a look every 1 s, no MOVE: COPY and EXPUNGE)") == 1,
                f.log.all());
+}
+
+// The command: `faxgw poll --once` with [[imap.accounts]] in its
+// configuration queues the fax, files the refused mail and writes the
+// refusal into the outbox; a wrong password exits 75, a bad key 78.
+BOOST_AUTO_TEST_CASE(poll_once_command) {
+    Dovecot dovecot;
+    TempDir dir;
+    const auto var = dir.path / "var";
+    auto write_config = [&](const std::string& password, const std::string& extra) {
+        std::ofstream(dir.path / "faxgw.toml") << "[[imap.accounts]]\n"
+                                                  "url = \"imap://127.0.0.1:"
+                                               << dovecot.imap_port()
+                                               << "\"\n"
+                                                  "user = \"alice\"\n"
+                                                  "password = \""
+                                               << password
+                                               << "\"\n"
+                                                  "ca_file = \""
+                                               << dovecot.ca_file().string() << "\"\n"
+                                               << extra;
+    };
+    auto poll = [&] {
+        return test::run({FAXGW_BINARY, "poll", "--once", "--config",
+                          (dir.path / "faxgw.toml").string(), "--var", var.string()},
+                         dir.path);
+    };
+    dovecot.append("alice", "INBOX", fax_mail("5551001@fax.example.com", "cli-ok"));
+    dovecot.append("alice", "INBOX", fax_mail("011442079460000@fax.example.com", "cli-no"));
+
+    write_config("wrong", "");
+    auto o = poll();
+    BOOST_TEST(o.code == 75, o.err);
+    BOOST_TEST(o.err.find("login refused") != std::string::npos, o.err);
+
+    write_config("alice-secret", "colour = \"blue\"\n");
+    o = poll();
+    BOOST_TEST(o.code == 78, o.err);
+    BOOST_TEST(o.err.find("faxgw.toml:") != std::string::npos, o.err);
+
+    write_config("alice-secret", "");
+    o = poll();
+    BOOST_TEST(o.code == 0, o.err);
+    BOOST_TEST(o.err.find("1 processed, 1 rejected") != std::string::npos, o.err);
+    BOOST_TEST(faxcore::Queue::open(var)->jobs().size() == 1u);
+    BOOST_TEST(dovecot.messages("alice", "Processed").size() == 1u);
+    BOOST_TEST(dovecot.messages("alice", "Rejected").size() == 1u);
+    int refusals = 0;
+    for (const auto& f : fs::directory_iterator(var / "outbox" / "new")) {
+        ++refusals;
+        BOOST_TEST(test::slurp(f.path()).find("In-Reply-To: <cli-no@example.org>") !=
+                   std::string::npos);
+    }
+    BOOST_TEST(refusals == 1);
 }

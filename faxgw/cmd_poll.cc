@@ -1,0 +1,125 @@
+// NAME
+//     faxgw poll - take fax mails from IMAP mailboxes
+// SYNOPSIS
+//     faxgw poll [--config FILE] [--var DIR] [--once]
+// DESCRIPTION
+//     Watches the folder of every [[imap.accounts]] mailbox. Each message
+//     goes through the same path as `faxgw submit` (its fax recipients are
+//     the To and Cc addresses in mail.fax_domains, its sender From, the
+//     rules see the mailbox owner as its SMTP AUTH user unless
+//     sender_identity says otherwise) and is then moved: to
+//     processed_folder once its jobs are committed, to rejected_folder when
+//     it is refused (the sender gets a mail saying why), or left in place
+//     when the gateway cannot take it now. A message is recorded in the
+//     queue database before it moves, so it is queued once even when the
+//     poller dies in between or the connection drops. Uses IDLE where the
+//     server has it, else looks every poll_seconds; reconnects with
+//     backoff; a refused login is logged once.
+//     --once looks at every account once and exits (cron, tests).
+//     Refusal mails go to the paths.outbox Maildir.
+//     Stops on SIGTERM or SIGINT.
+// CONFIGURATION KEYS
+//     imap.accounts (see conf/faxgw.toml), mail.*, rules.*, limits.*, render.*.
+// EXIT STATUS
+//     0 done (--once: every account was read) or stopped by a signal;
+//     75 --once: an account could not be read (connection, TLS, login);
+//     78 configuration error, or no account configured.
+#include <fcntl.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <stop_token>
+
+#include "commands.h"
+
+namespace faxgw {
+namespace {
+
+struct PollOptions {
+    CommonOptions common;
+    bool once = false;
+};
+
+// Puts one mail into a Maildir's new/ (written in tmp/, synced, renamed),
+// where notifications wait today. The gateway's durable outbox will take
+// refusals over; this keeps them from being lost until then.
+void drop_into_maildir(const std::filesystem::path& maildir, const std::string& text) {
+    namespace fs = std::filesystem;
+    for (const char* sub : {"tmp", "new", "cur"}) fs::create_directories(maildir / sub);
+    std::random_device rd;
+    const std::string name = std::to_string(std::time(nullptr)) + ".R" + std::to_string(rd()) +
+                             std::to_string(rd()) + "." + std::to_string(::getpid()) +
+                             ".faxgw-refusal";
+    const auto tmp = maildir / "tmp" / name;
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0640);
+    if (fd < 0) throw std::runtime_error("cannot write " + tmp.string());
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+              ::fsync(fd) == 0;
+    ok = ::close(fd) == 0 && ok;
+    if (!ok || ::rename(tmp.c_str(), (maildir / "new" / name).c_str()) != 0) {
+        ::unlink(tmp.c_str());
+        throw std::runtime_error("cannot write a refusal into " + maildir.string());
+    }
+}
+
+// SIGTERM and SIGINT end the poller between two commands.
+std::stop_source stop_on_signal;
+extern "C" void request_stop(int) { stop_on_signal.request_stop(); }
+
+int poll(const PollOptions& o) {
+    auto config = o.common.load();
+    report_warnings(config);
+    if (config.imap_accounts.empty()) {
+        std::cerr << "faxgw poll: no [[imap.accounts]] configured\n";
+        return EX_CONFIG;
+    }
+    auto services = imap_services(config);
+    if (o.once) {
+        int failed = 0;
+        for (const auto& account : config.imap_accounts) {
+            try {
+                auto counts = imap::poll_once(account, services);
+                std::cerr << "faxgw poll: " << imap::account_key(account) << ": "
+                          << counts.processed << " processed, " << counts.rejected << " rejected, "
+                          << counts.retried << " left for later" << std::endl;
+            } catch (const std::exception& e) {
+                std::cerr << "faxgw poll: " << e.what() << std::endl;
+                ++failed;
+            }
+        }
+        return failed ? EX_TEMPFAIL : 0;
+    }
+    std::signal(SIGTERM, request_stop);
+    std::signal(SIGINT, request_stop);
+    imap::watch_all(config.imap_accounts, services, stop_on_signal.get_token());
+    return 0;
+}
+
+}  // namespace
+
+imap::Services imap_services(const Config& config) {
+    imap::Services s;
+    s.var = config.var;
+    s.mail = config.mail;
+    const auto outbox = config.mail.outbox;
+    s.send_refusal = [outbox](const imap::RefusalMail& mail) {
+        drop_into_maildir(outbox, mail.text);
+    };
+    return s;
+}
+
+CLI::App* add_poll_command(CLI::App& app, int& exit_code) {
+    auto* cmd =
+        app.add_subcommand("poll", "Take fax mails from the IMAP mailboxes of [[imap.accounts]]");
+    auto o = std::make_shared<PollOptions>();
+    o->common.add_to(*cmd);
+    cmd->add_flag("--once", o->once, "Look at every account once, then exit");
+    cmd->callback([o, &exit_code] { exit_code = poll(*o); });
+    return cmd;
+}
+
+}  // namespace faxgw
