@@ -25,6 +25,7 @@
 //     75 --once: an account could not be read (connection, TLS, login);
 //     78 configuration error, or no account configured.
 #include <fcntl.h>
+#include <pthread.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@
 #include <iostream>
 #include <random>
 #include <stop_token>
+#include <thread>
 
 #include "commands.h"
 
@@ -66,9 +68,23 @@ void drop_into_maildir(const std::filesystem::path& maildir, const std::string& 
     }
 }
 
-// SIGTERM and SIGINT end the poller between two commands.
-std::stop_source stop_on_signal;
-extern "C" void request_stop(int) { stop_on_signal.request_stop(); }
+// SIGTERM and SIGINT are taken by a thread of their own with sigwait: a
+// stop request wakes waiting threads (locks), which no signal handler may do.
+void watch_until_signal(const std::vector<imap::Account>& accounts, imap::Services& services) {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::stop_source stop;
+    std::jthread waiter([&] {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        stop.request_stop();
+    });
+    imap::watch_all(accounts, services, stop.get_token());
+    // watch_all() returns only once stopped, so the waiter has its signal.
+}
 
 int poll(const PollOptions& o) {
     auto config = o.common.load();
@@ -93,9 +109,7 @@ int poll(const PollOptions& o) {
         }
         return failed ? EX_TEMPFAIL : 0;
     }
-    std::signal(SIGTERM, request_stop);
-    std::signal(SIGINT, request_stop);
-    imap::watch_all(config.imap_accounts, services, stop_on_signal.get_token());
+    watch_until_signal(config.imap_accounts, services);
     return 0;
 }
 
