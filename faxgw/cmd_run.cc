@@ -8,7 +8,8 @@
 //     calls to the gateway's DIDs, and mails notifications and received
 //     faxes (inbound.routes) through the outbox: to the relay smtp.url,
 //     retried while it is down, or without one into the Maildirs below
-//     paths.var. Jobs a
+//     paths.var. Watches the IMAP mailboxes of [[imap.accounts]] as
+//     `faxgw poll` does. Jobs a
 //     killed predecessor left mid-call are sent again from their first
 //     unconfirmed page. Stops after the calls in flight on SIGTERM or SIGINT.
 //     Only one `faxgw run` works on a state folder at a time.
@@ -102,6 +103,13 @@ int run_daemon(const CommonOptions& o) {
         // must not hold up the lines.
         std::jthread mailer(
             [&](std::stop_token stop) { deliver_mail_until(stop, config, log_line); });
+        // And the IMAP mailboxes are watched, when there are any.
+        auto imap = imap_services(config);
+        imap.log = log_line;
+        std::jthread poller;
+        if (!config.imap_accounts.empty())
+            poller = std::jthread(
+                [&](std::stop_token stop) { imap::watch_all(config.imap_accounts, imap, stop); });
         log_line("faxgw run: " + std::to_string(config.gateway.lines) + " " + config.line_backend +
                  " line(s), state in " + config.var.string());
         gateway.run(signals.token(), [&] { hand_results_to_mail(*queue, outbox, config); });

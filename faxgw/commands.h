@@ -30,6 +30,12 @@ CLI::App* add_render_command(CLI::App& app, int& exit_code);
 CLI::App* add_send_command(CLI::App& app, int& exit_code);
 CLI::App* add_config_command(CLI::App& app, int& exit_code);
 CLI::App* add_rules_command(CLI::App& app, int& exit_code);
+CLI::App* add_poll_command(CLI::App& app, int& exit_code);
+
+// What the IMAP poller needs from the configuration: state folder, mail
+// settings, and refusals written to paths.outbox. For `faxgw poll`, and for
+// `faxgw run` to start imap::watch_all() on a thread of its own.
+imap::Services imap_services(const Config& config);
 
 // `faxgw submit` called wrongly or misconfigured: the 4.3.5 line on
 // standard output and the code that makes the MTA try again (75), since a

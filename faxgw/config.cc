@@ -203,6 +203,47 @@ sip::Trunk trunk(const toml::table& t) {
     return k;
 }
 
+// One [[imap.accounts]] table; checked where it is written.
+imap::Account imap_account(const toml::table& t) {
+    imap::Account a;
+    for (const auto& [name, node] : t) {
+        auto key = std::string(name.str());
+        if (key == "url")
+            a.url = str(node);
+        else if (key == "user")
+            a.user = str(node);
+        else if (key == "password")
+            a.password = str(node);
+        else if (key == "password_file")
+            a.password_file = str(node);
+        else if (key == "folder")
+            a.folder = str(node);
+        else if (key == "processed_folder")
+            a.processed_folder = str(node);
+        else if (key == "rejected_folder")
+            a.rejected_folder = str(node);
+        else if (key == "tls")
+            a.tls = str(node);
+        else if (key == "ca_file")
+            a.ca_file = str(node);
+        else if (key == "sender_identity")
+            a.sender_identity = str(node);
+        else if (key == "poll_seconds")
+            a.poll_seconds = int(integer(node));
+        else
+            bad(node, "unknown imap account field '" + key +
+                          "' (known: url, user, password, password_file, folder, "
+                          "processed_folder, rejected_folder, tls, ca_file, sender_identity, "
+                          "poll_seconds)");
+    }
+    try {
+        imap::check_account(a);
+    } catch (const std::invalid_argument& e) {
+        bad(t, e.what());
+    }
+    return a;
+}
+
 mailgw::SenderRule sender_rule(const toml::table& t) {
     mailgw::SenderRule r;
     for (const auto& [name, node] : t) {
@@ -417,6 +458,27 @@ const std::vector<Key>& keys() {
          [](auto& n, Config& c) {
              c.sip.trunks.clear();
              tables(n, [&](const toml::table& t) { c.sip.trunks.push_back(trunk(t)); });
+         }},
+
+        {"imap.accounts", R"([])",
+         "Mailboxes `faxgw poll` watches for fax mails (written [[imap.accounts]]): { url =\n"
+         "# \"imaps://host:993\" or \"imap://host:143\" (STARTTLS), user, password or "
+         "password_file\n"
+         "# (its first line), folder = \"INBOX\", processed_folder = \"Processed\",\n"
+         "# rejected_folder = \"Rejected\" (created when missing), tls = \"\" (TLS with the\n"
+         "# certificate checked; \"none\": imap:// without TLS), ca_file = \"\" (PEM CAs to "
+         "trust;\n"
+         "# \"\" = the system's), sender_identity = \"\" (the SMTP AUTH user the rules see: \"\" "
+         "=\n"
+         "# user, the mailbox owner; \"none\" = unauthenticated), poll_seconds = 60 (between "
+         "looks\n"
+         "# without IDLE; longest IDLE) }. Folder names are ASCII. Fax recipients are the To and "
+         "Cc\n"
+         "# addresses in mail.fax_domains; the sender is From. Each mail goes through the same\n"
+         "# rules as `faxgw submit`: anyone who can put mail into the mailbox faxes as its owner.",
+         [](auto& n, Config& c) {
+             c.imap_accounts.clear();
+             tables(n, [&](const toml::table& t) { c.imap_accounts.push_back(imap_account(t)); });
          }},
 
         {"retry.max_attempts",

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <faxgw/faxcore/gateway.h>
+#include <faxgw/imap.h>
 #include <faxgw/lines/sip.h>
 #include <faxgw/mailgw.h>
 
@@ -22,7 +23,8 @@ struct Config {
     std::string line_backend = "sim";  // lines.backend
     sip::Settings sip;                 // lines.backend = "sip"; gateway fields copied in
     mailgw::Settings mail;
-    std::vector<std::string> warnings;  // unknown keys and the like
+    std::vector<imap::Account> imap_accounts;  // [[imap.accounts]]: mailboxes `faxgw poll` watches
+    std::vector<std::string> warnings;         // unknown keys and the like
 };
 
 // A configuration error with its place: "FILE:LINE:COL: what is wrong".

@@ -1,0 +1,152 @@
+// NAME
+//     faxgw poll - take fax mails from IMAP mailboxes
+// SYNOPSIS
+//     faxgw poll [--config FILE] [--var DIR] [--once]
+// DESCRIPTION
+//     Watches the folder of every [[imap.accounts]] mailbox. Each message
+//     goes through the same path as `faxgw submit` (its fax recipients are
+//     the To and Cc addresses in mail.fax_domains, its sender From, the
+//     rules see the mailbox owner as its SMTP AUTH user unless
+//     sender_identity says otherwise) and is then moved: to
+//     processed_folder once its jobs are committed, to rejected_folder when
+//     it is refused (the sender gets a mail saying why), or left in place
+//     when the gateway cannot take it now. A message is recorded in the
+//     queue database before it moves, so it is queued once even when the
+//     poller dies in between or the connection drops. Uses IDLE where the
+//     server has it, else looks every poll_seconds; reconnects with
+//     backoff; a refused login is logged once.
+//     --once looks at every account once and exits (cron, tests).
+//     Refusal mails go through the outbox (smtp.url, or the paths.outbox
+//     Maildir); --once delivers them before it exits.
+//     Stops on SIGTERM or SIGINT.
+// CONFIGURATION KEYS
+//     imap.accounts (see conf/faxgw.toml), mail.*, rules.*, limits.*, render.*.
+// EXIT STATUS
+//     0 done (--once: every account was read) or stopped by a signal;
+//     75 --once: an account could not be read (connection, TLS, login);
+//     78 configuration error, or no account configured.
+#include <fcntl.h>
+#include <pthread.h>
+#include <strings.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <stop_token>
+#include <thread>
+
+#include "commands.h"
+
+namespace faxgw {
+namespace {
+
+void log_to_stderr(const std::string& line) { std::cerr << line << std::endl; }
+
+struct PollOptions {
+    CommonOptions common;
+    bool once = false;
+};
+
+// The header `name` of a message, "" when it has none.
+std::string header_of(const std::string& text, const std::string& name) {
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line) && line != "\r" && !line.empty();) {
+        if (line.size() > name.size() &&
+            strncasecmp(line.c_str(), name.c_str(), name.size()) == 0 && line[name.size()] == ':') {
+            std::string value = line.substr(name.size() + 1);
+            while (!value.empty() && (value.back() == '\r' || value.back() == ' '))
+                value.pop_back();
+            return value.substr(std::min(value.find_first_not_of(' '), value.size()));
+        }
+    }
+    return "";
+}
+
+// SIGTERM and SIGINT are taken by a thread of their own with sigwait: a
+// stop request wakes waiting threads (locks), which no signal handler may do.
+void watch_until_signal(const std::vector<imap::Account>& accounts, imap::Services& services) {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::stop_source stop;
+    std::jthread waiter([&] {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        stop.request_stop();
+    });
+    imap::watch_all(accounts, services, stop.get_token());
+    // watch_all() returns only once stopped, so the waiter has its signal.
+}
+
+int poll(const PollOptions& o) {
+    auto config = o.common.load();
+    report_warnings(config);
+    if (config.imap_accounts.empty()) {
+        std::cerr << "faxgw poll: no [[imap.accounts]] configured\n";
+        return EX_CONFIG;
+    }
+    auto services = imap_services(config);
+    if (o.once) {
+        int failed = 0;
+        for (const auto& account : config.imap_accounts) {
+            try {
+                auto counts = imap::poll_once(account, services);
+                std::cerr << "faxgw poll: " << imap::account_key(account) << ": "
+                          << counts.processed << " processed, " << counts.rejected << " rejected, "
+                          << counts.retried << " left for later" << std::endl;
+            } catch (const std::exception& e) {
+                std::cerr << "faxgw poll: " << e.what() << std::endl;
+                ++failed;
+            }
+        }
+        // Refusals leave now, when no `faxgw run` is there to send them.
+        try {
+            mailgw::Outbox(config.var).deliver_due(config.mail.relay, log_to_stderr);
+        } catch (const std::exception& e) {
+            std::cerr << "faxgw poll: refusals not delivered yet: " << e.what() << std::endl;
+        }
+        return failed ? EX_TEMPFAIL : 0;
+    }
+    std::jthread mailer(
+        [&](std::stop_token stop) { deliver_mail_until(stop, config, log_to_stderr); });
+    watch_until_signal(config.imap_accounts, services);
+    return 0;
+}
+
+}  // namespace
+
+imap::Services imap_services(const Config& config) {
+    imap::Services s;
+    s.var = config.var;
+    s.mail = config.mail;
+    const auto var = config.var;
+    const auto maildir = config.mail.outbox;
+    s.send_refusal = [var, maildir](const imap::RefusalMail& refusal) {
+        mailgw::OutgoingMail mail;
+        // One refusal per refused message, however often it is polled.
+        mail.key = "refusal:" + refusal.to + ":" + header_of(refusal.text, "In-Reply-To");
+        mail.sender = "";  // an automatic answer: nothing may answer it back
+        mail.recipients = {refusal.to};
+        mail.message = refusal.text;
+        mail.local_maildir = maildir;
+        mailgw::Outbox(var).post(mail);
+    };
+    return s;
+}
+
+CLI::App* add_poll_command(CLI::App& app, int& exit_code) {
+    auto* cmd =
+        app.add_subcommand("poll", "Take fax mails from the IMAP mailboxes of [[imap.accounts]]");
+    auto o = std::make_shared<PollOptions>();
+    o->common.add_to(*cmd);
+    cmd->add_flag("--once", o->once, "Look at every account once, then exit");
+    cmd->callback([o, &exit_code] { exit_code = poll(*o); });
+    return cmd;
+}
+
+}  // namespace faxgw
