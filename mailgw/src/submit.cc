@@ -161,7 +161,7 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
     // delivery, so the numbers join the key and no batch is shared.
     if (options.cover.value_or(settings.cover.by_default))
         for (const auto& r : recipients) submission.origin_key += " " + r.destination.number;
-    submission.origin = make_origin(message, envelope, recipients, options);
+    submission.origin = make_origin(message, envelope, recipients, options, raw);
     submission.not_before = options.not_before;
     submission.hold = hold;
     submission.quotas = quotas_for(envelope, settings.limits);

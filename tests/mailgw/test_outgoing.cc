@@ -3,6 +3,7 @@
 #include <mimetic/mimetic.h>
 
 #include <boost/test/unit_test.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -92,6 +93,54 @@ std::string origin(const std::string& sender) {
         .dump();
 }
 
+// Python's email package reads a written mail: an independent parser says
+// what a mail client or a script would see. It prints JSON: the top type,
+// the report-type, the parts' types, the first text/plain part decoded, the
+// per-message and per-recipient fields of message/delivery-status, every
+// defect found, and the attachments (saved into `dir`).
+const char* const python_reader = R"py(
+import email, email.policy, json, os, sys
+with open(sys.argv[1], 'rb') as f:
+    msg = email.message_from_binary_file(f, policy=email.policy.default)
+out = {'type': msg.get_content_type(), 'report_type': msg.get_param('report-type'),
+       'subject': str(msg['subject']), 'to': str(msg['to']), 'parts': [], 'text': None,
+       'per_message': {}, 'recipients': [], 'defects': [], 'attachments': [], 'headers': None}
+if msg.is_multipart():
+    out['parts'] = [p.get_content_type() for p in msg.get_payload()]
+for part in msg.walk():
+    out['defects'] += [type(d).__name__ for d in part.defects]
+    kind = part.get_content_type()
+    if kind == 'message/delivery-status':
+        blocks = part.get_payload()
+        out['per_message'] = {k: str(v) for k, v in blocks[0].items()}
+        out['recipients'] = [{k: str(v) for k, v in b.items()} for b in blocks[1:]]
+    elif kind == 'text/rfc822-headers':
+        out['headers'] = part.get_payload(decode=True).decode('utf-8', 'replace')
+    elif part.get_content_disposition() == 'attachment':
+        name = os.path.join(sys.argv[2], part.get_filename())
+        with open(name, 'wb') as f:
+            f.write(part.get_payload(decode=True))
+        out['attachments'].append({'type': kind, 'file': name})
+    elif kind == 'text/plain' and out['text'] is None:
+        out['text'] = part.get_content()
+print(json.dumps(out))
+)py";
+
+nlohmann::json read_with_python(const std::filesystem::path& mail,
+                                 const std::filesystem::path& dir) {
+    auto script = dir / "read_mail.py";
+    std::ofstream(script) << python_reader;
+    std::string command =
+        "python3 '" + script.string() + "' '" + mail.string() + "' '" + dir.string() + "'";
+    std::FILE* pipe = ::popen(command.c_str(), "r");
+    BOOST_TEST_REQUIRE(pipe != nullptr);
+    std::string out;
+    char buffer[4096];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+    BOOST_TEST_REQUIRE(::pclose(pipe) == 0, "python3 could not read " << mail);
+    return nlohmann::json::parse(out);
+}
+
 struct NotifyFixture {
     TempDir dir;
     FakeQueue queue;
@@ -100,8 +149,14 @@ struct NotifyFixture {
         settings.outbox = dir.path / "outbox";
         settings.gateway_address = "fax-gateway@gw.example.org";
     }
+    std::filesystem::path file(const std::string& batch, faxcore::ReportKind kind) {
+        return settings.outbox / "new" / mailgw::notification_file_name(batch, kind);
+    }
     std::string written(const std::string& batch, faxcore::ReportKind kind) {
-        return read(settings.outbox / "new" / mailgw::notification_file_name(batch, kind));
+        return read(file(batch, kind));
+    }
+    nlohmann::json parsed(const std::string& batch, faxcore::ReportKind kind) {
+        return read_with_python(file(batch, kind), dir.path);
     }
 };
 
@@ -130,7 +185,9 @@ BOOST_FIXTURE_TEST_CASE(notification_for_one_sent_fax, NotifyFixture) {
     BOOST_TEST(field(mail, "Auto-Submitted") == "auto-replied");
     BOOST_TEST(field(mail, "Date") != "(missing)");
     BOOST_TEST(field(mail, "Message-ID") != "(missing)");
-    std::string body(mail.body().begin(), mail.body().end());
+    auto report = parsed("b1", faxcore::ReportKind::final);
+    BOOST_TEST(report["defects"].empty(), report["defects"].dump());
+    std::string body = report["text"].get<std::string>();
     BOOST_TEST(body.find("+15551002 (jane.doe): sent") != std::string::npos);
     BOOST_TEST(body.find("Pages confirmed: 3 of 3") != std::string::npos);
     BOOST_TEST(body.find(std::string(faxcore::describe(faxcore::Outcome::ok).text)) !=
@@ -171,7 +228,8 @@ BOOST_FIXTURE_TEST_CASE(notification_for_two_numbers, NotifyFixture) {
     std::string raw = written("b2", faxcore::ReportKind::final);
     mimetic::MimeEntity mail(raw.begin(), raw.end());
     BOOST_TEST(field(mail, "Subject") == "Fax to 2 numbers: 1 sent, 1 failed");
-    std::string body(mail.body().begin(), mail.body().end());
+    auto report = parsed("b2", faxcore::ReportKind::final);
+    std::string body = report["text"].get<std::string>();
     BOOST_TEST(body.find("+15551003: failed") != std::string::npos);
     BOOST_TEST(body.find("Attempts: 2") != std::string::npos);
     BOOST_TEST(body.find(std::string(faxcore::describe(Outcome::busy).text)) != std::string::npos);
