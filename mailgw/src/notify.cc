@@ -234,8 +234,9 @@ mimetic::MimeEntity* leaf(const std::string& type, const std::string& subtype,
     return part;
 }
 
-// Text for people: UTF-8, quoted-printable when it is not plain ASCII, so
-// it passes relays without 8BITMIME.
+// Text for people: UTF-8, in base64 when it is not plain ASCII, so it
+// passes relays without 8BITMIME (mimetic's quoted-printable encoder
+// escapes every space and line end, which reads worse than base64).
 mimetic::MimeEntity* text_part(const std::string& text) {
     if (is_ascii(text)) {
         auto* part = leaf("text", "plain", text, "7bit");
@@ -243,9 +244,9 @@ mimetic::MimeEntity* text_part(const std::string& text) {
         return part;
     }
     std::string encoded;
-    mimetic::QP::Encoder encoder;
+    mimetic::Base64::Encoder encoder;
     mimetic::encode(text.begin(), text.end(), encoder, std::back_inserter(encoded));
-    auto* part = leaf("text", "plain", encoded, "quoted-printable");
+    auto* part = leaf("text", "plain", encoded, "base64");
     part->header().contentType().param("charset", "utf-8");
     return part;
 }
