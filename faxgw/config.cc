@@ -334,11 +334,12 @@ std::vector<Key> template_keys() {
         const std::string name(mailgw::to_string(kind));
         const auto text = mailgw::default_template(kind);
         out.push_back({"notify." + name + "_subject", toml_quoted(text.subject),
-                       "Subject of the " + name + " report (placeholders as for the body).",
-                       [kind](auto& n, Config& c) { template_of(c, kind).subject = template_text(n); }});
-        out.push_back({"notify." + name + "_body", toml_quoted(text.body),
-                       "Body of the " + name + " report, before its machine-readable part.",
-                       [kind](auto& n, Config& c) { template_of(c, kind).body = template_text(n); }});
+                       "Subject of the " + name + " report.", [kind](auto& n, Config& c) {
+                           template_of(c, kind).subject = template_text(n);
+                       }});
+        out.push_back(
+            {"notify." + name + "_body", toml_quoted(text.body), "Body of the " + name + " report.",
+             [kind](auto& n, Config& c) { template_of(c, kind).body = template_text(n); }});
     }
     return out;
 }
@@ -370,13 +371,17 @@ std::vector<Key> notify_keys() {
                  bad(n, "notify.attach must be \"none\", \"png\" or \"pdf\"");
          }},
     };
-    std::string names;
-    for (auto p : mailgw::notify_placeholders()) names += (names.empty() ? "{" : ", {") + std::string(p) + "}";
     auto templates = template_keys();
     templates.front().doc =
-        "Templates, one subject and body per report (accepted, delayed, delivered, failed),\n"
-        "# in any language. Placeholders: " + names + ".\n"
-        "# {details} is what happened, number by number. " + templates.front().doc;
+        "Templates: a subject and a body for each report (accepted, delayed, delivered,\n"
+        "# failed), in any language; \\n ends a line. Placeholders: {to} the number, or \"3\n"
+        "# numbers\"; {summary} \"sent (3 pages)\", \"1 sent, 1 failed\"; {subject} and {date} of\n"
+        "# the sender's mail; {about} ` \"subject\" of date`; {details} what happened, number by\n"
+        "# number, with each call's details; {numbers} all numbers; {pages}; {gateway} our\n"
+        "# address. Failed, delayed and delivered reports add a machine-readable part\n"
+        "# (RFC 3464) that templates do not change.\n"
+        "# " +
+        templates.front().doc;
     out.insert(out.end(), templates.begin(), templates.end());
     return out;
 }

@@ -149,8 +149,8 @@ std::string receipt_lines(const faxcore::Job& job) {
 
 std::string job_text(const faxcore::Job& job, const OriginInfo& origin, NotifyKind kind) {
     std::string name = origin.name_of(job.number);
-    std::string text = job.number + (name.empty() ? "" : " (" + name + ")") + ": " +
-                       state_word(job) + "\r\n";
+    std::string text =
+        job.number + (name.empty() ? "" : " (" + name + ")") + ": " + state_word(job) + "\r\n";
     text += "  What happened: " + one_line(what_happened(job)) + "\r\n";
     if (kind == NotifyKind::accepted) {
         text += "  Pages: " + std::to_string(job.pages) + "\r\n";
@@ -191,9 +191,10 @@ const NotifyTemplate& template_of(NotifyKind kind, const NotifySettings& notify)
 }
 
 // The values of the placeholders (see notify_placeholders()).
-std::vector<std::pair<std::string, std::string>> placeholders(
-    const std::vector<faxcore::Job>& jobs, const OriginInfo& origin, NotifyKind kind,
-    const Settings& settings) {
+std::vector<std::pair<std::string, std::string>> placeholders(const std::vector<faxcore::Job>& jobs,
+                                                              const OriginInfo& origin,
+                                                              NotifyKind kind,
+                                                              const Settings& settings) {
     std::string to, numbers, details;
     for (const auto& job : jobs) {
         numbers += (numbers.empty() ? "" : ", ") + job.number;
@@ -279,9 +280,8 @@ std::string delivery_status(const faxcore::Report& report, const OriginInfo& ori
         // The fax address the sender wrote when the origin kept it; else
         // the number itself, typed as a telephone number would be.
         text += "\r\n";
-        text += header_field("Final-Recipient",
-                             address.empty() ? "X-Fax; " + ascii(job.number)
-                                             : "rfc822; " + ascii(address));
+        text += header_field("Final-Recipient", address.empty() ? "X-Fax; " + ascii(job.number)
+                                                                : "rfc822; " + ascii(address));
         text += header_field("Action", status.action);
         text += header_field("Status", status.status);
         text += header_field("Diagnostic-Code", "X-Fax; " + ascii(status.diagnostic));
@@ -337,8 +337,8 @@ mimetic::MimeEntity* human_part(std::string text, const faxcore::Report& report,
         file = fax_attachment(report.jobs.front(), attach);
     } catch (const std::exception& e) {
         // The report matters more than its attachment: send it without.
-        return text_part(text + "(The copy of the fax could not be attached: " +
-                         one_line(e.what()) + ")\r\n");
+        return text_part(
+            text + "(The copy of the fax could not be attached: " + one_line(e.what()) + ")\r\n");
     }
     auto* mixed = new mimetic::MultipartMixed;
     mixed->body().parts().push_back(text_part(text));
@@ -421,8 +421,8 @@ std::optional<OutgoingMail> report_mail(const faxcore::Report& report, const Set
     dsn.header().contentType().param("report-type", "delivery-status");
     dsn.body().parts().push_back(
         human_part(with_crlf(fill_template(words.body, values)), report, kind, settings));
-    dsn.body().parts().push_back(leaf("message", "delivery-status",
-                                      delivery_status(report, origin, settings), "7bit"));
+    dsn.body().parts().push_back(
+        leaf("message", "delivery-status", delivery_status(report, origin, settings), "7bit"));
     if (!origin.headers.empty())
         dsn.body().parts().push_back(leaf("text", "rfc822-headers", origin.headers,
                                           is_ascii(origin.headers) ? "7bit" : "8bit"));
@@ -433,8 +433,8 @@ std::optional<OutgoingMail> report_mail(const faxcore::Report& report, const Set
     OutgoingMail mail;
     mail.recipient = origin.sender;
     mail.name = notification_file_name(report.batch, report.kind);
-    mail.text = mail_text(id, fill_template(words.subject, values), origin, settings, now,
-                          serialised(dsn));
+    mail.text =
+        mail_text(id, fill_template(words.subject, values), origin, settings, now, serialised(dsn));
     return mail;
 }
 

@@ -43,9 +43,10 @@ NotifyTemplate default_template(NotifyKind kind) {
             return {"Fax to {to}: {summary}", intro + "It is queued for sending.\n\n{details}"};
         case NotifyKind::delayed:
             return {"Fax to {to}: {summary}",
-                    intro + "{details}"
-                            "The gateway keeps trying; you will get another mail when it is "
-                            "done.\n"};
+                    intro +
+                        "{details}"
+                        "The gateway keeps trying; you will get another mail when it is "
+                        "done.\n"};
         case NotifyKind::delivered:
         case NotifyKind::failed:
             break;
@@ -75,8 +76,7 @@ std::string fill_template(std::string_view text,
     std::size_t at = 0;
     while (at < text.size()) {
         const std::size_t open = text.find('{', at);
-        const std::size_t close =
-            open == std::string_view::npos ? open : text.find('}', open);
+        const std::size_t close = open == std::string_view::npos ? open : text.find('}', open);
         if (close == std::string_view::npos) break;
         out += text.substr(at, open - at);
         const std::string_view name = text.substr(open + 1, close - open - 1);

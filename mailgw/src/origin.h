@@ -53,7 +53,7 @@ struct OriginInfo {
     // The sender's notify= option: true also report success, false only
     // failures; unset: as configured (notify.delivered).
     std::optional<bool> notify_success;
-    std::vector<std::pair<std::string, std::string>> names;  // number -> name
+    std::vector<std::pair<std::string, std::string>> names;      // number -> name
     std::vector<std::pair<std::string, std::string>> addresses;  // number -> fax address written
     std::string headers;  // the mail's header block, "" when not kept
     std::string name_of(const std::string& number) const;

@@ -95,8 +95,8 @@ RecipientStatus recipient_status(const faxcore::Job& job) {
         return {action, "5.0.0", job.reason.empty() ? "cancelled at the gateway" : job.reason};
     if (job.state == JobState::done)  // "done" short of pages: never reported delivered
         return {action, "5.4.2",
-                "only " + std::to_string(job.pages_confirmed) + " of " +
-                    std::to_string(job.pages) + " pages confirmed"};
+                "only " + std::to_string(job.pages_confirmed) + " of " + std::to_string(job.pages) +
+                    " pages confirmed"};
     if (job.attempts.empty())
         return {action, klass + "0.0",
                 job.reason.empty() ? (ended ? "not sent" : "waiting to be sent") : job.reason};
@@ -120,8 +120,9 @@ std::string what_happened(const faxcore::Job& job) {
         return "not tried yet";
     }
     const Outcome last = job.attempts.back().outcome;
-    const bool all_alike = std::all_of(job.attempts.begin(), job.attempts.end(),
-                                       [&](const faxcore::Attempt& a) { return a.outcome == last; });
+    const bool all_alike =
+        std::all_of(job.attempts.begin(), job.attempts.end(),
+                    [&](const faxcore::Attempt& a) { return a.outcome == last; });
     std::string text = last_call(job);
     const std::size_t n = job.attempts.size();
     if (n > 1) {

@@ -159,7 +159,8 @@ void tell_accepted(SubmitResult& result, const faxcore::Submission& submission,
         std::vector<faxcore::Job> jobs;
         for (std::int64_t id : result.enqueued.jobs)
             if (auto job = queue.job(id)) jobs.push_back(std::move(*job));
-        if (auto mail = accepted_mail(result.enqueued.batch, submission.origin, jobs, settings, now))
+        if (auto mail =
+                accepted_mail(result.enqueued.batch, submission.origin, jobs, settings, now))
             send_notification(*mail, settings);
     } catch (const std::exception& e) {
         result.message += " (acceptance notice not written: " + std::string(e.what()) + ")";

@@ -3,13 +3,13 @@
 #include <mimetic/mimetic.h>
 
 #include <boost/test/unit_test.hpp>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
-#include <optional>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "inbound.h"
@@ -153,7 +153,7 @@ print(json.dumps(out))
 )py";
 
 nlohmann::json read_with_python(const std::filesystem::path& mail,
-                                 const std::filesystem::path& dir) {
+                                const std::filesystem::path& dir) {
     auto script = dir / "read_mail.py";
     std::ofstream(script) << python_reader;
     std::string command =
@@ -162,7 +162,8 @@ nlohmann::json read_with_python(const std::filesystem::path& mail,
     BOOST_TEST_REQUIRE(pipe != nullptr);
     std::string out;
     char buffer[4096];
-    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;)
+        out.append(buffer, n);
     BOOST_TEST_REQUIRE(::pclose(pipe) == 0, "python3 could not read " << mail);
     return nlohmann::json::parse(out);
 }
@@ -398,10 +399,13 @@ std::string rich_origin(const std::string& sender, std::optional<bool> notify_su
         {"sender", sender},
         {"subject", "Quarterly figures"},
         {"date", "Mon, 3 Mar 2025 09:30:00 +0100"},
-        {"headers", "From: Alice <alice@example.org>\r\nSubject: Quarterly figures\r\n"
-                    "Message-ID: <m1@example.org>\r\n"},
+        {"headers",
+         "From: Alice <alice@example.org>\r\nSubject: Quarterly figures\r\n"
+         "Message-ID: <m1@example.org>\r\n"},
         {"recipients",
-         {{{"number", "+15551002"}, {"name", "jane.doe"}, {"address", "jane.doe=5551002@fax.example.com"}},
+         {{{"number", "+15551002"},
+           {"name", "jane.doe"},
+           {"address", "jane.doe=5551002@fax.example.com"}},
           {{"number", "+15551003"}, {"name", ""}, {"address", "5551003@fax.example.com"}},
           {{"number", "+15551005"}, {"name", ""}, {"address", "5551005@fax.example.com"}}}}};
     o["notify_success"] = notify_success ? nlohmann::json(*notify_success) : nlohmann::json();
@@ -475,10 +479,11 @@ BOOST_FIXTURE_TEST_CASE(a_failed_job_is_a_dsn_per_recipient, NotifyFixture) {
     BOOST_TEST(has(text, "+15551003: failed\n  What happened: busy after 3 tries\n"));
     BOOST_TEST(has(text, "What happened: the far end hung up after page 2 of 5 (2 tries)"));
     BOOST_TEST(has(text, "What happened: delivered, 3 of 3 pages confirmed by \"LAW OFFICE\""));
-    BOOST_TEST(has(text, "Try 1: 2025-03-03 11:16:40 UTC to 2025-03-03 11:17:22 UTC, hangup; "
-                         "pages 1 to 2 confirmed; line time 42 s; 14400 bit/s; ECM on; "
-                         "compression T.6; remote CSID \"LAW OFFICE\"; T.30 code 8 (call "
-                         "dropped); by t38"));
+    BOOST_TEST(has(text,
+                   "Try 1: 2025-03-03 11:16:40 UTC to 2025-03-03 11:17:22 UTC, hangup; "
+                   "pages 1 to 2 confirmed; line time 42 s; 14400 bit/s; ECM on; "
+                   "compression T.6; remote CSID \"LAW OFFICE\"; T.30 code 8 (call "
+                   "dropped); by t38"));
     BOOST_TEST(has(report["headers"].get<std::string>(), "Subject: Quarterly figures"));
 
     // The envelope: to the sender, from the null sender (RFC 3464 2.1).
@@ -495,11 +500,11 @@ BOOST_AUTO_TEST_CASE(status_codes_per_outcome) {
     using faxcore::JobState;
     using faxcore::Outcome;
     const std::vector<std::pair<Outcome, std::string>> expected = {
-        {Outcome::busy, "4.1"},          {Outcome::no_answer, "4.1"},
-        {Outcome::hangup, "4.2"},        {Outcome::watchdog, "4.2"},
+        {Outcome::busy, "4.1"},           {Outcome::no_answer, "4.1"},
+        {Outcome::hangup, "4.2"},         {Outcome::watchdog, "4.2"},
         {Outcome::protocol_error, "5.0"}, {Outcome::incompatible, "6.0"},
-        {Outcome::bad_document, "6.0"},  {Outcome::no_route, "1.1"},
-        {Outcome::network_error, "4.0"}, {Outcome::interrupted, "3.0"}};
+        {Outcome::bad_document, "6.0"},   {Outcome::no_route, "1.1"},
+        {Outcome::network_error, "4.0"},  {Outcome::interrupted, "3.0"}};
     for (const auto& [outcome, detail] : expected) {
         BOOST_TEST_INFO(faxcore::describe(outcome).name);
         auto failed = mailgw::recipient_status(
@@ -512,14 +517,17 @@ BOOST_AUTO_TEST_CASE(status_codes_per_outcome) {
         BOOST_TEST(waiting.status == "4." + detail);
     }
     // Delivered means every page confirmed: a job "done" short of pages is not.
-    auto whole = mailgw::recipient_status(job("+1", JobState::done, 2, 2, {attempt(Outcome::ok, 2)}));
+    auto whole =
+        mailgw::recipient_status(job("+1", JobState::done, 2, 2, {attempt(Outcome::ok, 2)}));
     BOOST_TEST(whole.action == "delivered");
     BOOST_TEST(whole.status == "2.0.0");
     auto short_of_pages =
         mailgw::recipient_status(job("+1", JobState::done, 3, 2, {attempt(Outcome::ok, 2)}));
     BOOST_TEST(short_of_pages.action == "failed");
     BOOST_TEST(short_of_pages.status.starts_with("5."));
-    faxcore::Report report{"b", faxcore::ReportKind::final, "{}",
+    faxcore::Report report{"b",
+                           faxcore::ReportKind::final,
+                           "{}",
                            {job("+1", JobState::done, 3, 2, {attempt(Outcome::ok, 2)})}};
     BOOST_TEST((mailgw::kind_of(report) == mailgw::NotifyKind::failed));
     BOOST_TEST(mailgw::recipient_status(job("+1", JobState::cancelled, 1, 0, {})).status ==
@@ -530,8 +538,10 @@ BOOST_FIXTURE_TEST_CASE(delayed_report_says_when_and_until_when, NotifyFixture) 
     auto waiting = timed(job("+15551003", faxcore::JobState::retry_wait, 2, 0,
                              {call(1, faxcore::Outcome::busy, 1, 0)}));
     waiting.next_attempt_at = 1741003600;
-    queue.reports.push_back({"b6", faxcore::ReportKind::delayed,
-                             rich_origin("bob@example.org", std::nullopt), {waiting}});
+    queue.reports.push_back({"b6",
+                             faxcore::ReportKind::delayed,
+                             rich_origin("bob@example.org", std::nullopt),
+                             {waiting}});
     settings.notify.max_attempts = 3;
     settings.notify.max_retry_delay = 600;
     settings.notify.max_call_seconds = 100;
@@ -545,8 +555,7 @@ BOOST_FIXTURE_TEST_CASE(delayed_report_says_when_and_until_when, NotifyFixture) 
     BOOST_TEST(r["Status"] == "4.4.1");
     // Next try, one more try after it (3 in all): each at most 600 s apart
     // and 100 s long.
-    BOOST_TEST(r["Will-Retry-Until"] ==
-               mailgw::rfc5322_date(1741003600 + 600 + 100 + 100));
+    BOOST_TEST(r["Will-Retry-Until"] == mailgw::rfc5322_date(1741003600 + 600 + 100 + 100));
     std::string text = report["text"].get<std::string>();
     BOOST_TEST(has(text, "Next try: 2025-03-03 12:06:40 UTC"));
     BOOST_TEST(has(text, "The gateway keeps trying"));
@@ -563,8 +572,8 @@ BOOST_FIXTURE_TEST_CASE(delayed_report_says_when_and_until_when, NotifyFixture) 
 // Whether a fax that went through is reported: the mail's notify= option
 // when it gave one, else notify.delivered.
 BOOST_FIXTURE_TEST_CASE(delivered_report_is_opt_in, NotifyFixture) {
-    auto sent = timed(job("+15551002", faxcore::JobState::done, 3, 3,
-                          {call(1, faxcore::Outcome::ok, 1, 3)}));
+    auto sent = timed(
+        job("+15551002", faxcore::JobState::done, 3, 3, {call(1, faxcore::Outcome::ok, 1, 3)}));
     struct Case {
         bool configured;
         std::optional<bool> option;
@@ -575,8 +584,10 @@ BOOST_FIXTURE_TEST_CASE(delivered_report_is_opt_in, NotifyFixture) {
                    Case{false, true, true}, Case{true, false, false}}) {
         std::string batch = "d" + std::to_string(++n);
         settings.notify.delivered = c.configured;
-        queue.reports = {{batch, faxcore::ReportKind::final,
-                          rich_origin("alice@example.org", c.option), {sent}}};
+        queue.reports = {{batch,
+                          faxcore::ReportKind::final,
+                          rich_origin("alice@example.org", c.option),
+                          {sent}}};
         BOOST_TEST_INFO("case " << n);
         BOOST_TEST(mailgw::write_notifications(queue, settings) == (c.written ? 1 : 0));
         BOOST_TEST(std::filesystem::exists(file(batch, faxcore::ReportKind::final)) == c.written);
@@ -600,13 +611,13 @@ BOOST_FIXTURE_TEST_CASE(delivered_report_attaches_the_fax, NotifyFixture) {
     auto tiff = dir.path / "sent.tif";
     render::Options fine;
     render::write_fax_tiff(render::render_text("First page\fSecond page", fine), tiff);
-    auto sent = timed(job("+15551002", faxcore::JobState::done, 2, 2,
-                          {call(1, faxcore::Outcome::ok, 1, 2)}));
+    auto sent = timed(
+        job("+15551002", faxcore::JobState::done, 2, 2, {call(1, faxcore::Outcome::ok, 1, 2)}));
     sent.document = tiff;
 
     settings.notify.attach = mailgw::NotifyAttachment::png;
-    queue.reports = {{"p1", faxcore::ReportKind::final, rich_origin("a@example.org", std::nullopt),
-                      {sent}}};
+    queue.reports = {
+        {"p1", faxcore::ReportKind::final, rich_origin("a@example.org", std::nullopt), {sent}}};
     BOOST_TEST(mailgw::write_notifications(queue, settings) == 1);
     auto report = parsed("p1", faxcore::ReportKind::final);
     BOOST_TEST_INFO(report.dump(2));
@@ -635,7 +646,8 @@ BOOST_FIXTURE_TEST_CASE(delivered_report_attaches_the_fax, NotifyFixture) {
     BOOST_TEST_REQUIRE(pipe != nullptr);
     std::string info;
     char buffer[4096];
-    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) info.append(buffer, n);
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;)
+        info.append(buffer, n);
     BOOST_TEST(::pclose(pipe) == 0, info);
     auto pages = info.find("Pages:");
     BOOST_TEST_REQUIRE(pages != std::string::npos, info);
@@ -643,8 +655,8 @@ BOOST_FIXTURE_TEST_CASE(delivered_report_attaches_the_fax, NotifyFixture) {
 
     // A document gone from the spool: the report goes out without the copy.
     sent.document = dir.path / "gone.tif";
-    queue.reports = {{"p3", faxcore::ReportKind::final, rich_origin("a@example.org", std::nullopt),
-                      {sent}}};
+    queue.reports = {
+        {"p3", faxcore::ReportKind::final, rich_origin("a@example.org", std::nullopt), {sent}}};
     BOOST_TEST(mailgw::write_notifications(queue, settings) == 1);
     report = parsed("p3", faxcore::ReportKind::final);
     BOOST_TEST(report["attachments"].empty());
@@ -652,9 +664,11 @@ BOOST_FIXTURE_TEST_CASE(delivered_report_attaches_the_fax, NotifyFixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(templates_shape_subject_and_body, NotifyFixture) {
-    settings.notify.failed_text = {"Faxfehler für {to}: {summary}",
-                                   "Grüße vom Faxgateway zu „{subject}“.\n\n{details}-- {gateway}\n"};
-    queue.reports = {{"t1", faxcore::ReportKind::final,
+    settings.notify.failed_text = {
+        "Faxfehler für {to}: {summary}",
+        "Grüße vom Faxgateway zu „{subject}“.\n\n{details}-- {gateway}\n"};
+    queue.reports = {{"t1",
+                      faxcore::ReportKind::final,
                       rich_origin("alice@example.org", std::nullopt),
                       {timed(job("+15551003", faxcore::JobState::failed, 1, 0,
                                  {call(1, faxcore::Outcome::no_answer, 1, 0)}))}}};
@@ -667,13 +681,15 @@ BOOST_FIXTURE_TEST_CASE(templates_shape_subject_and_body, NotifyFixture) {
     BOOST_TEST(report["defects"].empty());
     BOOST_TEST(report["subject"] == "Faxfehler für +15551003: failed");
     std::string text = report["text"].get<std::string>();
-    BOOST_TEST(text.starts_with("Grüße vom Faxgateway zu „Quarterly figures“.\n\n+15551003: failed\n"));
+    BOOST_TEST(
+        text.starts_with("Grüße vom Faxgateway zu „Quarterly figures“.\n\n+15551003: failed\n"));
     BOOST_TEST(has(text, "What happened: no answer\n"));
     BOOST_TEST(has(text, "-- fax-gateway@gw.example.org\n"));
     // The machine-readable part does not change with the words.
     BOOST_TEST(report["recipients"][0]["Status"] == "5.4.1");
 
-    BOOST_CHECK_NO_THROW(mailgw::check_template(mailgw::default_template(mailgw::NotifyKind::delayed).body));
+    BOOST_CHECK_NO_THROW(
+        mailgw::check_template(mailgw::default_template(mailgw::NotifyKind::delayed).body));
     BOOST_CHECK_THROW(mailgw::check_template("Fax to {numbre}"), std::invalid_argument);
     BOOST_TEST(mailgw::fill_template("{to} {unknown} {", {{"to", "+1"}}) == "+1 {unknown} {");
 }
@@ -698,8 +714,9 @@ BOOST_FIXTURE_TEST_CASE(accepted_report_names_pages_and_first_try, NotifyFixture
     BOOST_TEST(report["subject"] == "Fax to 2 numbers: 2 queued");
     std::string text = report["text"].get<std::string>();
     BOOST_TEST(has(text, "It is queued for sending."));
-    BOOST_TEST(has(text, "+15551002 (jane.doe): queued\n  What happened: not tried yet\n"
-                         "  Pages: 4\n  First try: 2025-03-03 12:06:40 UTC\n"));
+    BOOST_TEST(has(text,
+                   "+15551002 (jane.doe): queued\n  What happened: not tried yet\n"
+                   "  Pages: 4\n  First try: 2025-03-03 12:06:40 UTC\n"));
     BOOST_TEST(has(text, "+15551003: queued\n  What happened: held for an administrator\n"));
     // Another delivery of the same mail, for other numbers: a mail of its own.
     auto other = mailgw::accepted_mail("b8", origin, {held}, settings, 1741000000);

@@ -570,8 +570,8 @@ BOOST_AUTO_TEST_CASE(accepted_notice_after_enqueue_when_configured) {
     for (const auto& e : std::filesystem::directory_iterator(settings.outbox / "new"))
         notices.push_back(e.path());
     BOOST_TEST_REQUIRE(notices.size() == 1u);
-    BOOST_TEST(notices[0].filename().string().starts_with("faxgw-" + on.enqueued.batch +
-                                                          "-accepted-"));
+    BOOST_TEST(
+        notices[0].filename().string().starts_with("faxgw-" + on.enqueued.batch + "-accepted-"));
     std::string text = faxgw::test::slurp(notices[0]);
     mimetic::MimeEntity mail(text.begin(), text.end());
     BOOST_TEST(mail.header().field("To").value() == "alice@example.org");

@@ -243,7 +243,7 @@ struct Settings {
     render::Options render;
     render::HeaderInfo header;  // the line on top of every page (station ID, date, page n of m)
     CoverSettings cover;
-    std::filesystem::path outbox;                           // Maildir for notifications to senders
+    std::filesystem::path outbox;  // Maildir for notifications to senders
     NotifySettings notify;
     std::string gateway_address = "fax-gateway@localhost";  // From: of mails we write
     // Inbound: DID (E.164 or as dialled) -> mail address; "*" routes the rest.
