@@ -396,8 +396,8 @@ struct OutgoingMail {
 
 // The notification for one report of the queue, or nullopt when nobody is
 // to be told (null sender, a kind the configuration or the mail turned off).
-// `now` dates the mail. Throws render::Error when a configured attachment
-// cannot be made from the spooled document.
+// `now` dates the mail. A configured copy of the fax that cannot be made
+// (document gone from the spool) is left out and the text says so.
 std::optional<OutgoingMail> report_mail(const faxcore::Report& report, const Settings& settings,
                                         std::int64_t now);
 
