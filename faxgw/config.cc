@@ -353,6 +353,118 @@ mailgw::InboundRoute inbound_route(const toml::table& t) {
     return r;
 }
 
+// ---- [notify]: notifications to senders ---------------------------------
+
+// A TOML basic string holding `text` (for the default templates).
+std::string toml_quoted(std::string_view text) {
+    std::string out = "\"";
+    for (char ch : text) {
+        if (ch == '\\' || ch == '"')
+            out += std::string("\\") + ch;
+        else if (ch == '\n')
+            out += "\\n";
+        else
+            out += ch;
+    }
+    return out + "\"";
+}
+
+// A template string, its placeholders checked where it is written.
+std::string template_text(const toml::node& n) {
+    auto text = str(n);
+    try {
+        mailgw::check_template(text);
+    } catch (const std::invalid_argument& e) {
+        bad(n, e.what());
+    }
+    return text;
+}
+
+mailgw::NotifyTemplate& template_of(Config& c, mailgw::NotifyKind kind) {
+    auto& n = c.mail.notify;
+    switch (kind) {
+        case mailgw::NotifyKind::accepted:
+            return n.accepted_text;
+        case mailgw::NotifyKind::delayed:
+            return n.delayed_text;
+        case mailgw::NotifyKind::delivered:
+            return n.delivered_text;
+        case mailgw::NotifyKind::failed:
+            break;
+    }
+    return n.failed_text;
+}
+
+// notify.<kind>_subject and notify.<kind>_body for each kind.
+std::vector<Key> template_keys() {
+    using mailgw::NotifyKind;
+    std::vector<Key> out;
+    for (auto kind :
+         {NotifyKind::accepted, NotifyKind::delayed, NotifyKind::delivered, NotifyKind::failed}) {
+        const std::string name(mailgw::to_string(kind));
+        const auto text = mailgw::default_template(kind);
+        out.push_back({"notify." + name + "_subject", toml_quoted(text.subject),
+                       "Subject of the " + name + " report.", [kind](auto& n, Config& c) {
+                           template_of(c, kind).subject = template_text(n);
+                       }});
+        out.push_back(
+            {"notify." + name + "_body", toml_quoted(text.body), "Body of the " + name + " report.",
+             [kind](auto& n, Config& c) { template_of(c, kind).body = template_text(n); }});
+    }
+    return out;
+}
+
+std::vector<Key> notify_keys() {
+    std::vector<Key> out = {
+        {"notify.delivered", "true",
+         "Report a fax that reached every number. A sender's notify=success or\n"
+         "# notify=failure option (X-Fax-Options or [fax: ...] in the Subject) wins.",
+         [](auto& n, Config& c) { c.mail.notify.delivered = boolean(n); }},
+        {"notify.delayed", "true",
+         "Report a call that failed and will be retried, with the next try time (once per mail).",
+         [](auto& n, Config& c) { c.mail.notify.delayed = boolean(n); }},
+        {"notify.accepted", "false",
+         "Report each mail as soon as it is queued: its numbers, pages and first try time.",
+         [](auto& n, Config& c) { c.mail.notify.accepted = boolean(n); }},
+        {"notify.attach", R"("none")",
+         "What a delivered report carries of the sent fax: \"none\", \"png\" (a small picture\n"
+         "# of the first page) or \"pdf\" (the whole fax).",
+         [](auto& n, Config& c) {
+             auto v = str(n);
+             if (v == "none")
+                 c.mail.notify.attach = mailgw::NotifyAttachment::none;
+             else if (v == "png")
+                 c.mail.notify.attach = mailgw::NotifyAttachment::png;
+             else if (v == "pdf")
+                 c.mail.notify.attach = mailgw::NotifyAttachment::pdf;
+             else
+                 bad(n, "notify.attach must be \"none\", \"png\" or \"pdf\"");
+         }},
+    };
+    auto templates = template_keys();
+    templates.front().doc =
+        "Templates: a subject and a body for each report (accepted, delayed, delivered,\n"
+        "# failed), in any language; \\n ends a line. Placeholders: {to} the number, or \"3\n"
+        "# numbers\"; {summary} \"sent (3 pages)\", \"1 sent, 1 failed\"; {subject} and {date} of\n"
+        "# the sender's mail; {about} ` \"subject\" of date`; {details} what happened, number by\n"
+        "# number, with each call's details; {numbers} all numbers; {pages}; {gateway} our\n"
+        "# address. Failed, delayed and delivered reports add a machine-readable part\n"
+        "# (RFC 3464) that templates do not change.\n"
+        "# " +
+        templates.front().doc;
+    out.insert(out.end(), templates.begin(), templates.end());
+    return out;
+}
+
+// Will-Retry-Until of a delayed report comes from the scheduler's limits.
+void copy_retry_limits(Config& c) {
+    c.mail.notify.max_attempts = c.gateway.retry.max_attempts;
+    c.mail.notify.max_retry_delay = c.gateway.retry.max_delay;
+    c.mail.notify.max_call_seconds = c.gateway.max_call_seconds;
+}
+
+// ---- end of [notify] ---------------------------------------------------
+
 const std::vector<Key>& keys() {
     static const std::vector<Key> table = {
         {"paths.var", R"("var")",
@@ -764,7 +876,13 @@ const std::vector<Key>& keys() {
              });
          }},
     };
-    return table;
+    static const std::vector<Key> all = [] {
+        auto keys = table;
+        auto notify = notify_keys();
+        keys.insert(keys.end(), notify.begin(), notify.end());
+        return keys;
+    }();
+    return all;
 }
 
 std::string section_of(const std::string& path) { return path.substr(0, path.find('.')); }
@@ -866,8 +984,10 @@ Config load_config(const std::optional<std::filesystem::path>& file,
     c.mail.outbox = below(c.var, c.mail.outbox);
     c.mail.inbound_maildir = below(c.var, c.mail.inbound_maildir);
     c.mail.quarantine = below(c.var, c.mail.quarantine);
+    c.mail.var = c.var;
     c.gateway.sim.remote_dir = below(c.var, c.gateway.sim.remote_dir);
     copy_gateway_settings(c);
+    copy_retry_limits(c);
     return c;
 }
 

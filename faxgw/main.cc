@@ -28,7 +28,7 @@ void hand_results_to_mail(faxcore::Queue& queue, mailgw::Outbox& outbox, const C
     // A mail that cannot be written now (disk full, bad folder) stays pending
     // in the queue and is tried again after the next event; the lines go on.
     try {
-        mailgw::write_notifications(queue, config.mail);
+        mailgw::write_notifications(queue, config.mail);  // to the outbox in config.mail.var
     } catch (const std::exception& e) {
         std::cerr << "faxgw: warning: notifications not written: " << e.what() << std::endl;
     }

@@ -96,8 +96,18 @@ std::string origin_key(const ParsedMessage& message, const Envelope& envelope,
     return message.message_id.empty() ? key : message.message_id + " " + key;
 }
 
+std::string header_block(std::string_view raw, std::size_t max_bytes) {
+    std::string block;
+    for (auto field : split_header(raw).fields) {
+        if (block.size() + field.size() > max_bytes) break;
+        block += field;
+    }
+    return block;
+}
+
 std::string make_origin(const ParsedMessage& message, const Envelope& envelope,
-                        const std::vector<FaxRecipient>& recipients, const FaxOptions& options) {
+                        const std::vector<FaxRecipient>& recipients, const FaxOptions& options,
+                        std::string_view raw) {
     nlohmann::json recipients_json = nlohmann::json::array();
     for (const auto& r : recipients)
         recipients_json.push_back(
@@ -107,11 +117,14 @@ std::string make_origin(const ParsedMessage& message, const Envelope& envelope,
         {"sender", rule_sender(envelope.sender)},
         {"from", {{"name", message.from.name}, {"address", message.from.address}}},
         {"subject", subject_without_options(message.subject)},
-        {"notify_success", options.notify_success.value_or(true)},
+        // null: the sender said nothing, the configuration decides.
+        {"notify_success", options.notify_success ? nlohmann::json(*options.notify_success)
+                                                  : nlohmann::json(nullptr)},
         {"date", message.date},
         {"client_address", envelope.client_address},
         {"sasl_user", envelope.sasl_user},
         {"recipients", recipients_json},
+        {"headers", header_block(raw, kept_header_bytes)},
     };
     // Mail is not always valid UTF-8 even after decoding; never throw on it.
     return origin.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -120,6 +133,12 @@ std::string make_origin(const ParsedMessage& message, const Envelope& envelope,
 std::string OriginInfo::name_of(const std::string& number) const {
     for (const auto& [n, name] : names)
         if (n == number) return name;
+    return {};
+}
+
+std::string OriginInfo::address_of(const std::string& number) const {
+    for (const auto& [n, address] : addresses)
+        if (n == number) return address;
     return {};
 }
 
@@ -137,9 +156,13 @@ OriginInfo read_origin(std::string_view json) {
     if (auto it = j.find("notify_success"); it != j.end() && it->is_boolean())
         info.notify_success = it->get<bool>();
     info.date = text("date");
+    info.headers = text("headers");
     if (auto it = j.find("recipients"); it != j.end() && it->is_array()) {
         for (const auto& r : *it)
-            if (r.is_object()) info.names.emplace_back(r.value("number", ""), r.value("name", ""));
+            if (r.is_object()) {
+                info.names.emplace_back(r.value("number", ""), r.value("name", ""));
+                info.addresses.emplace_back(r.value("number", ""), r.value("address", ""));
+            }
     }
     return info;
 }

@@ -4,6 +4,7 @@
 
 #include <faxgw/mailgw.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,8 +33,16 @@ std::string origin_key(const ParsedMessage& message, const Envelope& envelope,
 // merges nothing else, since every other header and the body must match.
 std::string content_hash(std::string_view raw);
 
+// `raw` is the mail: its header block is kept (up to kept_header_bytes,
+// whole fields only) for the text/rfc822-headers part of a DSN.
 std::string make_origin(const ParsedMessage& message, const Envelope& envelope,
-                        const std::vector<FaxRecipient>& recipients, const FaxOptions& options);
+                        const std::vector<FaxRecipient>& recipients, const FaxOptions& options,
+                        std::string_view raw);
+inline constexpr std::size_t kept_header_bytes = 16 * 1024;
+
+// The header block of `raw` (without the empty line that ends it), cut after
+// the last whole field that fits in max_bytes.
+std::string header_block(std::string_view raw, std::size_t max_bytes);
 
 // The parts of an origin a notification needs; missing fields are empty.
 struct OriginInfo {
@@ -41,9 +50,14 @@ struct OriginInfo {
     std::string sender;  // envelope sender, "" for the null sender
     std::string subject;
     std::string date;
-    bool notify_success = true;                              // report a fax that went through, too
-    std::vector<std::pair<std::string, std::string>> names;  // number -> name
+    // The sender's notify= option: true also report success, false only
+    // failures; unset: as configured (notify.delivered).
+    std::optional<bool> notify_success;
+    std::vector<std::pair<std::string, std::string>> names;      // number -> name
+    std::vector<std::pair<std::string, std::string>> addresses;  // number -> fax address written
+    std::string headers;  // the mail's header block, "" when not kept
     std::string name_of(const std::string& number) const;
+    std::string address_of(const std::string& number) const;
 };
 OriginInfo read_origin(std::string_view json);
 

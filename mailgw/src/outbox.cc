@@ -239,7 +239,7 @@ DeliveryCounts Outbox::deliver_due(const RelaySettings& relay,
                                    const std::function<void(const std::string&)>& log) {
     struct Due {
         std::int64_t id;
-        std::string token, sender, recipients, message, maildir;
+        std::string key, token, sender, recipients, message, maildir;
         int attempts;
         std::int64_t created_at;
     };
@@ -259,26 +259,29 @@ DeliveryCounts Outbox::deliver_due(const RelaySettings& relay,
         if (!impl_->retry_while_busy([&] { return impl_->claim(id, now, lease); })) continue;
         Due m = impl_->retry_while_busy([&] {
             SQLite::Statement read(impl_->db,
-                                   "SELECT token, sender, recipients, message, local_maildir, "
-                                   "attempts, created_at FROM mail_outbox WHERE id = ?");
+                                   "SELECT key, token, sender, recipients, message, "
+                                   "local_maildir, attempts, created_at FROM mail_outbox WHERE "
+                                   "id = ?");
             read.bind(1, id);
             read.executeStep();
-            const auto& blob = read.getColumn(3);
+            const auto& blob = read.getColumn(4);
             return Due{id,
                        read.getColumn(0).getString(),
                        read.getColumn(1).getString(),
                        read.getColumn(2).getString(),
+                       read.getColumn(3).getString(),
                        std::string(static_cast<const char*>(blob.getBlob()),
                                    static_cast<std::size_t>(blob.getBytes())),
-                       read.getColumn(4).getString(),
-                       read.getColumn(5).getInt(),
-                       read.getColumn(6).getInt64()};
+                       read.getColumn(5).getString(),
+                       read.getColumn(6).getInt(),
+                       read.getColumn(7).getInt64()};
         });
         RelayOutcome outcome;
         if (relay.url.empty()) {
             try {
-                const auto name = std::to_string(m.created_at) + ".faxgw" + std::to_string(id) +
-                                  "_" + m.token + "." + host_name();
+                // Unique by the row's random token; the key tells a reader what it is.
+                const auto name = std::to_string(m.created_at) + "." + safe_file_name(m.key) + "_" +
+                                  m.token + "." + host_name();
                 outcome = {RelayOutcome::Kind::sent,
                            deliver_to_maildir(m.maildir, name, m.message).string()};
             } catch (const std::exception& e) {

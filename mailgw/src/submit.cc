@@ -1,10 +1,12 @@
 // submit(): one mail in, fax jobs out, and a sysexits code for the MTA.
 #include <faxgw/mailgw.h>
 
+#include <ctime>
 #include <memory>
 #include <optional>
 
 #include "mime.h"
+#include "notify.h"
 #include "options.h"
 #include "origin.h"
 #include "recipients.h"
@@ -146,6 +148,25 @@ std::unique_ptr<ComposedFax> compose_message(const ParsedMessage& message,
     }
 }
 
+// The "accepted" notification (notify.accepted), once the jobs are
+// committed. The mail is queued whatever happens here: a notice that cannot
+// be written is named in the result line, never a failure of the mail.
+void tell_accepted(SubmitResult& result, const faxcore::Submission& submission,
+                   const Settings& settings, faxcore::Queue& queue) {
+    if (!settings.notify.accepted || result.enqueued.created == 0) return;
+    try {
+        const auto now = static_cast<std::int64_t>(std::time(nullptr));
+        std::vector<faxcore::Job> jobs;
+        for (std::int64_t id : result.enqueued.jobs)
+            if (auto job = queue.job(id)) jobs.push_back(std::move(*job));
+        if (auto mail =
+                accepted_mail(result.enqueued.batch, submission.origin, jobs, settings, now))
+            send_notification(*mail, settings);
+    } catch (const std::exception& e) {
+        result.message += " (acceptance notice not written: " + std::string(e.what()) + ")";
+    }
+}
+
 SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const Settings& settings,
                            faxcore::Queue& queue) {
     check_envelope(envelope);
@@ -161,7 +182,7 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
     // delivery, so the numbers join the key and no batch is shared.
     if (options.cover.value_or(settings.cover.by_default))
         for (const auto& r : recipients) submission.origin_key += " " + r.destination.number;
-    submission.origin = make_origin(message, envelope, recipients, options);
+    submission.origin = make_origin(message, envelope, recipients, options, raw);
     submission.not_before = options.not_before;
     submission.hold = hold;
     submission.quotas = quotas_for(envelope, settings.limits);
@@ -198,6 +219,7 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
     result.message =
         success_line(result.enqueued, static_cast<std::size_t>(submission.pages), recipients);
     if (hold) result.message += ", held for an administrator";
+    tell_accepted(result, submission, settings, queue);
     return result;
 }
 

@@ -28,7 +28,10 @@ struct Fixture {
     TempDir dir;
     std::unique_ptr<faxcore::Queue> queue = faxcore::Queue::open(dir.path / "var");
     mailgw::Settings settings;
-    Fixture() { settings.rules = mailgw::default_rules(); }
+    Fixture() {
+        settings.rules = mailgw::default_rules();
+        settings.var = dir.path / "var";  // the outbox of notices
+    }
 
     mailgw::SubmitResult submit(const std::string& raw, const std::string& sender,
                                 std::vector<std::string> recipients) {
@@ -546,6 +549,42 @@ BOOST_AUTO_TEST_CASE(envelopes_with_control_characters_are_refused) {
     BOOST_TEST((submit(raw, "", {"5551001@fax.example.com"}).verdict == mailgw::Verdict::refused));
     BOOST_TEST(
         (submit(raw, "<>", {"5551001@fax.example.com"}).verdict == mailgw::Verdict::refused));
+}
+
+// notify.accepted: one notice per submitted mail, once its jobs are
+// committed, naming its numbers and pages; a second delivery of the same
+// mail that adds no job tells nobody again. Off by default.
+BOOST_AUTO_TEST_CASE(accepted_notice_after_enqueue_when_configured) {
+    settings.outbox = dir.path / "outbox";
+    std::string raw = sample("two-numbers.eml");
+    std::vector<std::string> to = {"5551001@fax.example.com", "5551002@fax.example.com"};
+    auto off = submit(raw, "alice@example.org", {to[0]});
+    BOOST_TEST_REQUIRE((off.code == ExitCode::ok), off.message);
+    BOOST_TEST(!std::filesystem::exists(settings.outbox / "new"));
+
+    settings.notify.accepted = true;
+    auto on = submit(raw, "alice@example.org", to);  // adds +15551002 to the batch
+    BOOST_TEST_REQUIRE((on.code == ExitCode::ok), on.message);
+    BOOST_TEST(on.message.find("notice") == std::string::npos, on.message);
+    auto again = submit(raw, "alice@example.org", to);  // nothing new
+    BOOST_TEST_REQUIRE((again.code == ExitCode::ok), again.message);
+
+    mailgw::Outbox(settings.var).deliver_due({});  // filed in settings.outbox: no relay
+    std::vector<std::filesystem::path> notices;
+    for (const auto& e : std::filesystem::directory_iterator(settings.outbox / "new"))
+        notices.push_back(e.path());
+    BOOST_TEST_REQUIRE(notices.size() == 1u);
+    BOOST_TEST(notices[0].filename().string().find(".faxgw-" + on.enqueued.batch + "-accepted-") !=
+               std::string::npos);
+    std::string text = faxgw::test::slurp(notices[0]);
+    mimetic::MimeEntity mail(text.begin(), text.end());
+    BOOST_TEST(mail.header().field("To").value() == "alice@example.org");
+    BOOST_TEST(mail.header().field("Subject").value() == "Fax to 2 numbers: 2 queued");
+    std::string body(mail.body().begin(), mail.body().end());
+    const int pages = queue->jobs().front().pages;
+    BOOST_TEST(body.find("+15551002: queued\r\n  What happened: not tried yet\r\n  Pages: " +
+                         std::to_string(pages) + "\r\n  First try: ") != std::string::npos,
+               body);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

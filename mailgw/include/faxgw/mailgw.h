@@ -203,6 +203,49 @@ struct InboundRoute {
     std::filesystem::path folder;
 };
 
+// The four kinds of mail that tell a sender what became of a submitted
+// mail; each covers every number of the mail.
+enum class NotifyKind {
+    accepted,   // queued: pages and first try time (written by submit())
+    delayed,    // a call failed and will be retried: the next try time
+    delivered,  // every number received every page
+    failed,     // some number will not get the fax (an RFC 3464 DSN)
+};
+std::string_view to_string(NotifyKind kind);
+
+// Subject and body of one kind of notification. Placeholders in braces
+// are replaced (see notify_placeholders()); the rest is kept as written,
+// so an administrator may write them in any language.
+struct NotifyTemplate {
+    std::string subject;
+    std::string body;
+};
+NotifyTemplate default_template(NotifyKind kind);
+// The placeholders templates may use, e.g. "{summary}".
+const std::vector<std::string_view>& notify_placeholders();
+// Throws std::invalid_argument naming the first {word} that is no
+// placeholder (a typo would otherwise reach every sender).
+void check_template(std::string_view text);
+
+// What a delivered report carries of the fax that was sent.
+enum class NotifyAttachment { none, png, pdf };
+
+struct NotifySettings {
+    bool delivered = true;  // report faxes that went through (a mail's notify= option wins)
+    bool delayed = true;    // report a first failed call that will be retried
+    bool accepted = false;  // report each mail when it is queued
+    NotifyAttachment attach = NotifyAttachment::none;  // on delivered reports
+    NotifyTemplate accepted_text = default_template(NotifyKind::accepted);
+    NotifyTemplate delayed_text = default_template(NotifyKind::delayed);
+    NotifyTemplate delivered_text = default_template(NotifyKind::delivered);
+    NotifyTemplate failed_text = default_template(NotifyKind::failed);
+    // The scheduler's retry limits, copied from its settings: a delayed
+    // report's Will-Retry-Until is the latest time the last try can start.
+    int max_attempts = 6;
+    std::int64_t max_retry_delay = 3600;
+    double max_call_seconds = 3600;
+};
+
 struct Settings {
     std::vector<std::string> fax_domains = {"fax.example.com"};
     bool prefer_html = false;  // of text and HTML alternatives, fax the HTML
@@ -215,8 +258,10 @@ struct Settings {
     render::Options render;
     render::HeaderInfo header;  // the line on top of every page (station ID, date, page n of m)
     CoverSettings cover;
+    std::filesystem::path var;     // the state folder, whose queue database holds the outbox
     RelaySettings relay;           // where mail goes out; no url: the Maildirs below
     std::filesystem::path outbox;  // Maildir for notifications to senders
+    NotifySettings notify;
     std::string gateway_address = "fax-gateway@localhost";  // From: of mails we write
     // Inbound: the first route that matches a received fax decides; with
     // none, it goes to postmaster@localhost.
@@ -360,8 +405,16 @@ std::unique_ptr<ComposedFax> compose_fax(const std::vector<DocumentPart>& parts,
 SubmitResult submit(std::string_view raw_message, const Envelope& envelope,
                     const Settings& settings, faxcore::Queue& queue);
 
-// Writes a notification mail to settings.outbox for every pending report.
-// Returns the number of mails written.
+// The notification for one report of the queue (envelope sender <>, as
+// RFC 3464 section 5.2 wants; key: the same for the same report), or nullopt when nobody is
+// to be told (null sender, a kind the configuration or the mail turned off).
+// `now` dates the mail. A configured copy of the fax that cannot be made
+// (document gone from the spool) is left out and the text says so.
+std::optional<OutgoingMail> report_mail(const faxcore::Report& report, const Settings& settings,
+                                        std::int64_t now);
+
+// Posts a notification mail to the outbox (in settings.var) for every
+// pending report. Returns the number of mails posted.
 int write_notifications(faxcore::Queue& queue, const Settings& settings);
 
 // Posts every undelivered received fax to the outbox, as a mail with a PDF
