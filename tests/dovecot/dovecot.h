@@ -354,6 +354,8 @@ private:
                                                        options_.imap_capability + "\n}\n") +
                "protocol lmtp {\n"
                "  postmaster_address = postmaster@localhost\n"
+               // RCPT TO:<alice@any.domain> is the user alice.
+               "  auth_username_format = %Ln\n"
                "}\n";
     }
 

@@ -67,6 +67,8 @@ inline int free_loopback_port() {
 struct PostfixOptions {
     std::string faxgw_binary;  // the program the fax transport runs
     std::string faxgw_config;  // TOML for `faxgw submit --config`; empty: no --config
+    // More lines of the transport map, e.g. "domain lmtp:inet:127.0.0.1:PORT".
+    std::string extra_transports;
 };
 
 class Postfix {
@@ -157,7 +159,8 @@ private:
         write(etc / "master.cf", master_cf(o.faxgw_binary, config_arg));
         write(etc / "transport",
               "fax.example.com  fax:\n"
-              "file.example.com tofile:\n");
+              "file.example.com tofile:\n" +
+                  o.extra_transports);
         write(etc / "mailboxes", "@example.org  example.org/\n");
         write(etc / "recipient_access", "refused@example.org  550 5.1.1 no such user here\n");
         // Postfix waits ~2 s on configuration files written just now.
