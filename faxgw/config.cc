@@ -852,6 +852,11 @@ const std::vector<Key>& keys() {
          [](auto& n, Config& c) { c.mail.relay.give_up_hours = int(integer(n)); },
          {1, 10000}},
 
+        {"inbound.refused_callers", "[]",
+         "Junk fax senders: calls whose caller number matches one of these globs (\"+1900*\") are\n"
+         "# refused unanswered (SIP 603 Decline). To receive and keep such faxes instead, use a\n"
+         "# route with action = \"quarantine\" (it can match the CSID too).",
+         [](auto& n, Config& c) { c.gateway.refused_callers = strings(n); }},
         {"inbound.routes",
          R"([
   { did = "+15550100", address = "frontdesk@localhost" },

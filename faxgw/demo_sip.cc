@@ -46,6 +46,7 @@ struct DemoFarEnd::Machines final : faxcore::InboundSink {
     };
     std::filesystem::path remote_dir;
     std::function<void(const std::string&)> log;
+    bool refuses_caller(const std::string&) const override { return false; }
     std::unique_ptr<faxcore::LineLease> reserve_line() override {
         return std::make_unique<Lease>();  // every machine has its own line
     }

@@ -5,6 +5,7 @@
 // that jumps from event to event (`faxgw demo`, the benchmark), so a demo
 // with retry waits of minutes ends in seconds.
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -137,6 +138,16 @@ struct Gateway::Impl final : InboundSink {
         }
         int line() const override { return index; }
     };
+    bool refuses_caller(const std::string& caller) const override {
+        for (const auto& pattern : settings.refused_callers)
+            if (::fnmatch(pattern.c_str(), caller.c_str(), 0) == 0) {
+                if (log)
+                    log("inbound call from " + caller + " refused (refused caller " + pattern +
+                        ")");
+                return true;
+            }
+        return false;
+    }
     std::unique_ptr<LineLease> reserve_line() override {
         auto line = pool.take();
         if (!line) return nullptr;

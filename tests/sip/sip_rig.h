@@ -29,6 +29,7 @@ struct SipGateway {
     TempDir dir;
     faxcore::SqliteQueue queue{dir.path};
     sip::Settings sip;
+    std::vector<std::string> refused_callers;  // GatewaySettings::refused_callers
     std::vector<std::string> log;
     std::optional<faxcore::Gateway> gateway;
 
@@ -46,6 +47,7 @@ struct SipGateway {
         g.dids = sip.dids;
         g.station_id = sip.station_id;
         g.retry.max_attempts = 1;
+        g.refused_callers = refused_callers;
         return g;
     }
     // Starts the SIP stack (and with it the listener for inbound calls).

@@ -139,6 +139,24 @@ BOOST_AUTO_TEST_CASE(a_number_nobody_answers_at_is_a_sip_failure_not_a_crash) {
     BOOST_TEST(job.attempts[0].outcome == Outcome::no_route);
 }
 
+// A junk fax sender's call is declined before it is answered: no line
+// taken, nothing received, the caller told 603.
+BOOST_AUTO_TEST_CASE(a_refused_caller_is_declined_unanswered) {
+    Pair p;
+    p.caller.sip.caller_id = "+19005551234";
+    p.answerer.refused_callers = {"+1800*", "+1900*"};
+    auto job = p.send(test::synthetic_pages(1, render::Resolution::standard));
+    BOOST_TEST(job.state == JobState::failed, attempts_of(job));
+    BOOST_TEST_REQUIRE(job.attempts.size() == 1u);
+    BOOST_TEST(job.attempts[0].sip_status == 603);
+    BOOST_TEST(job.attempts[0].pages_confirmed == 0);
+    BOOST_TEST(p.answerer.queue.undelivered_inbound().empty());
+    bool logged = false;
+    for (const auto& line : p.answerer.log)
+        logged = logged || line == "inbound call from +19005551234 refused (refused caller +1900*)";
+    BOOST_TEST(logged);
+}
+
 // FreeSWITCH issue 2789: a session refresh mid-fax cost the last pages.
 BOOST_AUTO_TEST_CASE(session_refreshes_during_a_t38_fax_lose_no_page) {
     Pair p;

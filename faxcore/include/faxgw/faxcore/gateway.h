@@ -62,7 +62,10 @@ struct GatewaySettings {
     int lines = 4;
     std::string station_id = "faxgw";               // our TSI/CSID, 20 characters at most
     std::vector<std::string> dids = {"+15550100"};  // numbers the gateway answers
-    double watchdog_seconds = 60;                   // no T.30 progress this long: hang up
+    // Junk fax senders: calls whose caller number matches one of these globs
+    // (fnmatch, e.g. "+1900*") are refused before they are answered.
+    std::vector<std::string> refused_callers;
+    double watchdog_seconds = 60;  // no T.30 progress this long: hang up
     double max_call_seconds = 3600;
     double sim_speed = 0;  // 0 = as fast as the CPU allows; 1 = real time
     RetrySettings retry;

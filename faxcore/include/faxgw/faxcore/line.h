@@ -51,6 +51,9 @@ public:
 class InboundSink {
 public:
     virtual ~InboundSink() = default;
+    // Whether a call from `caller` (as the line gives it) is refused
+    // unanswered: a junk fax sender. Asked before reserve_line().
+    virtual bool refuses_caller(const std::string& caller) const = 0;
     // A free line for an incoming call, or nullopt: answer busy.
     virtual std::unique_ptr<LineLease> reserve_line() = 0;
     // A new file name for the pages of an incoming call to `number`, on

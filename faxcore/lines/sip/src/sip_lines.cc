@@ -633,6 +633,18 @@ void SipLines::on_incoming(const sip_msg* msg) {
     std::string did = number;
     for (const auto& d : settings.dids)
         if (digits_of(d) == digits_of(number)) did = d;
+    // The caller as the network asserts it (P-Asserted-Identity), else From.
+    std::string pai = header(msg, SIP_HDR_P_ASSERTED_IDENTITY);
+    sip_addr asserted{};
+    pl pai_pl{};
+    pl_set_str(&pai_pl, pai.c_str());
+    const std::string caller = !pai.empty() && !sip_addr_decode(&asserted, &pai_pl)
+                                   ? to_string(asserted.uri.user)
+                                   : to_string(msg->from.uri.user);
+    if (sink_->refuses_caller(caller)) {
+        sip_treply(nullptr, stack_, msg, 603, "Decline");
+        return;
+    }
     auto lease = sink_->reserve_line();
     if (!lease) {
         sip_treply(nullptr, stack_, msg, 486, "Busy Here");
@@ -643,12 +655,7 @@ void SipLines::on_incoming(const sip_msg* msg) {
     Call& c = *owned;
     c.lease = std::move(lease);
     c.did = did;
-    std::string pai = header(msg, SIP_HDR_P_ASSERTED_IDENTITY);
-    sip_addr asserted{};
-    pl pai_pl{};
-    pl_set_str(&pai_pl, pai.c_str());
-    c.caller = !pai.empty() && !sip_addr_decode(&asserted, &pai_pl) ? to_string(asserted.uri.user)
-                                                                    : to_string(msg->from.uri.user);
+    c.caller = caller;
     c.remote_agent = header(msg, SIP_HDR_USER_AGENT);
     try {
         c.receive = {
