@@ -7,6 +7,7 @@
 #include <faxgw/imap.h>
 
 #include <boost/test/unit_test.hpp>
+#include <csignal>
 #include <mutex>
 #include <thread>
 
@@ -366,4 +367,29 @@ BOOST_AUTO_TEST_CASE(poll_once_command) {
                    std::string::npos);
     }
     BOOST_TEST(refusals == 1);
+}
+
+// `faxgw run` watches the configured mailboxes too: a mail appended while
+// it runs becomes a job and moves to Processed.
+BOOST_AUTO_TEST_CASE(faxgw_run_watches_the_mailboxes) {
+    Dovecot dovecot;
+    TempDir dir;
+    const auto var = dir.path / "var";
+    std::ofstream(dir.path / "faxgw.toml")
+        << "[[imap.accounts]]\nurl = \"imap://127.0.0.1:" << dovecot.imap_port()
+        << "\"\nuser = \"alice\"\npassword = \"alice-secret\"\nca_file = \""
+        << dovecot.ca_file().string() << "\"\n";
+    test::Process run({FAXGW_BINARY, "run", "--config", (dir.path / "faxgw.toml").string(), "--var",
+                       var.string()},
+                      dir.path);
+    dovecot.append("alice", "INBOX", fax_mail("5551001@fax.example.com", "run-ok"));
+    BOOST_TEST(test::eventually([&] { return dovecot.messages("alice", "Processed").size() == 1u; },
+                                std::chrono::seconds(30)),
+               run.stderr_so_far());
+    const auto jobs = faxcore::Queue::open(var)->jobs();
+    BOOST_TEST_REQUIRE(jobs.size() == 1u);
+    BOOST_TEST(jobs[0].number == "+15551001");
+    run.signal(SIGTERM);
+    const auto stopped = run.wait();
+    BOOST_TEST(stopped.code == 0, stopped.err);
 }
