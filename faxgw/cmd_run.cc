@@ -68,13 +68,14 @@ private:
 
 void log_line(const std::string& line) { std::cerr << line << std::endl; }
 
-// Opens the queue, waiting out a lock another process holds (a backup, an
-// sqlite3 shell): that passes. Nothing when stopped while waiting.
-std::unique_ptr<faxcore::Queue> open_queue(const std::filesystem::path& var,
-                                           const std::stop_token& stop) {
+// Opens the queue (or the outbox in its database) with `open`, waiting out
+// a lock another process holds (a backup, an sqlite3 shell): that passes.
+// Nothing when stopped while waiting.
+template <typename Open>
+auto open_waiting(const std::stop_token& stop, Open open) -> decltype(open()) {
     for (bool told = false; !stop.stop_requested(); told = true) {
         try {
-            return faxcore::Queue::open(var);
+            return open();
         } catch (const faxcore::TemporaryError& e) {
             if (!told) log_line(std::string("faxgw run: queue unavailable, retrying: ") + e.what());
             std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -89,8 +90,11 @@ int run_daemon(const CommonOptions& o) {
     try {
         faxcore::RunLock run_lock(config.var);  // before anything touches the jobs
         StopOnSignal signals;
-        auto queue = open_queue(config.var, signals.token());
-        if (!queue) return 0;
+        auto queue =
+            open_waiting(signals.token(), [&] { return faxcore::Queue::open(config.var); });
+        auto outbox = open_waiting(signals.token(),
+                                   [&] { return std::make_unique<mailgw::Outbox>(config.var); });
+        if (!queue || !outbox) return 0;
         // A submit renders a mail's parts one after another, each under the
         // renderer's limits: its scratch files live for several of them.
         auto settings = config.gateway;
@@ -98,7 +102,6 @@ int run_daemon(const CommonOptions& o) {
         settings.sweep.scratch_age = std::max<std::int64_t>(
             settings.sweep.scratch_age, 10 * std::max(render.wall_seconds, render.cpu_seconds));
         faxcore::Gateway gateway(*queue, settings, config.var, log_line, make_line_backend(config));
-        mailgw::Outbox outbox(config.var);
         // Mail leaves on a thread of its own: a relay that is slow or down
         // must not hold up the lines.
         std::jthread mailer(
@@ -112,7 +115,7 @@ int run_daemon(const CommonOptions& o) {
                 [&](std::stop_token stop) { imap::watch_all(config.imap_accounts, imap, stop); });
         log_line("faxgw run: " + std::to_string(config.gateway.lines) + " " + config.line_backend +
                  " line(s), state in " + config.var.string());
-        gateway.run(signals.token(), [&] { hand_results_to_mail(*queue, outbox, config); });
+        gateway.run(signals.token(), [&] { hand_results_to_mail(*queue, *outbox, config); });
         return 0;
     } catch (const faxcore::StateFolderBusy& e) {
         std::cerr << "faxgw run: " << e.what() << "\n";

@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at INTEGER NOT NULL,
     next_attempt_at INTEGER NOT NULL,
     reason TEXT NOT NULL DEFAULT '',
+    document TEXT NOT NULL DEFAULT '',
+    narrow_document TEXT NOT NULL DEFAULT '',
     UNIQUE (batch, number)
 );
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, next_attempt_at);
@@ -92,7 +94,9 @@ CREATE TABLE IF NOT EXISTS inbound (
 
 constexpr const char* job_columns =
     "j.id, j.batch, j.number, j.dial, j.state, b.pages, j.pages_confirmed, j.created_at, "
-    "j.next_attempt_at, j.reason, b.document, b.origin_key, b.origin, b.narrow_document";
+    "j.next_attempt_at, j.reason, CASE WHEN j.document != '' THEN j.document ELSE b.document END, "
+    "b.origin_key, b.origin, "
+    "CASE WHEN j.document != '' THEN j.narrow_document ELSE b.narrow_document END";
 
 JobState parse_state(const std::string& s) {
     for (auto st : {JobState::queued, JobState::held, JobState::sending, JobState::retry_wait,
@@ -233,9 +237,10 @@ SqliteQueue::SqliteQueue(const std::filesystem::path& var_dir)
 // Older queues are upgraded in place, so that an upgrade keeps every queued
 // job: version 1 (before B4) lacks batches.narrow_document, versions 1 and
 // 2 (before real lines) the attempts' transport, SIP status and far-end
-// user agent.
+// user agent, versions 1 to 3 (before per-number covers) the jobs' own
+// documents.
 void SqliteQueue::create_schema_once() {
-    constexpr int schema_version = 3;
+    constexpr int schema_version = 4;
     for (int attempt = 0;; ++attempt) {
         try {
             if (db_.execAndGet("PRAGMA journal_mode").getString() != "wal")
@@ -253,6 +258,10 @@ void SqliteQueue::create_schema_once() {
                     "ALTER TABLE attempts ADD COLUMN transport TEXT NOT NULL DEFAULT '';"
                     "ALTER TABLE attempts ADD COLUMN sip_status INTEGER NOT NULL DEFAULT 0;"
                     "ALTER TABLE attempts ADD COLUMN remote_agent TEXT NOT NULL DEFAULT ''");
+            if (found >= 1 && found <= 3)
+                db_.exec(
+                    "ALTER TABLE jobs ADD COLUMN document TEXT NOT NULL DEFAULT '';"
+                    "ALTER TABLE jobs ADD COLUMN narrow_document TEXT NOT NULL DEFAULT ''");
             db_.exec(schema);
             db_.exec("PRAGMA user_version = " + std::to_string(schema_version));
             tx.commit();
@@ -355,6 +364,9 @@ EnqueueResult SqliteQueue::enqueue(const Submission& s) {
         EnqueueResult r;
         const auto [batch, new_batch] = batch_for(s, now);
         r.batch = batch.batch;
+        // A number's own document: (from, to) moves into the spool, done
+        // with the batch's once nothing else can fail.
+        std::vector<std::pair<std::filesystem::path, std::filesystem::path>> own_documents;
         for (const auto& d : s.destinations) {
             SQLite::Statement ins(
                 db_,
@@ -362,11 +374,20 @@ EnqueueResult SqliteQueue::enqueue(const Submission& s) {
                 "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)");
             SQLite::bind(ins, r.batch, d.number, d.dial, s.hold ? "held" : "queued", now,
                          s.not_before);
-            r.created += ins.exec();
+            const bool created = ins.exec() == 1;
+            r.created += created;
             SQLite::Statement id(db_, "SELECT id FROM jobs WHERE batch = ? AND number = ?");
             SQLite::bind(id, r.batch, d.number);
             id.executeStep();
             r.jobs.push_back(id.getColumn(0).getInt64());
+            if (created && !d.document.empty()) {
+                spool_own_document(r.batch, r.jobs.back(), d, own_documents);
+            } else if (!d.document.empty()) {
+                // Already queued by an earlier delivery: its document stands.
+                std::error_code ignored;
+                std::filesystem::remove(d.document, ignored);
+                if (!d.narrow_document.empty()) std::filesystem::remove(d.narrow_document, ignored);
+            }
         }
         charge_quotas(s, batch.pages, r.created, now);
         if (r.created > 0) {
@@ -383,6 +404,7 @@ EnqueueResult SqliteQueue::enqueue(const Submission& s) {
                 spooled.move(s.narrow_document, batch.narrow_document);
             spooled.move(s.document, batch.document);
         }
+        for (const auto& [from, to] : own_documents) spooled.move(from, to);
         tx.commit();
         spooled.committed();
         wake_queue_runner(var_);
@@ -391,6 +413,21 @@ EnqueueResult SqliteQueue::enqueue(const Submission& s) {
         if (is_busy(e)) throw TemporaryError(std::string("queue is busy: ") + e.what());
         throw;
     }
+}
+
+void SqliteQueue::spool_own_document(
+    const std::string& batch, std::int64_t job, const Destination& d,
+    std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& moves) {
+    const auto docs = var_ / "spool" / "docs";
+    const auto stem = batch + ".job" + std::to_string(job);
+    const auto document = docs / (stem + ".tif");
+    const auto narrow =
+        d.narrow_document.empty() ? std::filesystem::path() : docs / (stem + ".narrow.tif");
+    SQLite::Statement own(db_, "UPDATE jobs SET document = ?, narrow_document = ? WHERE id = ?");
+    SQLite::bind(own, document.string(), narrow.string(), job);
+    own.exec();
+    moves.emplace_back(d.document, document);
+    if (!narrow.empty()) moves.emplace_back(d.narrow_document, narrow);
 }
 
 void SqliteQueue::charge_quotas(const Submission& s, int pages_per_job, int new_jobs,
@@ -712,6 +749,7 @@ int SqliteQueue::sweep_spool(std::int64_t now, std::int64_t document_grace,
         SQLite::Statement docs(
             db_,
             "SELECT document FROM batches UNION SELECT narrow_document FROM batches "
+            "UNION SELECT document FROM jobs UNION SELECT narrow_document FROM jobs "
             "UNION SELECT tiff FROM inbound");
         while (docs.executeStep())
             referenced.insert(std::filesystem::path(docs.getColumn(0).getString()).filename());

@@ -48,21 +48,17 @@ bool is_busy(const SQLite::Exception& e) {
     return code == SQLITE_BUSY || code == SQLITE_LOCKED;
 }
 
-// Runs `work`, waiting out a database another process holds locked for
-// longer than the busy timeout, for a while.
+// Runs `work`. SQLite's busy timeout has waited for a lock already: a
+// database still locked after it is held for long (a backup, an sqlite3
+// shell), a temporary condition for the caller to wait out.
 template <typename Work>
-auto retry_while_busy_in(const std::filesystem::path& file, Work work) {
-    for (int attempt = 0;; ++attempt) {
-        try {
-            return work();
-        } catch (const SQLite::Exception& e) {
-            if (!is_busy(e))
-                throw std::runtime_error("outbox in " + file.string() +
-                                         " cannot be used: " + e.what());
-            if (attempt >= 5)
-                throw faxcore::TemporaryError("queue database is busy; try again later");
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        }
+auto busy_is_temporary(const std::filesystem::path& file, Work work) {
+    try {
+        return work();
+    } catch (const SQLite::Exception& e) {
+        if (!is_busy(e))
+            throw std::runtime_error("outbox in " + file.string() + " cannot be used: " + e.what());
+        throw faxcore::TemporaryError("queue database is busy; try again later");
     }
 }
 
@@ -151,10 +147,14 @@ struct Outbox::Impl {
              SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX),
           file(var / "queue.sqlite") {
         db.setBusyTimeout(10000);
-        retry_while_busy_in(file, [&] {
+        db.exec("PRAGMA synchronous=FULL");
+        // The write lock only when there is something to write: another
+        // process (a backup, an sqlite3 shell) may hold it for long, and
+        // opening must not wait for it once the tables are there.
+        busy_is_temporary(file, [&] {
             if (db.execAndGet("PRAGMA journal_mode").getString() != "wal")
                 db.exec("PRAGMA journal_mode=WAL");
-            db.exec("PRAGMA synchronous=FULL");
+            if (db.tableExists("mail_outbox")) return;
             SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
             db.exec(schema);
             tx.commit();
@@ -162,8 +162,8 @@ struct Outbox::Impl {
     }
 
     template <typename Work>
-    auto retry_while_busy(Work work) {
-        return retry_while_busy_in(file, work);
+    auto when_not_busy(Work work) {
+        return busy_is_temporary(file, work);
     }
 
     // Takes mail `id` for one delivery, unless another deliverer has.
@@ -215,7 +215,7 @@ Outbox::Outbox(const std::filesystem::path& var) {
 Outbox::~Outbox() = default;
 
 bool Outbox::post(const OutgoingMail& mail) {
-    return impl_->retry_while_busy([&] {
+    return impl_->when_not_busy([&] {
         const std::int64_t now = now_seconds();
         SQLite::Statement insert(
             impl_->db,
@@ -246,7 +246,7 @@ DeliveryCounts Outbox::deliver_due(const RelaySettings& relay,
     DeliveryCounts counts;
     const std::int64_t now = now_seconds();
     const std::int64_t lease = relay.timeout_seconds + 60;
-    std::vector<std::int64_t> ids = impl_->retry_while_busy([&] {
+    std::vector<std::int64_t> ids = impl_->when_not_busy([&] {
         std::vector<std::int64_t> out;
         SQLite::Statement due(impl_->db,
                               "SELECT id FROM mail_outbox WHERE state = 'queued' AND "
@@ -256,8 +256,8 @@ DeliveryCounts Outbox::deliver_due(const RelaySettings& relay,
         return out;
     });
     for (std::int64_t id : ids) {
-        if (!impl_->retry_while_busy([&] { return impl_->claim(id, now, lease); })) continue;
-        Due m = impl_->retry_while_busy([&] {
+        if (!impl_->when_not_busy([&] { return impl_->claim(id, now, lease); })) continue;
+        Due m = impl_->when_not_busy([&] {
             SQLite::Statement read(impl_->db,
                                    "SELECT key, token, sender, recipients, message, "
                                    "local_maildir, attempts, created_at FROM mail_outbox WHERE "
@@ -293,7 +293,7 @@ DeliveryCounts Outbox::deliver_due(const RelaySettings& relay,
         const int attempts = m.attempts + 1;
         const bool too_old = now - m.created_at >= std::int64_t{relay.give_up_hours} * 3600;
         const std::string what = "mail " + std::to_string(id) + " to " + m.recipients;
-        impl_->retry_while_busy([&] {
+        impl_->when_not_busy([&] {
             if (outcome.kind == RelayOutcome::Kind::sent) {
                 impl_->finish(id, MailState::sent, outcome.text);
                 ++counts.sent;
@@ -315,7 +315,7 @@ DeliveryCounts Outbox::deliver_due(const RelaySettings& relay,
 }
 
 std::optional<std::int64_t> Outbox::next_due() {
-    return impl_->retry_while_busy([&]() -> std::optional<std::int64_t> {
+    return impl_->when_not_busy([&]() -> std::optional<std::int64_t> {
         SQLite::Statement next(impl_->db,
                                "SELECT MIN(next_try_at) FROM mail_outbox WHERE state = 'queued'");
         next.executeStep();
@@ -325,7 +325,7 @@ std::optional<std::int64_t> Outbox::next_due() {
 }
 
 std::vector<OutboxEntry> Outbox::list(bool all) {
-    return impl_->retry_while_busy([&] {
+    return impl_->when_not_busy([&] {
         std::vector<OutboxEntry> out;
         SQLite::Statement rows(impl_->db,
                                std::string("SELECT id, key, sender, recipients, subject, state, "

@@ -189,12 +189,25 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
     for (const auto& r : recipients) submission.destinations.push_back(r.destination);
 
     SubmitResult result;
-    std::unique_ptr<ComposedFax> fax;
+    // A cover page names its receiver: with several numbers each gets a
+    // document whose cover names it alone (the batch's names the first).
+    // The parts are rendered again for each: slower, never wrong.
+    const bool own_covers =
+        options.cover.value_or(settings.cover.by_default) && recipients.size() > 1;
+    std::vector<std::unique_ptr<ComposedFax>> faxes;  // until enqueue() moves them
     auto compose = [&] {
-        fax = compose_message(message, recipients, options, settings, queue);
-        submission.document = fax->document;
-        submission.narrow_document = fax->narrow_document;
-        submission.pages = fax->pages;
+        faxes.clear();
+        for (std::size_t i = 0; i < (own_covers ? recipients.size() : 1); ++i) {
+            faxes.push_back(compose_message(
+                message, own_covers ? std::vector<FaxRecipient>{recipients[i]} : recipients,
+                options, settings, queue));
+            auto& target = i == 0 ? submission.document : submission.destinations[i].document;
+            auto& narrow =
+                i == 0 ? submission.narrow_document : submission.destinations[i].narrow_document;
+            target = faxes.back()->document;
+            narrow = faxes.back()->narrow_document;
+        }
+        submission.pages = faxes.front()->pages;
         result.rendered = true;
     };
     // With one recipient per delivery (Postfix recipient_limit = 1) the

@@ -122,10 +122,52 @@ BOOST_AUTO_TEST_CASE(outcome_table_names_round_trip) {
 
 // A queue written before B4 (schema 1, no narrow_document) is upgraded in
 // place when opened: its jobs stay, and new jobs may carry a narrow copy.
-// What version 3 added: how an attempt travelled (SIP lines).
+// What version 4 added: a job's own document (a cover for that number).
+void drop_own_document_columns(SQLite::Database& db) {
+    for (const char* column : {"document", "narrow_document"})
+        db.exec(std::string("ALTER TABLE jobs DROP COLUMN ") + column);
+}
+
+// What versions 3 and 4 added: how an attempt travelled (SIP lines), and
+// the above.
 void drop_line_columns(SQLite::Database& db) {
     for (const char* column : {"transport", "sip_status", "remote_agent"})
         db.exec(std::string("ALTER TABLE attempts DROP COLUMN ") + column);
+    drop_own_document_columns(db);
+}
+
+BOOST_AUTO_TEST_CASE(a_version_3_queue_is_upgraded_and_jobs_may_have_their_own_document) {
+    test::TempDir dir;
+    auto pages = test::synthetic_pages(1, render::Resolution::fine);
+    std::int64_t old_job = 0;
+    {
+        faxcore::SqliteQueue q(dir.path);
+        old_job = q.enqueue(test::submission(q, "<old@x>", pages, {"+15551001"})).jobs[0];
+    }
+    {
+        SQLite::Database db(dir.path / "queue.sqlite", SQLite::OPEN_READWRITE);
+        drop_own_document_columns(db);
+        db.exec("PRAGMA user_version = 3");
+    }
+    faxcore::SqliteQueue q(dir.path);
+    auto old = q.job(old_job);
+    BOOST_TEST_REQUIRE(old.has_value());
+    BOOST_TEST((render::read_fax_tiff(old->document) == pages));
+
+    // Two numbers, the second with a document of its own.
+    auto own = test::synthetic_pages(1, render::Resolution::fine, 7);
+    auto sub = test::submission(q, "<covers@x>", pages, {"+15551001", "+15551002"});
+    sub.destinations[1].document = test::write_document(q.scratch_dir(), "own.tif", own);
+    auto r = q.enqueue(sub);
+    auto first = q.job(r.jobs[0]);
+    auto second = q.job(r.jobs[1]);
+    BOOST_TEST((render::read_fax_tiff(first->document) == pages));
+    BOOST_TEST((render::read_fax_tiff(second->document) == own));
+    BOOST_TEST(second->document.parent_path() == first->document.parent_path());  // spooled
+    BOOST_TEST(!std::filesystem::exists(sub.destinations[1].document));
+    // The sweep keeps both: they are referenced.
+    BOOST_TEST(q.sweep_spool(faxcore::unix_now() + 100000, 0, 3600) == 0);
+    BOOST_TEST(std::filesystem::exists(second->document));
 }
 
 BOOST_AUTO_TEST_CASE(a_version_2_queue_is_upgraded_keeping_its_attempts) {
@@ -169,7 +211,7 @@ BOOST_AUTO_TEST_CASE(a_version_1_queue_is_upgraded_keeping_its_jobs) {
     {
         SQLite::Database db(dir.path / "queue.sqlite", SQLite::OPEN_READWRITE);
         db.exec("ALTER TABLE batches DROP COLUMN narrow_document");
-        drop_line_columns(db);
+        drop_line_columns(db);  // and the own documents
         db.exec("PRAGMA user_version = 1");
     }
     faxcore::SqliteQueue q(dir.path);

@@ -10,9 +10,11 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "ocr.h"
 #include "test_support.h"
 
 using namespace faxgw;
@@ -493,6 +495,33 @@ BOOST_AUTO_TEST_CASE(deliveries_with_a_cover_do_not_share_a_document) {
     auto again = submit(delivery("5551002"), "a@example.org", {"5551002@fax.example.com"});
     BOOST_TEST((again.code == ExitCode::ok), again.message);
     BOOST_TEST(queue->jobs().size() == 2u);
+}
+
+// One mail to two numbers with a cover page: one batch (one report), but
+// each number's cover names that number alone (read back with Tesseract);
+// the pages after the cover are the same for both.
+BOOST_AUTO_TEST_CASE(each_number_reads_only_its_own_number_on_the_cover) {
+    settings.cover.by_default = true;
+    auto r = submit(mail("Message-ID: <two-covers@example.org>\n", "one letter, two numbers\n"),
+                    "a@example.org", {"5551001@fax.example.com", "5551002@fax.example.com"});
+    BOOST_TEST_REQUIRE((r.code == ExitCode::ok), r.message);
+    auto jobs = queue->jobs();
+    BOOST_TEST_REQUIRE(jobs.size() == 2u);
+    BOOST_TEST(jobs[0].batch == jobs[1].batch);
+    std::map<std::string, std::vector<render::Page>> pages;
+    for (const auto& j : jobs) pages[j.number] = render::read_fax_tiff(j.document);
+    const auto& first = pages["+15551001"];
+    const auto& second = pages["+15551002"];
+    BOOST_TEST_REQUIRE(first.size() == second.size());
+    for (std::size_t i = 1; i < first.size(); ++i) BOOST_TEST((first[i] == second[i]));
+    for (const auto& [number, own] : pages) {
+        const std::string other = number == "+15551001" ? "5551002" : "5551001";
+        const std::string cover = render::ocr::read_pages({own[0]}, dir.path);
+        BOOST_TEST_INFO("cover for " << number << " reads:\n" << cover);
+        BOOST_TEST(cover.find(number.substr(2)) != std::string::npos);
+        BOOST_TEST(cover.find(other) == std::string::npos);
+    }
+    BOOST_TEST(scratch_empty());
 }
 
 // A document part the sender attached must be faxed or refused by name,

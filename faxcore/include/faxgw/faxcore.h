@@ -69,6 +69,10 @@ std::optional<Outcome> parse_outcome(std::string_view name);
 struct Destination {
     std::string number;  // E.164 for records, e.g. "+15551234567"
     std::string dial;    // what the line dials, e.g. "15551234567"
+    // This number's own fax TIFF (and narrow copy), moved into the spool
+    // like the batch's: for a cover page that names only this receiver.
+    // Empty: the batch's document. Same page count as the batch's.
+    std::filesystem::path document, narrow_document;
 };
 
 // At most max_jobs jobs and max_pages pages (0 = no limit) within the last
