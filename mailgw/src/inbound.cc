@@ -1,6 +1,7 @@
 // deliver_inbound(): received faxes become mails with a PDF attached.
 #include "inbound.h"
 
+#include <faxgw/faxcore/line.h>
 #include <fnmatch.h>
 #include <mimetic/mimetic.h>
 #include <stdlib.h>
@@ -21,12 +22,7 @@
 namespace faxgw::mailgw {
 namespace {
 
-std::string digits_of(std::string_view s) {
-    std::string out;
-    for (char c : s)
-        if (std::isdigit(static_cast<unsigned char>(c))) out += c;
-    return out;
-}
+using faxcore::digits_of;
 
 // Station IDs come from the far end's machine: keep them to printable ASCII
 // so they cannot break headers.
@@ -40,15 +36,6 @@ std::string who_sent(const faxcore::InboundFax& fax) {
     if (!fax.caller.empty()) return printable(fax.caller);
     if (!trim(fax.remote_csid).empty()) return printable(fax.remote_csid);
     return "unknown";
-}
-
-std::string utc_time(std::int64_t t) {
-    std::time_t tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buffer[32];
-    std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%S UTC", &tm);
-    return buffer;
 }
 
 std::string report_text(const faxcore::InboundFax& fax) {
@@ -69,14 +56,9 @@ std::string report_text(const faxcore::InboundFax& fax) {
 
 // "fax-20261202-064512-5551234.pdf": when and from whom, as a file name.
 std::string attachment_name(const faxcore::InboundFax& fax, std::string_view extension) {
-    std::time_t t = static_cast<std::time_t>(fax.received_at);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char when[32];
-    std::strftime(when, sizeof when, "%Y%m%d-%H%M%S", &tm);
     const std::string caller = digits_of(fax.caller);
-    return "fax-" + std::string(when) + (caller.empty() ? "" : "-" + caller) + "." +
-           std::string(extension);
+    return "fax-" + utc_time(fax.received_at, "%Y%m%d-%H%M%S") +
+           (caller.empty() ? "" : "-" + caller) + "." + std::string(extension);
 }
 
 // One file attached to the mail (and filed), named as the attachment.

@@ -55,6 +55,15 @@ std::string rfc5322_date(std::time_t t) {
     return buffer;
 }
 
+std::string utc_time(std::int64_t t, const char* format) {
+    const std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buffer[64];
+    std::strftime(buffer, sizeof buffer, format, &tm);
+    return buffer;
+}
+
 std::string domain_of(std::string_view address) {
     size_t at = address.rfind('@');
     std::string domain =

@@ -22,6 +22,10 @@ std::string safe_file_name(std::string_view s);
 
 std::string rfc5322_date(std::time_t t);
 
+// "2026-12-02 06:45:12 UTC" (format "%Y-%m-%d %H:%M:%S UTC"): a time for
+// people in mails; with another strftime format, that.
+std::string utc_time(std::int64_t t, const char* format = "%Y-%m-%d %H:%M:%S UTC");
+
 // "fax-gateway@example.org" -> "example.org" (for Message-IDs).
 std::string domain_of(std::string_view address);
 
