@@ -416,8 +416,8 @@ std::vector<Key> template_keys() {
 
 std::vector<Key> notify_keys() {
     std::vector<Key> out = {
-        {"notify.delivered", "true",
-         "Report a fax that reached every number. A sender's notify=success or\n"
+        {"notify.delivered", "false",
+         "Report a fax that reached every number (opt-in). A sender's notify=success or\n"
          "# notify=failure option (X-Fax-Options or [fax: ...] in the Subject) wins.",
          [](auto& n, Config& c) { c.mail.notify.delivered = boolean(n); }},
         {"notify.delayed", "true",

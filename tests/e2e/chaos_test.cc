@@ -244,7 +244,8 @@ BOOST_AUTO_TEST_CASE(kill_9_of_submits_and_the_daemon_loses_and_duplicates_nothi
     // Quick retries, and attempts enough that interrupted calls never make a
     // job give up: every job must end done.
     std::ofstream(config) << "[lines]\ncount = 4\n[retry]\nmax_attempts = 100\n"
-                             "failure_delay = 1\nbusy_delay = 1\nno_answer_delay = 1\n";
+                             "failure_delay = 1\nbusy_delay = 1\nno_answer_delay = 1\n"
+                             "[notify]\ndelivered = true\n";
     auto mails = write_mails(dir.path / "mails", rng);
 
     const auto started = Clock::now();

@@ -191,6 +191,7 @@ struct NotifyFixture {
         settings.outbox = dir.path / "outbox";
         settings.var = dir.path / "var";
         settings.gateway_address = "fax-gateway@gw.example.org";
+        settings.notify.delivered = true;  // what reports say, delivered ones included
     }
     std::filesystem::path file(const std::string& batch, faxcore::ReportKind kind) {
         return filed(settings, mailgw::notification_file_name(batch, kind));

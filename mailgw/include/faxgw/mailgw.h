@@ -231,7 +231,7 @@ void check_template(std::string_view text);
 enum class NotifyAttachment { none, png, pdf };
 
 struct NotifySettings {
-    bool delivered = true;  // report faxes that went through (a mail's notify= option wins)
+    bool delivered = false;  // report faxes that went through (a mail's notify= option wins)
     bool delayed = true;    // report a first failed call that will be retried
     bool accepted = false;  // report each mail when it is queued
     NotifyAttachment attach = NotifyAttachment::none;  // on delivered reports
