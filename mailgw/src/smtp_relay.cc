@@ -59,7 +59,9 @@ RelayOutcome outcome_of(CURLcode code, long reply, const char* error) {
     std::string text = one_line(*error ? error : curl_easy_strerror(code));
     if (code == CURLE_OK)
         return {RelayOutcome::Kind::sent, "accepted (" + std::to_string(reply) + ")"};
-    if (reply > 0) text = "relay answered " + std::to_string(reply) + ": " + text;
+    // The last reply explains the failure only when it was a refusal (a
+    // failed TLS handshake follows the relay's "220 ready to start TLS").
+    if (reply >= 400) text = "relay answered " + std::to_string(reply) + ": " + text;
     // Only the relay's own 5xx is final; a wrong password (535) is the
     // gateway's configuration, to be fixed while the mail waits.
     const bool permanent = reply >= 500 && reply < 600 && reply != 535 && reply != 530;

@@ -123,6 +123,9 @@ public:
     int imap_port() const { return imap_port_; }
     int imaps_port() const { return imaps_port_; }
     int lmtp_port() const { return lmtp_port_; }
+    // Dovecot's SASL service over TCP, for a Postfix's smtpd_sasl_path
+    // ("inet:127.0.0.1:PORT"): the same users and passwords.
+    int auth_port() const { return auth_port_; }
     // The CA that signed the server's certificate (PEM).
     std::filesystem::path ca_file() const { return certificates_.ca_cert; }
     std::string log_text() const {
@@ -197,7 +200,7 @@ public:
 private:
     DovecotOptions options_;
     TestCertificates certificates_;
-    int imap_port_ = 0, imaps_port_ = 0, lmtp_port_ = 0;
+    int imap_port_ = 0, imaps_port_ = 0, lmtp_port_ = 0, auth_port_ = 0;
     std::unique_ptr<Process> master_;
 
     void set_up() {
@@ -231,6 +234,7 @@ private:
         imap_port_ = free_loopback_port();
         imaps_port_ = free_loopback_port();
         lmtp_port_ = free_loopback_port();
+        auth_port_ = free_loopback_port();
         std::ofstream(conf) << config_text();
         start();
     }
@@ -341,6 +345,14 @@ private:
                "    address = 127.0.0.1\n"
                "    port = " +
                std::to_string(lmtp_port_) +
+               "\n"
+               "  }\n"
+               "}\n"
+               "service auth {\n"
+               "  inet_listener sasl {\n"
+               "    address = 127.0.0.1\n"
+               "    port = " +
+               std::to_string(auth_port_) +
                "\n"
                "  }\n"
                "}\n"

@@ -69,6 +69,11 @@ struct PostfixOptions {
     std::string faxgw_config;  // TOML for `faxgw submit --config`; empty: no --config
     // More lines of the transport map, e.g. "domain lmtp:inet:127.0.0.1:PORT".
     std::string extra_transports;
+    // A relay as a mail provider runs it: STARTTLS with this certificate
+    // and key, and SMTP AUTH required (SASL by the Dovecot at
+    // "inet:127.0.0.1:PORT"); loopback is then not trusted.
+    std::filesystem::path tls_cert, tls_key;
+    std::string dovecot_sasl;
 };
 
 class Postfix {
@@ -155,7 +160,7 @@ private:
             std::ofstream(etc / "faxgw.toml") << o.faxgw_config;
             config_arg = " --config " + (etc / "faxgw.toml").string();
         }
-        write(etc / "main.cf", main_cf());
+        write(etc / "main.cf", main_cf() + submission_cf(o));
         write(etc / "master.cf", master_cf(o.faxgw_binary, config_arg));
         write(etc / "transport",
               "fax.example.com  fax:\n"
@@ -336,6 +341,25 @@ private:
                "virtual_gid_maps = static:65534\n"
                "smtputf8_enable = no\n" +
                sanitizer_environment();
+    }
+
+    // STARTTLS and AUTH as a provider's relay has them (PostfixOptions).
+    std::string submission_cf(const PostfixOptions& o) const {
+        if (o.tls_cert.empty()) return "";
+        return "smtpd_tls_cert_file = " + o.tls_cert.string() +
+               "\n"
+               "smtpd_tls_key_file = " +
+               o.tls_key.string() +
+               "\n"
+               "smtpd_tls_security_level = may\n"
+               "smtpd_sasl_auth_enable = yes\n"
+               "smtpd_sasl_type = dovecot\n"
+               "smtpd_sasl_path = " +
+               o.dovecot_sasl +
+               "\n"
+               "smtpd_tls_auth_only = yes\n"
+               "mynetworks =\n"
+               "smtpd_recipient_restrictions = permit_sasl_authenticated, reject\n";
     }
 
     // Under AddressSanitizer the faxgw run by pipe(8) needs the options the

@@ -162,17 +162,16 @@ BOOST_AUTO_TEST_CASE(a_temporary_failure_is_retried_until_it_succeeds) {
     // ("skipped, still being delivered") puts it back for 60 s: qmgr's
     // fixed delay for a locked queue file.
     constexpr auto retry_patience = 90s;
-    BOOST_TEST(test::eventually(
-                   [&] { return log_lines(pf, "relay=fax,", "status=deferred").size() >= 2; },
-                   retry_patience),
-               pf.maillog());
+    BOOST_TEST(
+        test::eventually([&] { return log_lines(pf, "relay=fax,", "status=deferred").size() >= 2; },
+                         retry_patience),
+        pf.maillog());
     BOOST_TEST(log_lines(pf, "status=sent").empty(), pf.maillog());
     BOOST_TEST(log_lines(pf, "status=bounced").empty(), pf.maillog());
 
     pf.make_state_folder_writable(true);
     bool sent = test::eventually(
-        [&] { return !log_lines(pf, "relay=fax,", "status=sent").empty(); }, retry_patience,
-        200ms);
+        [&] { return !log_lines(pf, "relay=fax,", "status=sent").empty(); }, retry_patience, 200ms);
     BOOST_TEST_REQUIRE(sent, pf.maillog());
     BOOST_TEST(log_lines(pf, "relay=fax,", "status=sent").size() == 1u, pf.maillog());
     BOOST_TEST(log_lines(pf, "status=bounced").empty(), pf.maillog());

@@ -8,6 +8,7 @@
 #include <map>
 #include <thread>
 
+#include "dovecot.h"
 #include "postfix.h"
 #include "test_support.h"
 
@@ -128,4 +129,66 @@ BOOST_AUTO_TEST_CASE(a_relay_without_starttls_is_not_used_when_tls_is_required) 
     BOOST_TEST_REQUIRE(mails.size() == 1u);
     BOOST_TEST(!mails[0].result.empty());
     BOOST_TEST(delivered_subjects().count("d1") == 0u);
+}
+
+// A relay as providers run them (STARTTLS, then AUTH, nothing without it):
+// the right user and password get the mail through, TLS checked against
+// the relay's CA; a wrong password or another CA keep it queued.
+BOOST_AUTO_TEST_CASE(starttls_and_auth_as_a_providers_relay_wants_them) {
+    const TempDir dir;
+    test::Dovecot dovecot(test::DovecotOptions{});  // the SASL service
+    const auto certificates = test::TestCertificates::make(dir.path / "relay-tls", "relay");
+    test::PostfixOptions options;
+    options.tls_cert = certificates.server_cert;
+    options.tls_key = certificates.server_key;
+    options.dovecot_sasl = "inet:127.0.0.1:" + std::to_string(dovecot.auth_port());
+    test::Postfix relay_server(options);
+
+    mailgw::RelaySettings relay;
+    relay.url = "smtp://127.0.0.1:" + std::to_string(relay_server.port);
+    relay.tls = "required";
+    relay.ca_file = certificates.ca_cert;
+    relay.user = "alice";
+    relay.password = "alice-secret";
+    relay.retry_seconds = 1;
+    relay.timeout_seconds = 20;
+
+    auto outcome = [&](const mailgw::RelaySettings& r, const std::string& key) {
+        return mailgw::send_by_smtp(r, "fax-gateway@example.org", {"office@example.org"},
+                                    mail(key).message);
+    };
+    const auto sent = outcome(relay, "e1");
+    BOOST_TEST((sent.kind == mailgw::RelayOutcome::Kind::sent), sent.text);
+
+    auto wrong = relay;
+    wrong.password = "not-her-password";
+    const auto refused = outcome(wrong, "e2");
+    BOOST_TEST((refused.kind == mailgw::RelayOutcome::Kind::temporary), refused.text);
+    BOOST_TEST(refused.text.find("535") != std::string::npos, refused.text);
+
+    auto anonymous = relay;
+    anonymous.user.clear();
+    const auto unauthenticated = outcome(anonymous, "e3");
+    BOOST_TEST((unauthenticated.kind != mailgw::RelayOutcome::Kind::sent), unauthenticated.text);
+
+    auto other_ca = relay;
+    other_ca.ca_file = test::TestCertificates::make(dir.path / "other-tls", "other").ca_cert;
+    const auto untrusted = outcome(other_ca, "e4");
+    BOOST_TEST((untrusted.kind == mailgw::RelayOutcome::Kind::temporary), untrusted.text);
+    BOOST_TEST(untrusted.text.find("certificate") != std::string::npos, untrusted.text);
+
+    // Only the authenticated mail arrives.
+    std::map<std::string, int> subjects;
+    BOOST_TEST(test::eventually(
+                   [&] {
+                       subjects.clear();
+                       for (const auto& m : relay_server.mails())
+                           for (const char* key : {"e1", "e2", "e3", "e4"})
+                               if (m.find("Subject: mail " + std::string(key)) != std::string::npos)
+                                   ++subjects[key];
+                       return !subjects.empty();
+                   },
+                   std::chrono::seconds(20)),
+               relay_server.maillog());
+    BOOST_TEST((subjects == std::map<std::string, int>{{"e1", 1}}));
 }
