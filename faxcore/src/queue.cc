@@ -367,7 +367,9 @@ EnqueueResult SqliteQueue::enqueue(const Submission& s) {
         // A number's own document: (from, to) moves into the spool, done
         // with the batch's once nothing else can fail.
         std::vector<std::pair<std::filesystem::path, std::filesystem::path>> own_documents;
-        for (const auto& d : s.destinations) {
+        for (std::size_t i = 0; i < s.destinations.size(); ++i) {
+            const Destination& d = s.destinations[i];
+            const OwnDocument own = i < s.own_documents.size() ? s.own_documents[i] : OwnDocument{};
             SQLite::Statement ins(
                 db_,
                 "INSERT OR IGNORE INTO jobs (batch, number, dial, state, created_at, "
@@ -380,13 +382,14 @@ EnqueueResult SqliteQueue::enqueue(const Submission& s) {
             SQLite::bind(id, r.batch, d.number);
             id.executeStep();
             r.jobs.push_back(id.getColumn(0).getInt64());
-            if (created && !d.document.empty()) {
-                spool_own_document(r.batch, r.jobs.back(), d, own_documents);
-            } else if (!d.document.empty()) {
+            if (created && !own.document.empty()) {
+                spool_own_document(r.batch, r.jobs.back(), own, own_documents);
+            } else if (!own.document.empty()) {
                 // Already queued by an earlier delivery: its document stands.
                 std::error_code ignored;
-                std::filesystem::remove(d.document, ignored);
-                if (!d.narrow_document.empty()) std::filesystem::remove(d.narrow_document, ignored);
+                std::filesystem::remove(own.document, ignored);
+                if (!own.narrow_document.empty())
+                    std::filesystem::remove(own.narrow_document, ignored);
             }
         }
         charge_quotas(s, batch.pages, r.created, now);
@@ -416,7 +419,7 @@ EnqueueResult SqliteQueue::enqueue(const Submission& s) {
 }
 
 void SqliteQueue::spool_own_document(
-    const std::string& batch, std::int64_t job, const Destination& d,
+    const std::string& batch, std::int64_t job, const OwnDocument& d,
     std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& moves) {
     const auto docs = var_ / "spool" / "docs";
     const auto stem = batch + ".job" + std::to_string(job);

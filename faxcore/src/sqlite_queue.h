@@ -69,10 +69,10 @@ private:
     // still to be moved into the spool).
     std::pair<BatchDocument, bool> batch_for(const Submission& s, std::int64_t now);
     void charge_quotas(const Submission& s, int pages, int new_jobs, std::int64_t now);
-    // Records the spool paths of new job `job`'s own document (d.document)
+    // Records the spool paths of new job `job`'s own document
     // and adds the moves that put it there to `moves`.
     void spool_own_document(
-        const std::string& batch, std::int64_t job, const Destination& d,
+        const std::string& batch, std::int64_t job, const OwnDocument& d,
         std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& moves);
 
     std::filesystem::path var_;

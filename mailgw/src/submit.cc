@@ -197,15 +197,20 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
     std::vector<std::unique_ptr<ComposedFax>> faxes;  // until enqueue() moves them
     auto compose = [&] {
         faxes.clear();
+        submission.own_documents.clear();
         for (std::size_t i = 0; i < (own_covers ? recipients.size() : 1); ++i) {
             faxes.push_back(compose_message(
                 message, own_covers ? std::vector<FaxRecipient>{recipients[i]} : recipients,
                 options, settings, queue));
-            auto& target = i == 0 ? submission.document : submission.destinations[i].document;
-            auto& narrow =
-                i == 0 ? submission.narrow_document : submission.destinations[i].narrow_document;
-            target = faxes.back()->document;
-            narrow = faxes.back()->narrow_document;
+            const faxcore::OwnDocument composed{faxes.back()->document,
+                                                faxes.back()->narrow_document};
+            if (i == 0) {
+                submission.document = composed.document;
+                submission.narrow_document = composed.narrow_document;
+            }
+            // The first number's cover is the batch's document.
+            if (own_covers)
+                submission.own_documents.push_back(i == 0 ? faxcore::OwnDocument{} : composed);
         }
         submission.pages = faxes.front()->pages;
         result.rendered = true;

@@ -157,14 +157,14 @@ BOOST_AUTO_TEST_CASE(a_version_3_queue_is_upgraded_and_jobs_may_have_their_own_d
     // Two numbers, the second with a document of its own.
     auto own = test::synthetic_pages(1, render::Resolution::fine, 7);
     auto sub = test::submission(q, "<covers@x>", pages, {"+15551001", "+15551002"});
-    sub.destinations[1].document = test::write_document(q.scratch_dir(), "own.tif", own);
+    sub.own_documents = {{}, {test::write_document(q.scratch_dir(), "own.tif", own), {}}};
     auto r = q.enqueue(sub);
     auto first = q.job(r.jobs[0]);
     auto second = q.job(r.jobs[1]);
     BOOST_TEST((render::read_fax_tiff(first->document) == pages));
     BOOST_TEST((render::read_fax_tiff(second->document) == own));
     BOOST_TEST(second->document.parent_path() == first->document.parent_path());  // spooled
-    BOOST_TEST(!std::filesystem::exists(sub.destinations[1].document));
+    BOOST_TEST(!std::filesystem::exists(sub.own_documents[1].document));
     // The sweep keeps both: they are referenced.
     BOOST_TEST(q.sweep_spool(faxcore::unix_now() + 100000, 0, 3600) == 0);
     BOOST_TEST(std::filesystem::exists(second->document));

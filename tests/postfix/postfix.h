@@ -68,12 +68,12 @@ struct PostfixOptions {
     std::string faxgw_binary;  // the program the fax transport runs
     std::string faxgw_config;  // TOML for `faxgw submit --config`; empty: no --config
     // More lines of the transport map, e.g. "domain lmtp:inet:127.0.0.1:PORT".
-    std::string extra_transports;
+    std::string extra_transports = {};
     // A relay as a mail provider runs it: STARTTLS with this certificate
     // and key, and SMTP AUTH required (SASL by the Dovecot at
     // "inet:127.0.0.1:PORT"); loopback is then not trusted.
-    std::filesystem::path tls_cert, tls_key;
-    std::string dovecot_sasl;
+    std::filesystem::path tls_cert = {}, tls_key = {};
+    std::string dovecot_sasl = {};
 };
 
 class Postfix {

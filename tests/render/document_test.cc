@@ -55,7 +55,7 @@ std::string png_header(std::uint32_t width, std::uint32_t height) {
     return b;
 }
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(FAXGW_SANITIZED)
 constexpr bool asan = true;
 #else
 constexpr bool asan = false;

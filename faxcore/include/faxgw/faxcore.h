@@ -69,9 +69,11 @@ std::optional<Outcome> parse_outcome(std::string_view name);
 struct Destination {
     std::string number;  // E.164 for records, e.g. "+15551234567"
     std::string dial;    // what the line dials, e.g. "15551234567"
-    // This number's own fax TIFF (and narrow copy), moved into the spool
-    // like the batch's: for a cover page that names only this receiver.
-    // Empty: the batch's document. Same page count as the batch's.
+};
+
+// A number's own fax TIFF (and narrow copy), for a cover page that names
+// only that receiver. Empty: the batch's document.
+struct OwnDocument {
     std::filesystem::path document, narrow_document;
 };
 
@@ -95,6 +97,9 @@ struct Submission {
     std::filesystem::path narrow_document;
     int pages = 0;  // of document; ignored when document is empty
     std::vector<Destination> destinations;
+    // Empty, or one per destination (same order): moved into the spool like
+    // the batch's document, with the same page count.
+    std::vector<OwnDocument> own_documents;
     std::string origin_key;       // dedup key (e.g. Message-ID): same key + number = one job
     std::string origin;           // opaque to faxcore; given back in reports
     std::int64_t not_before = 0;  // unix seconds; 0 = now
