@@ -25,16 +25,11 @@
 //     0 done (--once: every account was read) or stopped by a signal;
 //     75 --once: an account could not be read (connection, TLS, login);
 //     78 configuration error, or no account configured.
-#include <fcntl.h>
 #include <pthread.h>
-#include <strings.h>
 #include <sysexits.h>
-#include <unistd.h>
 
 #include <csignal>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <stop_token>
 #include <thread>
 
@@ -49,21 +44,6 @@ struct PollOptions {
     CommonOptions common;
     bool once = false;
 };
-
-// The header `name` of a message, "" when it has none.
-std::string header_of(const std::string& text, const std::string& name) {
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line) && line != "\r" && !line.empty();) {
-        if (line.size() > name.size() &&
-            strncasecmp(line.c_str(), name.c_str(), name.size()) == 0 && line[name.size()] == ':') {
-            std::string value = line.substr(name.size() + 1);
-            while (!value.empty() && (value.back() == '\r' || value.back() == ' '))
-                value.pop_back();
-            return value.substr(std::min(value.find_first_not_of(' '), value.size()));
-        }
-    }
-    return "";
-}
 
 // SIGTERM and SIGINT are taken by a thread of their own with sigwait: a
 // stop request wakes waiting threads (locks), which no signal handler may do.
@@ -129,7 +109,7 @@ imap::Services imap_services(const Config& config) {
     s.send_refusal = [var, maildir](const imap::RefusalMail& refusal) {
         mailgw::OutgoingMail mail;
         // One refusal per refused message, however often it is polled.
-        mail.key = "refusal:" + refusal.to + ":" + header_of(refusal.text, "In-Reply-To");
+        mail.key = "refusal:" + refusal.to + ":" + refusal.in_reply_to;
         mail.sender = "";  // an automatic answer: nothing may answer it back
         mail.recipients = {refusal.to};
         mail.message = refusal.text;

@@ -12,4 +12,9 @@ namespace faxgw::mailgw {
 // envelope sender).
 std::string header_field(std::string_view name, std::string_view value);
 
+// The unfolded value of the first header field `name` (any case) of an
+// RFC 5322 `message`, trimmed; "" when it has none. For the few fields read
+// from mails outside the MIME parser (Subject, Message-ID, Sender ...).
+std::string header_value(std::string_view message, std::string_view name);
+
 }  // namespace faxgw::mailgw

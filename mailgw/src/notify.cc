@@ -423,6 +423,7 @@ std::optional<OutgoingMail> report_mail(const faxcore::Report& report, const Set
         settings);
     OutgoingMail mail;
     mail.recipients = {origin.sender};
+    mail.local_maildir = settings.outbox;  // where it is filed without a relay
     mail.key = notification_file_name(report.batch, report.kind);
     mail.message =
         mail_text(id, fill_template(words.subject, values), origin, settings, now, serialised(dsn));
@@ -444,6 +445,7 @@ std::optional<OutgoingMail> accepted_mail(const std::string& batch, const std::s
         "faxgw-" + safe_file_name(batch) + "-accepted-" + sha256_hex(ids).substr(0, 16);
     OutgoingMail mail;
     mail.recipients = {origin.sender};
+    mail.local_maildir = settings.outbox;  // where it is filed without a relay
     mail.key = local;
     mail.message = mail_text(message_id(local, settings), fill_template(words.subject, values),
                              origin, settings, now,
@@ -453,17 +455,17 @@ std::optional<OutgoingMail> accepted_mail(const std::string& batch, const std::s
 }
 
 void send_notification(const OutgoingMail& mail, const Settings& settings) {
-    OutgoingMail posted = mail;
-    posted.local_maildir = settings.outbox;  // where it is filed without a relay
-    Outbox(settings.var).post(posted);
+    Outbox(settings.var).post(mail);
 }
 
 int write_notifications(faxcore::Queue& queue, const Settings& settings) {
     int written = 0;
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    std::optional<Outbox> outbox;  // opened once, when there is a mail to post
     for (const faxcore::Report& report : queue.pending_reports()) {
         if (auto mail = report_mail(report, settings, now)) {
-            send_notification(*mail, settings);
+            if (!outbox) outbox.emplace(settings.var);
+            outbox->post(*mail);
             ++written;
         }
         queue.mark_reported(report.batch, report.kind);

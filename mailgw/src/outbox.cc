@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "faxgw/faxcore.h"
+#include "header_field.h"
 #include "maildir.h"
 
 namespace faxgw::mailgw {
@@ -79,25 +80,6 @@ std::vector<std::string> split_lines(const std::string& s) {
     std::istringstream in(s);
     for (std::string line; std::getline(in, line);) out.push_back(line);
     return out;
-}
-
-// The Subject of a message, unfolded, for listings.
-std::string subject_of(const std::string& message) {
-    std::istringstream in(message);
-    std::string subject;
-    bool in_subject = false;
-    for (std::string line; std::getline(in, line);) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.empty()) break;
-        if (in_subject && (line[0] == ' ' || line[0] == '\t')) {
-            subject += line;
-            continue;
-        }
-        in_subject = line.size() > 8 && strncasecmp(line.c_str(), "Subject:", 8) == 0;
-        if (in_subject) subject = line.substr(8);
-    }
-    const auto first = subject.find_first_not_of(" \t");
-    return first == std::string::npos ? "" : subject.substr(first);
 }
 
 std::string random_token() {
@@ -226,7 +208,7 @@ bool Outbox::post(const OutgoingMail& mail) {
         insert.bind(2, random_token());
         insert.bind(3, mail.sender);
         insert.bind(4, joined(mail.recipients));
-        insert.bind(5, subject_of(mail.message));
+        insert.bind(5, header_value(mail.message, "Subject"));
         insert.bind(6, mail.message.data(), static_cast<int>(mail.message.size()));
         insert.bind(7, mail.local_maildir.string());
         insert.bind(8, now);

@@ -6,6 +6,7 @@
 #include <faxgw/faxcore.h>
 #include <faxgw/imap.h>
 
+#include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <csignal>
 #include <mutex>
@@ -279,10 +280,10 @@ BOOST_AUTO_TEST_CASE(idle_brings_new_mail_at_once) {
     Fixture f;
     auto account = account_of(dovecot, false);  // STARTTLS this time
     account.poll_seconds = 3600;                // only IDLE can notice in time
+    std::atomic<bool> idling = false;           // the server has said "+ idling"
+    f.services.hook = [&](imap::Step s) { idling = idling || s == imap::Step::idling; };
     std::jthread watcher([&](std::stop_token stop) { imap::watch(account, f.services, stop); });
-    BOOST_REQUIRE(test::eventually([&] { return fs::exists(dovecot.maildir("alice", "Rejected")); },
-                                   std::chrono::seconds(20)));
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // into IDLE
+    BOOST_REQUIRE(test::eventually([&] { return idling.load(); }, std::chrono::seconds(20)));
     dovecot.append("alice", "INBOX", fax_mail("5551001@fax.example.com", "idle"));
     BOOST_TEST(test::eventually([&] { return dovecot.messages("alice", "Processed").size() == 1; },
                                 std::chrono::seconds(60)),

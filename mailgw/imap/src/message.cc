@@ -10,6 +10,9 @@
 #include <random>
 #include <stdexcept>
 
+#include "header_field.h"
+#include "maildir.h"
+
 namespace faxgw::imap {
 namespace {
 
@@ -17,37 +20,6 @@ std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return s;
-}
-
-// The unfolded value of the first header field `name` of `message`, ""
-// when absent. Enough for the few fields read here (From, Sender,
-// Message-ID, Subject, Auto-Submitted); mailgw parses the rest.
-std::string header(std::string_view message, std::string_view name) {
-    std::string value;
-    bool in_field = false;
-    std::size_t at = 0;
-    while (at < message.size()) {
-        std::size_t end = message.find('\n', at);
-        if (end == std::string_view::npos) end = message.size();
-        std::string_view line = message.substr(at, end - at);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        at = end + 1;
-        if (line.empty()) break;  // end of the header
-        if (line.front() == ' ' || line.front() == '\t') {
-            if (in_field) value += std::string(" ") + std::string(line.substr(1));
-            continue;
-        }
-        if (in_field) break;
-        auto colon = line.find(':');
-        if (colon != std::string_view::npos &&
-            lower(std::string(line.substr(0, colon))) == lower(std::string(name))) {
-            in_field = true;
-            value = std::string(line.substr(colon + 1));
-        }
-    }
-    auto first = value.find_first_not_of(" \t");
-    auto last = value.find_last_not_of(" \t");
-    return first == std::string::npos ? "" : value.substr(first, last - first + 1);
 }
 
 // The address of one mailbox field ("Ann <ann@example.org>"), through
@@ -70,14 +42,6 @@ std::string one_line(const std::string& s, std::size_t max = 200) {
         out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
     }
     return out;
-}
-
-std::string rfc5322_date(std::time_t t) {
-    std::tm tm{};
-    ::localtime_r(&t, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S %z", &tm);
-    return buf;
 }
 
 std::string random_hex(int bytes) {
@@ -167,7 +131,8 @@ mailgw::Envelope envelope_for(std::string_view message, const Account& account,
                               const mailgw::Settings& settings) {
     mailgw::Envelope parsed = mailgw::envelope_of(message);
     mailgw::Envelope e;
-    e.sender = parsed.sender.empty() ? address_of(header(message, "Sender")) : parsed.sender;
+    e.sender =
+        parsed.sender.empty() ? address_of(mailgw::header_value(message, "Sender")) : parsed.sender;
     for (const auto& r : parsed.recipients) {
         const auto d = domain_of(r);
         bool fax = std::any_of(settings.fax_domains.begin(), settings.fax_domains.end(),
@@ -187,26 +152,25 @@ mailgw::Envelope envelope_for(std::string_view message, const Account& account,
 std::optional<RefusalMail> refusal_for(std::string_view message, const std::string& reason,
                                        const std::string& gateway_address) {
     const std::string to = mailgw::envelope_of(message).sender.empty()
-                               ? address_of(header(message, "Sender"))
+                               ? address_of(mailgw::header_value(message, "Sender"))
                                : mailgw::envelope_of(message).sender;
     if (to.empty() || to.find('@') == std::string::npos) return std::nullopt;
     if (lower(to) == lower(gateway_address)) return std::nullopt;
     // RFC 3834: never answer an automatic mail (loops, bounces of bounces).
-    const std::string automatic = lower(header(message, "Auto-Submitted"));
+    const std::string automatic = lower(mailgw::header_value(message, "Auto-Submitted"));
     if (!automatic.empty() && automatic.rfind("no", 0) != 0) return std::nullopt;
-    const std::string precedence = lower(header(message, "Precedence"));
+    const std::string precedence = lower(mailgw::header_value(message, "Precedence"));
     if (precedence == "bulk" || precedence == "list" || precedence == "junk") return std::nullopt;
 
-    const std::string id = one_line(header(message, "Message-ID"), 900);
-    const std::string subject = one_line(header(message, "Subject"));
-    const std::string domain =
-        domain_of(gateway_address).empty() ? "localhost" : domain_of(gateway_address);
+    const std::string id = one_line(mailgw::header_value(message, "Message-ID"), 900);
+    const std::string subject = one_line(mailgw::header_value(message, "Subject"));
+    const std::string domain = mailgw::domain_of(gateway_address);
     std::string text;
     text += "From: " + gateway_address + "\r\n";
     text += "To: " + to + "\r\n";
     text += "Subject: Fax not sent: " + (subject.empty() ? std::string("(no subject)") : subject) +
             "\r\n";
-    text += "Date: " + rfc5322_date(std::time(nullptr)) + "\r\n";
+    text += "Date: " + mailgw::rfc5322_date(std::time(nullptr)) + "\r\n";
     text += "Message-ID: <faxgw." + random_hex(12) + "@" + domain + ">\r\n";
     if (!id.empty()) {
         text += "In-Reply-To: " + id + "\r\n";
@@ -221,7 +185,7 @@ std::optional<RefusalMail> refusal_for(std::string_view message, const std::stri
             " was not faxed.\r\n\r\n";
     text += "Reason: " + one_line(reason, 2000) + "\r\n\r\n";
     text += "Nothing was sent to any fax number. Please correct the mail and send it again.\r\n";
-    return RefusalMail{to, text};
+    return RefusalMail{to, text, id};
 }
 
 }  // namespace faxgw::imap

@@ -181,7 +181,9 @@ void watch(const Account& account, Services& services, std::stop_token stop) {
             while (!stop.stop_requested()) {
                 mailbox.handle_waiting(session);
                 if (session.has_idle())
-                    session.idle(account.poll_seconds, stop);
+                    session.idle(account.poll_seconds, stop, [&] {
+                        if (services.hook) services.hook(Step::idling);
+                    });
                 else
                     pause(account.poll_seconds, stop);
             }

@@ -272,9 +272,10 @@ void Session::move(std::uint32_t uid, const std::string& to_folder) {
     if (r != MAILIMAP_NO_ERROR) fail("EXPUNGE", r);
 }
 
-void Session::idle(int seconds, const std::stop_token& stop) {
+void Session::idle(int seconds, const std::stop_token& stop, const std::function<void()>& idling) {
     int r = mailimap_idle(imap_);
     if (r != MAILIMAP_NO_ERROR) fail("IDLE", r);
+    if (idling) idling();
     // We wait on the socket ourselves, a second at a time, so that a stop
     // request is seen within a second (libetpan's own wait needs an idle
     // set-up that mailimap_idle does not make). A line the server sent

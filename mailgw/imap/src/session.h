@@ -7,6 +7,7 @@
 #include <faxgw/imap.h>
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -49,7 +50,8 @@ public:
     // UID MOVE (RFC 6851) when offered, else COPY, \Deleted and UID EXPUNGE.
     void move(std::uint32_t uid, const std::string& to_folder);
     // IDLE until the server reports a change, `seconds` pass or `stop`.
-    void idle(int seconds, const std::stop_token& stop);
+    // `idling` is called once the server has confirmed IDLE.
+    void idle(int seconds, const std::stop_token& stop, const std::function<void()>& idling = {});
     void logout();
 
 private:

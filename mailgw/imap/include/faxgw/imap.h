@@ -91,8 +91,9 @@ std::unique_ptr<SeenMessages> open_seen_messages(const std::filesystem::path& va
 
 // A refusal mail, ready to send: RFC 5322 text with CRLF line ends.
 struct RefusalMail {
-    std::string to;    // the refused message's sender
-    std::string text;  // headers and body
+    std::string to;           // the refused message's sender
+    std::string text;         // headers and body
+    std::string in_reply_to;  // the refused message's Message-ID, "" when it has none
 };
 // Hands a refusal to the gateway's outbox; throwing leaves the message in
 // place, to be tried again.
@@ -101,7 +102,9 @@ using Log = std::function<void(const std::string& line)>;
 
 // Points in the handling of one message where a test may stop the poller
 // (by throwing from the hook), to play a crash there.
-enum class Step { submitted, remembered };
+// Where the poller is, for tests: a message submitted, its record written;
+// the server has confirmed IDLE (mail appended from now on is announced).
+enum class Step { submitted, remembered, idling };
 
 // What the poller needs from the gateway.
 struct Services {
