@@ -433,28 +433,41 @@ void SqliteQueue::spool_own_document(
     if (!narrow.empty()) moves.emplace_back(d.narrow_document, narrow);
 }
 
+void SqliteQueue::check_quota(const Quota& quota, int pages_per_job, int new_jobs,
+                              std::int64_t now) {
+    SQLite::Statement used(db_,
+                           "SELECT COALESCE(SUM(jobs), 0), COALESCE(SUM(pages), 0) FROM usage "
+                           "WHERE key = ? AND at > ?");
+    SQLite::bind(used, quota.key, now - quota.window_seconds);
+    used.executeStep();
+    const int jobs = used.getColumn(0).getInt() + new_jobs;
+    const int pages = used.getColumn(1).getInt() + new_jobs * pages_per_job;
+    const std::string per = quota.window_seconds >= 86400 ? " per day" : " per hour";
+    if (quota.max_jobs > 0 && jobs > quota.max_jobs)
+        throw QuotaExceeded(quota.what + " has reached the limit of " +
+                                std::to_string(quota.max_jobs) + " fax jobs" + per,
+                            new_jobs > quota.max_jobs);
+    if (quota.max_pages > 0 && pages > quota.max_pages)
+        throw QuotaExceeded(quota.what + " has reached the limit of " +
+                                std::to_string(quota.max_pages) + " fax pages" + per,
+                            new_jobs * pages_per_job > quota.max_pages);
+}
+
 void SqliteQueue::charge_quotas(const Submission& s, int pages_per_job, int new_jobs,
                                 std::int64_t now) {
     if (new_jobs == 0) return;  // a repeated delivery costs nothing
     for (const auto& quota : s.quotas) {
-        SQLite::Statement used(db_,
-                               "SELECT COALESCE(SUM(jobs), 0), COALESCE(SUM(pages), 0) FROM usage "
-                               "WHERE key = ? AND at > ?");
-        SQLite::bind(used, quota.key, now - quota.window_seconds);
-        used.executeStep();
-        int jobs = used.getColumn(0).getInt() + new_jobs;
-        int pages = used.getColumn(1).getInt() + new_jobs * pages_per_job;
-        std::string per = quota.window_seconds >= 86400 ? " per day" : " per hour";
-        if (quota.max_jobs > 0 && jobs > quota.max_jobs)
-            throw QuotaExceeded(quota.what + " has reached the limit of " +
-                                std::to_string(quota.max_jobs) + " fax jobs" + per);
-        if (quota.max_pages > 0 && pages > quota.max_pages)
-            throw QuotaExceeded(quota.what + " has reached the limit of " +
-                                std::to_string(quota.max_pages) + " fax pages" + per);
+        check_quota(quota, pages_per_job, new_jobs, now);
         SQLite::Statement ins(db_, "INSERT INTO usage (key, at, jobs, pages) VALUES (?, ?, ?, ?)");
         SQLite::bind(ins, quota.key, now, new_jobs, new_jobs * pages_per_job);
         ins.exec();
     }
+}
+
+void SqliteQueue::check_quotas(const std::vector<Quota>& quotas, int new_jobs, int pages_per_job) {
+    std::lock_guard lock(mutex_);
+    const auto now = unix_now();
+    for (const auto& quota : quotas) check_quota(quota, pages_per_job, new_jobs, now);
 }
 
 bool SqliteQueue::cancel(std::int64_t job) {

@@ -19,6 +19,7 @@ public:
     std::optional<BatchDocument> find_batch(const std::string& origin_key) override;
     bool cancel(std::int64_t job) override;
     bool release(std::int64_t job) override;
+    void check_quotas(const std::vector<Quota>& quotas, int new_jobs, int pages_per_job) override;
     std::optional<Job> job(std::int64_t id) override;
     std::vector<Job> jobs() override;
     std::vector<Report> pending_reports() override;
@@ -69,6 +70,7 @@ private:
     // still to be moved into the spool).
     std::pair<BatchDocument, bool> batch_for(const Submission& s, std::int64_t now);
     void charge_quotas(const Submission& s, int pages, int new_jobs, std::int64_t now);
+    void check_quota(const Quota& quota, int pages_per_job, int new_jobs, std::int64_t now);
     // Records the spool paths of new job `job`'s own document
     // and adds the moves that put it there to `moves`.
     void spool_own_document(

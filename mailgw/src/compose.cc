@@ -132,9 +132,9 @@ std::vector<RenderedPart> render_parts(const std::vector<DocumentPart>& parts,
     }
     if (pages == 0) throw render::Error(options.what + " has nothing to fax");
     if (pages > options.render.max_pages)
-        throw render::Error(options.what + " has " + std::to_string(pages) +
-                            " pages, more than the limit of " +
-                            std::to_string(options.render.max_pages));
+        throw render::LimitError(options.what + " has " + std::to_string(pages) +
+                                 " pages, more than the limit of " +
+                                 std::to_string(options.render.max_pages));
     return rendered;
 }
 

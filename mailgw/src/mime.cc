@@ -40,13 +40,13 @@ struct Budget {
 
     void count_part() {
         if (--parts < 0)
-            throw MessageError("message has more than " + std::to_string(max_mime_parts) +
-                               " MIME parts");
+            throw MessageLimitError("message has more than " + std::to_string(max_mime_parts) +
+                                    " MIME parts");
     }
     void count_bytes(std::size_t n) {
         if (n > decoded_bytes)
-            throw MessageError("message is too large: more than " +
-                               std::to_string(max_decoded_bytes >> 20) + " MB decoded");
+            throw MessageLimitError("message is too large: more than " +
+                                    std::to_string(max_decoded_bytes >> 20) + " MB decoded");
         decoded_bytes -= n;
     }
 };

@@ -45,6 +45,12 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// The message is over a size limit (bytes, parts): answered as too big.
+class MessageLimitError : public MessageError {
+public:
+    using MessageError::MessageError;
+};
+
 // The work parse_message does for one mail is bounded: a mail beyond these
 // limits is refused with a MessageError naming the limit.
 inline constexpr int max_mime_depth = 32;    // nested multiparts and attached mails

@@ -122,27 +122,38 @@ faxcore::Destination normalise_number(std::string_view written, const DialRules&
     return {"+" + e164, e164};
 }
 
+bool in_fax_domain(const std::string& address, const Settings& settings) {
+    return is_fax_domain(split_address(address).domain, settings);
+}
+
+std::optional<FaxRecipient> fax_recipient(const std::string& address, const Settings& settings) {
+    SplitAddress a = split_address(address);
+    if (!is_fax_domain(a.domain, settings)) return std::nullopt;
+    FaxRecipient r{trim(address), {}, {}};
+    std::string number = a.local;
+    // name=number; the '=' of ";ext=" is the number's.
+    size_t eq = a.local.find('=');
+    while (eq != std::string::npos && lower(a.local.substr(0, eq)).ends_with(";ext"))
+        eq = a.local.find('=', eq + 1);
+    if (eq != std::string::npos) {
+        r.name = a.local.substr(0, eq);
+        number = a.local.substr(eq + 1);
+    }
+    try {
+        r.destination = normalise_number(number, settings.dial);
+    } catch (const RecipientError& e) {
+        throw RecipientError(r.address + ": " + e.what());
+    }
+    return r;
+}
+
 std::vector<FaxRecipient> fax_recipients(const std::vector<std::string>& recipients,
                                          const Settings& settings) {
     std::vector<FaxRecipient> out;
     for (const auto& address : recipients) {
-        SplitAddress a = split_address(address);
-        if (!is_fax_domain(a.domain, settings)) continue;
-        FaxRecipient r{trim(address), {}, {}};
-        std::string number = a.local;
-        // name=number; the '=' of ";ext=" is the number's.
-        size_t eq = a.local.find('=');
-        while (eq != std::string::npos && lower(a.local.substr(0, eq)).ends_with(";ext"))
-            eq = a.local.find('=', eq + 1);
-        if (eq != std::string::npos) {
-            r.name = a.local.substr(0, eq);
-            number = a.local.substr(eq + 1);
-        }
-        try {
-            r.destination = normalise_number(number, settings.dial);
-        } catch (const RecipientError& e) {
-            throw RecipientError(r.address + ": " + e.what());
-        }
+        auto found = fax_recipient(address, settings);
+        if (!found) continue;
+        FaxRecipient& r = *found;
         auto seen = std::find_if(out.begin(), out.end(), [&](const FaxRecipient& o) {
             return o.destination.number == r.destination.number;
         });

@@ -279,21 +279,25 @@ bool verdict_matches(const std::string& pattern, const std::string& verdict) {
 std::string region_name(const NumberInfo& n) { return n.region.empty() ? "unknown" : n.region; }
 
 // The first condition of `rule` that `in` fails, or "" when all hold.
+// Without the message (message_known false), From: and the verdicts are
+// not compared.
 std::string first_mismatch(const SenderRule& rule, const CompiledRule& c, const RuleInput& in,
-                           const NumberInfo& number, const Settings& s) {
+                           const NumberInfo& number, const Settings& s, bool message_known) {
     if (!c.sender.matches(in.sender))
         return "sender <" + in.sender + "> does not match '" + rule.sender + "'";
-    if (!c.from.matches(in.from)) return "From " + in.from + " does not match '" + rule.from + "'";
+    if (message_known && !c.from.matches(in.from))
+        return "From " + in.from + " does not match '" + rule.from + "'";
     if (!auth_matches(c, in.sasl_user))
         return "SMTP AUTH '" + in.sasl_user + "' does not match '" + rule.auth + "'";
     if (!client_matches(c, in.client_address, s))
         return "client " +
                (in.client_address.empty() ? std::string("(local)") : in.client_address) +
                " does not match '" + rule.client + "'";
-    if (!verdict_matches(rule.spf, in.spf)) return "SPF '" + in.spf + "' is not '" + rule.spf + "'";
-    if (!verdict_matches(rule.dkim, in.dkim))
+    if (message_known && !verdict_matches(rule.spf, in.spf))
+        return "SPF '" + in.spf + "' is not '" + rule.spf + "'";
+    if (message_known && !verdict_matches(rule.dkim, in.dkim))
         return "DKIM '" + in.dkim + "' is not '" + rule.dkim + "'";
-    if (!verdict_matches(rule.dmarc, in.dmarc))
+    if (message_known && !verdict_matches(rule.dmarc, in.dmarc))
         return "DMARC '" + in.dmarc + "' is not '" + rule.dmarc + "'";
     if (!c.number.matches(in.number) || !region_matches(c.number_region, number))
         return "number " + in.number + " (region " + region_name(number) + ") does not match '" +
@@ -403,7 +407,19 @@ std::string rule_sender(std::string_view envelope_sender) {
     return s;
 }
 
-RuleDecision decide(const RuleInput& in, const Settings& s) {
+namespace {
+
+// A rule that looks at what only the message tells: From: and the
+// Authentication-Results verdicts.
+bool looks_at_message(const SenderRule& rule) {
+    return rule.from != "*" || rule.spf != "*" || rule.dkim != "*" || rule.dmarc != "*";
+}
+
+// The first rule that matches decides. Without the message
+// (message_known false) its fields are not compared, and a rule that would
+// need them leaves the decision open (nullopt).
+std::optional<RuleDecision> first_matching_rule(const RuleInput& in, const Settings& s,
+                                                bool message_known) {
     RuleDecision d;
     // An invalid number has no region and counts as abroad: refused by a
     // region rule rather than let through.
@@ -413,7 +429,9 @@ RuleDecision decide(const RuleInput& in, const Settings& s) {
         std::string label = "rule " + std::to_string(i + 1);
         std::shared_ptr<const CompiledRule> compiled = rule.compiled;
         if (!compiled) compiled = std::make_shared<const CompiledRule>(compiled_rule(rule));
-        std::string miss = first_mismatch(rule, *compiled, in, number, s);
+        std::string miss = first_mismatch(rule, *compiled, in, number, s, message_known);
+        if (miss.empty() && !message_known && looks_at_message(rule))
+            return std::nullopt;  // the rest matches: the message decides
         if (!miss.empty()) {
             d.trace.push_back(label + ": no match: " + miss);
             continue;
@@ -431,6 +449,16 @@ RuleDecision decide(const RuleInput& in, const Settings& s) {
     d.trace.push_back(std::string("no rule matches: the default is ") +
                       (s.default_allow ? "allow" : "deny"));
     return d;
+}
+
+}  // namespace
+
+RuleDecision decide(const RuleInput& in, const Settings& s) {
+    return *first_matching_rule(in, s, true);
+}
+
+std::optional<RuleDecision> decide_on_envelope(const RuleInput& in, const Settings& s) {
+    return first_matching_rule(in, s, false);
 }
 
 }  // namespace faxgw::mailgw

@@ -4,6 +4,7 @@
 
 #include <faxgw/mailgw.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,12 @@ namespace faxgw::mailgw {
 
 // The envelope sender as rules see it: no angle brackets, "<>" -> "".
 std::string rule_sender(std::string_view envelope_sender);
+
+// decide() before the message has come (a milter at RCPT TO): the decision
+// of the first rule that matches on the envelope alone, or nullopt when a
+// rule that may match looks at From: or the verdicts, so only the message
+// can decide.
+std::optional<RuleDecision> decide_on_envelope(const RuleInput& in, const Settings& s);
 
 struct AuthVerdicts {
     std::string spf, dkim, dmarc;  // "" when our MTA said nothing

@@ -64,6 +64,29 @@ std::vector<faxcore::Quota> quotas_for(const Envelope& envelope, const Limits& l
     return q;
 }
 
+// What can be decided of one fax recipient before the message comes: the
+// sender rules on the envelope alone (a rule that looks at From: or the
+// verdicts waits for the message) and, when `quotas` is set, whether the
+// sender's limits leave room for one more job (`earlier` jobs of this mail
+// before it). Throws Refusal. The milter asks this at RCPT TO; submit()
+// asks it too before it renders anything.
+void check_before_message(const FaxRecipient& recipient, const Envelope& envelope, int earlier,
+                          const Settings& settings, faxcore::Queue* quotas) {
+    const RuleInput input{
+        rule_sender(envelope.sender), "", envelope.sasl_user, envelope.client_address, "", "", "",
+        recipient.destination.number};
+    if (auto decision = decide_on_envelope(input, settings);
+        decision && decision->action == RuleAction::deny)
+        throw Refusal{Verdict::refused,
+                      "fax to " + recipient.destination.number + " refused: " + decision->reason};
+    if (!quotas) return;
+    try {
+        quotas->check_quotas(quotas_for(envelope, settings.limits), earlier + 1, 1);
+    } catch (const faxcore::QuotaExceeded& e) {
+        throw Refusal{e.permanent() ? Verdict::over_quota : Verdict::rate_limited, e.what()};
+    }
+}
+
 FaxOptions read_options(const ParsedMessage& message) {
     try {
         return parse_fax_options(message.fax_options, message.subject);
@@ -143,8 +166,10 @@ std::unique_ptr<ComposedFax> compose_message(const ParsedMessage& message,
         compose.cover = cover_info(message, recipients, settings);
     try {
         return compose_fax(document_parts(message), compose, queue.scratch_dir());
+    } catch (const render::LimitError& e) {
+        throw Refusal{Verdict::too_big, e.what()};
     } catch (const render::Error& e) {
-        throw Refusal{Verdict::bad_message, e.what()};
+        throw Refusal{Verdict::unfaxable, e.what()};
     }
 }
 
@@ -171,6 +196,7 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
                            faxcore::Queue& queue) {
     check_envelope(envelope);
     auto recipients = fax_recipients(envelope.recipients, settings);
+    for (const auto& r : recipients) check_before_message(r, envelope, 0, settings, nullptr);
     ParsedMessage message = parse_message(raw, settings.prefer_html);
     bool hold = check_rules(envelope, message, recipients, settings);
     FaxOptions options = read_options(message);
@@ -219,10 +245,16 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
     // same mail comes once per number: later ones join the batch of the
     // first and share its document (one document per batch), so there is
     // nothing to render again.
-    if (auto earlier = queue.find_batch(submission.origin_key))
+    if (auto earlier = queue.find_batch(submission.origin_key)) {
         submission.pages = earlier->pages;
-    else
+    } else {
+        // A sender over a limit learns it before the gateway renders; the
+        // count is exact when the jobs are queued. (A repeated delivery
+        // queues nothing and so is never refused by a limit.)
+        for (std::size_t i = 0; i < recipients.size(); ++i)
+            check_before_message(recipients[i], envelope, static_cast<int>(i), settings, &queue);
         compose();
+    }
     try {
         try {
             result.enqueued = queue.enqueue(submission);
@@ -232,7 +264,7 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
             result.enqueued = queue.enqueue(submission);
         }
     } catch (const faxcore::QuotaExceeded& e) {
-        throw Refusal{Verdict::over_quota, e.what()};
+        throw Refusal{e.permanent() ? Verdict::over_quota : Verdict::rate_limited, e.what()};
     }
     result.message =
         success_line(result.enqueued, static_cast<std::size_t>(submission.pages), recipients);
@@ -249,20 +281,20 @@ SubmitResult failure(Verdict verdict, std::string message) {
     return result;
 }
 
-}  // namespace
-
-SubmitResult submit(std::string_view raw_message, const Envelope& envelope,
-                    const Settings& settings, faxcore::Queue& queue) {
-    // Postfix bounces on every code but 0 and 75: only what the sender can
-    // fix may be permanent; anything unexpected is retried.
+// The result for the exception being handled. Postfix bounces on every
+// code but 0 and 75: only what the sender can fix may be permanent;
+// anything unexpected is retried.
+SubmitResult failure_of_current_exception() {
     try {
-        return queue_message(raw_message, envelope, settings, queue);
+        throw;
     } catch (const Refusal& r) {
         return failure(r.verdict, r.message);
     } catch (const EnvelopeError& e) {
         return failure(e.verdict(), e.what());
     } catch (const RecipientError& e) {
         return failure(Verdict::bad_recipient, e.what());
+    } catch (const MessageLimitError& e) {
+        return failure(Verdict::too_big, e.what());
     } catch (const MessageError& e) {
         return failure(Verdict::bad_message, e.what());
     } catch (const ConfigurationError& e) {
@@ -276,6 +308,38 @@ SubmitResult submit(std::string_view raw_message, const Envelope& envelope,
     } catch (...) {
         return failure(Verdict::try_later, "internal error: unknown exception");
     }
+}
+
+}  // namespace
+
+SubmitResult submit(std::string_view raw_message, const Envelope& envelope,
+                    const Settings& settings, faxcore::Queue& queue) {
+    try {
+        return queue_message(raw_message, envelope, settings, queue);
+    } catch (...) {
+        return failure_of_current_exception();
+    }
+}
+
+RecipientCheck check_recipient(const std::string& address, const Envelope& envelope,
+                               int earlier_fax_recipients, const Settings& settings,
+                               faxcore::Queue& queue) {
+    RecipientCheck check;
+    check.fax = in_fax_domain(address, settings);
+    if (!check.fax) return check;  // none of the gateway's business
+    try {
+        Envelope this_recipient = envelope;
+        this_recipient.recipients = {address};
+        check_envelope(this_recipient);
+        auto recipient = fax_recipient(address, settings);
+        check.number = recipient->destination.number;
+        check_before_message(*recipient, envelope, earlier_fax_recipients, settings, &queue);
+    } catch (...) {
+        SubmitResult failed = failure_of_current_exception();
+        check.verdict = failed.verdict;
+        check.message = std::move(failed.message);
+    }
+    return check;
 }
 
 }  // namespace faxgw::mailgw

@@ -11,13 +11,18 @@ namespace {
 // same enhanced codes (its sys_exits table) where the two meet; the
 // configuration row is 75 because Postfix bounces EX_CONFIG (78) for good,
 // and one wrong line of configuration must not bounce every fax mail.
-constexpr std::array<VerdictInfo, 8> verdicts = {{
+// A limit reached for now is 450 4.7.1, as rate limiters answer: the
+// window frees up, so the mail waits in the sender's MTA rather than bounce.
+constexpr std::array<VerdictInfo, 11> verdicts = {{
     {ExitCode::ok, "2.0.0", 250, ImapAction::done, "queued"},
     {ExitCode::data_error, "5.6.0", 554, ImapAction::reject, "the message cannot be faxed"},
+    {ExitCode::data_error, "5.6.1", 554, ImapAction::reject, "an attachment cannot be faxed"},
+    {ExitCode::data_error, "5.3.4", 552, ImapAction::reject, "over the size or page limit"},
     {ExitCode::data_error, "5.1.7", 553, ImapAction::reject, "bad sender address"},
     {ExitCode::no_user, "5.1.1", 550, ImapAction::reject, "bad fax number"},
     {ExitCode::no_perm, "5.7.1", 550, ImapAction::reject, "refused by the sender rules"},
     {ExitCode::no_perm, "5.7.1", 550, ImapAction::reject, "over the sender's fax limit"},
+    {ExitCode::temp_fail, "4.7.1", 450, ImapAction::retry, "the sender's fax limit is reached"},
     {ExitCode::temp_fail, "4.3.0", 451, ImapAction::retry, "fax gateway temporary failure"},
     {ExitCode::temp_fail, "4.3.5", 451, ImapAction::retry, "fax gateway configuration error"},
 }};

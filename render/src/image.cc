@@ -107,9 +107,9 @@ std::optional<Dimensions> declared_size(std::string_view b) {
 void check_pixels(std::uint64_t width, std::uint64_t height, const Options& options) {
     if (width == 0 || height == 0) throw Error("picture is empty (0 pixels)");
     if (width * height > options.max_image_pixels)
-        throw Error("picture is too large (" + std::to_string(width) + "x" +
-                    std::to_string(height) + " pixels, more than the limit of " +
-                    std::to_string(options.max_image_pixels / 1'000'000) + " megapixels)");
+        throw LimitError("picture is too large (" + std::to_string(width) + "x" +
+                         std::to_string(height) + " pixels, more than the limit of " +
+                         std::to_string(options.max_image_pixels / 1'000'000) + " megapixels)");
 }
 
 PixbufPtr decode_pixbuf(std::string_view bytes, const Options& options) {
@@ -213,15 +213,15 @@ std::vector<Page> render_tiff_image(std::string_view bytes, const Options& optio
     if (is_fax_tiff(copy.path())) {
         std::vector<Page> pages = read_fax_tiff(copy.path());
         if (pages.size() > static_cast<std::size_t>(options.max_pages))
-            throw Error("TIFF has " + std::to_string(pages.size()) +
-                        " pages, more than the limit of " + std::to_string(options.max_pages));
+            throw LimitError("TIFF has " + std::to_string(pages.size()) +
+                             " pages, more than the limit of " + std::to_string(options.max_pages));
         return pages;
     }
     TiffFile tiff(copy.path(), "r");
     std::vector<Page> pages;
     do {
         if (pages.size() >= static_cast<std::size_t>(options.max_pages))
-            throw Error("TIFF has more than " + std::to_string(options.max_pages) + " pages");
+            throw LimitError("TIFF has more than " + std::to_string(options.max_pages) + " pages");
         std::uint32_t w = 0, h = 0;
         TIFFGetField(tiff.get(), TIFFTAG_IMAGEWIDTH, &w);
         TIFFGetField(tiff.get(), TIFFTAG_IMAGELENGTH, &h);
@@ -254,7 +254,8 @@ namespace {
 
 // At a concrete resolution (the public render_image also takes automatic).
 std::vector<Page> render_image_at(std::string_view image_bytes, const Options& options) {
-    if (image_bytes.size() > options.max_input_bytes) throw Error("picture is too large to fax");
+    if (image_bytes.size() > options.max_input_bytes)
+        throw LimitError("picture is too large to fax");
     if (is_tiff(image_bytes)) return render_tiff_image(image_bytes, options);
     const PixbufPtr pixbuf = decode_pixbuf(image_bytes, options);
     return {place(pixbuf.get(), options)};

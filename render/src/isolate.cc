@@ -288,6 +288,8 @@ void die_with_parent(const std::function<bool()>& alive) {
         message = body();
     } catch (const ResourceError& e) {
         message = std::string("R") + e.what();
+    } catch (const LimitError& e) {
+        message = std::string("L") + e.what();
     } catch (const Error& e) {
         message = std::string("E") + e.what();
     } catch (const std::bad_alloc&) {
@@ -350,8 +352,8 @@ std::string cpu_limit_message(const Options& options) {
 }
 
 // Runs `body` in the isolated child (keeper and renderer) and returns what
-// it reported: body's result, or "E"/"R"/"M" and a message for an Error, a
-// ResourceError or bad_alloc. Throws for what the child could not report:
+// it reported: body's result, or "E"/"L"/"R"/"M" and a message for an Error, a
+// LimitError, a ResourceError or bad_alloc. Throws for what the child could not report:
 // timeouts, signals, the processor time limit.
 std::string run_child(const std::string& name, const std::filesystem::path& scratch,
                       const std::function<std::string()>& body, const Options& options) {
@@ -417,14 +419,15 @@ std::string run_child(const std::string& name, const std::filesystem::path& scra
                                                                            : 0;
     const bool over_cpu = last_usage.cpu_seconds >= options.cpu_seconds;
     if (sig == SIGXCPU || (sig == SIGKILL && over_cpu))
-        throw Error(name + ": " + cpu_limit_message(options));
+        throw LimitError(name + ": " + cpu_limit_message(options));
     if (sig != 0)
         throw Error(name + ": renderer crashed (signal " + std::to_string(sig) + ", " +
                     ::strsignal(sig) + ")");
     if (report == "M")
-        throw Error(name + ": ran out of memory (limit " + std::to_string(options.memory_mb) +
-                    " MB)");
+        throw LimitError(name + ": ran out of memory (limit " + std::to_string(options.memory_mb) +
+                         " MB)");
     if (report.starts_with("E")) throw Error(name + ": " + report.substr(1));
+    if (report.starts_with("L")) throw LimitError(name + ": " + report.substr(1));
     if (report.starts_with("R")) throw ResourceError(name + ": " + report.substr(1));
     if (report.empty())
         throw Error(name + ": renderer failed (exit status " +

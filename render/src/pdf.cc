@@ -55,7 +55,7 @@ bool looks_truncated(std::string_view bytes) {
 
 std::unique_ptr<poppler::document> load(std::string_view bytes, const PopplerErrors& errors) {
     if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-        throw Error("PDF is too large");
+        throw LimitError("PDF is too large");
     std::unique_ptr<poppler::document> doc(
         poppler::document::load_from_raw_data(bytes.data(), static_cast<int>(bytes.size())));
     if (!doc) throw Error("PDF is damaged or not a PDF (it cannot be opened)");
@@ -133,8 +133,8 @@ void render_pdf_pages(std::string_view pdf_bytes, const Options& options, const 
     if (count <= 0)
         throw Error(errors.count() > 0 ? "PDF is damaged (no readable pages)" : "PDF has no pages");
     if (count > options.max_pages)
-        throw Error("PDF has " + std::to_string(count) + " pages, more than the limit of " +
-                    std::to_string(options.max_pages));
+        throw LimitError("PDF has " + std::to_string(count) + " pages, more than the limit of " +
+                         std::to_string(options.max_pages));
 
     const Sheet sheet = sheet_for(options.paper, options.resolution);
     for (int i = 0; i < count; ++i) {

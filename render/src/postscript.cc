@@ -53,7 +53,8 @@ namespace {
 
 // At a concrete resolution (the public render_postscript also takes automatic).
 std::vector<Page> render_postscript_at(std::string_view ps_bytes, const Options& options) {
-    if (ps_bytes.size() > options.max_input_bytes) throw Error("PostScript is too large to fax");
+    if (ps_bytes.size() > options.max_input_bytes)
+        throw LimitError("PostScript is too large to fax");
     const WorkDir dir("faxgw-gs");
     const std::filesystem::path in = dir / "in.ps", out = dir / "out.tif", log = dir / "gs.log";
     write_file(in, ps_bytes);
@@ -87,8 +88,8 @@ std::vector<Page> render_postscript_at(std::string_view ps_bytes, const Options&
         throw Error("PostScript has no pages");
     const int count = count_tiff_pages(out);
     if (count > options.max_pages)
-        throw Error("PostScript has " + std::to_string(count) + " pages, more than the limit of " +
-                    std::to_string(options.max_pages));
+        throw LimitError("PostScript has " + std::to_string(count) +
+                         " pages, more than the limit of " + std::to_string(options.max_pages));
     const int declared = declared_pages(ps_bytes);
     if (declared > 0 && count < declared)
         throw Error("PostScript is damaged (" + std::to_string(count) + " of " +

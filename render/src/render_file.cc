@@ -168,7 +168,7 @@ std::string read_file(const std::filesystem::path& file, std::uintmax_t max_byte
     std::error_code ec;
     const std::uintmax_t size = std::filesystem::file_size(file, ec);
     if (ec) throw Error("cannot read file: " + ec.message());
-    if (size > max_bytes) throw Error("file is too large to fax");
+    if (size > max_bytes) throw LimitError("file is too large to fax");
     std::ifstream in(file, std::ios::binary);
     std::string bytes(std::istreambuf_iterator<char>(in), {});
     if (!in && !in.eof()) throw Error("cannot read file");
@@ -229,8 +229,9 @@ Plan plan(std::string_view bytes, std::string_view mime_type, std::string_view f
         throw Error("attachment " + name + " (" + type_of(bytes, mime_type, filename) +
                     ") cannot be faxed");
     if (bytes.size() > options.max_input_bytes)
-        throw Error(name + ": document is too large to fax (" + std::to_string(bytes.size() >> 20) +
-                    " MB, limit " + std::to_string(options.max_input_bytes >> 20) + " MB)");
+        throw LimitError(name + ": document is too large to fax (" +
+                         std::to_string(bytes.size() >> 20) + " MB, limit " +
+                         std::to_string(options.max_input_bytes >> 20) + " MB)");
     std::string office_ext;
     if (kind == Kind::office) {
         const OfficeType t = office_type(bytes, mime_type, filename);

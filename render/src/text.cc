@@ -239,7 +239,7 @@ void render_text_pages(std::string_view utf8, const Options& options,
     double page_top = 0;
     const auto finish_page = [&] {
         if (++pages > options.max_pages)
-            throw Error("text is longer than " + std::to_string(options.max_pages) + " pages");
+            throw LimitError("text is longer than " + std::to_string(options.max_pages) + " pages");
         for (Line& line : page) line.baseline -= page_top;
         emit(draw_page(page, sheet, options.resolution));
         page.clear();

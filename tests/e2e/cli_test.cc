@@ -209,7 +209,7 @@ BOOST_AUTO_TEST_CASE(submit_prints_the_status_code_first) {
         mail_with_attachment("4.2.0 invoice.pdf", "application/pdf", "JVBERi0xLjQKZ2FyYmFnZQo="),
         {"--sender", "anna@example.org", "5551001@fax.example.com"});
     BOOST_TEST(refused.code == 65, refused.out);
-    BOOST_TEST(refused.out.starts_with("5.6.0 "), refused.out);
+    BOOST_TEST(refused.out.starts_with("5.6.1 "), refused.out);
     BOOST_TEST(refused.out.find("4.2.0 invoice.pdf") != std::string::npos, refused.out);
 
     auto ok =

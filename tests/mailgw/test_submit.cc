@@ -19,6 +19,7 @@
 
 using namespace faxgw;
 using mailgw::ExitCode;
+using mailgw::Verdict;
 
 namespace {
 
@@ -363,7 +364,11 @@ BOOST_AUTO_TEST_CASE(limits_refuse_with_a_clear_reason) {
     }
     auto r = submit(mail("Message-ID: <lim2@x>\n", "hi\n"), "A@Example.org",
                     {"5551001@fax.example.com"});
-    BOOST_TEST((r.code == ExitCode::no_perm));
+    // The window frees up: deferred (450 4.7.1), not bounced, and told
+    // before anything is rendered.
+    BOOST_TEST((r.verdict == Verdict::rate_limited));
+    BOOST_TEST((r.code == ExitCode::temp_fail));
+    BOOST_TEST(!r.rendered);
     BOOST_TEST(r.message == "sender a@example.org has reached the limit of 2 fax jobs per hour",
                r.message);
     // A repeated delivery of a queued mail is not a new job and passes.
@@ -371,6 +376,14 @@ BOOST_AUTO_TEST_CASE(limits_refuse_with_a_clear_reason) {
                {"5551001@fax.example.com"});
     BOOST_TEST((r.code == ExitCode::ok), r.message);
     BOOST_TEST(queue->jobs().size() == 2u);
+    // A mail that alone is more than the limit would never fit: refused.
+    settings.limits.jobs_per_hour_per_sender = 0;
+    settings.limits.jobs_per_hour_per_domain = 2;
+    r = submit(mail("Message-ID: <lim3@x>\n", "hi\n"), "b@other.example",
+               {"5551001@fax.example.com", "5551002@fax.example.com", "5551003@fax.example.com"});
+    BOOST_TEST((r.verdict == Verdict::over_quota), r.message);
+    BOOST_TEST((r.code == ExitCode::no_perm));
+    BOOST_TEST(mailgw::describe(r.verdict).smtp_reply == 550);
 }
 
 // Message-IDs are public (every reply quotes them): a mail that copies
@@ -616,6 +629,86 @@ BOOST_AUTO_TEST_CASE(accepted_notice_after_enqueue_when_configured) {
                body);
 }
 
+// What a milter asks at RCPT TO, before the message: the recipient's
+// number, the rules on the envelope and the limits.
+BOOST_AUTO_TEST_CASE(recipients_are_checked_before_the_message) {
+    using mailgw::check_recipient;
+    mailgw::Envelope outside{"anna@example.org", "192.0.2.7", "", {}};
+    mailgw::Envelope authenticated{"anna@example.org", "192.0.2.7", "anna", {}};
+
+    auto other = check_recipient("bob@example.org", outside, 0, settings, *queue);
+    BOOST_TEST(!other.fax);
+    BOOST_TEST((other.verdict == Verdict::queued));
+
+    auto bad = check_recipient("55x1@fax.example.com", authenticated, 0, settings, *queue);
+    BOOST_TEST(bad.fax);
+    BOOST_TEST((bad.verdict == Verdict::bad_recipient));
+    BOOST_TEST(bad.message.starts_with("55x1@fax.example.com: "), bad.message);
+
+    // The built-in rules refuse unauthenticated mail from outside the
+    // trusted networks; SMTP AUTH lets it through.
+    auto refused = check_recipient("5551001@fax.example.com", outside, 0, settings, *queue);
+    BOOST_TEST((refused.verdict == Verdict::refused), refused.message);
+    BOOST_TEST(refused.message.starts_with("fax to +15551001 refused: "), refused.message);
+    auto allowed = check_recipient("5551001@fax.example.com", authenticated, 0, settings, *queue);
+    BOOST_TEST((allowed.verdict == Verdict::queued), allowed.message);
+    BOOST_TEST(allowed.number == "+15551001");
+
+    // A rule that looks at From: cannot decide before the message: the
+    // recipient passes, and submit() decides with the message.
+    mailgw::SenderRule by_from;
+    by_from.from = "@example.org";
+    by_from.action = mailgw::RuleAction::deny;
+    by_from.reason = "no faxes from From: example.org";
+    settings.rules.insert(settings.rules.begin(), by_from);
+    auto open = check_recipient("5551001@fax.example.com", authenticated, 0, settings, *queue);
+    BOOST_TEST((open.verdict == Verdict::queued), open.message);
+    mailgw::Envelope full = authenticated;
+    full.recipients = {"5551001@fax.example.com"};
+    auto later = mailgw::submit(mail("", "hi\n"), full, settings, *queue);
+    BOOST_TEST((later.verdict == Verdict::refused), later.message);
+    BOOST_TEST(later.message.find("no faxes from From: example.org") != std::string::npos);
+
+    // A rule on the envelope alone decides at once, with its reason.
+    settings.rules.front().from = "*";
+    settings.rules.front().sender = "@example.org";
+    settings.rules.front().reason = "no faxes from example.org";
+    mailgw::compile_rule(settings.rules.front());
+    auto denied = check_recipient("5551001@fax.example.com", authenticated, 0, settings, *queue);
+    BOOST_TEST((denied.verdict == Verdict::refused), denied.message);
+    BOOST_TEST(denied.message == "fax to +15551001 refused: no faxes from example.org");
+}
+
+BOOST_AUTO_TEST_CASE(a_reached_limit_is_told_at_rcpt) {
+    settings.limits.jobs_per_hour_per_sender = 2;
+    auto first = submit(mail("", "hi\n"), "a@example.org", {"5551001@fax.example.com"});
+    BOOST_TEST_REQUIRE((first.verdict == Verdict::queued), first.message);
+    mailgw::Envelope envelope{"a@example.org", "127.0.0.1", "", {}};
+    // One more job fits in the hour, a second of the same mail does not:
+    // the window frees up, so try later (450 4.7.1).
+    auto one = mailgw::check_recipient("5551002@fax.example.com", envelope, 0, settings, *queue);
+    BOOST_TEST((one.verdict == Verdict::queued), one.message);
+    auto two = mailgw::check_recipient("5551003@fax.example.com", envelope, 1, settings, *queue);
+    BOOST_TEST((two.verdict == Verdict::rate_limited), two.message);
+    BOOST_TEST(mailgw::describe(two.verdict).smtp_reply == 450);
+    BOOST_TEST(mailgw::describe(two.verdict).enhanced_status == "4.7.1");
+    // Three jobs of one mail never fit a limit of two: 550 5.7.1.
+    auto three = mailgw::check_recipient("5551004@fax.example.com", envelope, 2, settings, *queue);
+    BOOST_TEST((three.verdict == Verdict::over_quota), three.message);
+    BOOST_TEST(mailgw::describe(three.verdict).smtp_reply == 550);
+}
+
+BOOST_AUTO_TEST_CASE(a_fax_over_the_page_limit_is_too_big) {
+    settings.render.max_pages = 1;
+    std::string body;
+    for (int i = 0; i < 200; ++i) body += "line " + std::to_string(i) + "\n";
+    auto r = submit(mail("", body), "a@example.org", {"5551001@fax.example.com"});
+    BOOST_TEST((r.verdict == Verdict::too_big), r.message);
+    BOOST_TEST(mailgw::describe(r.verdict).enhanced_status == "5.3.4");
+    BOOST_TEST(mailgw::describe(r.verdict).smtp_reply == 552);
+    BOOST_TEST(r.message.find("longer than 1 pages") != std::string::npos, r.message);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // The rows agree with themselves: the class of the enhanced status code
@@ -664,6 +757,7 @@ public:
     }
     bool cancel(std::int64_t) override { return false; }
     bool release(std::int64_t) override { return false; }
+    void check_quotas(const std::vector<faxcore::Quota>&, int, int) override {}
     std::optional<faxcore::Job> job(std::int64_t) override { return std::nullopt; }
     std::vector<faxcore::Job> jobs() override { return {}; }
     std::vector<faxcore::Report> pending_reports() override { return {}; }

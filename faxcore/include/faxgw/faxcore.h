@@ -203,9 +203,16 @@ public:
 };
 
 // A quota of the submission would be exceeded; nothing was queued.
+// permanent(): the submission alone is more than the limit, so waiting for
+// the window to pass would not help.
 class QuotaExceeded : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    QuotaExceeded(const std::string& what, bool permanent)
+        : std::runtime_error(what), permanent_(permanent) {}
+    bool permanent() const { return permanent_; }
+
+private:
+    bool permanent_;
 };
 
 class Queue {
@@ -219,6 +226,11 @@ public:
     virtual std::optional<BatchDocument> find_batch(const std::string& origin_key) = 0;
     virtual bool cancel(std::int64_t job) = 0;
     virtual bool release(std::int64_t job) = 0;
+    // Throws QuotaExceeded when new_jobs more jobs of pages_per_job pages
+    // would exceed one of `quotas` now; charges nothing. For a front end
+    // that answers before the document exists (a milter at RCPT TO).
+    virtual void check_quotas(const std::vector<Quota>& quotas, int new_jobs,
+                              int pages_per_job) = 0;
 
     virtual std::optional<Job> job(std::int64_t id) = 0;
     virtual std::vector<Job> jobs() = 0;  // all, oldest first, with attempts

@@ -37,11 +37,14 @@ enum class ExitCode : int {
 // message are permanent; the gateway's own faults are retried.
 enum class Verdict {
     queued,
-    bad_message,    // the message cannot be faxed (damaged, unsupported, empty ...)
+    bad_message,    // the mail itself is damaged, or its fax options are wrong
+    unfaxable,      // a part cannot be faxed (its type, a damaged document, no pages)
+    too_big,        // over the gateway's size or page limits
     bad_sender,     // the envelope sender is not an address
     bad_recipient,  // not a fax number, or no fax recipient
     refused,        // the sender rules refuse
-    over_quota,     // a per-sender or per-domain limit is reached
+    over_quota,     // the mail alone is more than a per-sender or per-domain limit
+    rate_limited,   // a per-sender or per-domain limit is reached for now
     try_later,      // a resource fault: disk full, queue busy, renderer timed out ...
     configuration,  // the gateway is configured wrongly (or called wrongly)
 };
@@ -232,8 +235,8 @@ enum class NotifyAttachment { none, png, pdf };
 
 struct NotifySettings {
     bool delivered = false;  // report faxes that went through (a mail's notify= option wins)
-    bool delayed = true;    // report a first failed call that will be retried
-    bool accepted = false;  // report each mail when it is queued
+    bool delayed = true;     // report a first failed call that will be retried
+    bool accepted = false;   // report each mail when it is queued
     NotifyAttachment attach = NotifyAttachment::none;  // on delivered reports
     NotifyTemplate accepted_text = default_template(NotifyKind::accepted);
     NotifyTemplate delayed_text = default_template(NotifyKind::delayed);
@@ -404,6 +407,24 @@ std::unique_ptr<ComposedFax> compose_fax(const std::vector<DocumentPart>& parts,
 // a line of text.
 SubmitResult submit(std::string_view raw_message, const Envelope& envelope,
                     const Settings& settings, faxcore::Queue& queue);
+
+// What a front end that sees the recipients one by one (a milter at RCPT
+// TO) can decide before the message has come. fax: `address` is in a fax
+// domain; then verdict queued accepts it, anything else refuses it with
+// `message`: a bad number, a sender rule that refuses this envelope (rules
+// that look at From: or Authentication-Results wait for the message), or
+// a sender's limit with no room left for this mail's
+// `earlier_fax_recipients` + 1 jobs. submit() checks all of it again with
+// the message, so an accepted recipient can still be refused there.
+struct RecipientCheck {
+    bool fax = false;
+    Verdict verdict = Verdict::queued;
+    std::string message;
+    std::string number;  // E.164, when fax
+};
+RecipientCheck check_recipient(const std::string& address, const Envelope& envelope,
+                               int earlier_fax_recipients, const Settings& settings,
+                               faxcore::Queue& queue);
 
 // The notification for one report of the queue (envelope sender <>, as
 // RFC 3464 section 5.2 wants; key: the same for the same report), or nullopt when nobody is

@@ -96,6 +96,14 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// The document is over one of the gateway's limits (pages, bytes, picture
+// size), not damaged or of a type that cannot be faxed: an SMTP front end
+// answers 552 5.3.4 rather than 554 5.6.1. Still an Error.
+class LimitError : public Error {
+public:
+    using Error::Error;
+};
+
 // The gateway, not the document, failed: a renderer ran out of wall-clock
 // time, a program is missing or crashed, the disk or TMPDIR is full or
 // unwritable. The mail is retried later, never refused. Deliberately not an
