@@ -31,6 +31,7 @@ CLI::App* add_send_command(CLI::App& app, int& exit_code);
 CLI::App* add_config_command(CLI::App& app, int& exit_code);
 CLI::App* add_rules_command(CLI::App& app, int& exit_code);
 CLI::App* add_poll_command(CLI::App& app, int& exit_code);
+CLI::App* add_milter_command(CLI::App& app, int& exit_code);  // and milter-worker
 
 // What the IMAP poller needs from the configuration: state folder, mail
 // settings, and refusals written to paths.outbox. For `faxgw poll`, and for

@@ -8,6 +8,7 @@
 #include <faxgw/imap.h>
 #include <faxgw/lines/sip.h>
 #include <faxgw/mailgw.h>
+#include <faxgw/milter.h>
 
 #include <filesystem>
 #include <optional>
@@ -24,6 +25,7 @@ struct Config {
     sip::Settings sip;                 // lines.backend = "sip"; gateway fields copied in
     mailgw::Settings mail;
     std::vector<imap::Account> imap_accounts;  // [[imap.accounts]]: mailboxes `faxgw poll` watches
+    milter::Settings milter;                   // [milter]: `faxgw milter`
     std::vector<std::string> warnings;         // unknown keys and the like
 };
 
@@ -37,6 +39,10 @@ public:
 // [paths] var. Relative paths in the settings are taken below var.
 Config load_config(const std::optional<std::filesystem::path>& file,
                    const std::optional<std::filesystem::path>& var_override);
+
+// A milter socket spec with a relative unix path made absolute below `var`
+// ("unix:milter.sock" -> "unix:/var/lib/faxgw/milter.sock"); others as given.
+std::string milter_socket_below(const std::filesystem::path& var, const std::string& spec);
 
 // The documented sample configuration (every key with its default).
 std::string sample_config();

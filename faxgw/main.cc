@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
     add_config_command(app, exit_code);
     add_rules_command(app, exit_code);
     add_poll_command(app, exit_code);
+    add_milter_command(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

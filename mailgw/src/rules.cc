@@ -424,14 +424,26 @@ std::optional<RuleDecision> first_matching_rule(const RuleInput& in, const Setti
     // An invalid number has no region and counts as abroad: refused by a
     // region rule rather than let through.
     NumberInfo number = describe_number(in.number, s.dial);
+    // Without the message: the actions of rules that may match, depending
+    // on what the message says. The decision stands only if they all agree
+    // with the rule that matches on the envelope.
+    std::vector<RuleAction> possible;
+    auto decided = [&](const RuleDecision& d) -> std::optional<RuleDecision> {
+        for (RuleAction a : possible)
+            if (a != d.action) return std::nullopt;  // the message decides
+        return d;
+    };
     for (std::size_t i = 0; i < s.rules.size(); ++i) {
         const SenderRule& rule = s.rules[i];
         std::string label = "rule " + std::to_string(i + 1);
         std::shared_ptr<const CompiledRule> compiled = rule.compiled;
         if (!compiled) compiled = std::make_shared<const CompiledRule>(compiled_rule(rule));
         std::string miss = first_mismatch(rule, *compiled, in, number, s, message_known);
-        if (miss.empty() && !message_known && looks_at_message(rule))
-            return std::nullopt;  // the rest matches: the message decides
+        if (miss.empty() && !message_known && looks_at_message(rule)) {
+            possible.push_back(rule.action);
+            d.trace.push_back(label + ": may match, as the message says");
+            continue;
+        }
         if (!miss.empty()) {
             d.trace.push_back(label + ": no match: " + miss);
             continue;
@@ -442,13 +454,13 @@ std::optional<RuleDecision> first_matching_rule(const RuleInput& in, const Setti
                    : rule.reason.empty()            ? default_reason(in, rule.action)
                                                     : rule.reason;
         d.trace.push_back(label + ": matches: " + std::string(to_string(rule.action)));
-        return d;
+        return decided(d);
     }
     d.action = s.default_allow ? RuleAction::allow : RuleAction::deny;
     if (!s.default_allow) d.reason = default_reason(in, d.action);
     d.trace.push_back(std::string("no rule matches: the default is ") +
                       (s.default_allow ? "allow" : "deny"));
-    return d;
+    return decided(d);
 }
 
 }  // namespace

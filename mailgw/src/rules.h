@@ -15,9 +15,10 @@ namespace faxgw::mailgw {
 std::string rule_sender(std::string_view envelope_sender);
 
 // decide() before the message has come (a milter at RCPT TO): the decision
-// of the first rule that matches on the envelope alone, or nullopt when a
-// rule that may match looks at From: or the verdicts, so only the message
-// can decide.
+// of the first rule that matches on the envelope alone, when every earlier
+// rule that may match, as From: or the verdicts turn out, would decide the
+// same (its reason is then the envelope rule's); else nullopt: only the
+// message can decide.
 std::optional<RuleDecision> decide_on_envelope(const RuleInput& in, const Settings& s);
 
 struct AuthVerdicts {

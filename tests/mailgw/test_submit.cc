@@ -669,6 +669,11 @@ BOOST_AUTO_TEST_CASE(recipients_are_checked_before_the_message) {
     BOOST_TEST((later.verdict == Verdict::refused), later.message);
     BOOST_TEST(later.message.find("no faxes from From: example.org") != std::string::npos);
 
+    // ... unless every way the message could go ends the same: both the
+    // From: rule and the built-in rule against outsiders deny.
+    auto outsider = check_recipient("5551001@fax.example.com", outside, 0, settings, *queue);
+    BOOST_TEST((outsider.verdict == Verdict::refused), outsider.message);
+
     // A rule on the envelope alone decides at once, with its reason.
     settings.rules.front().from = "*";
     settings.rules.front().sender = "@example.org";

@@ -74,6 +74,7 @@ struct PostfixOptions {
     // "inet:127.0.0.1:PORT"); loopback is then not trusted.
     std::filesystem::path tls_cert = {}, tls_key = {};
     std::string dovecot_sasl = {};
+    std::string extra_main_cf = {};  // more lines of main.cf, e.g. smtpd_milters
 };
 
 class Postfix {
@@ -100,6 +101,7 @@ public:
         if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
         dir = templ;
         try {
+            UsualUmask usual;
             set_up(o);
         } catch (...) {
             stop();
@@ -160,7 +162,7 @@ private:
             std::ofstream(etc / "faxgw.toml") << o.faxgw_config;
             config_arg = " --config " + (etc / "faxgw.toml").string();
         }
-        write(etc / "main.cf", main_cf() + submission_cf(o));
+        write(etc / "main.cf", main_cf() + submission_cf(o) + o.extra_main_cf);
         write(etc / "master.cf", master_cf(o.faxgw_binary, config_arg));
         write(etc / "transport",
               "fax.example.com  fax:\n"
@@ -232,14 +234,24 @@ public:
             "/usr/bin/setpriv",   "--reuid",       pipe_user, "--regid",
             group_of_pipe_user(), "--clear-groups"};
         argv.insert(argv.end(), args.begin(), args.end());
+        UsualUmask usual;
         return run(argv, dir);
     }
 
     Output postfix(const std::vector<std::string>& args) const {
         std::vector<std::string> argv = {postfix_command, "-c", etc.string()};
         argv.insert(argv.end(), args.begin(), args.end());
+        UsualUmask usual;
         return run(argv, dir);
     }
+
+    // Postfix's folders (and those it creates itself) must be readable by
+    // its own users; a test that has opened a faxgw queue runs with the
+    // queue's stricter umask (027) from then on.
+    struct UsualUmask {
+        mode_t caller = ::umask(022);
+        ~UsualUmask() { ::umask(caller); }
+    };
 
 private:
     bool stopped_ = true;  // until `postfix start` has been run

@@ -48,6 +48,49 @@ public:
         command("MAIL FROM:<" + sender + ">", 250);
         for (const auto& r : recipients) command("RCPT TO:<" + r + ">", 250);
         command("DATA", 354);
+        send_all(dot_stuffed(message));
+        return expect(250, "end of DATA");
+    }
+
+    // The replies of one mail, none of them taken for a failure: MAIL
+    // FROM's, one per RCPT TO, then DATA's (empty when no recipient was accepted), then
+    // that to the end of the message (empty when DATA was refused). Ends
+    // with RSET when the mail did not go through.
+    struct Attempt {
+        std::string mail;  // the reply to MAIL FROM; nothing further unless 250
+        std::vector<std::string> rcpt;
+        std::string data, end;
+        bool accepted() const { return end.starts_with("250"); }
+    };
+    Attempt attempt(const std::string& sender, const std::vector<std::string>& recipients,
+                    std::string_view message) {
+        Attempt a;
+        send_line("MAIL FROM:<" + sender + ">");
+        a.mail = reply();
+        if (!a.mail.starts_with("250")) return a;
+        bool any = false;
+        for (const auto& r : recipients) {
+            send_line("RCPT TO:<" + r + ">");
+            a.rcpt.push_back(reply());
+            any = any || a.rcpt.back().starts_with("250");
+        }
+        if (any) {
+            send_line("DATA");
+            a.data = reply();
+            if (a.data.starts_with("354")) {
+                send_all(dot_stuffed(message));
+                a.end = reply();
+            }
+        }
+        if (!a.accepted()) command("RSET", 250);
+        return a;
+    }
+
+private:
+    int fd_ = -1;
+
+    // The message in CRLF lines, dot-stuffed, with the final dot.
+    static std::string dot_stuffed(std::string_view message) {
         std::string data;
         data.reserve(message.size() + message.size() / 50 + 8);
         std::size_t pos = 0;
@@ -61,13 +104,8 @@ public:
             data += "\r\n";
             pos = nl == std::string_view::npos ? message.size() : nl + 1;
         }
-        data += ".\r\n";
-        send_all(data);
-        return expect(250, "end of DATA");
+        return data + ".\r\n";
     }
-
-private:
-    int fd_ = -1;
     std::string buffer_;
 
     void send_all(std::string_view s) {

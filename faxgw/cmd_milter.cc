@@ -1,0 +1,111 @@
+// NAME
+//     faxgw milter - decide fax mails inside the MTA, during the SMTP dialogue
+// SYNOPSIS
+//     faxgw milter [--socket SPEC] [--config FILE] [--var DIR]
+// DESCRIPTION
+//     A mail filter (milter) for Postfix (smtpd_milters) and Sendmail
+//     (INPUT_MAIL_FILTER), listening on milter.socket or SPEC:
+//     inet:PORT@HOST, inet6:PORT@HOST or unix:PATH. For each recipient in
+//     mail.fax_domains it answers at RCPT TO: 550 5.1.1 for a number that
+//     is malformed or not allowed (dial rules), 550 5.7.1 with the rule's
+//     reason when the sender rules refuse this sender, SMTP AUTH user and
+//     client, 450 4.7.1 when a sender's limit is reached for now (550 5.7.1
+//     when the mail alone is over it). Other recipients pass untouched, and
+//     a mail without fax recipients is let through at DATA unread.
+//     At the end of DATA the mail goes the way of `faxgw submit`: parsed,
+//     checked, rendered and queued, durably, before the MTA answers 250.
+//     An attachment that cannot be faxed is 554 5.6.1 naming it and its
+//     type; a mail over the size or page limits 552 5.3.4; a fault of the
+//     gateway (queue locked, disk full, renderer timed out) 451 4.3.0.
+//     Accepted fax recipients are removed from the mail's delivery; when
+//     no other recipient is left, the mail is accepted and delivered
+//     nowhere, else the copy still delivered carries X-Fax-Jobs: with the
+//     job ids. A client that sends the same mail again (its 250 was lost)
+//     queues no second job.
+//     Mails are rendered in milter.renderers worker processes, kept warm;
+//     the MTA is kept waiting (milter progress) while a mail waits for one.
+//     Shares the queue of --var with `faxgw run`, which sends the faxes.
+//     Stops on SIGTERM, SIGHUP or SIGINT: mails being decided get their
+//     answer first; other sessions are closed, and the MTA applies
+//     milter_default_action (conf/postfix/main.cf recommends tempfail).
+// CONFIGURATION KEYS
+//     milter.*, mail.*, rules.*, limits.*, render.*, dial.*.
+// EXIT STATUS
+//     0 stopped by a signal; 71 the socket cannot be opened (in use, no
+//     permission); 78 configuration error or a bad socket spec.
+// SEE ALSO
+//     conf/postfix/main.cf, conf/sendmail/faxgw.mc, faxgw submit
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "commands.h"
+
+namespace faxgw {
+namespace {
+
+struct MilterOptions {
+    CommonOptions common;
+    std::optional<std::string> socket;
+};
+
+void log_line(const std::string& line) { std::cerr << "faxgw milter: " << line << std::endl; }
+
+// The worker is this same program: `faxgw milter-worker` with the same
+// configuration and state folder.
+std::vector<std::string> worker_command(const MilterOptions& o, const Config& config) {
+    std::vector<std::string> argv = {"/proc/self/exe", "milter-worker", "--var",
+                                     config.var.string()};
+    if (o.common.config_file) {
+        argv.push_back("--config");
+        argv.push_back(std::filesystem::absolute(*o.common.config_file).string());
+    }
+    // /proc/self/exe names the filter's own file for the spawned process
+    // only while the filter runs; resolve it now.
+    std::error_code ec;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) argv.front() = self.string();
+    return argv;
+}
+
+int run_milter(const MilterOptions& o) {
+    auto config = o.common.load();
+    report_warnings(config);
+    if (o.socket) config.milter.socket = milter_socket_below(config.var, *o.socket);
+    milter::Services services;
+    services.mail = &config.mail;
+    services.var = config.var;
+    services.worker_command = worker_command(o, config);
+    services.log = log_line;
+    return milter::serve(config.milter, services);
+}
+
+int run_worker(const CommonOptions& o) {
+    auto config = o.load();
+    auto queue = faxcore::Queue::open(config.var);
+    return milter::serve_worker(STDIN_FILENO, config.mail, *queue);
+}
+
+}  // namespace
+
+CLI::App* add_milter_command(CLI::App& app, int& exit_code) {
+    auto* cmd = app.add_subcommand(
+        "milter", "Decide fax mails inside Postfix or Sendmail, during the SMTP dialogue");
+    auto o = std::make_shared<MilterOptions>();
+    o->common.add_to(*cmd);
+    cmd->add_option("--socket", o->socket,
+                    "Where the MTA connects: inet:PORT@HOST, inet6:PORT@HOST or unix:PATH "
+                    "(default: milter.socket)");
+    cmd->callback([o, &exit_code] { exit_code = run_milter(*o); });
+
+    // The milter's worker processes; not for people (no group: hidden).
+    auto* worker = app.add_subcommand("milter-worker", "");
+    worker->group("");
+    auto common = std::make_shared<CommonOptions>();
+    common->add_to(*worker);
+    worker->callback([common, &exit_code] { exit_code = run_worker(*common); });
+    return cmd;
+}
+
+}  // namespace faxgw

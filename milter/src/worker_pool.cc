@@ -1,0 +1,137 @@
+#include "worker_pool.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+extern char** environ;
+
+namespace faxgw::milter {
+namespace {
+
+constexpr std::chrono::seconds progress_interval{10};
+constexpr std::chrono::seconds startup_limit{60};
+
+}  // namespace
+
+WorkerPool::WorkerPool(std::vector<std::string> command, int size,
+                       std::function<void(const std::string&)> log)
+    : command_(std::move(command)), log_(std::move(log)), unstarted_(size) {
+    // Started now, so that they are warm before the first mail; one that
+    // cannot start is tried again when a mail needs it.
+    for (int i = 0; i < size; ++i) {
+        try {
+            idle_.push_back(spawn());
+            --unstarted_;
+        } catch (const ChannelError& e) {
+            log_(std::string("cannot start a worker: ") + e.what());
+        }
+    }
+}
+
+WorkerPool::~WorkerPool() {
+    std::unique_lock lock(mutex_);
+    for (auto& worker : idle_) end(worker, false);
+}
+
+// posix_spawn, not fork: the filter's process has many threads.
+WorkerPool::Worker WorkerPool::spawn() {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+        throw ChannelError(std::string("socketpair: ") + std::strerror(errno));
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 0);  // dup2 clears FD_CLOEXEC
+    std::vector<char*> argv;
+    for (auto& arg : command_) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    const int error = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    if (error != 0) {
+        ::close(fds[0]);
+        throw ChannelError("cannot start " + command_.front() + ": " + std::strerror(error));
+    }
+    Worker worker{pid, fds[0]};
+    // Ready once its renderer is warm (or it failed to start).
+    try {
+        receive_reply(worker.fd, startup_limit, startup_limit, [] {});
+    } catch (const ChannelError&) {
+        end(worker, true);
+        throw;
+    }
+    return worker;
+}
+
+void WorkerPool::end(Worker& worker, bool kill) {
+    if (kill) ::kill(worker.pid, SIGKILL);
+    ::close(worker.fd);  // the worker reads the end of its input and exits
+    int status = 0;
+    while (::waitpid(worker.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    worker = {};
+}
+
+WorkerPool::Worker WorkerPool::take(const std::function<void()>& waiting) {
+    std::unique_lock lock(mutex_);
+    while (idle_.empty() && unstarted_ == 0) {
+        if (free_.wait_for(lock, progress_interval) == std::cv_status::timeout) {
+            lock.unlock();
+            waiting();
+            lock.lock();
+        }
+    }
+    if (!idle_.empty()) {
+        Worker worker = idle_.back();
+        idle_.pop_back();
+        return worker;
+    }
+    --unstarted_;
+    lock.unlock();
+    try {
+        return spawn();
+    } catch (...) {
+        lock.lock();
+        ++unstarted_;
+        free_.notify_one();
+        throw;
+    }
+}
+
+void WorkerPool::give_back(Worker worker) {
+    std::lock_guard lock(mutex_);
+    if (worker.pid > 0)
+        idle_.push_back(worker);
+    else
+        ++unstarted_;
+    free_.notify_one();
+}
+
+WorkerReply WorkerPool::decide(const WorkerRequest& request, std::chrono::seconds limit,
+                               const std::function<void()>& waiting) {
+    Worker worker;
+    try {
+        worker = take(waiting);
+    } catch (const ChannelError& e) {
+        return {mailgw::Verdict::try_later, std::string("no renderer: ") + e.what(), {}};
+    }
+    try {
+        send_request(worker.fd, request);
+        WorkerReply reply = receive_reply(worker.fd, progress_interval, limit, waiting);
+        give_back(worker);
+        return reply;
+    } catch (const ChannelError& e) {
+        log_("worker " + std::to_string(worker.pid) + " failed (" + e.what() + "): replaced");
+        end(worker, true);
+        give_back(worker);
+        return {mailgw::Verdict::try_later, std::string("renderer failed: ") + e.what(), {}};
+    }
+}
+
+}  // namespace faxgw::milter
