@@ -167,6 +167,20 @@ std::string long_mail(const std::string& id) {
     return mail_with(id, "5551003@fax.example.com", parts);
 }
 
+// The mail "milter ID" as Postfix delivered it to a Maildir (waiting up to
+// 20 s for it), or "".
+std::string delivered(const Rig& rig, const std::string& id) {
+    std::string found;
+    test::eventually(
+        [&] {
+            for (const auto& m : rig.postfix.mails())
+                if (m.find("Subject: milter " + id + "\n") != std::string::npos) found = m;
+            return !found.empty();
+        },
+        20s);
+    return found;
+}
+
 // Bytes a process has read: a worker that read a whole mail has it in hand.
 std::uint64_t bytes_read(pid_t pid) {
     std::ifstream io("/proc/" + std::to_string(pid) + "/io");
@@ -253,14 +267,8 @@ BOOST_AUTO_TEST_CASE(other_recipients_still_get_the_mail) {
     auto jobs = rig.jobs();
     BOOST_TEST_REQUIRE(jobs.size() == 1u);
     // The copy for office@ is delivered, and says which job was queued.
-    std::string copy;
-    BOOST_TEST_REQUIRE(test::eventually(
-        [&] {
-            for (const auto& m : rig.postfix.mails())
-                if (m.find("Subject: milter mixed") != std::string::npos) copy = m;
-            return !copy.empty();
-        },
-        20s));
+    const std::string copy = delivered(rig, "mixed");
+    BOOST_TEST_REQUIRE(!copy.empty());
     BOOST_TEST(copy.find("X-Fax-Jobs: " + std::to_string(jobs[0].id) + " (+15551002)") !=
                    std::string::npos,
                copy);
@@ -271,14 +279,8 @@ BOOST_AUTO_TEST_CASE(other_recipients_still_get_the_mail) {
     auto plain = smtp.attempt("anna@example.org", {"office@example.org"},
                               mail("plain", "anna@example.org", "office@example.org"));
     BOOST_TEST_REQUIRE(plain.accepted(), plain.end);
-    std::string passed;
-    BOOST_TEST_REQUIRE(test::eventually(
-        [&] {
-            for (const auto& m : rig.postfix.mails())
-                if (m.find("Subject: milter plain") != std::string::npos) passed = m;
-            return !passed.empty();
-        },
-        20s));
+    const std::string passed = delivered(rig, "plain");
+    BOOST_TEST_REQUIRE(!passed.empty());
     BOOST_TEST(passed.find("X-Fax-Jobs") == std::string::npos);
     BOOST_TEST(rig.milter->stderr_so_far().find("<plain@") == std::string::npos);
     BOOST_TEST(rig.jobs().size() == 1u);
