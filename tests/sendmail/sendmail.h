@@ -286,8 +286,20 @@ private:
             // The bounces' destination: each mail into a file of its own.
             "MAILER_DEFINITIONS\n"
             "Mtofile, P=/bin/dd, F=DFMhun, S=EnvFromL, R=EnvToL, A=dd of=" +
-            mail.string() + "/$i.$u status=none\n";
+            mail.string() + "/$i.$u status=none\n" + sanitizer_environment();
         return text;
+    }
+
+    // Under the sanitizers the faxgw the mailer runs needs the options the
+    // test runs with (the leak suppressions); sendmail gives a mailer only
+    // the environment of the .cf's E lines.
+    static std::string sanitizer_environment() {
+        std::string lines;
+        for (const char* n : {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"}) {
+            const char* v = std::getenv(n);
+            if (v && *v) lines += std::string("E") + n + "=" + v + "\n";
+        }
+        return lines.empty() ? "" : "LOCAL_CONFIG\n" + lines;
     }
 
     // conf/sendmail/faxgw.mc as written, with this test's paths.
