@@ -70,6 +70,7 @@ bench: build
 	$(BUILD)/bin/faxgw-bench-submit-memory
 	$(BUILD)/bin/faxgw-bench-sip
 	$(BUILD)/bin/faxgw-bench-postfix
+	$(BUILD)/bin/faxgw-bench-milter
 
 format:
 	find faxgw faxcore mailgw render milter tests -name '*.cc' -o -name '*.h' | xargs clang-format -i

@@ -420,6 +420,11 @@ std::string run_child(const std::string& name, const std::filesystem::path& scra
     const bool over_cpu = last_usage.cpu_seconds >= options.cpu_seconds;
     if (sig == SIGXCPU || (sig == SIGKILL && over_cpu))
         throw LimitError(name + ": " + cpu_limit_message(options));
+    // A stop signal comes from outside (a service manager stopping the
+    // whole process group, an administrator): the gateway's affair, retried.
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT)
+        throw ResourceError(name + ": renderer stopped by signal " + std::to_string(sig) + " (" +
+                            ::strsignal(sig) + ")");
     if (sig != 0)
         throw Error(name + ": renderer crashed (signal " + std::to_string(sig) + ", " +
                     ::strsignal(sig) + ")");

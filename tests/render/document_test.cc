@@ -5,8 +5,12 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <boost/test/unit_test.hpp>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include "faxgw/render.h"
 #include "network.h"
@@ -201,6 +205,60 @@ BOOST_AUTO_TEST_CASE(a_crashing_renderer_gives_an_error) {
         BOOST_TEST(std::string(e.what()).starts_with("invoice.pdf: renderer crashed (signal 11"),
                    e.what());
     }
+}
+
+// Our child processes (by the parent pid in /proc/PID/stat).
+std::vector<pid_t> children_of_this_process() {
+    std::vector<pid_t> out;
+    for (const auto& p : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = p.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream stat(p.path() / "stat");
+        std::string line;
+        std::getline(stat, line);
+        const auto close = line.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream rest(line.substr(close + 2));
+        char state = 0;
+        pid_t parent = 0;
+        rest >> state >> parent;
+        if (parent == ::getpid()) out.push_back(std::stoi(name));
+    }
+    return out;
+}
+
+// A service manager stopping the gateway signals all its processes, the
+// renderers' keepers too: a good document must not be refused for that.
+BOOST_AUTO_TEST_CASE(a_renderer_stopped_from_outside_is_a_resource_error) {
+    std::atomic<bool> done = false;
+    // It starts looking once the renderer has been forked: a thread busy
+    // allocating while the process forks can leave the sanitizers'
+    // allocator locked in the child.
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        while (!done) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            for (pid_t child : children_of_this_process()) ::kill(child, SIGTERM);
+        }
+    });
+    std::string error;
+    try {
+        run_isolated(
+            "invoice.pdf",
+            []() -> std::vector<Page> {
+                std::this_thread::sleep_for(std::chrono::seconds(20));
+                return {};
+            },
+            Options{});
+        error = "no error";
+    } catch (const ResourceError& e) {
+        error = e.what();
+    } catch (const std::exception& e) {
+        error = std::string("not a ResourceError: ") + e.what();
+    }
+    done = true;
+    stopper.join();
+    BOOST_TEST(error.starts_with("invoice.pdf: renderer stopped by signal 15"), error);
 }
 
 BOOST_AUTO_TEST_CASE(a_renderer_out_of_memory_gives_an_error) {
