@@ -226,6 +226,29 @@ expect("end of message", SMFIR_REPLYCODE)
     BOOST_TEST(milter.jobs().empty());
 }
 
+// The gateway's own trouble is temporary: a renderer out of (wall-clock)
+// time on a loaded machine is 451 4.3.0, and the sender's MTA tries again.
+BOOST_AUTO_TEST_CASE(a_renderer_out_of_time_is_451) {
+    Milter milter("[render]\nwall_seconds = 2\n");
+    auto r = milter.script("127.0.0.1", R"lua(
+mt.mailfrom(conn, "<anna@example.org>")
+mt.rcptto(conn, "<5551001@fax.example.com>")
+mt.data(conn)
+mt.header(conn, "From", " anna@example.org")
+mt.header(conn, "Message-ID", " <hang@example.org>")
+mt.header(conn, "MIME-Version", " 1.0")
+mt.header(conn, "Content-Type", " application/postscript; name=hang.ps")
+mt.eoh(conn)
+mt.bodystring(conn, "%!PS\r\n{} loop\r\n")
+mt.eom(conn)
+expect("end of message", SMFIR_REPLYCODE)
+)lua");
+    BOOST_TEST(r.code == 0, r.out + r.err);
+    const std::string log = milter.process->stderr_so_far();
+    BOOST_TEST(log.find("4.3.0 hang.ps: rendering took longer than 2 s") != std::string::npos, log);
+    BOOST_TEST(milter.jobs().empty());
+}
+
 // A sender's limit reached for now refuses the recipient that does not fit
 // with 450 4.7.1 (the sender's MTA tries again later); a mail that alone is
 // more than the limit, with 550 5.7.1.
