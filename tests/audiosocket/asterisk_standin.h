@@ -20,6 +20,7 @@
 //
 #include <faxgw/faxcore/t30.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <chrono>
 #include <cstring>
@@ -61,6 +62,9 @@ struct CallRecord {
     std::string ended_by;                 // "faxgw", "stand-in", "silence limit", "protocol"
     std::string violation;                // what faxgw sent that Asterisk refuses
     long frames_sent = 0, frames_received = 0;
+    int bursts = 0, gaps = 0;
+    long frames_received_in_gaps = 0;  // faxgw's keepalive while the far end was silent
+    long longest_quiet_ms = 0;         // longest time without a message from faxgw
     bool ended = false;
 };
 
@@ -169,7 +173,7 @@ private:
         std::array<std::uint8_t, 8192> buffer{};
         std::vector<std::uint8_t> inbox;
         std::vector<std::int16_t> rx;
-        std::chrono::steady_clock::time_point next_tick, last_from_faxgw;
+        std::chrono::steady_clock::time_point next_tick, last_from_faxgw, gap_ends;
         long tick = 0;
         int close_countdown = -1, linger = -1;
         std::size_t next_gap = 0;
@@ -236,10 +240,19 @@ private:
             if (next_gap < plan.gaps_at_ticks.size() && tick == plan.gaps_at_ticks[next_gap]) {
                 // The far end falls silent: its clock stops, nothing is sent.
                 ++next_gap;
-                next_tick = std::chrono::steady_clock::now() + plan.gap - standin.frame_period;
+                gap_ends = std::chrono::steady_clock::now() + plan.gap;
+                next_tick = gap_ends - standin.frame_period;
+                {
+                    std::lock_guard lock(standin.mutex_);
+                    record->gaps++;
+                }
                 return arm_tick();
             }
             const int frames = tick == plan.burst_at_tick ? plan.burst_frames : 1;
+            if (frames > 1) {
+                std::lock_guard lock(standin.mutex_);
+                record->bursts++;
+            }
             std::string out;
             for (int i = 0; i < frames; ++i) out += one_frame();
             write(std::move(out));
@@ -275,12 +288,22 @@ private:
                 [self = shared_from_this()](const boost::system::error_code& e, std::size_t n) {
                     if (self->closed) return;
                     if (e) return self->hang_up("faxgw");
-                    self->last_from_faxgw = std::chrono::steady_clock::now();
+                    self->note_message_from_faxgw();
                     self->inbox.insert(self->inbox.end(), self->buffer.begin(),
                                        self->buffer.begin() + static_cast<std::ptrdiff_t>(n));
                     self->take_messages();
                     if (!self->closed) self->read_more();
                 });
+        }
+        void note_message_from_faxgw() {
+            const auto now = std::chrono::steady_clock::now();
+            const long quiet = static_cast<long>(
+                std::chrono::duration_cast<std::chrono::milliseconds>(now - last_from_faxgw)
+                    .count());
+            last_from_faxgw = now;
+            std::lock_guard lock(standin.mutex_);
+            record->longest_quiet_ms = std::max(record->longest_quiet_ms, quiet);
+            if (now < gap_ends) record->frames_received_in_gaps++;
         }
         // Only non-empty audio is accepted, as app_audiosocket does.
         void take_messages() {
