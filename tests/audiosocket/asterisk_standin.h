@@ -421,6 +421,8 @@ private:
             return;
         }
         if (action == "Originate") return originate(s, m, id);
+        if (action == "Ping")
+            return write_ami(s, "Response: Success\r\nActionID: " + id + "\r\nPing: Pong\r\n\r\n");
         write_ami(s, "Response: Error\r\nActionID: " + id +
                          "\r\nMessage: Invalid/unknown command\r\n\r\n");
     }

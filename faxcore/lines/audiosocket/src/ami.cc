@@ -50,13 +50,15 @@ AmiSession::AmiSession(asio::io_context& io, Ami settings, EventHandler on_event
       on_event_(std::move(on_event)),
       resolver_(io),
       socket_(io),
-      retry_timer_(io) {}
+      retry_timer_(io),
+      ping_timer_(io) {}
 
 void AmiSession::start() { connect(); }
 
 void AmiSession::stop() {
     stopped_ = true;
     retry_timer_.cancel();
+    ping_timer_.cancel();
     resolver_.cancel();
     boost::system::error_code ignored;
     socket_.close(ignored);
@@ -73,32 +75,37 @@ void AmiSession::connect() {
                                 [this](const boost::system::error_code& e, const tcp::endpoint&) {
                                     if (stopped_) return;
                                     if (e) return retry_later();
-                                    parser_ = {};
-                                    read_more();
-                                    AmiMessage login;
-                                    login.add("Action", "Login");
-                                    login.add("Username", settings_.user);
-                                    login.add("Secret", settings_.secret);
-                                    // OriginateResponse is of class call, UserEvent of user.
-                                    login.add("Events", "call,user");
-                                    login.add("ActionID", "login");
-                                    awaiting_["login"] = [this](const AmiMessage& r) {
-                                        if (strcasecmp(r.get("Response").c_str(), "Success")) {
-                                            lost();  // wrong secret: try again later
-                                            return;
-                                        }
-                                        logged_in_ = true;
-                                        backoff_seconds_ = 1;
-                                        auto waiting = std::move(unsent_);
-                                        unsent_.clear();
-                                        for (auto& m : waiting) out_.push_back(m.wire());
-                                        write_next();
-                                        if (on_login) on_login();
-                                    };
-                                    out_.push_back(login.wire());
-                                    write_next();
+                                    log_in();
                                 });
         });
+}
+
+void AmiSession::log_in() {
+    parser_ = {};
+    read_more();
+    AmiMessage login;
+    login.add("Action", "Login");
+    login.add("Username", settings_.user);
+    login.add("Secret", settings_.secret);
+    login.add("Events", "call,user");  // OriginateResponse is of class call, UserEvent of user
+    login.add("ActionID", "login");
+    awaiting_["login"] = [this](const AmiMessage& r) {
+        if (strcasecmp(r.get("Response").c_str(), "Success") != 0) return lost();  // try later
+        logged_in();
+    };
+    out_.push_back(login.wire());
+    write_next();
+}
+
+void AmiSession::logged_in() {
+    logged_in_ = true;
+    backoff_seconds_ = 1;
+    for (auto& m : unsent_) out_.push_back(m.wire());
+    unsent_.clear();
+    write_next();
+    pong_awaited_ = false;
+    ping_later();
+    if (on_login) on_login();
 }
 
 void AmiSession::retry_later() {
@@ -110,10 +117,31 @@ void AmiSession::retry_later() {
     });
 }
 
+// A connection can die without a word (a firewall forgets it, the PBX host
+// loses power): an unanswered Ping says so before the next Originate is lost.
+void AmiSession::ping_later() {
+    ping_timer_.expires_after(std::chrono::seconds(20));
+    ping_timer_.async_wait([this](const boost::system::error_code& e) {
+        if (e || stopped_ || !logged_in_) return;
+        if (pong_awaited_) return lost();  // the last Ping went unanswered
+        AmiMessage ping;
+        ping.add("Action", "Ping");
+        pong_awaited_ = true;
+        send(ping, [this](const AmiMessage&) { pong_awaited_ = false; });
+        ping_later();
+    });
+}
+
+void AmiSession::forget(const std::string& action_id) {
+    awaiting_.erase(action_id);
+    std::erase_if(unsent_, [&](const AmiMessage& m) { return m.get("ActionID") == action_id; });
+}
+
 void AmiSession::lost() {
     if (!socket_.is_open()) return;  // a read and a write both failed: once is enough
     logged_in_ = false;
     writing_ = false;
+    ping_timer_.cancel();
     out_.clear();
     // Actions sent but unanswered stay unanswered: their callers' own
     // timers end them. The login handler goes with the connection.

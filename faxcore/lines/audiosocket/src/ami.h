@@ -54,31 +54,37 @@ public:
     AmiSession(boost::asio::io_context& io, Ami settings, EventHandler on_event);
     void start();
     void stop();
-    bool logged_in() const { return logged_in_; }
+    bool is_logged_in() const { return logged_in_; }
     // Sends `action` once logged in and returns the ActionID given to it
     // (events about it, such as OriginateResponse, carry the same).
     std::string send(AmiMessage action, ResponseHandler on_response);
+    // Forgets the action `action_id`: not sent if it still waits for a
+    // login, its Response ignored.
+    void forget(const std::string& action_id);
     // Called once after every successful login.
     std::function<void()> on_login;
 
 private:
     void connect();
+    void log_in();
+    void logged_in();
     void retry_later();
     void read_more();
     void handle(const AmiMessage& m);
     void write_next();
     void lost();
+    void ping_later();
 
     boost::asio::io_context& io_;
     Ami settings_;
     EventHandler on_event_;
     boost::asio::ip::tcp::resolver resolver_;
     boost::asio::ip::tcp::socket socket_;
-    boost::asio::steady_timer retry_timer_;
+    boost::asio::steady_timer retry_timer_, ping_timer_;
     AmiParser parser_;
     std::array<char, 4096> read_buffer_{};
     std::vector<std::string> out_;  // messages waiting for the socket
-    bool writing_ = false, logged_in_ = false, stopped_ = false;
+    bool writing_ = false, logged_in_ = false, stopped_ = false, pong_awaited_ = false;
     int backoff_seconds_ = 1;
     unsigned long next_action_ = 1;
     std::map<std::string, ResponseHandler> awaiting_;  // by ActionID

@@ -216,6 +216,7 @@ private:
     void finish_outbound(Outbound& o);
     void finish_inbound(Connection& c);
     void shut_down();
+    void run_loop();
     void received_worker();
 
     asio::io_context io_;
@@ -250,7 +251,8 @@ private:
 void Connection::start() {
     // Each message leaves in one write and at once: older Asterisk versions
     // corrupt a header split across reads.
-    socket_.set_option(tcp::no_delay(true));
+    boost::system::error_code ignored;  // a socket already closed shows in the read
+    socket_.set_option(tcp::no_delay(true), ignored);
     read_more();
     check_idle();
 }
@@ -432,7 +434,7 @@ AudioSocketLines::AudioSocketLines(Settings s)
     for (auto& [acceptor, did] : acceptors_) accept_on(*acceptor, did);
     ami_.start();
     received_thread_ = std::thread([this] { received_worker(); });
-    loop_thread_ = std::thread([this] { io_.run(); });
+    loop_thread_ = std::thread([this] { run_loop(); });
 }
 
 AudioSocketLines::~AudioSocketLines() {
@@ -444,6 +446,19 @@ AudioSocketLines::~AudioSocketLines() {
     }
     received_ready_.notify_all();
     received_thread_.join();
+}
+
+// A handler's exception would end the loop, and with it every call: it is
+// caught here and the loop goes on (handlers end their own call first
+// where they can).
+void AudioSocketLines::run_loop() {
+    for (;;) {
+        try {
+            io_.run();
+            return;
+        } catch (const std::exception&) {
+        }
+    }
 }
 
 // Every call hangs up; the loop returns once nothing is left to do.
@@ -547,8 +562,8 @@ void AudioSocketLines::wait_for(const std::shared_ptr<Outbound>& o, double secon
         [this, weak, outcome, why = std::move(why)](const boost::system::error_code& e) {
             auto o = weak.lock();
             if (e || !o || o->finished || o->connection) return;
-            o->unconnected_outcome = ami_.logged_in() ? outcome : Outcome::network_error;
-            o->detail = ami_.logged_in() ? why : why + " (AMI not logged in)";
+            o->unconnected_outcome = ami_.is_logged_in() ? outcome : Outcome::network_error;
+            o->detail = ami_.is_logged_in() ? why : why + " (AMI not logged in)";
             finish_outbound(*o);
         });
 }
@@ -597,10 +612,17 @@ void AudioSocketLines::hang_up(std::uint64_t id) {
         finish_outbound(*o);
 }
 
+// In Asterisk's words (AST_CONTROL_*), for the attempt's detail.
 std::string reason_text(const std::optional<int>& reason) {
     if (!reason) return "no OriginateResponse";
-    return "OriginateResponse Reason " + std::to_string(*reason) + " (" +
-           std::string(faxcore::describe(faxcore::outcome_of_ami_reason(*reason)).name) + ")";
+    const char* what = *reason == 0   ? "no channel"
+                       : *reason == 1 ? "hung up"
+                       : *reason == 3 ? "rang out"
+                       : *reason == 4 ? "answered"
+                       : *reason == 5 ? "busy"
+                       : *reason == 8 ? "congestion"
+                                      : "other";
+    return "OriginateResponse Reason " + std::to_string(*reason) + " (" + what + ")";
 }
 
 void AudioSocketLines::finish_outbound(Outbound& o) {
@@ -615,7 +637,13 @@ void AudioSocketLines::finish_outbound(Outbound& o) {
     a.detail = c ? c->detail : o.detail;
     if (!c) {
         a.outcome = o.stop_requested ? Outcome::interrupted : o.unconnected_outcome;
-        if (!o.reason) abandoned_.insert(o.uuid);  // a connection may still come: refuse it
+        if (!o.reason) {
+            // Asterisk may still place the call: unless the Originate is
+            // still unsent, its connection is refused when it comes.
+            ami_.forget(o.action_id);
+            if (abandoned_.size() > 10000) abandoned_.erase(abandoned_.begin());
+            abandoned_.insert(o.uuid);
+        }
     } else {
         a.transport = "audiosocket";
         if (c->watch && c->watch->expired()) {
@@ -651,7 +679,11 @@ void AudioSocketLines::claim(Connection& c) {
             if (o->uuid != c.uuid || o->connection) continue;
             o->connection = c.shared_from_this();
             o->deadline.cancel();
-            c.start_sending(o);
+            try {
+                c.start_sending(o);
+            } catch (const std::exception& e) {
+                c.close(std::string("cannot send: ") + e.what());
+            }
             return;
         }
         if (abandoned_.erase(c.uuid)) return c.close("the call was given up before it connected");
@@ -678,10 +710,10 @@ void AudioSocketLines::answer(Connection& c, const std::string& did, const std::
     mappings_.erase(c.uuid);
     faxcore::InboundSink* sink = sink_;
     if (!sink) return c.close("not taking calls yet");
-    if (sink->refuses_caller(caller)) return c.close("refused caller " + caller);
-    auto lease = sink->reserve_line();
-    if (!lease) return c.close("no free line");
     try {
+        if (sink->refuses_caller(caller)) return c.close("refused caller " + caller);
+        auto lease = sink->reserve_line();
+        if (!lease) return c.close("no free line");
         const std::string call_id =
             line_name(lease->line()) + "-" + std::to_string(++inbound_calls_);
         faxcore::ReceiveSpec spec{sink->inbound_file(did, call_id), settings.station_id};
