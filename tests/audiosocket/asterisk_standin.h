@@ -96,6 +96,9 @@ public:
     std::map<std::string, Plan> plans;             // by dialled number; others answer with Plan{}
     std::map<std::string, Plan> first_call_plans;  // used once, before `plans`
     std::chrono::milliseconds frame_period{20};
+    // Answer Originate with an error, as Asterisk does for a user without
+    // the originate permission.
+    bool refuse_originates = false;
 
     // The Originate actions received, as "Key: Value" maps.
     std::vector<std::map<std::string, std::string>> originates() {
@@ -436,6 +439,9 @@ private:
             auto it = m.find(k);
             return it == m.end() ? std::string() : it->second;
         };
+        if (refuse_originates)
+            return write_ami(
+                s, "Response: Error\r\nActionID: " + id + "\r\nMessage: Permission denied\r\n\r\n");
         write_ami(s, "Response: Success\r\nActionID: " + id +
                          "\r\nMessage: Originate successfully queued\r\n\r\n");
         // Channel "Test/<digits>": the number dialled.

@@ -8,9 +8,11 @@
 #include <boost/test/unit_test.hpp>
 #include <optional>
 
+#include "ami.h"
 #include "asterisk_standin.h"
 #include "fixture.h"
 #include "sqlite_queue.h"
+#include "wire.h"
 
 using namespace faxgw;
 using namespace std::chrono_literals;
@@ -311,4 +313,48 @@ BOOST_AUTO_TEST_CASE(the_stand_in_refuses_non_audio_messages_and_silence) {
     BOOST_TEST(calls[0].ended_by == "silence limit");
     BOOST_TEST(calls[1].ended_by == "protocol");
     BOOST_TEST(calls[1].violation == "message kind 0 length 0");
+}
+
+BOOST_AUTO_TEST_CASE(an_originate_refused_by_asterisk_is_a_network_error) {
+    Rig rig;
+    rig.asterisk.refuse_originates = true;
+    auto job =
+        rig.send(test::synthetic_pages(1, render::Resolution::standard), {"+15555001"}).at(0);
+    BOOST_TEST_REQUIRE(job.attempts.size() == 1u);
+    BOOST_TEST(job.attempts[0].outcome == Outcome::network_error);
+    BOOST_TEST(
+        job.attempts[0].detail.find("Originate refused: Permission denied") != std::string::npos,
+        job.attempts[0].detail);
+}
+
+// TCP may cut a stream anywhere: fed a byte at a time, both readers still
+// find every message.
+BOOST_AUTO_TEST_CASE(audiosocket_and_ami_messages_survive_any_split) {
+    std::string stream = audiosocket::audio_message(std::vector<std::int16_t>(160, -2));
+    stream.insert(0, std::string{char(0x01), char(0x00), char(0x10)} + std::string(16, 'u'));
+    stream += std::string{char(0x03), char(0x00), char(0x01), '5'};
+    audiosocket::MessageReader reader;
+    std::vector<audiosocket::Message> messages;
+    for (char ch : stream) {
+        const auto byte = static_cast<std::uint8_t>(ch);
+        for (auto& m : reader.feed({&byte, 1})) messages.push_back(std::move(m));
+    }
+    BOOST_TEST_REQUIRE(messages.size() == 3u);
+    BOOST_TEST(messages[0].kind == audiosocket::kind_uuid);
+    BOOST_TEST(messages[1].kind == audiosocket::kind_audio);
+    BOOST_TEST_REQUIRE(messages[1].payload.size() == 320u);
+    BOOST_TEST(messages[1].payload[0] == 0xfe);  // -2, little-endian
+    BOOST_TEST(messages[1].payload[1] == 0xff);
+    BOOST_TEST(messages[2].kind == audiosocket::kind_dtmf);
+
+    const std::string ami =
+        "Asterisk Call Manager/9.0.0\r\nResponse: Success\r\nActionID: 1\r\n\r\n"
+        "Event: OriginateResponse\nReason: 5\n\n";
+    audiosocket::AmiParser parser;
+    std::vector<audiosocket::AmiMessage> ami_messages;
+    for (char ch : ami)
+        for (auto& m : parser.feed(std::string_view(&ch, 1))) ami_messages.push_back(m);
+    BOOST_TEST_REQUIRE(ami_messages.size() == 2u);
+    BOOST_TEST(ami_messages[0].get("actionid") == "1");
+    BOOST_TEST(ami_messages[1].get("Reason") == "5");
 }

@@ -637,13 +637,12 @@ void AudioSocketLines::finish_outbound(Outbound& o) {
     a.detail = c ? c->detail : o.detail;
     if (!c) {
         a.outcome = o.stop_requested ? Outcome::interrupted : o.unconnected_outcome;
-        if (!o.reason) {
-            // Asterisk may still place the call: unless the Originate is
-            // still unsent, its connection is refused when it comes.
-            ami_.forget(o.action_id);
-            if (abandoned_.size() > 10000) abandoned_.erase(abandoned_.begin());
-            abandoned_.insert(o.uuid);
-        }
+        // Asterisk may still place the call (or connect it late): unless
+        // the Originate is still unsent, its connection is refused when it
+        // comes, rather than taken for an inbound call.
+        ami_.forget(o.action_id);
+        if (abandoned_.size() > 10000) abandoned_.erase(abandoned_.begin());
+        abandoned_.insert(o.uuid);
     } else {
         a.transport = "audiosocket";
         if (c->watch && c->watch->expired()) {
