@@ -203,6 +203,23 @@ sip::Trunk trunk(const toml::table& t) {
     return k;
 }
 
+// One [[audiosocket.listeners]] table: a listener whose calls are for one DID.
+audiosocket::DidListener did_listener(const toml::table& t) {
+    audiosocket::DidListener l;
+    for (const auto& [name, node] : t) {
+        auto key = std::string(name.str());
+        if (key == "listen")
+            l.listen = address(node);
+        else if (key == "did")
+            l.did = str(node);
+        else
+            bad(node, "unknown audiosocket listener field '" + key + "' (known: listen, did)");
+    }
+    if (l.listen.empty() || l.did.empty())
+        bad(t, "an AudioSocket listener needs listen = \"IP:port\" and did = \"+1...\"");
+    return l;
+}
+
 // One [[imap.accounts]] table; checked where it is written.
 imap::Account imap_account(const toml::table& t) {
     imap::Account a;
@@ -509,12 +526,14 @@ const std::vector<Key>& keys() {
          [](auto& n, Config& c) { c.gateway.lines = int(integer(n)); },
          {1, 256}},
         {"lines.backend", R"("sim")",
-         "Line backend: \"sim\" (the simulated telephone network of [sim]) or \"sip\"\n"
-         "# (SIP trunks of [sip]: G.711 audio and T.38).",
+         "Line backend: \"sim\" (the simulated telephone network of [sim]), \"sip\"\n"
+         "# (SIP trunks of [sip]: G.711 audio and T.38) or \"audiosocket\" (an Asterisk PBX\n"
+         "# carries the calls' audio over AudioSocket, see [audiosocket] and [ami]).",
          [](auto& n, Config& c) {
              c.line_backend = str(n);
-             if (c.line_backend != "sim" && c.line_backend != "sip")
-                 bad(n, "lines.backend must be \"sim\" or \"sip\"");
+             if (c.line_backend != "sim" && c.line_backend != "sip" &&
+                 c.line_backend != "audiosocket")
+                 bad(n, "lines.backend must be \"sim\", \"sip\" or \"audiosocket\"");
          }},
         {"lines.watchdog_seconds",
          "60",
@@ -582,6 +601,60 @@ const std::vector<Key>& keys() {
              c.sip.trunks.clear();
              tables(n, [&](const toml::table& t) { c.sip.trunks.push_back(trunk(t)); });
          }},
+
+        {"audiosocket.listen", R"("127.0.0.1:9092")",
+         "Where Asterisk's AudioSocket connects (TCP), IP:port: outbound calls, and inbound\n"
+         "# calls whose DID the dialplan sends over AMI (a UserEvent, see ami.did_event);\n"
+         "# calls it does not name within 1 s go to the first of gateway.dids.",
+         [](auto& n, Config& c) { c.audiosocket.listen = address(n); }},
+        {"audiosocket.address", R"("")",
+         "IP:port Asterisk reaches audiosocket.listen at, as written into Originate's Data;\n"
+         "# empty = audiosocket.listen (set it when that is a wildcard address).",
+         [](auto& n, Config& c) {
+             c.audiosocket.address = str(n).empty() ? std::string() : address(n);
+         }},
+        {"audiosocket.listeners", R"([])",
+         "Listeners whose every call is for one DID (written [[audiosocket.listeners]]):\n"
+         "# { listen = \"IP:port\", did = \"+1...\" }. The dialplan's AudioSocket() for that\n"
+         "# DID connects there.",
+         [](auto& n, Config& c) {
+             c.audiosocket.listeners.clear();
+             tables(n, [&](const toml::table& t) {
+                 c.audiosocket.listeners.push_back(did_listener(t));
+             });
+         }},
+
+        {"ami.host", R"("127.0.0.1")", "Asterisk Manager Interface: host (name or address).",
+         [](auto& n, Config& c) { c.audiosocket.ami.host = str(n); }},
+        {"ami.port",
+         "5038",
+         "AMI port (manager.conf's port).",
+         [](auto& n, Config& c) { c.audiosocket.ami.port = int(integer(n)); },
+         {1, 65535}},
+        {"ami.user", R"("faxgw")",
+         "AMI user (a manager.conf section) with write = originate, read = call,user.",
+         [](auto& n, Config& c) { c.audiosocket.ami.user = str(n); }},
+        {"ami.secret", R"("")", "That user's secret.",
+         [](auto& n, Config& c) { c.audiosocket.ami.secret = str(n); }},
+        {"ami.channel", R"("PJSIP/{dial}@trunk")",
+         "Originate's Channel for an outbound call; {dial} becomes the dialled digits.",
+         [](auto& n, Config& c) {
+             c.audiosocket.ami.channel = str(n);
+             if (c.audiosocket.ami.channel.find("{dial}") == std::string::npos)
+                 bad(n, "ami.channel must contain {dial}, e.g. \"PJSIP/{dial}@trunk\"");
+         }},
+        {"ami.ring_seconds",
+         "60",
+         "Originate's Timeout: how long an outbound call may ring before it is no answer.",
+         [](auto& n, Config& c) { c.audiosocket.ami.ring_seconds = number(n); },
+         {5, 600}},
+        {"ami.caller_id", R"("")",
+         "Originate's CallerID for outbound calls, e.g. \"+15550100\"; empty = Asterisk's.",
+         [](auto& n, Config& c) { c.audiosocket.ami.caller_id = str(n); }},
+        {"ami.did_event", R"("FaxgwCall")",
+         "Name of the UserEvent by which the dialplan tells the DID (and caller) of an\n"
+         "# inbound AudioSocket call: UserEvent(FaxgwCall,Uuid: ...,Did: ...,Caller: ...).",
+         [](auto& n, Config& c) { c.audiosocket.ami.did_event = str(n); }},
 
         {"imap.accounts", R"([])",
          "Mailboxes `faxgw poll` watches for fax mails (written [[imap.accounts]]): { url =\n"
@@ -975,7 +1048,7 @@ void fill_known_numbers(const toml::table& user, Config& c) {
     known.insert(known.end(), c.gateway.dids.begin(), c.gateway.dids.end());
 }
 
-// The SIP lines answer the gateway's DIDs with its station ID, on its
+// The SIP and AudioSocket lines answer the gateway's DIDs with its station ID, on its
 // lines and under its watchdog: one setting each, not two.
 void copy_gateway_settings(Config& c) {
     c.sip.lines = c.gateway.lines;
@@ -985,6 +1058,11 @@ void copy_gateway_settings(Config& c) {
     c.sip.max_call_seconds = c.gateway.max_call_seconds;
     if (c.sip.media_port_min > c.sip.media_port_max)
         throw ConfigError("sip.media_port_min is above sip.media_port_max");
+    c.audiosocket.lines = c.gateway.lines;
+    c.audiosocket.dids = c.gateway.dids;
+    c.audiosocket.station_id = c.gateway.station_id;
+    c.audiosocket.watchdog_seconds = c.gateway.watchdog_seconds;
+    c.audiosocket.max_call_seconds = c.gateway.max_call_seconds;
 }
 
 std::filesystem::path below(const std::filesystem::path& var, const std::filesystem::path& p) {

@@ -6,6 +6,7 @@
 
 #include <faxgw/faxcore/gateway.h>
 #include <faxgw/imap.h>
+#include <faxgw/lines/audiosocket.h>
 #include <faxgw/lines/sip.h>
 #include <faxgw/mailgw.h>
 #include <faxgw/milter.h>
@@ -21,8 +22,9 @@ namespace faxgw {
 struct Config {
     std::filesystem::path var;  // the state folder: queue, spool, mailboxes
     faxcore::GatewaySettings gateway;
-    std::string line_backend = "sim";  // lines.backend
-    sip::Settings sip;                 // lines.backend = "sip"; gateway fields copied in
+    std::string line_backend = "sim";   // lines.backend
+    sip::Settings sip;                  // lines.backend = "sip"; gateway fields copied in
+    audiosocket::Settings audiosocket;  // lines.backend = "audiosocket": [audiosocket], [ami]
     mailgw::Settings mail;
     std::vector<imap::Account> imap_accounts;  // [[imap.accounts]]: mailboxes `faxgw poll` watches
     milter::Settings milter;                   // [milter]: `faxgw milter`

@@ -108,6 +108,28 @@ Outcome outcome_of_sip_status(int status) {
     }
 }
 
+// The Reason of AMI's OriginateResponse is the last control frame Asterisk
+// saw on the dialled channel (AST_CONTROL_* in frame.h). It belongs here
+// beside the SIP statuses rather than in the AudioSocket backend: it is
+// what a PBX tells of a call, and this table is where every such answer
+// gets its retry class.
+Outcome outcome_of_ami_reason(int reason) {
+    switch (reason) {
+        case 4:  // AST_CONTROL_ANSWER
+            return Outcome::ok;
+        case 5:  // AST_CONTROL_BUSY
+            return Outcome::busy;
+        case 3:  // AST_CONTROL_RINGING: it rang until Originate's Timeout
+            return Outcome::no_answer;
+        case 1:  // AST_CONTROL_HANGUP: hung up before answering
+            return Outcome::hangup;
+        case 8:  // AST_CONTROL_CONGESTION: no circuit or the trunk refused
+        case 0:  // no channel at all (a bad Channel template, a trunk down)
+        default:
+            return Outcome::network_error;
+    }
+}
+
 std::string_view to_string(JobState s) {
     switch (s) {
         case JobState::queued:

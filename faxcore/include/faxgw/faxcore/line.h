@@ -91,5 +91,8 @@ InboundFax inbound_fax_of(const PartyReport& receiver, std::string did, std::str
 std::string digits_of(std::string_view number);
 // How a SIP final response to our INVITE ends an attempt (outcome.cc).
 Outcome outcome_of_sip_status(int status);
+// How an Originate that Asterisk reports with this OriginateResponse Reason
+// ends an attempt (outcome.cc); 4 (answered) is ok: the fax decides.
+Outcome outcome_of_ami_reason(int reason);
 
 }  // namespace faxgw::faxcore
