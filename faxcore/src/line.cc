@@ -35,4 +35,31 @@ InboundFax inbound_fax_of(const PartyReport& receiver, std::string did, std::str
     return fax;
 }
 
+void CallProgress::page_confirmed(int pages) {
+    std::lock_guard lock(mutex_);
+    pages_.push_back(pages);
+    changed_.notify_all();
+}
+
+void CallProgress::finish(Attempt attempt) {
+    std::lock_guard lock(mutex_);
+    result_ = std::move(attempt);
+    changed_.notify_all();
+}
+
+Attempt CallProgress::wait(const PageConfirmed& on_page) {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        changed_.wait(lock, [&] { return !pages_.empty() || result_; });
+        while (!pages_.empty()) {
+            const int n = pages_.front();
+            pages_.pop_front();
+            lock.unlock();
+            if (on_page) on_page(n);
+            lock.lock();
+        }
+        if (result_) return *result_;
+    }
+}
+
 }  // namespace faxgw::faxcore

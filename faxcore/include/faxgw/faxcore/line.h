@@ -22,9 +22,12 @@
 #include <faxgw/faxcore.h>
 #include <faxgw/faxcore/t30.h>
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -77,6 +80,25 @@ public:
     virtual void listen(InboundSink& sink) = 0;
     virtual Attempt place_call(const OutgoingCall& call, const PageConfirmed& on_page,
                                std::stop_token stop) = 0;
+};
+
+// For backends whose calls run on an event loop of their own (SIP,
+// AudioSocket): how the loop reports an outgoing call to the line thread
+// blocked in place_call(). The loop posts confirmed pages and, at the end,
+// the attempt; the line thread waits in wait(), which hands the pages to
+// on_page outside the lock, so that a slow queue write never holds up the
+// loop. Shared (shared_ptr) between the two.
+class CallProgress {
+public:
+    void page_confirmed(int pages);  // pages of the whole document confirmed so far
+    void finish(Attempt attempt);
+    Attempt wait(const PageConfirmed& on_page);
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<int> pages_;
+    std::optional<Attempt> result_;
 };
 
 // An attempt of `call` with what the fax party reported: pages, rate, ECM,

@@ -1,7 +1,7 @@
 // The AudioSocket line backend (audiosocket.h). Everything of a call runs on
 // the event loop thread: AMI, listeners, sockets, fax parties. Other threads
 // only post work to it. A line thread placing a call waits on its call's
-// Mailbox and hears confirmed pages there, so that slow queue writes never
+// CallProgress and hears confirmed pages there, so that slow queue writes never
 // stall the audio of other calls; received faxes go to the queue from a
 // thread of their own for the same reason.
 #include <faxgw/lines/audiosocket.h>
@@ -85,24 +85,6 @@ std::string channel_for(const std::string& templ, const std::string& dial) {
     return out;
 }
 
-// What a line thread hears from its outgoing call.
-struct Mailbox {
-    std::mutex mutex;
-    std::condition_variable changed;
-    std::deque<int> pages;  // pages confirmed so far, in order
-    std::optional<Attempt> result;
-    void page(int n) {
-        std::lock_guard lock(mutex);
-        pages.push_back(n);
-        changed.notify_all();
-    }
-    void finish(Attempt a) {
-        std::lock_guard lock(mutex);
-        result = std::move(a);
-        changed.notify_all();
-    }
-};
-
 class AudioSocketLines;
 class Connection;
 
@@ -113,7 +95,7 @@ struct Outbound {
     std::string uuid, action_id, channel;
     const faxcore::OutgoingCall* call = nullptr;
     faxcore::SendSpec send;
-    std::shared_ptr<Mailbox> mailbox;
+    std::shared_ptr<faxcore::CallProgress> mailbox;
     Clock::time_point started = Clock::now();
     asio::steady_timer deadline;  // for the OriginateResponse, then the connection
     std::optional<int> reason;    // OriginateResponse's
@@ -198,14 +180,14 @@ public:
     void connection_ended(Connection& c);
     faxcore::PageConfirmed page_reporter(const Outbound& o) const {
         return [mailbox = o.mailbox, first = o.send.first_page](int pages) {
-            mailbox->page(first - 1 + pages);  // pages of the whole document
+            mailbox->page_confirmed(first - 1 + pages);  // pages of the whole document
         };
     }
 
 private:
     void accept_on(tcp::acceptor& acceptor, const std::string& did);
     void start_outbound(std::uint64_t id, const faxcore::OutgoingCall& call,
-                        std::shared_ptr<Mailbox> mailbox);
+                        std::shared_ptr<faxcore::CallProgress> mailbox);
     void on_originate_refused(const std::shared_ptr<Outbound>& o, const AmiMessage& response);
     void on_ami_event(const AmiMessage& m);
     void on_originate_response(const AmiMessage& m);
@@ -493,27 +475,16 @@ void AudioSocketLines::accept_on(tcp::acceptor& acceptor, const std::string& did
 
 Attempt AudioSocketLines::place_call(const faxcore::OutgoingCall& call,
                                      const faxcore::PageConfirmed& on_page, std::stop_token stop) {
-    auto mailbox = std::make_shared<Mailbox>();
+    auto mailbox = std::make_shared<faxcore::CallProgress>();
     const std::uint64_t id = next_outbound_id_++;
     asio::post(io_, [this, id, &call, mailbox] { start_outbound(id, call, mailbox); });
     std::stop_callback hang_up_on_stop(
         stop, [this, id] { asio::post(io_, [this, id] { hang_up(id); }); });
-    std::unique_lock lock(mailbox->mutex);
-    for (;;) {
-        mailbox->changed.wait(lock, [&] { return !mailbox->pages.empty() || mailbox->result; });
-        while (!mailbox->pages.empty()) {
-            int n = mailbox->pages.front();
-            mailbox->pages.pop_front();
-            lock.unlock();
-            if (on_page) on_page(n);
-            lock.lock();
-        }
-        if (mailbox->result) return *mailbox->result;
-    }
+    return mailbox->wait(on_page);
 }
 
 void AudioSocketLines::start_outbound(std::uint64_t id, const faxcore::OutgoingCall& call,
-                                      std::shared_ptr<Mailbox> mailbox) {
+                                      std::shared_ptr<faxcore::CallProgress> mailbox) {
     auto o = std::make_shared<Outbound>(io_);
     o->id = id;
     o->call = &call;

@@ -138,24 +138,6 @@ private:
     std::thread thread_;
 };
 
-// What a line thread hears from its outgoing call.
-struct Outcome_channel {
-    std::mutex mutex;
-    std::condition_variable changed;
-    std::deque<int> pages;  // pages confirmed so far, in order
-    std::optional<Attempt> result;
-    void page(int n) {
-        std::lock_guard lock(mutex);
-        pages.push_back(n);
-        changed.notify_all();
-    }
-    void finish(Attempt a) {
-        std::lock_guard lock(mutex);
-        result = std::move(a);
-        changed.notify_all();
-    }
-};
-
 class SipLines;
 
 // One call, inbound or outbound, on the SIP thread from INVITE to its end.
@@ -183,7 +165,7 @@ public:
     // Outbound.
     const faxcore::OutgoingCall* outgoing = nullptr;
     faxcore::SendSpec send;
-    std::shared_ptr<Outcome_channel> channel;
+    std::shared_ptr<faxcore::CallProgress> channel;
     std::vector<const Trunk*> trunks;  // still to try, in order
     const Trunk* trunk = nullptr;
     bool stop_requested = false;
@@ -219,7 +201,7 @@ public:
 
     std::unique_ptr<FaxParty> make_party(Call& c, FaxParty::Medium medium, faxcore::IfpSender send);
     void start_outbound(std::uint64_t id, const faxcore::OutgoingCall& call,
-                        std::shared_ptr<Outcome_channel> channel);
+                        std::shared_ptr<faxcore::CallProgress> channel);
     void hang_up(std::uint64_t id, const std::string& why);
     void end_call(Call& c, const std::string& why);
 
@@ -415,27 +397,16 @@ void SipLines::listen(faxcore::InboundSink& sink) {
 
 Attempt SipLines::place_call(const faxcore::OutgoingCall& call,
                              const faxcore::PageConfirmed& on_page, std::stop_token stop) {
-    auto channel = std::make_shared<Outcome_channel>();
+    auto channel = std::make_shared<faxcore::CallProgress>();
     const std::uint64_t id = next_outbound_id_++;
     loop_->post([this, id, &call, channel] { start_outbound(id, call, channel); });
     std::stop_callback hang_up_on_stop(
         stop, [this, id] { loop_->post([this, id] { hang_up(id, "the gateway is stopping"); }); });
-    std::unique_lock lock(channel->mutex);
-    for (;;) {
-        channel->changed.wait(lock, [&] { return !channel->pages.empty() || channel->result; });
-        while (!channel->pages.empty()) {
-            int n = channel->pages.front();
-            channel->pages.pop_front();
-            lock.unlock();
-            if (on_page) on_page(n);
-            lock.lock();
-        }
-        if (channel->result) return *channel->result;
-    }
+    return channel->wait(on_page);
 }
 
 void SipLines::start_outbound(std::uint64_t id, const faxcore::OutgoingCall& call,
-                              std::shared_ptr<Outcome_channel> channel) {
+                              std::shared_ptr<faxcore::CallProgress> channel) {
     auto owned = std::make_unique<Call>(*this, id, Call::Direction::outbound);
     Call& c = *owned;
     c.outgoing = &call;
@@ -718,7 +689,7 @@ std::unique_ptr<FaxParty> SipLines::make_party(Call& c, FaxParty::Medium medium,
         auto channel = c.channel;
         spec.on_page = [channel, first = c.send.first_page](int pages) {
             // Pages of the whole document: the scheduler's count.
-            channel->page(first - 1 + pages);
+            channel->page_confirmed(first - 1 + pages);
         };
     } else {
         spec.role = FaxParty::Role::answering;
