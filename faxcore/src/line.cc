@@ -1,5 +1,7 @@
 #include <faxgw/faxcore/line.h>
 
+#include <chrono>
+
 namespace faxgw::faxcore {
 
 Attempt attempt_of(const OutgoingCall& call, const PartyReport& party, double line_seconds) {
@@ -59,6 +61,50 @@ Attempt CallProgress::wait(const PageConfirmed& on_page) {
             lock.lock();
         }
         if (result_) return *result_;
+    }
+}
+
+InboundHandover::InboundHandover() : thread_([this] { run(); }) {}
+
+InboundHandover::~InboundHandover() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    ready_.notify_all();
+    thread_.join();
+}
+
+void InboundHandover::set_sink(InboundSink& sink) { sink_ = &sink; }
+
+void InboundHandover::hand_over(InboundFax fax) {
+    {
+        std::lock_guard lock(mutex_);
+        faxes_.push_back(std::move(fax));
+    }
+    ready_.notify_all();
+}
+
+void InboundHandover::run() {
+    int failures_while_stopping = 0;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        ready_.wait(lock, [&] { return stopping_ || !faxes_.empty(); });
+        if (faxes_.empty()) return;
+        const InboundFax fax = faxes_.front();
+        lock.unlock();
+        bool done = false;
+        try {
+            sink_.load()->received(fax);
+            done = true;
+        } catch (const std::exception&) {
+            std::this_thread::sleep_for(std::chrono::seconds(1));  // the queue is busy
+        }
+        lock.lock();
+        if (done)
+            faxes_.pop_front();
+        else if (stopping_ && ++failures_while_stopping > 30)
+            return;
     }
 }
 

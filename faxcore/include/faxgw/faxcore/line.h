@@ -22,6 +22,7 @@
 #include <faxgw/faxcore.h>
 #include <faxgw/faxcore/t30.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -31,6 +32,7 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <thread>
 
 namespace faxgw::faxcore {
 
@@ -99,6 +101,31 @@ private:
     std::condition_variable changed_;
     std::deque<int> pages_;
     std::optional<Attempt> result_;
+};
+
+// For backends whose calls run on an event loop: hands received faxes to
+// the InboundSink from a thread of its own, so that a slow or busy queue
+// never stalls the audio of other calls, and retries while the queue is
+// busy: an accepted fax is never dropped. Destroyed, it stops after the
+// faxes in hand, giving up after 30 failed tries (the file stays in the
+// spool rather than the gateway never stopping).
+class InboundHandover {
+public:
+    InboundHandover();
+    ~InboundHandover();
+    InboundHandover(const InboundHandover&) = delete;
+    InboundHandover& operator=(const InboundHandover&) = delete;
+    void set_sink(InboundSink& sink);  // before the first hand_over()
+    void hand_over(InboundFax fax);
+
+private:
+    void run();
+    std::atomic<InboundSink*> sink_{nullptr};
+    std::mutex mutex_;
+    std::condition_variable ready_;
+    std::deque<InboundFax> faxes_;
+    bool stopping_ = false;
+    std::thread thread_;
 };
 
 // An attempt of `call` with what the fax party reported: pages, rate, ECM,

@@ -168,6 +168,7 @@ public:
         return "audiosocket" + std::to_string(index);
     }
     void listen(faxcore::InboundSink& sink) override {
+        received_.set_sink(sink);
         asio::post(io_, [this, &sink] { sink_ = &sink; });
     }
     Attempt place_call(const faxcore::OutgoingCall& call, const faxcore::PageConfirmed& on_page,
@@ -199,7 +200,6 @@ private:
     void finish_inbound(Connection& c);
     void shut_down();
     void run_loop();
-    void received_worker();
 
     asio::io_context io_;
     asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
@@ -219,11 +219,7 @@ private:
 
     // Received faxes wait here for the queue (which may be busy for a while:
     // never on the event loop).
-    std::mutex received_mutex_;
-    std::condition_variable received_ready_;
-    std::deque<faxcore::InboundFax> received_;
-    bool stopping_ = false;
-    std::thread received_thread_;
+    faxcore::InboundHandover received_;  // destroyed after the loop has ended
 
     std::thread loop_thread_;  // last: started once everything above exists
 };
@@ -415,19 +411,12 @@ AudioSocketLines::AudioSocketLines(Settings s)
     for (const auto& l : settings.listeners) bind(l.listen, l.did);
     for (auto& [acceptor, did] : acceptors_) accept_on(*acceptor, did);
     ami_.start();
-    received_thread_ = std::thread([this] { received_worker(); });
     loop_thread_ = std::thread([this] { run_loop(); });
 }
 
 AudioSocketLines::~AudioSocketLines() {
     asio::post(io_, [this] { shut_down(); });
     loop_thread_.join();
-    {
-        std::lock_guard lock(received_mutex_);
-        stopping_ = true;
-    }
-    received_ready_.notify_all();
-    received_thread_.join();
 }
 
 // A handler's exception would end the loop, and with it every call: it is
@@ -709,41 +698,12 @@ void AudioSocketLines::finish_inbound(Connection& c) {
         auto fax =
             faxcore::inbound_fax_of(party, c.did, c.caller, c.watch->seconds(),
                                     static_cast<std::int64_t>(std::time(nullptr)), c.receive.tiff);
-        {
-            std::lock_guard lock(received_mutex_);
-            received_.push_back(std::move(fax));
-        }
-        received_ready_.notify_all();
+        received_.hand_over(std::move(fax));
     } else {
         std::error_code ignored;
         std::filesystem::remove(c.receive.tiff, ignored);  // nothing received
     }
     c.lease.reset();  // the line is free again
-}
-
-// Hands received faxes to the gateway, retrying while the queue is busy:
-// an accepted fax is never dropped.
-void AudioSocketLines::received_worker() {
-    int failures_while_stopping = 0;
-    std::unique_lock lock(received_mutex_);
-    for (;;) {
-        received_ready_.wait(lock, [&] { return stopping_ || !received_.empty(); });
-        if (received_.empty()) return;
-        auto fax = received_.front();
-        lock.unlock();
-        bool done = false;
-        try {
-            sink_.load()->received(fax);
-            done = true;
-        } catch (const std::exception&) {
-            std::this_thread::sleep_for(std::chrono::seconds(1));  // the queue is busy
-        }
-        lock.lock();
-        if (done)
-            received_.pop_front();
-        else if (stopping_ && ++failures_while_stopping > 30)
-            return;  // the file stays in the spool rather than the gateway never stopping
-    }
 }
 
 }  // namespace

@@ -218,7 +218,6 @@ private:
     }
     void finish_outbound(Call& c);
     void finish_inbound(Call& c);
-    void received_worker();
 
     // SDP.
     mbuf* build_offer(Call& c, bool image);
@@ -261,11 +260,7 @@ private:
 
     // Received faxes wait here for the queue (which may be busy for a while:
     // never on the SIP thread).
-    std::mutex received_mutex_;
-    std::condition_variable received_ready_;
-    std::deque<faxcore::InboundFax> received_;
-    bool stopping_ = false;
-    std::thread received_thread_;
+    faxcore::InboundHandover received_;  // destroyed after the loop has ended
 
     mutable std::mutex totals_mutex_;
     MediaTotals totals_;
@@ -308,20 +303,9 @@ SipLines::SipLines(Settings s) : settings(std::move(s)) {
     bind_ip = ip_of(settings.listen);
     advertised_ip = settings.media_address.empty() ? bind_ip : settings.media_address;
     for (const auto& t : settings.trunks) address_of(t.proxy, "trunk " + t.name);
-    received_thread_ = std::thread([this] { received_worker(); });
-    try {
-        loop_ = std::make_unique<Loop>(
-            [this] { open_stack(); },
-            [this] { stack_ = static_cast<struct ::sip*>(mem_deref(stack_)); });
-    } catch (...) {
-        {
-            std::lock_guard lock(received_mutex_);
-            stopping_ = true;
-        }
-        received_ready_.notify_all();
-        received_thread_.join();
-        throw;
-    }
+    loop_ =
+        std::make_unique<Loop>([this] { open_stack(); },
+                               [this] { stack_ = static_cast<struct ::sip*>(mem_deref(stack_)); });
 }
 
 void SipLines::open_stack() {
@@ -355,12 +339,6 @@ void SipLines::open_stack() {
 SipLines::~SipLines() {
     loop_->post([this] { close_stack(); });
     loop_->join();
-    {
-        std::lock_guard lock(received_mutex_);
-        stopping_ = true;
-    }
-    received_ready_.notify_all();
-    received_thread_.join();
 }
 
 // Every call ends with BYE or CANCEL, registrations with Expires 0; the
@@ -390,6 +368,7 @@ void SipLines::on_register_reply(int err, const sip_msg* msg, void*) {
 
 void SipLines::listen(faxcore::InboundSink& sink) {
     sink_ = &sink;
+    received_.set_sink(sink);
     listening_ = true;
 }
 
@@ -980,11 +959,7 @@ void SipLines::finish_inbound(Call& c) {
         auto fax =
             faxcore::inbound_fax_of(party, c.did, c.caller, c.watch ? c.watch->seconds() : 0,
                                     static_cast<std::int64_t>(std::time(nullptr)), c.receive.tiff);
-        {
-            std::lock_guard lock(received_mutex_);
-            received_.push_back(std::move(fax));
-        }
-        received_ready_.notify_all();
+        received_.hand_over(std::move(fax));
     } else if (!c.receive.tiff.empty()) {
         std::error_code ec;
         std::filesystem::remove(c.receive.tiff, ec);  // nothing received
@@ -999,32 +974,6 @@ void SipLines::finish_inbound(Call& c) {
 }
 
 void SipLines::on_reap(void* arg) { static_cast<SipLines*>(arg)->ended_.clear(); }
-
-// Hands received faxes to the gateway, retrying while the queue is busy:
-// an accepted fax is never dropped.
-void SipLines::received_worker() {
-    int failures_while_stopping = 0;
-    std::unique_lock lock(received_mutex_);
-    for (;;) {
-        received_ready_.wait(lock, [&] { return stopping_ || !received_.empty(); });
-        if (received_.empty()) return;
-        auto fax = received_.front();
-        lock.unlock();
-        bool done = false;
-        try {
-            sink_->received(fax);
-            done = true;
-        } catch (const std::exception&) {
-            std::this_thread::sleep_for(std::chrono::seconds(1));
-        }
-        lock.lock();
-        if (done) received_.pop_front();
-        // Stopping with the queue unusable: the file stays in the spool
-        // (and is reported missing) rather than the gateway never stopping.
-        else if (stopping_ && ++failures_while_stopping > 30)
-            return;
-    }
-}
 
 }  // namespace
 
