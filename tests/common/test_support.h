@@ -4,11 +4,14 @@
 
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace faxgw::test {
 
@@ -40,6 +43,18 @@ inline std::string slurp(const std::filesystem::path& p) {
 
 inline std::string sample_mail(const std::string& name) {
     return slurp(source_dir / "samples" / "mail" / name);
+}
+
+// Calls `done` every `step` until it returns true or `limit` has passed;
+// returns its last answer.
+inline bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit,
+                       std::chrono::milliseconds step = std::chrono::milliseconds(50)) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+        if (done()) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return done();
+        std::this_thread::sleep_for(step);
+    }
 }
 
 }  // namespace faxgw::test

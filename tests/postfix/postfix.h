@@ -33,18 +33,6 @@
 
 namespace faxgw::test {
 
-// Calls `done` every `step` until it returns true or `limit` has passed;
-// returns its last answer.
-inline bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit,
-                       std::chrono::milliseconds step = std::chrono::milliseconds(50)) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-        if (done()) return true;
-        if (std::chrono::steady_clock::now() >= deadline) return done();
-        std::this_thread::sleep_for(step);
-    }
-}
-
 // A TCP port on 127.0.0.1 that nobody listens on: bind port 0, read it back.
 // (Postfix binds with SO_REUSEPORT and would share a busy port silently.)
 inline int free_loopback_port() {

@@ -105,6 +105,31 @@ BOOST_AUTO_TEST_CASE(a_wrong_trunk_password_is_refused) {
     BOOST_TEST(only_attempt(job).outcome == Outcome::network_error);
 }
 
+// A trunk with register_with_proxy: the REGISTER answers the registrar's
+// digest challenge, is refreshed before the short registration runs out,
+// and is ended (expires 0) when the gateway stops.
+BOOST_AUTO_TEST_CASE(registration_answers_the_challenge_refreshes_and_ends) {
+    Rig rig("register.xml", {"-key", "auth_user", "fax", "-key", "auth_password", "s3cret"});
+    auto& trunk = rig.gateway.sip.trunks[0];
+    trunk.user = "fax";
+    trunk.password = "s3cret";
+    trunk.register_with_proxy = true;
+    rig.gateway.start();
+    auto registers = [&] {
+        const std::string trace = rig.trace();
+        int n = 0;
+        for (auto at = trace.find("REGISTER sip:"); at != std::string::npos;
+             at = trace.find("REGISTER sip:", at + 1))
+            ++n;
+        return n;
+    };
+    // The first, the one with credentials, and a refresh.
+    BOOST_TEST_REQUIRE(test::eventually([&] { return registers() >= 3; }, 30s), rig.trace());
+    rig.gateway.gateway.reset();  // stops: the registration ends
+    BOOST_TEST(rig.far_end->wait_exit(30s) == 0, rig.trace());
+    BOOST_TEST(rig.trace().find("Authorization: Digest") != std::string::npos, rig.trace());
+}
+
 BOOST_AUTO_TEST_CASE(a_refused_t38_reinvite_keeps_audio) {
     Rig rig("refuse_t38.xml");
     rig.gateway.sip.t38_request = true;
