@@ -72,7 +72,14 @@ std::vector<std::string> worker_command(const MilterOptions& o, const Config& co
 int run_milter(const MilterOptions& o) {
     auto config = o.common.load();
     report_warnings(config);
-    if (o.socket) config.milter.socket = milter_socket_below(config.var, *o.socket);
+    if (o.socket) {
+        try {
+            milter::check_socket_spec(*o.socket);
+        } catch (const std::invalid_argument& e) {
+            throw ConfigError(std::string("--socket: ") + e.what());
+        }
+        config.milter.socket = milter_socket_below(config.var, *o.socket);
+    }
     milter::Services services;
     services.mail = &config.mail;
     services.var = config.var;

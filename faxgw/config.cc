@@ -486,11 +486,12 @@ void copy_retry_limits(Config& c) {
 // below paths.var when the configuration is loaded.
 std::string milter_socket(const toml::node& n) {
     std::string spec = str(n);
-    for (std::string_view kind : {"inet:", "inet6:", "unix:", "local:"})
-        if (spec.starts_with(kind) && spec.size() > kind.size()) return spec;
-    bad(n,
-        "milter.socket must be \"inet:PORT@HOST\", \"inet6:PORT@HOST\" or \"unix:PATH\", not \"" +
-            spec + "\"");
+    try {
+        milter::check_socket_spec(spec);
+    } catch (const std::invalid_argument& e) {
+        bad(n, std::string("milter.socket: ") + e.what());
+    }
+    return spec;
 }
 
 const std::vector<Key>& keys() {

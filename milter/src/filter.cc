@@ -4,10 +4,13 @@
 #include <faxgw/milter.h>
 #include <libmilter/mfapi.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -290,6 +293,25 @@ sfsistat on_close(SMFICTX* ctx) {
     return SMFIS_CONTINUE;
 }
 
+// libmilter removes a unix socket's file before it listens: a second
+// milter on the same path would silently take the first one's place.
+bool someone_listens_on(const std::string& spec) {
+    for (std::string_view kind : {"unix:", "local:"}) {
+        if (!spec.starts_with(kind)) continue;
+        const std::string path = spec.substr(kind.size());
+        sockaddr_un address{};
+        if (path.size() >= sizeof address.sun_path) return false;
+        address.sun_family = AF_UNIX;
+        std::copy(path.begin(), path.end(), address.sun_path);
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const bool answered =
+            fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+        if (fd >= 0) ::close(fd);
+        return answered;
+    }
+    return false;
+}
+
 // A unix socket is made with the umask of the queue (027): the MTA, whose
 // user is added to the gateway's group (adduser postfix faxgw), must be
 // able to connect, which takes write permission.
@@ -305,6 +327,15 @@ int worker_count(int configured) {
 }
 
 }  // namespace
+
+void check_socket_spec(const std::string& spec) {
+    for (std::string_view kind : {"inet:", "inet6:", "unix:", "local:"})
+        if (spec.starts_with(kind) && spec.size() > kind.size()) return;
+    throw std::invalid_argument(
+        "the milter socket must be \"inet:PORT@HOST\", "
+        "\"inet6:PORT@HOST\" or \"unix:PATH\", not \"" +
+        spec + "\"");
+}
 
 int serve(const Settings& settings, const Services& services) {
     std::signal(SIGPIPE, SIG_IGN);  // a worker that died is a failed write, not our end
@@ -335,7 +366,7 @@ int serve(const Settings& settings, const Services& services) {
     const int renderers = worker_count(settings.renderers);
     filter->workers =
         std::make_unique<WorkerPool>(services.worker_command, renderers, services.log);
-    if (smfi_opensocket(true) == MI_FAILURE) {
+    if (someone_listens_on(settings.socket) || smfi_opensocket(true) == MI_FAILURE) {
         services.log("cannot listen on " + settings.socket);
         return EX_OSERR;
     }

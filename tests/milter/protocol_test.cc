@@ -5,7 +5,11 @@
 // with error() when the filter answers otherwise; miltertest then exits
 // non-zero with that text.
 #define BOOST_TEST_MODULE milter protocol
+#include <arpa/inet.h>
 #include <faxgw/faxcore.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <fstream>
@@ -281,4 +285,47 @@ expect("end of message", SMFIR_DISCARD)
                         "reached the limit of 2 fax jobs per hour") != std::string::npos,
                log);
     BOOST_TEST(milter.jobs().size() == 2u);
+}
+
+// A socket spec libmilter would take for a file name is refused, and a
+// port in use is told, each with the exit status of faxgw milter(8).
+BOOST_AUTO_TEST_CASE(a_bad_socket_is_told_and_exits) {
+    test::TempDir dir;
+    auto bad = test::run(
+        {test::faxgw_binary, "milter", "--var", (dir.path / "var").string(), "--socket", "10029"},
+        dir.path);
+    BOOST_TEST(bad.code == 78, bad.err);
+    BOOST_TEST(bad.err.find("--socket: the milter socket must be") != std::string::npos, bad.err);
+
+    // A port someone listens on.
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    BOOST_TEST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    BOOST_TEST_REQUIRE(::listen(fd, 1) == 0);
+    BOOST_TEST_REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    auto busy = test::run({test::faxgw_binary, "milter", "--config", "/dev/null", "--var",
+                           (dir.path / "var").string(), "--socket",
+                           "inet:" + std::to_string(ntohs(a.sin_port)) + "@127.0.0.1"},
+                          dir.path);
+    ::close(fd);
+    BOOST_TEST(busy.code == 71, busy.err);
+    BOOST_TEST(busy.err.find("cannot listen on inet:") != std::string::npos, busy.err);
+
+    // A unix socket another milter serves is not taken over.
+    Milter first("");
+    auto second =
+        test::run({test::faxgw_binary, "milter", "--config", "/dev/null", "--var",
+                   (dir.path / "var").string(), "--socket", "unix:" + first.socket.string()},
+                  dir.path);
+    BOOST_TEST(second.code == 71, second.err);
+    auto still = first.script("127.0.0.1", R"lua(
+mt.mailfrom(conn, "<anna@example.org>")
+mt.rcptto(conn, "<office@example.org>")
+mt.data(conn)
+expect("DATA", SMFIR_ACCEPT)
+)lua");
+    BOOST_TEST(still.code == 0, still.out + still.err);
 }

@@ -47,6 +47,11 @@ struct Services {
     std::function<void(const std::string&)> log;  // one line per decision and fault
 };
 
+// Throws std::invalid_argument unless `spec` is inet:PORT@HOST,
+// inet6:PORT@HOST, unix:PATH or local:PATH (libmilter would take anything
+// else for the path of a unix socket).
+void check_socket_spec(const std::string& spec);
+
 // Starts the workers and waits until they are warm, then listens on
 // settings.socket and filters until SIGTERM, SIGHUP or SIGINT.
 // Mails being decided then finish (their senders get their answers);
