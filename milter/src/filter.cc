@@ -272,6 +272,7 @@ sfsistat on_eom(SMFICTX* ctx) {
         return answer(ctx, mailgw::Verdict::too_big, why);
     }
     WorkerReply reply = decide_in_worker(ctx, *s);
+    std::string().swap(m.raw);  // decided: not kept while the session waits for the next mail
     log_line(s, who + mailgw::mta_reply(reply.verdict, reply.message));
     if (reply.verdict != mailgw::Verdict::queued) return answer(ctx, reply.verdict, reply.message);
     for (auto& written : m.fax_recipients_written) smfi_delrcpt(ctx, written.data());
