@@ -16,10 +16,12 @@
 //     mail of the outbox instead: [{id, state, attempts, recipients, subject,
 //     result}] with --json.
 // EXIT STATUS
-//     0 listed; 67 a given ID does not exist.
+//     0 listed; 66 no queue in the state folder (a wrong --var); 67 a
+//     given ID does not exist.
 #include <sysexits.h>
 
 #include <ctime>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -103,6 +105,13 @@ int list_mail(const Config& config, bool json) {
 
 int list_jobs(const JobsOptions& o) {
     auto config = o.common.load();
+    // Looking at a state folder that has no queue is a mistyped --var, not
+    // an empty gateway: say so rather than create an empty queue there.
+    if (!std::filesystem::exists(config.var / "queue.sqlite")) {
+        std::cerr << "faxgw jobs: no queue in " << config.var.string()
+                  << " (a wrong --var or paths.var? `faxgw run` and `faxgw submit` create it)\n";
+        return EX_NOINPUT;
+    }
     auto queue = faxcore::Queue::open(config.var);
     if (o.mail) return list_mail(config, o.json);
     if (o.release || o.cancel) return change_jobs(*queue, o);

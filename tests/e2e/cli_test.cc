@@ -251,6 +251,11 @@ BOOST_AUTO_TEST_CASE(submit_defers_usage_and_configuration_errors) {
     // Other commands are run by people, who read the usage error.
     BOOST_TEST(rig.faxgw({"jobs", "--bogus"}).code == 64);
     BOOST_TEST(rig.faxgw({"config", "--check", "--config", broken.string()}).code == 78);
+    // A mistyped state folder is told, not turned into an empty queue.
+    auto typo = rig.faxgw({"jobs", "--var", (rig.var / "typo").string()});
+    BOOST_TEST(typo.code == 66, typo.err);
+    BOOST_TEST(typo.err.find("no queue in ") != std::string::npos, typo.err);
+    BOOST_TEST(!fs::exists(rig.var / "typo"));
 }
 
 // After `--` an address that begins with '-' is a recipient, never an
