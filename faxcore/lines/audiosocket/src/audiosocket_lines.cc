@@ -195,7 +195,7 @@ private:
     void wait_for(const std::shared_ptr<Outbound>& o, double seconds, Outcome outcome,
                   std::string why);
     void hang_up(std::uint64_t id);
-    void answer(Connection& c, const std::string& did, const std::string& caller);
+    void answer(Connection& c, std::string did, std::string caller);
     void finish_outbound(Outbound& o);
     void finish_inbound(Connection& c);
     void shut_down();
@@ -663,8 +663,9 @@ void AudioSocketLines::try_answer(Connection& c) {
 }
 
 // AudioSocket has no busy signal or refusal: a call faxgw will not take is
-// hung up at once.
-void AudioSocketLines::answer(Connection& c, const std::string& did, const std::string& caller) {
+// hung up at once. `did` and `caller` are copies: they may come from the
+// mapping this erases.
+void AudioSocketLines::answer(Connection& c, std::string did, std::string caller) {
     c.awaiting_did = false;
     mappings_.erase(c.uuid);
     faxcore::InboundSink* sink = sink_;
