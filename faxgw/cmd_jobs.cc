@@ -16,7 +16,7 @@
 //     mail of the outbox instead: [{id, state, attempts, recipients, subject,
 //     result}] with --json.
 // EXIT STATUS
-//     0 listed; 66 no queue in the state folder (a wrong --var); 67 a
+//     0 listed; 66 the state folder does not exist (a wrong --var); 67 a
 //     given ID does not exist.
 #include <sysexits.h>
 
@@ -105,11 +105,11 @@ int list_mail(const Config& config, bool json) {
 
 int list_jobs(const JobsOptions& o) {
     auto config = o.common.load();
-    // Looking at a state folder that has no queue is a mistyped --var, not
-    // an empty gateway: say so rather than create an empty queue there.
-    if (!std::filesystem::exists(config.var / "queue.sqlite")) {
-        std::cerr << "faxgw jobs: no queue in " << config.var.string()
-                  << " (a wrong --var or paths.var? `faxgw run` and `faxgw submit` create it)\n";
+    // A state folder that does not exist is a mistyped --var or paths.var:
+    // say so rather than create an empty gateway there.
+    if (!std::filesystem::is_directory(config.var)) {
+        std::cerr << "faxgw jobs: no state folder " << config.var.string()
+                  << " (a wrong --var or paths.var?)\n";
         return EX_NOINPUT;
     }
     auto queue = faxcore::Queue::open(config.var);

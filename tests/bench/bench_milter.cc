@@ -125,55 +125,6 @@ Options parse_options(int argc, char** argv) {
 
 // --- The milter beside the fixture's Postfix (as tests/postfix/milter_test.cc) ---
 
-// The lines of conf/postfix/main.cf.milter, pointed at `port`.
-std::string conf_milter_lines(int port) {
-    std::string text = test::slurp(source_dir / "conf" / "postfix" / "main.cf.milter");
-    const std::string documented = "inet:127.0.0.1:10029";
-    const std::string ours = "inet:127.0.0.1:" + std::to_string(port);
-    std::size_t replaced = 0;
-    for (auto at = text.find(documented); at != std::string::npos; at = text.find(documented)) {
-        text.replace(at, documented.size(), ours);
-        ++replaced;
-    }
-    if (replaced != 2) throw std::runtime_error("conf/postfix/main.cf.milter: 2 sockets expected");
-    return text;
-}
-
-// A port of 127.0.0.1 kept bound (not listening) until released, so that
-// Postfix, which picks its own port meanwhile, cannot pick it too.
-struct ReservedPort {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    int port = 0;
-    ReservedPort() {
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-            throw std::runtime_error("cannot bind a port on 127.0.0.1");
-        port = ntohs(a.sin_port);
-    }
-    ReservedPort(const ReservedPort&) = delete;
-    ReservedPort& operator=(const ReservedPort&) = delete;
-    void release() {
-        if (fd >= 0) ::close(fd);
-        fd = -1;
-    }
-    ~ReservedPort() { release(); }
-};
-
-bool accepts_connections(int port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(fd);
-    return ok;
-}
-
 // --- Processor time, from /proc ---
 
 struct ProcessInfo {
@@ -282,7 +233,7 @@ public:
                                      var_.string(), "--socket",
                                      "inet:" + std::to_string(port_.port) + "@127.0.0.1"},
             dir_);
-        if (!test::eventually([&] { return accepts_connections(port_.port); }, 60s))
+        if (!test::eventually([&] { return test::accepts_connections(port_.port); }, 60s))
             throw std::runtime_error("faxgw milter does not listen: " + process_->stderr_so_far());
     }
 
@@ -307,7 +258,7 @@ public:
 
 private:
     fs::path dir_, var_, config_;
-    ReservedPort port_;
+    test::ReservedPort port_;
     std::unique_ptr<test::Process> process_;
 
     bool is_ours(const ProcessInfo& p, const std::string& command) const {
@@ -785,7 +736,7 @@ int main(int argc, char** argv) try {
     test::Postfix bare_postfix(bare_options);
     Milter milter(scratch.path / "milter", o.renderers);
     test::PostfixOptions milter_options = bare_options;
-    milter_options.extra_main_cf = conf_milter_lines(milter.port());
+    milter_options.extra_main_cf = test::conf_milter_lines(milter.port());
     test::Postfix milter_postfix(milter_options);
     milter.start();
 

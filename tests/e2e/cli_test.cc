@@ -254,7 +254,7 @@ BOOST_AUTO_TEST_CASE(submit_defers_usage_and_configuration_errors) {
     // A mistyped state folder is told, not turned into an empty queue.
     auto typo = rig.faxgw({"jobs", "--var", (rig.var / "typo").string()});
     BOOST_TEST(typo.code == 66, typo.err);
-    BOOST_TEST(typo.err.find("no queue in ") != std::string::npos, typo.err);
+    BOOST_TEST(typo.err.find("no state folder ") != std::string::npos, typo.err);
     BOOST_TEST(!fs::exists(rig.var / "typo"));
 }
 

@@ -37,57 +37,10 @@ list = [
 ]
 )";
 
-// The lines of conf/postfix/main.cf.milter, pointed at `port`.
-std::string conf_milter_lines(int port) {
-    std::string text = test::slurp(test::source_dir / "conf" / "postfix" / "main.cf.milter");
-    const std::string documented = "inet:127.0.0.1:10029";
-    const std::string ours = "inet:127.0.0.1:" + std::to_string(port);
-    std::size_t replaced = 0;
-    for (auto at = text.find(documented); at != std::string::npos; at = text.find(documented)) {
-        text.replace(at, documented.size(), ours);
-        ++replaced;
-    }
-    if (replaced != 2) throw std::runtime_error("conf/postfix/main.cf.milter: 2 sockets expected");
-    return text;
-}
-
-// A port of 127.0.0.1 kept bound (not listening) until released, so that
-// Postfix, which picks its own port meanwhile, cannot pick it too.
-struct ReservedPort {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    int port = 0;
-    ReservedPort() {
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-            throw std::runtime_error("cannot bind a port on 127.0.0.1");
-        port = ntohs(a.sin_port);
-    }
-    void release() {
-        if (fd >= 0) ::close(fd);
-        fd = -1;
-    }
-    ~ReservedPort() { release(); }
-};
-
-bool accepts_connections(int port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(fd);
-    return ok;
-}
-
 // The milter, a Postfix that uses it, and the milter's queue.
 struct Rig {
     test::TempDir dir;
-    ReservedPort milter_port;
+    test::ReservedPort milter_port;
     std::filesystem::path var = dir.path / "var";
     std::filesystem::path config = dir.path / "faxgw.toml";
     std::unique_ptr<test::Process> milter;
@@ -100,7 +53,7 @@ struct Rig {
     static test::PostfixOptions options(int port) {
         test::PostfixOptions o;
         o.faxgw_binary = test::faxgw_binary;
-        o.extra_main_cf = conf_milter_lines(port);
+        o.extra_main_cf = test::conf_milter_lines(port);
         return o;
     }
     void start_milter() {
@@ -110,7 +63,7 @@ struct Rig {
                                      "--var", var.string(), "--socket",
                                      "inet:" + std::to_string(milter_port.port) + "@127.0.0.1"},
             dir.path);
-        if (!test::eventually([&] { return accepts_connections(milter_port.port); }, 20s))
+        if (!test::eventually([&] { return test::accepts_connections(milter_port.port); }, 20s))
             throw std::runtime_error("faxgw milter does not listen: " + milter->stderr_so_far());
     }
     std::vector<faxcore::Job> jobs() const { return faxcore::Queue::open(var)->jobs(); }

@@ -52,6 +52,58 @@ inline int free_loopback_port() {
     return ntohs(a.sin_port);
 }
 
+// A port of 127.0.0.1 kept bound (not listening) until released, so that
+// a Postfix started meanwhile, which picks its own port, cannot pick it too
+// (for a milter that Postfix is configured to call).
+struct ReservedPort {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    int port = 0;
+    ReservedPort() {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+            throw std::runtime_error("cannot bind a port on 127.0.0.1");
+        port = ntohs(a.sin_port);
+    }
+    ReservedPort(const ReservedPort&) = delete;
+    ReservedPort& operator=(const ReservedPort&) = delete;
+    void release() {
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+    }
+    ~ReservedPort() { release(); }
+};
+
+// Whether something accepts connections on 127.0.0.1:port.
+inline bool accepts_connections(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    return ok;
+}
+
+// The lines of conf/postfix/main.cf.milter, pointed at a milter on
+// 127.0.0.1:port instead of the documented default.
+inline std::string conf_milter_lines(int port) {
+    std::string text = slurp(source_dir / "conf" / "postfix" / "main.cf.milter");
+    const std::string documented = "inet:127.0.0.1:10029";
+    const std::string ours = "inet:127.0.0.1:" + std::to_string(port);
+    std::size_t replaced = 0;
+    for (auto at = text.find(documented); at != std::string::npos; at = text.find(documented)) {
+        text.replace(at, documented.size(), ours);
+        ++replaced;
+    }
+    if (replaced != 2) throw std::runtime_error("conf/postfix/main.cf.milter: 2 sockets expected");
+    return text;
+}
+
 struct PostfixOptions {
     std::string faxgw_binary;  // the program the fax transport runs
     std::string faxgw_config;  // TOML for `faxgw submit --config`; empty: no --config

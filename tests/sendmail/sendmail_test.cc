@@ -64,18 +64,8 @@ struct Milter {
                            "inet:" + std::to_string(port) + "@127.0.0.1"},
                           dir.path};
     Milter() {
-        if (!test::eventually([&] { return accepts(); }, 20s))
+        if (!test::eventually([&] { return test::accepts_connections(port); }, 20s))
             throw std::runtime_error("faxgw milter does not listen: " + process.stderr_so_far());
-    }
-    bool accepts() const {
-        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons(static_cast<uint16_t>(port));
-        const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-        ::close(fd);
-        return ok;
     }
     nlohmann::json jobs() const { return test::jobs_json(var, dir.path); }
 };
