@@ -1073,10 +1073,8 @@ std::filesystem::path below(const std::filesystem::path& var, const std::filesys
 }  // namespace
 
 std::string milter_socket_below(const std::filesystem::path& var, const std::string& spec) {
-    for (std::string_view kind : {"unix:", "local:"})
-        if (spec.starts_with(kind))
-            return std::string(kind) + below(var, spec.substr(kind.size())).string();
-    return spec;
+    const auto path = milter::unix_socket_path(spec);
+    return path ? "unix:" + below(var, *path).string() : spec;
 }
 
 std::string sample_config() {

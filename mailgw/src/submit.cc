@@ -64,14 +64,11 @@ std::vector<faxcore::Quota> quotas_for(const Envelope& envelope, const Limits& l
     return q;
 }
 
-// What can be decided of one fax recipient before the message comes: the
-// sender rules on the envelope alone (a rule that looks at From: or the
-// verdicts waits for the message) and, when `quotas` is set, whether the
-// sender's limits leave room for one more job (`earlier` jobs of this mail
-// before it). Throws Refusal. The milter asks this at RCPT TO; submit()
-// asks it too before it renders anything.
-void check_before_message(const FaxRecipient& recipient, const Envelope& envelope, int earlier,
-                          const Settings& settings, faxcore::Queue* quotas) {
+// The sender rules on the envelope alone, before the message comes (a
+// rule that looks at From: or the verdicts waits for it). Throws Refusal.
+// The milter asks this at RCPT TO; submit() before it parses anything.
+void check_rules_on_envelope(const FaxRecipient& recipient, const Envelope& envelope,
+                             const Settings& settings) {
     const RuleInput input{
         rule_sender(envelope.sender), "", envelope.sasl_user, envelope.client_address, "", "", "",
         recipient.destination.number};
@@ -79,9 +76,15 @@ void check_before_message(const FaxRecipient& recipient, const Envelope& envelop
         decision && decision->action == RuleAction::deny)
         throw Refusal{Verdict::refused,
                       "fax to " + recipient.destination.number + " refused: " + decision->reason};
-    if (!quotas) return;
+}
+
+// Whether the sender's limits leave room for `jobs` more jobs (of a page
+// at least) now. Throws Refusal. The milter asks this at RCPT TO; submit()
+// before it renders; the count is exact when the jobs are queued.
+void check_room(const Envelope& envelope, int jobs, const Settings& settings,
+                faxcore::Queue& queue) {
     try {
-        quotas->check_quotas(quotas_for(envelope, settings.limits), earlier + 1, 1);
+        queue.check_quotas(quotas_for(envelope, settings.limits), jobs, 1);
     } catch (const faxcore::QuotaExceeded& e) {
         throw Refusal{e.permanent() ? Verdict::over_quota : Verdict::rate_limited, e.what()};
     }
@@ -196,7 +199,7 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
                            faxcore::Queue& queue) {
     check_envelope(envelope);
     auto recipients = fax_recipients(envelope.recipients, settings);
-    for (const auto& r : recipients) check_before_message(r, envelope, 0, settings, nullptr);
+    for (const auto& r : recipients) check_rules_on_envelope(r, envelope, settings);
     ParsedMessage message = parse_message(raw, settings.prefer_html);
     bool hold = check_rules(envelope, message, recipients, settings);
     FaxOptions options = read_options(message);
@@ -248,11 +251,9 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
     if (auto earlier = queue.find_batch(submission.origin_key)) {
         submission.pages = earlier->pages;
     } else {
-        // A sender over a limit learns it before the gateway renders; the
-        // count is exact when the jobs are queued. (A repeated delivery
-        // queues nothing and so is never refused by a limit.)
-        for (std::size_t i = 0; i < recipients.size(); ++i)
-            check_before_message(recipients[i], envelope, static_cast<int>(i), settings, &queue);
+        // A sender over a limit learns it before the gateway renders. (A
+        // repeated delivery queues nothing and so is never refused by a limit.)
+        check_room(envelope, static_cast<int>(recipients.size()), settings, queue);
         compose();
     }
     try {
@@ -333,7 +334,8 @@ RecipientCheck check_recipient(const std::string& address, const Envelope& envel
         check_envelope(this_recipient);
         auto recipient = fax_recipient(address, settings);
         check.number = recipient->destination.number;
-        check_before_message(*recipient, envelope, earlier_fax_recipients, settings, &queue);
+        check_rules_on_envelope(*recipient, envelope, settings);
+        check_room(envelope, earlier_fax_recipients + 1, settings, queue);
     } catch (...) {
         SubmitResult failed = failure_of_current_exception();
         check.verdict = failed.verdict;

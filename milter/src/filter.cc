@@ -297,28 +297,23 @@ sfsistat on_close(SMFICTX* ctx) {
 // libmilter removes a unix socket's file before it listens: a second
 // milter on the same path would silently take the first one's place.
 bool someone_listens_on(const std::string& spec) {
-    for (std::string_view kind : {"unix:", "local:"}) {
-        if (!spec.starts_with(kind)) continue;
-        const std::string path = spec.substr(kind.size());
-        sockaddr_un address{};
-        if (path.size() >= sizeof address.sun_path) return false;
-        address.sun_family = AF_UNIX;
-        std::copy(path.begin(), path.end(), address.sun_path);
-        const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        const bool answered =
-            fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-        if (fd >= 0) ::close(fd);
-        return answered;
-    }
-    return false;
+    const auto path = unix_socket_path(spec);
+    sockaddr_un address{};
+    if (!path || path->native().size() >= sizeof address.sun_path) return false;
+    address.sun_family = AF_UNIX;
+    std::copy(path->native().begin(), path->native().end(), address.sun_path);
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const bool answered =
+        fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    if (fd >= 0) ::close(fd);
+    return answered;
 }
 
 // A unix socket is made with the umask of the queue (027): the MTA, whose
 // user is added to the gateway's group (adduser postfix faxgw), must be
 // able to connect, which takes write permission.
 void allow_group_to_connect(const std::string& spec) {
-    for (std::string_view kind : {"unix:", "local:"})
-        if (spec.starts_with(kind)) ::chmod(spec.substr(kind.size()).c_str(), 0660);
+    if (const auto path = unix_socket_path(spec)) ::chmod(path->c_str(), 0660);
 }
 
 int worker_count(int configured) {
@@ -328,6 +323,12 @@ int worker_count(int configured) {
 }
 
 }  // namespace
+
+std::optional<std::filesystem::path> unix_socket_path(const std::string& spec) {
+    for (std::string_view kind : {"unix:", "local:"})
+        if (spec.starts_with(kind)) return std::filesystem::path(spec.substr(kind.size()));
+    return std::nullopt;
+}
 
 void check_socket_spec(const std::string& spec) {
     for (std::string_view kind : {"inet:", "inet6:", "unix:", "local:"})

@@ -289,28 +289,6 @@ CpuSnapshot cpu_now(const test::Postfix& pf, const Milter* milter) {
 
 // --- The mails ---
 
-std::string base64(const std::string& in) {
-    static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve(in.size() * 4 / 3 + in.size() / 57 * 2 + 8);
-    std::size_t col = 0;
-    for (std::size_t i = 0; i < in.size(); i += 3) {
-        unsigned a = static_cast<unsigned char>(in[i]);
-        unsigned b = i + 1 < in.size() ? static_cast<unsigned char>(in[i + 1]) : 0;
-        unsigned c = i + 2 < in.size() ? static_cast<unsigned char>(in[i + 2]) : 0;
-        unsigned v = a << 16 | b << 8 | c;
-        out += t[v >> 18 & 63];
-        out += t[v >> 12 & 63];
-        out += i + 1 < in.size() ? t[v >> 6 & 63] : '=';
-        out += i + 2 < in.size() ? t[v & 63] : '=';
-        if ((col += 4) == 76) {
-            out += "\r\n";
-            col = 0;
-        }
-    }
-    return out + "\r\n";
-}
-
 // Every mail has a Message-ID of its own: the gateway takes a mail it has
 // seen for one sent again, and would queue nothing.
 std::string message_id(const std::string& run, int serial) {
@@ -365,7 +343,7 @@ std::string fax_mail_template(const Attachments& a) {
         "attached.\r\n";
     for (const auto& [name, bytes] : a.files)
         m += "--b\r\nContent-Type: application/pdf; name=\"" + name +
-             "\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64(bytes);
+             "\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + test::base64(bytes);
     return m + "--b--\r\n";
 }
 

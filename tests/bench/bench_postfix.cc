@@ -53,28 +53,6 @@ std::string make_pdf(const fs::path& dir) {
     return faxgw::test::slurp(dir / "noise.pdf");
 }
 
-std::string base64(const std::string& in) {
-    static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve(in.size() * 4 / 3 + in.size() / 57 * 2 + 8);
-    std::size_t col = 0;
-    for (std::size_t i = 0; i < in.size(); i += 3) {
-        unsigned a = static_cast<unsigned char>(in[i]);
-        unsigned b = i + 1 < in.size() ? static_cast<unsigned char>(in[i + 1]) : 0;
-        unsigned c = i + 2 < in.size() ? static_cast<unsigned char>(in[i + 2]) : 0;
-        unsigned v = a << 16 | b << 8 | c;
-        out += t[v >> 18 & 63];
-        out += t[v >> 12 & 63];
-        out += i + 1 < in.size() ? t[v >> 6 & 63] : '=';
-        out += i + 2 < in.size() ? t[v & 63] : '=';
-        if ((col += 4) == 76) {
-            out += "\r\n";
-            col = 0;
-        }
-    }
-    return out + "\r\n";
-}
-
 struct Kind {
     std::string name;
     std::string text;  // the mail, with MESSAGE-ID where each copy's id goes
@@ -208,7 +186,7 @@ int main(int argc, char** argv) try {
         "attached.\r\n"
         "--b\r\nContent-Type: application/pdf; name=\"noise.pdf\"\r\nContent-Transfer-Encoding: "
         "base64\r\n\r\n" +
-        base64(pdf) + "--b--\r\n";
+        faxgw::test::base64(pdf) + "--b--\r\n";
     std::vector<Kind> kinds = {{"plain-text", text, text_n}, {"pdf-1MB", pdf_mail, pdf_n}};
     std::printf(
         "faxgw-bench-postfix: %d plain-text mails (%zu bytes), %d mails with a %zu-byte PDF (%zu "

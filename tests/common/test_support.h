@@ -57,4 +57,27 @@ inline bool eventually(const std::function<bool()>& done, std::chrono::milliseco
     }
 }
 
+// Base64 in lines of 76 characters, each ending in CRLF, as MIME writes it.
+inline std::string base64(const std::string& in) {
+    static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve(in.size() * 4 / 3 + in.size() / 57 * 2 + 8);
+    std::size_t col = 0;
+    for (std::size_t i = 0; i < in.size(); i += 3) {
+        unsigned a = static_cast<unsigned char>(in[i]);
+        unsigned b = i + 1 < in.size() ? static_cast<unsigned char>(in[i + 1]) : 0;
+        unsigned c = i + 2 < in.size() ? static_cast<unsigned char>(in[i + 2]) : 0;
+        unsigned v = a << 16 | b << 8 | c;
+        out += t[v >> 18 & 63];
+        out += t[v >> 12 & 63];
+        out += i + 1 < in.size() ? t[v >> 6 & 63] : '=';
+        out += i + 2 < in.size() ? t[v & 63] : '=';
+        if ((col += 4) == 76) {
+            out += "\r\n";
+            col = 0;
+        }
+    }
+    return out + "\r\n";
+}
+
 }  // namespace faxgw::test

@@ -371,16 +371,7 @@ private:
                "}\n";
     }
 
-    static bool listening(int port) {
-        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons(static_cast<uint16_t>(port));
-        bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-        ::close(fd);
-        return ok;
-    }
+    static bool listening(int port) { return accepts_connections(port); }
 
     // FAXGW_KEEP_DOVECOT=1 keeps the folder (configuration, log, mail) to look at.
     void remove_dir() const {

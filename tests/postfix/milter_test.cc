@@ -5,7 +5,6 @@
 // neither a kill -9 nor a SIGTERM loses or doubles a job.
 #define BOOST_TEST_MODULE postfix milter
 #include <faxgw/faxcore.h>
-#include <mimetic/mimetic.h>
 #include <signal.h>
 
 #include <boost/test/unit_test.hpp>
@@ -90,13 +89,6 @@ std::string mail(const std::string& id, const std::string& from, const std::stri
            body;
 }
 
-std::string base64(const std::string& bytes) {
-    std::string encoded;
-    mimetic::Base64::Encoder encoder;
-    mimetic::encode(bytes.begin(), bytes.end(), encoder, std::back_inserter(encoded));
-    return encoded;
-}
-
 // A mail with attachments (type, name, bytes).
 std::string mail_with(const std::string& id, const std::string& to,
                       const std::vector<std::array<std::string, 3>>& attachments) {
@@ -106,7 +98,7 @@ std::string mail_with(const std::string& id, const std::string& to,
                     "boundary=B\n\n--B\nContent-Type: text/plain\n\nSee attached.\n";
     for (const auto& [type, name, bytes] : attachments)
         m += "--B\nContent-Type: " + type + "; name=" + name +
-             "\nContent-Transfer-Encoding: base64\n\n" + base64(bytes) + "\n";
+             "\nContent-Transfer-Encoding: base64\n\n" + test::base64(bytes) + "\n";
     return m + "--B--\n";
 }
 

@@ -313,16 +313,7 @@ private:
         if (::chown(p.c_str(), u, g) != 0) throw std::runtime_error("chown failed: " + p.string());
     }
 
-    bool listening() const {
-        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons(static_cast<uint16_t>(port));
-        bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-        ::close(fd);
-        return ok;
-    }
+    bool listening() const { return accepts_connections(port); }
 
     bool master_running() const {
         std::ifstream in(queue / "pid" / "master.pid");

@@ -232,20 +232,9 @@ private:
     }
 
     bool listening() {
-        if (!accepts(port)) return false;
+        if (!accepts_connections(port)) return false;
         if (pid_ <= 0) pid_ = daemon_pid();
         return pid_ > 0;
-    }
-
-    static bool accepts(int p) {
-        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons(static_cast<uint16_t>(p));
-        bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-        ::close(fd);
-        return ok;
     }
 
     // The .mc: a minimal MTA on 127.0.0.1 with every file in our folder,

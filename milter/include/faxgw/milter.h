@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,9 @@ struct Services {
 // inet6:PORT@HOST, unix:PATH or local:PATH (libmilter would take anything
 // else for the path of a unix socket).
 void check_socket_spec(const std::string& spec);
+
+// The file of a unix:PATH (or local:PATH) spec; nullopt for inet sockets.
+std::optional<std::filesystem::path> unix_socket_path(const std::string& spec);
 
 // Starts the workers and waits until they are warm, then listens on
 // settings.socket and filters until SIGTERM, SIGHUP or SIGINT.
