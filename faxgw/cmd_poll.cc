@@ -92,8 +92,9 @@ int poll(const PollOptions& o) {
         }
         return failed ? EX_TEMPFAIL : 0;
     }
+    const LiveConfig live(config);
     std::jthread mailer(
-        [&](std::stop_token stop) { deliver_mail_until(stop, config, log_to_stderr); });
+        [&](std::stop_token stop) { deliver_mail_until(stop, live, log_to_stderr); });
     watch_until_signal(config.imap_accounts, services);
     return 0;
 }

@@ -12,110 +12,279 @@
 //     `faxgw poll` does. Jobs a
 //     killed predecessor left mid-call are sent again from their first
 //     unconfirmed page. Stops after the calls in flight on SIGTERM or SIGINT.
+//     SIGHUP reads the configuration file again: retry, refused callers,
+//     the station ID, mail (routes, templates, relay), rules and limits of
+//     the IMAP mailboxes apply to new work, and calls in flight finish as
+//     they began; a file with an error is refused with the error logged, and
+//     the old settings stay. paths.*, lines.*, metrics.*, [sip],
+//     [audiosocket] and [ami] take effect at the next start.
+//     With metrics.listen set, serves /metrics (Prometheus text format:
+//     jobs by state, attempts by outcome, pages, line seconds, lines busy,
+//     jobs due and the oldest one's wait, outbox mails) and /health (503
+//     when the scheduler has not gone round for two minutes) over HTTP.
+//     Started by systemd (Type=notify), it says when it is ready, reloading
+//     and stopping, pets the watchdog (WatchdogSec) from the scheduler's
+//     own loop, so a stalled scheduler gets restarted, and logs to the
+//     journal with priorities and the fields FAX_JOB_ID, FAX_NUMBER,
+//     FAX_OUTCOME, FAX_JOB_STATE, FAX_DID, FAX_CALLER (logging.*).
 //     Only one `faxgw run` works on a state folder at a time.
 //     A queue another process holds locked (a backup) is waited for; a
 //     queue that cannot be used (corrupt, wrong schema) ends the daemon
 //     with the reason on stderr.
 // EXIT STATUS
 //     0 stopped by a signal; 70 the queue cannot be used; 75 another
-//     faxgw process runs the gateway on the state folder; 78 configuration
-//     error.
+//     faxgw process runs the gateway on the state folder; 71 metrics.listen
+//     cannot be bound (in use); 78 configuration error.
 #include <pthread.h>
 #include <sysexits.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <iostream>
+#include <mutex>
 #include <stop_token>
 #include <thread>
 
 #include "commands.h"
 #include "lines.h"
+#include "logging.h"
+#include "metrics.h"
+#include "service.h"
 
 namespace faxgw {
 namespace {
 
-// SIGTERM and SIGINT are taken by a thread of their own with sigwait, so
-// that no handler runs in the middle of a spandsp call or an SQLite
-// transaction. However run_daemon() ends (an exception included), the
-// destructor wakes that thread, so that joining it never hangs.
-class StopOnSignal {
+// SIGTERM, SIGINT and SIGHUP are taken by a thread of their own with
+// sigwait, so that no handler runs in the middle of a spandsp call or an
+// SQLite transaction. SIGHUP only raises a flag and wakes the scheduler,
+// which reloads between rounds. However run_daemon() ends (an exception
+// included), the destructor wakes that thread, so that joining it never
+// hangs.
+class DaemonSignals {
 public:
-    StopOnSignal() {
+    DaemonSignals() {
         sigemptyset(&signals_);
         sigaddset(&signals_, SIGTERM);
         sigaddset(&signals_, SIGINT);
+        sigaddset(&signals_, SIGHUP);
         pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
         waiter_ = std::jthread([this] {
-            int sig = 0;
-            sigwait(&signals_, &sig);
+            for (;;) {
+                int sig = 0;
+                sigwait(&signals_, &sig);
+                if (sig != SIGHUP || stop_.stop_requested()) break;
+                reload_.store(true);
+                std::lock_guard lock(wake_mutex_);
+                if (wake_) wake_();
+            }
             stop_.request_stop();
         });
     }
-    ~StopOnSignal() {
+    ~DaemonSignals() {
         if (!stop_.stop_requested()) pthread_kill(waiter_.native_handle(), SIGTERM);
     }
-    StopOnSignal(const StopOnSignal&) = delete;
-    StopOnSignal& operator=(const StopOnSignal&) = delete;
+    DaemonSignals(const DaemonSignals&) = delete;
+    DaemonSignals& operator=(const DaemonSignals&) = delete;
+
     std::stop_token token() const { return stop_.get_token(); }
+    // While the scheduler exists, a SIGHUP wakes it with `wake`.
+    void wake_on_sighup(std::function<void()> wake) {
+        std::lock_guard lock(wake_mutex_);
+        wake_ = std::move(wake);
+    }
+    // True once per SIGHUP (several before a round count as one).
+    bool take_reload_request() { return reload_.exchange(false); }
 
 private:
     sigset_t signals_{};
     std::stop_source stop_;
+    std::atomic<bool> reload_{false};
+    std::mutex wake_mutex_;
+    std::function<void()> wake_;
     std::jthread waiter_;  // last: started when the rest is ready
 };
-
-void log_line(const std::string& line) { std::cerr << line << std::endl; }
 
 // Opens the queue (or the outbox in its database) with `open`, waiting out
 // a lock another process holds (a backup, an sqlite3 shell): that passes.
 // Nothing when stopped while waiting.
 template <typename Open>
-auto open_waiting(const std::stop_token& stop, Open open) -> decltype(open()) {
+auto open_waiting(const std::stop_token& stop, const Logger& log, Open open) -> decltype(open()) {
     for (bool told = false; !stop.stop_requested(); told = true) {
         try {
             return open();
         } catch (const faxcore::TemporaryError& e) {
-            if (!told) log_line(std::string("faxgw run: queue unavailable, retrying: ") + e.what());
+            if (!told)
+                log(std::string("faxgw run: warning: queue unavailable, retrying: ") + e.what());
             std::this_thread::sleep_for(std::chrono::seconds(1));
         }
     }
     return nullptr;
 }
 
+// The scheduler's settings for `config`. A submit renders a mail's parts
+// one after another, each under the renderer's limits: its scratch files
+// live for several of them.
+faxcore::GatewaySettings gateway_settings(const Config& config) {
+    auto settings = config.gateway;
+    const auto& render = config.mail.render;
+    settings.sweep.scratch_age = std::max<std::int64_t>(
+        settings.sweep.scratch_age, 10 * std::max(render.wall_seconds, render.cpu_seconds));
+    return settings;
+}
+
+// The IMAP mailboxes of the current settings, watched on a thread of their
+// own; started again with the new settings on reload.
+class MailboxWatch {
+public:
+    MailboxWatch(const Logger& log) : log_(log) {}
+    void start(const std::shared_ptr<const Config>& config) {
+        thread_ = {};  // stops and joins the watch of the old settings
+        if (config->imap_accounts.empty()) return;
+        services_ = imap_services(*config);
+        services_.log = log_;
+        thread_ = std::jthread([config, this](std::stop_token stop) {
+            imap::watch_all(config->imap_accounts, services_, stop);
+        });
+    }
+
+private:
+    const Logger& log_;
+    imap::Services services_;
+    std::jthread thread_;  // last: stopped before the services go
+};
+
+// The figures of one scrape, read afresh on the endpoint's thread with
+// connections of its own (SQLite connections are not shared across threads).
+MetricsFigures figures_of(const Config& config, const faxcore::Gateway& gateway) {
+    MetricsFigures f;
+    const auto now = std::time(nullptr);
+    auto queue = faxcore::Queue::open(config.var);
+    for (const auto& job : queue->jobs()) {
+        ++f.jobs_by_state[std::string(faxcore::to_string(job.state))];
+        f.pages_sent += job.pages_confirmed;
+        for (const auto& a : job.attempts) {
+            ++f.attempts_by_outcome[std::string(faxcore::describe(a.outcome).name)];
+            f.line_seconds += a.line_seconds;
+        }
+        const bool waiting =
+            job.state == faxcore::JobState::queued || job.state == faxcore::JobState::retry_wait;
+        if (waiting && job.next_attempt_at <= now) {
+            ++f.jobs_due;
+            f.oldest_due_age_seconds =
+                std::max<double>(f.oldest_due_age_seconds, double(now - job.next_attempt_at));
+        }
+    }
+    for (const auto& mail : mailgw::Outbox(config.var).list(true))
+        ++f.outbox_by_state[std::string(mailgw::to_string(mail.state))];
+    f.lines = config.gateway.lines;
+    f.lines_busy = gateway.lines_busy();
+    return f;
+}
+
+// Healthy while the scheduler's rounds come: it goes round at least every
+// minute, and every heartbeat when one is asked for.
+class RoundClock {
+public:
+    void round() { last_ = std::chrono::steady_clock::now().time_since_epoch().count(); }
+    Health health() const {
+        const auto since = std::chrono::steady_clock::now() -
+                           std::chrono::steady_clock::time_point(
+                               std::chrono::steady_clock::duration(last_.load()));
+        const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since).count();
+        if (seconds > 120)
+            return {false, "stalled: no scheduler round for " + std::to_string(seconds) + " s"};
+        return {true, "ok: last scheduler round " + std::to_string(seconds) + " s ago"};
+    }
+
+private:
+    std::atomic<std::chrono::steady_clock::rep> last_{
+        std::chrono::steady_clock::now().time_since_epoch().count()};
+};
+
+std::string ready_status(const Config& config) {
+    return std::to_string(config.gateway.lines) + " " + config.line_backend +
+           " line(s), state in " + config.var.string();
+}
+
 int run_daemon(const CommonOptions& o) {
-    auto config = o.load();
-    report_warnings(config);
+    LiveConfig live(o.load());
+    auto config = live.get();
+    report_warnings(*config);
+    const Logger log(config->logging, "faxgw");
+    const ServiceNotifier service;
     try {
-        faxcore::RunLock run_lock(config.var);  // before anything touches the jobs
-        StopOnSignal signals;
+        faxcore::RunLock run_lock(config->var);  // before anything touches the jobs
+        DaemonSignals signals;
         auto queue =
-            open_waiting(signals.token(), [&] { return faxcore::Queue::open(config.var); });
-        auto outbox = open_waiting(signals.token(),
-                                   [&] { return std::make_unique<mailgw::Outbox>(config.var); });
+            open_waiting(signals.token(), log, [&] { return faxcore::Queue::open(config->var); });
+        auto outbox = open_waiting(signals.token(), log,
+                                   [&] { return std::make_unique<mailgw::Outbox>(config->var); });
         if (!queue || !outbox) return 0;
-        // A submit renders a mail's parts one after another, each under the
-        // renderer's limits: its scratch files live for several of them.
-        auto settings = config.gateway;
-        const auto& render = config.mail.render;
-        settings.sweep.scratch_age = std::max<std::int64_t>(
-            settings.sweep.scratch_age, 10 * std::max(render.wall_seconds, render.cpu_seconds));
-        faxcore::Gateway gateway(*queue, settings, config.var, log_line, make_line_backend(config));
+        faxcore::Gateway gateway(*queue, gateway_settings(*config), config->var, log,
+                                 make_line_backend(*config));
+        signals.wake_on_sighup([&gateway] { gateway.wake(); });
+        // However this block ends, no signal reaches the gateway once gone.
+        struct Unhook {
+            DaemonSignals& signals;
+            ~Unhook() { signals.wake_on_sighup({}); }
+        } unhook{signals};
         // Mail leaves on a thread of its own: a relay that is slow or down
         // must not hold up the lines.
-        std::jthread mailer(
-            [&](std::stop_token stop) { deliver_mail_until(stop, config, log_line); });
+        std::jthread mailer([&](std::stop_token stop) { deliver_mail_until(stop, live, log); });
         // And the IMAP mailboxes are watched, when there are any.
-        auto imap = imap_services(config);
-        imap.log = log_line;
-        std::jthread poller;
-        if (!config.imap_accounts.empty())
-            poller = std::jthread(
-                [&](std::stop_token stop) { imap::watch_all(config.imap_accounts, imap, stop); });
-        log_line("faxgw run: " + std::to_string(config.gateway.lines) + " " + config.line_backend +
-                 " line(s), state in " + config.var.string());
-        gateway.run(signals.token(), [&] { hand_results_to_mail(*queue, *outbox, config); });
+        MailboxWatch mailboxes(log);
+        mailboxes.start(config);
+        RoundClock rounds;
+        std::unique_ptr<MetricsEndpoint> metrics;
+        if (!config->metrics.host.empty()) try {
+                metrics = std::make_unique<MetricsEndpoint>(
+                    config->metrics.host, config->metrics.port,
+                    [&] { return figures_of(*live.get(), gateway); },
+                    [&] { return rounds.health(); });
+            } catch (const std::runtime_error& e) {
+                log({std::string("faxgw run: ") + e.what(), faxcore::LogEvent::Priority::error});
+                return EX_OSERR;
+            }
+        log("faxgw run: " + ready_status(*config));
+        service.ready(ready_status(*config));
+
+        auto reload = [&] {
+            service.reloading();
+            try {
+                live.set(o.load());
+            } catch (const std::exception& e) {
+                log({std::string("faxgw run: reload refused, the old settings stay: ") + e.what(),
+                     faxcore::LogEvent::Priority::error});
+                service.ready(ready_status(*live.get()));
+                return;
+            }
+            auto fresh = live.get();
+            report_warnings(*fresh);
+            gateway.reload(gateway_settings(*fresh));
+            mailboxes.start(fresh);
+            log(
+                {"faxgw run: configuration reloaded (paths, lines, metrics, [sip], [audiosocket] "
+                 "and [ami] "
+                 "take effect at the next start)",
+                 faxcore::LogEvent::Priority::notice});
+            service.ready(ready_status(*fresh));
+        };
+        // Every 10 s for /health, more often when systemd's watchdog asks.
+        faxcore::Heartbeat heartbeat{std::chrono::seconds(10), [&] {
+                                         rounds.round();
+                                         service.alive();
+                                     }};
+        if (auto every = service.alive_every()) heartbeat.every = std::min(heartbeat.every, *every);
+        gateway.run(
+            signals.token(),
+            [&] {
+                if (signals.take_reload_request()) reload();
+                hand_results_to_mail(*queue, *outbox, *live.get());
+            },
+            heartbeat);
+        service.stopping();
         return 0;
     } catch (const faxcore::StateFolderBusy& e) {
         std::cerr << "faxgw run: " << e.what() << "\n";
@@ -123,7 +292,8 @@ int run_daemon(const CommonOptions& o) {
     } catch (const std::exception& e) {
         // A daemon that cannot work says why and ends, so that its
         // supervisor (systemd) sees it and restarts it.
-        std::cerr << "faxgw run: cannot go on: " << e.what() << std::endl;
+        log({std::string("faxgw run: cannot go on: ") + e.what(),
+             faxcore::LogEvent::Priority::error});
         return EX_SOFTWARE;
     }
 }

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -19,6 +21,20 @@ struct CommonOptions {
     std::optional<std::filesystem::path> var;
     void add_to(CLI::App& cmd);
     Config load() const { return load_config(config_file, var); }
+};
+
+// The settings a long-running command works with. `faxgw run` swaps them
+// whole on SIGHUP; readers take a snapshot per unit of work (a round, a
+// delivery) and never hold a reference across rounds.
+class LiveConfig {
+public:
+    explicit LiveConfig(Config config)
+        : current_(std::make_shared<const Config>(std::move(config))) {}
+    std::shared_ptr<const Config> get() const { return current_.load(); }
+    void set(Config config) { current_.store(std::make_shared<const Config>(std::move(config))); }
+
+private:
+    std::atomic<std::shared_ptr<const Config>> current_;
 };
 
 // Each returns the subcommand it added; its callback sets `exit_code`.
@@ -53,9 +69,10 @@ void report_warnings(const Config& config);
 // once at the end).
 void hand_results_to_mail(faxcore::Queue& queue, mailgw::Outbox& outbox, const Config& config);
 
-// Delivers the outbox's mail as it falls due (smtp.url, or the Maildirs),
-// until `stop`; failures are logged, one line each.
-void deliver_mail_until(const std::stop_token& stop, const Config& config,
+// Delivers the outbox's mail as it falls due (smtp.url, or the Maildirs,
+// of the settings current at each delivery), until `stop`; failures are
+// logged, one line each.
+void deliver_mail_until(const std::stop_token& stop, const LiveConfig& config,
                         const std::function<void(const std::string&)>& log);
 
 }  // namespace faxgw

@@ -494,6 +494,30 @@ std::string milter_socket(const toml::node& n) {
     return spec;
 }
 
+// "127.0.0.1:9469" or "[::1]:9469": an address to bind, not a name to
+// resolve, so that what is exposed is plain from the file.
+Config::Metrics metrics_listen(const toml::node& n) {
+    const std::string spec = str(n);
+    if (spec.empty()) return {};
+    const auto colon = spec.rfind(':');
+    std::string host = colon == std::string::npos ? "" : spec.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    in6_addr address{};
+    const bool is_address = inet_pton(AF_INET, host.c_str(), &address) == 1 ||
+                            inet_pton(AF_INET6, host.c_str(), &address) == 1;
+    int port = 0;
+    const std::string port_text = colon == std::string::npos ? "" : spec.substr(colon + 1);
+    const bool port_ok = !port_text.empty() && port_text.size() <= 5 &&
+                         port_text.find_first_not_of("0123456789") == std::string::npos &&
+                         (port = std::stoi(port_text)) >= 1 && port <= 65535;
+    if (!is_address || !port_ok)
+        bad(n,
+            "metrics.listen: expected ADDRESS:PORT (\"127.0.0.1:9469\", \"[::1]:9469\"), not \"" +
+                spec + "\"");
+    return {host, port};
+}
+
 const std::vector<Key>& keys() {
     static const std::vector<Key> table = {
         {"paths.var", R"("var")",
@@ -705,6 +729,16 @@ const std::vector<Key>& keys() {
          "# (milter progress), so its milter_content_timeout does not cut in.",
          [](auto& n, Config& c) { c.milter.decide_seconds = int(integer(n)); },
          {10, 7200}},
+
+        {"logging.mask_numbers", "false",
+         "Mask the last four digits of phone numbers in the daemons' log lines and journal\n"
+         "# fields (\"+1555100xxxx\"): numbers are personal data. Job records keep them whole.",
+         [](auto& n, Config& c) { c.logging.mask_numbers = boolean(n); }},
+        {"metrics.listen", R"("")",
+         "HOST:PORT where `faxgw run` serves /metrics (Prometheus text format) and /health\n"
+         "# over HTTP, e.g. \"127.0.0.1:9469\"; empty = off. Anyone who can reach it sees\n"
+         "# the queue's figures (no numbers, no addresses): keep it on loopback or a trusted net.",
+         [](auto& n, Config& c) { c.metrics = metrics_listen(n); }},
 
         {"retry.max_attempts",
          "6",

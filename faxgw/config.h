@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "logging.h"
+
 namespace faxgw {
 
 struct Config {
@@ -28,7 +30,12 @@ struct Config {
     mailgw::Settings mail;
     std::vector<imap::Account> imap_accounts;  // [[imap.accounts]]: mailboxes `faxgw poll` watches
     milter::Settings milter;                   // [milter]: `faxgw milter`
-    std::vector<std::string> warnings;         // unknown keys and the like
+    LogSettings logging;                       // [logging]: the daemons' log
+    struct Metrics {
+        std::string host;  // an IP address; empty = no endpoint
+        int port = 0;
+    } metrics;  // metrics.listen: where `faxgw run` serves /metrics and /health
+    std::vector<std::string> warnings;  // unknown keys and the like
 };
 
 // A configuration error with its place: "FILE:LINE:COL: what is wrong".

@@ -39,7 +39,7 @@ void hand_results_to_mail(faxcore::Queue& queue, mailgw::Outbox& outbox, const C
     }
 }
 
-void deliver_mail_until(const std::stop_token& stop, const Config& config,
+void deliver_mail_until(const std::stop_token& stop, const LiveConfig& live,
                         const std::function<void(const std::string&)>& log) {
     std::optional<mailgw::Outbox> outbox;
     std::mutex mutex;
@@ -48,9 +48,10 @@ void deliver_mail_until(const std::stop_token& stop, const Config& config,
         // The database may be locked or damaged for a while: the lines go on,
         // and so does this thread, a little later.
         try {
-            if (!outbox) outbox.emplace(config.var);
+            const auto config = live.get();
+            if (!outbox) outbox.emplace(config->var);
             const auto due = outbox->next_due();
-            if (due && *due <= std::time(nullptr)) outbox->deliver_due(config.mail.relay, log);
+            if (due && *due <= std::time(nullptr)) outbox->deliver_due(config->mail.relay, log);
         } catch (const std::exception& e) {
             log(std::string("faxgw: warning: mail not delivered: ") + e.what());
         }

@@ -49,8 +49,9 @@ double process_cpu_seconds() {
            (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-std::string format_attempt_log(const Job& job, const Attempt& a, JobState next,
-                               const std::string& reason) {
+// One line per attempt, with the fields a journal indexes. A delivered fax
+// is news (info), a retry worth a look (notice), a failed job a warning.
+LogEvent attempt_event(const Job& job, const Attempt& a, JobState next, const std::string& reason) {
     std::ostringstream s;
     s << "J" << job.id << ": to=" << job.number << " line=" << a.line << " attempt=" << a.number
       << " pages=" << (a.first_page - 1 + a.pages_confirmed) << "/" << job.pages
@@ -60,7 +61,15 @@ std::string format_attempt_log(const Job& job, const Attempt& a, JobState next,
       << " outcome=" << describe(a.outcome).name << " state=" << to_string(next);
     if (!a.t30_text.empty()) s << " t30=\"" << a.t30_text << "\"";
     if (!reason.empty()) s << " reason=\"" << reason << "\"";
-    return s.str();
+    const auto priority = next == JobState::failed ? LogEvent::Priority::warning
+                          : next == JobState::done ? LogEvent::Priority::info
+                                                   : LogEvent::Priority::notice;
+    return {s.str(),
+            priority,
+            {{"FAX_JOB_ID", std::to_string(job.id)},
+             {"FAX_NUMBER", job.number},
+             {"FAX_OUTCOME", std::string(describe(a.outcome).name)},
+             {"FAX_JOB_STATE", std::string(to_string(next))}}};
 }
 
 // spandsp closes a received file but does not fsync it; the inbound row
@@ -89,6 +98,10 @@ public:
             }
         return std::nullopt;
     }
+    int busy() const {
+        std::lock_guard lock(mutex_);
+        return static_cast<int>(std::count(free_.begin(), free_.end(), false));
+    }
     bool any_free() const {
         std::lock_guard lock(mutex_);
         return std::find(free_.begin(), free_.end(), true) != free_.end();
@@ -116,7 +129,11 @@ struct Gateway::Impl final : InboundSink {
     }
 
     SqliteQueue& queue;
+    // Written only by the scheduler's thread, under settings_mutex; read
+    // there freely, and from the lines' threads under the mutex.
     GatewaySettings settings;
+    mutable std::mutex settings_mutex;
+    std::optional<GatewaySettings> reloaded;  // for the next round
     std::unique_ptr<LineBackend> lines;
     LogSink log;
     LinePool pool;
@@ -139,11 +156,14 @@ struct Gateway::Impl final : InboundSink {
         int line() const override { return index; }
     };
     bool refuses_caller(const std::string& caller) const override {
+        std::lock_guard lock(settings_mutex);
         for (const auto& pattern : settings.refused_callers)
             if (::fnmatch(pattern.c_str(), caller.c_str(), 0) == 0) {
                 if (log)
-                    log("inbound call from " + caller + " refused (refused caller " + pattern +
-                        ")");
+                    log({"inbound call from " + caller + " refused (refused caller " + pattern +
+                             ")",
+                         LogEvent::Priority::notice,
+                         {{"FAX_CALLER", caller}}});
                 return true;
             }
         return false;
@@ -161,8 +181,12 @@ struct Gateway::Impl final : InboundSink {
         fsync_file(fax.tiff);
         auto id = queue.add_inbound(fax);
         if (log)
-            log("inbound " + std::to_string(id) + ": did=" + fax.did + " caller=" + fax.caller +
-                " pages=" + std::to_string(fax.pages) + (fax.complete ? "" : " incomplete"));
+            log({"inbound " + std::to_string(id) + ": did=" + fax.did + " caller=" + fax.caller +
+                     " pages=" + std::to_string(fax.pages) + (fax.complete ? "" : " incomplete"),
+                 fax.complete ? LogEvent::Priority::info : LogEvent::Priority::warning,
+                 {{"FAX_INBOUND_ID", std::to_string(id)},
+                  {"FAX_DID", fax.did},
+                  {"FAX_CALLER", fax.caller}}});
     }
 
     // Starts calls for due jobs while lines are free. Returns calls started.
@@ -196,38 +220,41 @@ struct Gateway::Impl final : InboundSink {
         numbers_in_call.insert(f->job.number);
         if (first_dial < 0) first_dial = now;
         if (log)
-            log("J" + std::to_string(f->job.id) + ": dial to=" + f->job.number +
-                " line=" + line_name + " attempt=" + std::to_string(f->attempt) +
-                " first_page=" + std::to_string(f->first_page));
+            log({"J" + std::to_string(f->job.id) + ": dial to=" + f->job.number +
+                     " line=" + line_name + " attempt=" + std::to_string(f->attempt) +
+                     " first_page=" + std::to_string(f->first_page),
+                 LogEvent::Priority::info,
+                 {{"FAX_JOB_ID", std::to_string(f->job.id)}, {"FAX_NUMBER", f->job.number}}});
         InFlight* raw = f.get();
-        f->call = std::async(std::launch::async, [this, raw, line_name] {
-            OutgoingCall call{raw->job,        raw->attempt,        raw->first_page, raw->line,
-                              raw->started_at, settings.station_id, raw->options};
-            auto on_page = [this, raw](int confirmed_in_call) {
-                // Runs inside spandsp's callbacks, which no exception may
-                // cross. A busy queue loses only this early record: the
-                // attempt's end records the pages confirmed as well.
+        f->call = std::async(
+            std::launch::async, [this, raw, line_name, station_id = settings.station_id] {
+                OutgoingCall call{raw->job,        raw->attempt, raw->first_page, raw->line,
+                                  raw->started_at, station_id,   raw->options};
+                auto on_page = [this, raw](int confirmed_in_call) {
+                    // Runs inside spandsp's callbacks, which no exception may
+                    // cross. A busy queue loses only this early record: the
+                    // attempt's end records the pages confirmed as well.
+                    try {
+                        queue.record_progress(raw->job.id, raw->attempt,
+                                              raw->first_page - 1 + confirmed_in_call);
+                    } catch (const std::exception&) {
+                    }
+                };
+                Attempt r;
                 try {
-                    queue.record_progress(raw->job.id, raw->attempt,
-                                          raw->first_page - 1 + confirmed_in_call);
-                } catch (const std::exception&) {
+                    r = lines->place_call(call, on_page, hang_up.get_token());
+                } catch (const std::exception& e) {
+                    r = attempt_of(call, PartyReport{}, 0);
+                    r.outcome = Outcome::protocol_error;
+                    r.detail = std::string("line error: ") + e.what();
                 }
-            };
-            Attempt r;
-            try {
-                r = lines->place_call(call, on_page, hang_up.get_token());
-            } catch (const std::exception& e) {
-                r = attempt_of(call, PartyReport{}, 0);
-                r.outcome = Outcome::protocol_error;
-                r.detail = std::string("line error: ") + e.what();
-            }
-            r.line = line_name;
-            // Publish the result before waking the scheduler, so that the
-            // wake-up never finds the call still unfinished.
-            raw->outcome = std::move(r);
-            raw->finished.store(true, std::memory_order_release);
-            wakeup.notify();
-        });
+                r.line = line_name;
+                // Publish the result before waking the scheduler, so that the
+                // wake-up never finds the call still unfinished.
+                raw->outcome = std::move(r);
+                raw->finished.store(true, std::memory_order_release);
+                wakeup.notify();
+            });
         in_flight.push_back(std::move(f));
         return true;
     }
@@ -285,7 +312,7 @@ struct Gateway::Impl final : InboundSink {
         stats.calls++;
         stats.line_seconds += a.line_seconds;
         last_hangup = std::max(last_hangup, now);
-        if (log) log(format_attempt_log(f.job, a, next, reason));
+        if (log) log(attempt_event(f.job, a, next, reason));
     }
 
     void release(InFlight& f) {
@@ -329,7 +356,9 @@ struct Gateway::Impl final : InboundSink {
         if (recovered) return;
         int n = queue.recover_interrupted();
         recovered = true;
-        if (n && log) log("recovered " + std::to_string(n) + " job(s) interrupted mid-call");
+        if (n && log)
+            log({"recovered " + std::to_string(n) + " job(s) interrupted mid-call",
+                 LogEvent::Priority::notice});
     }
 
     std::int64_t next_sweep = 0;  // at start-up first
@@ -342,8 +371,21 @@ struct Gateway::Impl final : InboundSink {
             log("removed " + std::to_string(removed) + " file(s) left behind in the spool");
     }
 
+    // Settings given by reload() apply from here on; the line count stays,
+    // since the backend was built for it.
+    void take_reloaded_settings() {
+        std::lock_guard lock(settings_mutex);
+        if (!reloaded) return;
+        const int lines_built = settings.lines;
+        settings = std::move(*reloaded);
+        settings.lines = lines_built;
+        reloaded.reset();
+        next_sweep = 0;
+    }
+
     // One round on the real clock. Returns how long to wait for the next.
     std::chrono::milliseconds step(std::int64_t now, const std::function<void()>& after_events) {
+        take_reloaded_settings();
         recover_once();
         sweep_when_due(now);
         reap(now, false);
@@ -358,11 +400,12 @@ struct Gateway::Impl final : InboundSink {
     // spell, so that the log shows why nothing moves.
     std::optional<std::string> waiting_for_queue;
     void queue_unavailable(const std::string& why) {
-        if (!waiting_for_queue && log) log("queue unavailable, retrying: " + why);
+        if (!waiting_for_queue && log)
+            log({"queue unavailable, retrying: " + why, LogEvent::Priority::warning});
         waiting_for_queue = why;
     }
     void queue_available() {
-        if (waiting_for_queue && log) log("queue available again");
+        if (waiting_for_queue && log) log({"queue available again", LogEvent::Priority::notice});
         waiting_for_queue.reset();
     }
 
@@ -414,11 +457,26 @@ RunStats Gateway::run_until_idle(const std::function<void()>& after_events) {
     return s.stats;
 }
 
-void Gateway::run(std::stop_token stop, const std::function<void()>& after_events) {
+void Gateway::wake() { impl_->wakeup.notify(); }
+
+int Gateway::lines_busy() const { return impl_->pool.busy(); }
+
+void Gateway::reload(const GatewaySettings& settings) {
+    {
+        std::lock_guard lock(impl_->settings_mutex);
+        impl_->reloaded = settings;
+    }
+    wake();
+}
+
+void Gateway::run(std::stop_token stop, const std::function<void()>& after_events,
+                  const Heartbeat& heartbeat) {
     auto& s = *impl_;
     std::stop_callback wake_on_stop(stop, [&s] { s.wakeup.notify(); });
     constexpr std::chrono::milliseconds busy_retry{1000};
     while (!stop.stop_requested()) {
+        // From this thread only: a round that hangs stops the beats.
+        if (heartbeat.beat) heartbeat.beat();
         auto wait = busy_retry;
         try {
             wait = s.step(unix_now(), after_events);
@@ -430,7 +488,8 @@ void Gateway::run(std::stop_token stop, const std::function<void()>& after_event
             s.queue_unavailable(e.what());
         }
         // Woken by a call ending, by `faxgw submit` through the FIFO, or at
-        // the latest when the next retry falls due.
+        // the latest when the next retry or heartbeat falls due.
+        if (heartbeat.beat) wait = std::min(wait, heartbeat.every);
         s.wakeup.wait(wait);
     }
     // Real lines hang up (the attempt ends "interrupted" and is retried from

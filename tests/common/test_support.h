@@ -2,7 +2,11 @@
 // files read, and the project's sample mails.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -31,6 +35,25 @@ struct TempDir {
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
 };
+
+// A TCP port on 127.0.0.1 that nobody listens on: bind port 0, read it back.
+// (Postfix binds with SO_REUSEPORT and would share a busy port silently.)
+inline int free_loopback_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) throw std::runtime_error("socket() failed");
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    socklen_t len = sizeof a;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+        ::close(fd);
+        throw std::runtime_error("cannot bind a port on 127.0.0.1");
+    }
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
 
 // The whole file; throws if it cannot be read, so a missing fixture fails loudly.
 inline std::string slurp(const std::filesystem::path& p) {

@@ -2,6 +2,9 @@
 #include <faxgw/faxcore/gateway.h>
 
 #include <boost/test/unit_test.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "fixture.h"
 #include "sim_network.h"
@@ -230,4 +233,93 @@ BOOST_AUTO_TEST_CASE(a_number_is_called_from_its_remembered_rung) {
     BOOST_TEST(!kept.ecm);
     // Other numbers start at the top.
     BOOST_TEST(rig.queue.call_options("+15551002").max_bit_rate == 14400);
+}
+
+namespace {
+
+// Gateway::run on the real clock, on a thread of its own, with a heartbeat
+// every 20 ms and a round hook the test can hold up.
+struct RunningGateway {
+    Rig& rig;
+    faxcore::Gateway gateway;
+    std::atomic<int> beats{0};
+    std::mutex mutex;
+    std::condition_variable released;
+    bool hold = false, held = false;
+    std::stop_source stop;
+    std::jthread thread;
+
+    RunningGateway(Rig& r, const faxcore::GatewaySettings& s)
+        : rig(r), gateway(r.queue, s, r.dir.path, [](const std::string&) {}) {
+        faxcore::Heartbeat heartbeat{std::chrono::milliseconds(20), [this] { ++beats; }};
+        thread = std::jthread([this, heartbeat] {
+            gateway.run(
+                stop.get_token(), [this] { hang_while_held(); }, heartbeat);
+        });
+    }
+    ~RunningGateway() {
+        release();
+        stop.request_stop();
+    }
+    void hang_while_held() {
+        std::unique_lock lock(mutex);
+        held = hold;
+        released.wait(lock, [this] { return !hold; });
+        held = false;
+    }
+    void release() {
+        std::lock_guard lock(mutex);
+        hold = false;
+        released.notify_all();
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_round_that_hangs_stops_the_heartbeat_until_it_returns) {
+    using namespace std::chrono_literals;
+    Rig rig;
+    RunningGateway g(rig, network());
+    BOOST_REQUIRE(test::eventually([&] { return g.beats >= 5; }, 5s));
+    {
+        std::lock_guard lock(g.mutex);
+        g.hold = true;
+    }
+    g.gateway.wake();
+    BOOST_REQUIRE(test::eventually(
+        [&] {
+            std::lock_guard lock(g.mutex);
+            return g.held;
+        },
+        5s));
+    const int beats_when_hung = g.beats;
+    std::this_thread::sleep_for(300ms);  // 15 heartbeats' time
+    BOOST_TEST(g.beats == beats_when_hung);
+    g.release();
+    BOOST_TEST(test::eventually([&] { return g.beats >= beats_when_hung + 5; }, 5s));
+}
+
+BOOST_AUTO_TEST_CASE(reloaded_settings_apply_to_the_next_jobs) {
+    using namespace std::chrono_literals;
+    Rig rig;
+    auto settings = network();
+    settings.retry.max_attempts = 1;  // a busy number fails at once
+    settings.retry.busy_delay = 0;
+    settings.sim.busy_seconds = 0;
+    RunningGateway g(rig, settings);
+    settings.retry.max_attempts = 3;
+    g.gateway.reload(settings);
+    BOOST_REQUIRE(test::eventually([&] { return g.beats >= 3; }, 5s));  // taken by now
+    auto pages = test::synthetic_pages(1, render::Resolution::fine);
+    auto id =
+        rig.queue.enqueue(test::submission(rig.queue, "<busy@x>", pages, {"+15551003"})).jobs[0];
+    g.gateway.wake();
+    std::optional<faxcore::Job> job;
+    BOOST_REQUIRE(test::eventually(
+        [&] {
+            job = rig.queue.job(id);
+            return job && job->state == JobState::failed;
+        },
+        60s));
+    BOOST_TEST(job->attempts.size() == 3u);
 }

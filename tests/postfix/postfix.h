@@ -33,25 +33,6 @@
 
 namespace faxgw::test {
 
-// A TCP port on 127.0.0.1 that nobody listens on: bind port 0, read it back.
-// (Postfix binds with SO_REUSEPORT and would share a busy port silently.)
-inline int free_loopback_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) throw std::runtime_error("socket() failed");
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof a;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-        ::close(fd);
-        throw std::runtime_error("cannot bind a port on 127.0.0.1");
-    }
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
 // A port of 127.0.0.1 kept bound (not listening) until released, so that
 // a Postfix started meanwhile, which picks its own port, cannot pick it too
 // (for a milter that Postfix is configured to call).

@@ -6,12 +6,14 @@
 #include <faxgw/faxcore.h>
 #include <faxgw/faxcore/line.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <stop_token>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace faxgw::faxcore {
@@ -103,8 +105,37 @@ private:
     std::shared_ptr<Held> held_;
 };
 
-// Where log lines go: one line per job event, "J<id>: key=value ...".
-using LogSink = std::function<void(const std::string&)>;
+// One event for the log: its line of text ("J12: to=+15551001 ...
+// outcome=busy ..."), its syslog priority, and the fields a journal can
+// index and a sink can mask (FAX_JOB_ID, FAX_NUMBER, FAX_OUTCOME, ...).
+// It converts to its text, so a sink that wants only lines (a test, the
+// demo) can take a const std::string&.
+struct LogEvent {
+    enum class Priority { error = 3, warning = 4, notice = 5, info = 6 };
+    using Fields = std::vector<std::pair<std::string, std::string>>;
+
+    LogEvent(std::string line, Priority p = Priority::info, Fields f = {})
+        : text(std::move(line)), priority(p), fields(std::move(f)) {}
+    LogEvent(const char* line) : text(line) {}
+    operator const std::string&() const { return text; }
+
+    std::string text;
+    Priority priority = Priority::info;
+    Fields fields;
+};
+
+// Where log events go: one per job event, call, sweep or queue trouble.
+using LogSink = std::function<void(const LogEvent&)>;
+
+// How a supervisor learns that the scheduler still goes round: `beat`
+// runs on the scheduler's own thread at the start of every round, and
+// the scheduler wakes at least `every` to run it. A round that hangs
+// (a stuck disk, a deadlock) stops the beats: systemd's watchdog then
+// restarts the daemon.
+struct Heartbeat {
+    std::chrono::milliseconds every{60000};
+    std::function<void()> beat;
+};
 
 class Gateway {
 public:
@@ -121,8 +152,20 @@ public:
     // each step (the entry point writes reports there).
     RunStats run_until_idle(const std::function<void()>& after_events = {});
 
+    // Wakes run() for a round now, from any thread.
+    void wake();
+
+    // Lines in a call now (outbound or inbound), from any thread.
+    int lines_busy() const;
+
+    // New settings for new work, from any thread; taken at the start of the
+    // next round. Calls in flight finish with the settings they began with.
+    // The number of lines and what the line backend was built with stay.
+    void reload(const GatewaySettings& settings);
+
     // On the real clock until `stop` is requested; calls in flight finish.
-    void run(std::stop_token stop, const std::function<void()>& after_events = {});
+    void run(std::stop_token stop, const std::function<void()>& after_events = {},
+             const Heartbeat& heartbeat = {});
 
 private:
     RunLock run_lock_;  // first: held before anything touches the jobs
