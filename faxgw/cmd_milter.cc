@@ -43,7 +43,8 @@ EXIT STATUS
     0 stopped by a signal; 71 the socket cannot be opened (in use, no
     permission); 78 configuration error or a bad socket spec.
 SEE ALSO
-    conf/postfix/main.cf, conf/sendmail/faxgw.mc, faxgw submit
+    faxgw submit; faxgw.toml(5); main.cf.milter and faxgw-milter.mc in
+    /usr/share/doc/faxgw/examples/ (conf/ in the source tree).
 )";
 
 struct MilterOptions {

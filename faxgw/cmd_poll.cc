@@ -32,7 +32,7 @@ constexpr const char* poll_manual = R"(DESCRIPTION
     Maildir); --once delivers them before it exits.
     Stops on SIGTERM or SIGINT.
 CONFIGURATION KEYS
-    imap.accounts (see conf/faxgw.toml), mail.*, rules.*, limits.*, render.*.
+    imap.accounts (see faxgw.toml(5)), mail.*, rules.*, limits.*, render.*.
 EXIT STATUS
     0 done (--once: every account was read) or stopped by a signal;
     75 --once: an account could not be read (connection, TLS, login);

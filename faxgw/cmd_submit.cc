@@ -33,7 +33,8 @@ EXIT STATUS (sysexits(3), which Postfix and Sendmail act on)
     into the bounce. Put `--` before the recipients, so that an address
     beginning with '-' is never taken for an option.
 SEE ALSO
-    conf/postfix/, conf/faxgw.toml, faxgw run
+    faxgw run; faxgw.toml(5); the Postfix lines in
+    /usr/share/doc/faxgw/examples/postfix/ (conf/postfix/ in the source tree).
 )";
 
 struct SubmitOptions {
