@@ -35,6 +35,12 @@ for tool in strace setpriv unshare systemd-analyze; do
     command -v $tool >/dev/null || { echo "skipped: no $tool"; exit 77; }
 done
 
+if ! setpriv --reuid=nobody --regid=nogroup --clear-groups unshare --user true 2>/dev/null; then
+    echo "skipped: this machine gives no user namespaces to unprivileged users, so the"
+    echo "renderers of a service that runs as one cannot isolate themselves here"
+    exit 77
+fi
+
 failures=0
 fail() {
     echo "FAIL: $*"
