@@ -62,7 +62,16 @@ done
 # exist here) is in /run: /tmp and /var/tmp get private mounts, and
 # /home and /root may be hidden.
 work=$(mktemp -d -p /run faxgw-sandbox.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# The new root holds a bind of / only inside the namespace of enter.sh; if
+# it were ever visible here, removing it would remove the system.
+cleanup() {
+    if mountpoint -q "$work/root" 2>/dev/null; then
+        echo "left $work in place: $work/root is still mounted"
+    else
+        rm -rf --one-file-system "$work"
+    fi
+}
+trap cleanup EXIT
 cp "$faxgw" "$work/faxgw"
 cp "$docs/hello.txt" "$docs/figure.eps" "$docs/mail.html" "$docs/letter.docx" "$work/"
 mkdir "$work/mail"
@@ -76,6 +85,10 @@ cat >"$work/enter.sh" <<'INNER'
 set -eu
 work=$1
 new=$work/root
+if [ -z "$outer_namespace" ] || [ "$(readlink /proc/self/ns/mnt)" = "$outer_namespace" ]; then
+    echo "enter.sh: not in a mount namespace of its own" >&2
+    exit 1
+fi
 mkdir "$new"
 mount --make-rprivate /
 mount --rbind / "$new"
@@ -148,6 +161,8 @@ for name in PrivateTmp ProtectHome PrivateDevices ProtectProc ProcSubset Protect
     export "$name=$(setting $name)"
 done
 grep -q '^CapabilityBoundingSet=' "$unit" || CapabilityBoundingSet=unset
+export outer_namespace
+outer_namespace=$(readlink /proc/self/ns/mnt)
 status=0
 unshare --mount --uts --propagation private "$work/enter.sh" "$work" >"$work/out" 2>&1 || status=$?
 cat "$work/out"
