@@ -101,7 +101,7 @@ expect "the demo's exit status" "$status" 0
 # Each sample mail was taken (exit 0: rendered in the sandbox and queued),
 # but the one whose sender the rules refuse (77).
 taken=$(grep -c '\.eml *exit 0 ' "$work/demo.out" || true)
-samples=$(ls /usr/share/faxgw/samples/mail/*.eml | wc -l)
+samples=$(find /usr/share/faxgw/samples/mail -name "*.eml" | wc -l)
 expect "sample mails queued" "$taken" "$((samples - 1))"
 grep -q '^ *refused-sender\.eml *exit 77 ' "$work/demo.out" || fail "refused-sender.eml was not refused"
 state=$(sed -n 's/^Call log: \(.*\)\/demo\.log;.*/\1/p' "$work/demo.out")

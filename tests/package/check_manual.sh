@@ -10,6 +10,8 @@
 #  - every key `faxgw config --sample` prints is in faxgw.toml(5).
 # The pages are read as man renders them, so a name that roff would eat
 # (an unescaped line starting with '.') counts as missing.
+# Lists of names are split into words on purpose.
+# shellcheck disable=SC2086,SC2046
 set -euo pipefail
 faxgw=$1 man=$2
 page8=$man/man8/faxgw.8 page5=$man/man5/faxgw.toml.5

@@ -25,6 +25,8 @@
 # process 1 here): a unit option that it does not know is named, and the
 # test still runs.
 # Needs root (mounts, another user): exits 77 (skipped) without it.
+# Lists of names are split into words on purpose.
+# shellcheck disable=SC2086,SC2046
 set -euo pipefail
 faxgw=$1 unit=$2 docs=$3/docs mails=$3/mail
 if [ "$(id -u)" -ne 0 ]; then
@@ -160,7 +162,7 @@ for name in PrivateTmp ProtectHome PrivateDevices ProtectProc ProcSubset Protect
     ProtectKernelModules ProtectControlGroups ProtectKernelLogs NoNewPrivileges CapabilityBoundingSet; do
     export "$name=$(setting $name)"
 done
-grep -q '^CapabilityBoundingSet=' "$unit" || CapabilityBoundingSet=unset
+grep -q '^CapabilityBoundingSet=' "$unit" || export CapabilityBoundingSet=unset
 export outer_namespace
 outer_namespace=$(readlink /proc/self/ns/mnt)
 status=0
