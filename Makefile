@@ -15,7 +15,7 @@ FUZZ_RUNS ?=
 # build compiles at -O0, three times faster, for its few executions.
 FUZZ_FLAGS ?= -O1 -gline-tables-only
 
-.PHONY: deps configure build demo test test-asan fuzz-build fuzz-smoke fuzz bench format clean
+.PHONY: deps configure build demo test package test-asan fuzz-build fuzz-smoke fuzz bench format clean
 
 deps:
 	tools/install-deps
@@ -33,6 +33,11 @@ demo: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The Debian package, from this build: $(BUILD)/faxgw_<version>_<arch>.deb
+# (install it with `dpkg -i` or `apt install ./...deb`).
+package: build
+	cmake --build $(BUILD) --target package
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 test-asan: deps

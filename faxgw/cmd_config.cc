@@ -1,19 +1,20 @@
-// NAME
-//     faxgw config - show or check the configuration
-// SYNOPSIS
-//     faxgw config --sample | --check [--config FILE]
-// DESCRIPTION
-//     --sample prints every key with its default and documentation (this is
-//     conf/faxgw.toml). --check loads FILE (or the built-in defaults), prints
-//     warnings for unknown keys and exits non-zero on errors, starting nothing.
-// EXIT STATUS
-//     0 fine; 78 configuration error (the line names FILE:LINE:COLUMN).
+// faxgw config: show or check the configuration.
+// Its manual is config_manual below: `--help` shows it, and so does faxgw(8).
 #include <iostream>
 
 #include "commands.h"
 
 namespace faxgw {
 namespace {
+
+// The manual: DESCRIPTION, EXIT STATUS and the like (faxgw/manual.h).
+constexpr const char* config_manual = R"(DESCRIPTION
+    --sample prints every key with its default and documentation (this is
+    conf/faxgw.toml). --check loads FILE (or the built-in defaults), prints
+    warnings for unknown keys and exits non-zero on errors, starting nothing.
+EXIT STATUS
+    0 fine; 78 configuration error (the line names FILE:LINE:COLUMN).
+)";
 
 struct ConfigOptions {
     CommonOptions common;
@@ -37,6 +38,7 @@ int show_config(const ConfigOptions& o) {
 CLI::App* add_config_command(CLI::App& app, int& exit_code) {
     auto* cmd =
         app.add_subcommand("config", "Print the documented defaults or check a configuration");
+    cmd->footer(config_manual);
     auto o = std::make_shared<ConfigOptions>();
     o->common.add_to(*cmd);
     auto* sample =

@@ -1,28 +1,11 @@
-// NAME
-//     faxgw demo - the whole gateway on built-in defaults, in one run
-// SYNOPSIS
-//     faxgw demo [--samples DIR] [--config FILE] [--var DIR] [--line sim|sip] [--t38 on|off]
-// DESCRIPTION
-//     Starts an embedded gateway with no configuration file needed: SQLite
-//     queue and spool under the state folder (./var), the simulated telephone
-//     network of sim.numbers, Maildirs under the state folder. Feeds it every
-//     DIR/*.eml (default samples/mail) as `faxgw submit` would, with the
-//     envelope taken from the headers, runs every job to its end on a
-//     simulated clock (retry waits pass in no time; line seconds are those of
-//     the real T.30 sessions), and prints what happened to each mail and
-//     where the pages and mails went. With --line sip every call goes
-//     through real SIP, RTP and UDPTL on 127.0.0.1 (demo_sip.h), in real
-//     time; --t38 off keeps those calls on G.711 audio. The state folder is left to look at;
-//     the demo clears only what it made itself in an earlier run: it
-//     refuses a state folder that is not empty and was not made by a demo
-//     (a marker file says so), and one another faxgw process works on.
-// EXIT STATUS
-//     0 the demo ran (whatever the jobs' fates); 66 no sample mails found;
-//     73 the state folder is not the demo's; 75 another process runs the
-//     gateway on it.
+// faxgw demo: the whole gateway on built-in defaults, in one run.
+// Its manual is demo_manual below: `--help` shows it, and so does faxgw(8).
 #include <sysexits.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -39,12 +22,70 @@
 namespace faxgw {
 namespace {
 
+// The manual: DESCRIPTION, EXIT STATUS and the like (faxgw/manual.h).
+constexpr const char* demo_manual = R"(DESCRIPTION
+    Starts an embedded gateway with no configuration file needed: SQLite
+    queue and spool under the state folder, the simulated telephone
+    network of sim.numbers, Maildirs under the state folder. Feeds it every
+    *.eml of the samples folder as `faxgw submit` would, with the envelope
+    taken from the headers, runs every job to its end on a simulated clock
+    (retry waits pass in no time; line seconds are those of the real T.30
+    sessions), and prints what happened to each mail and where the pages
+    and mails went. With --line sip every call goes through real SIP, RTP
+    and UDPTL on 127.0.0.1, in real time; --t38 off keeps those calls on
+    G.711 audio.
+    The sample mails are those of the source tree when faxgw runs from
+    the build, else those installed with it (share/faxgw/samples/mail);
+    --samples names others. The state folder is --var, or paths.var of a
+    --config; without either it is ./var when faxgw runs from the build,
+    and a new folder in $TMPDIR (or /tmp) when it is installed, which the
+    demo names at the end. The state folder is left to look at; the demo
+    clears only what it made itself in an earlier run: it refuses a state
+    folder that is not empty and was not made by a demo (a marker file
+    says so), and one another faxgw process works on.
+EXIT STATUS
+    0 the demo ran (whatever the jobs' fates); 66 no sample mails found;
+    73 the state folder is not the demo's or cannot be made; 75 another
+    process runs the gateway on it.
+)";
+
 struct DemoOptions {
     CommonOptions common;
-    std::filesystem::path samples = "samples/mail";
+    std::optional<std::filesystem::path> samples;  // default: default_samples()
     std::string line = "sim";
     std::string t38 = "on";
 };
+
+// Whether this process is the executable the build made (not an installed
+// copy): the build tree's bin folder is known when compiling.
+bool runs_from_build() {
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return !ec && exe.parent_path() == std::filesystem::weakly_canonical(FAXGW_BUILD_BIN_DIR, ec);
+}
+
+// The source tree's samples for the built executable (`make demo`), else
+// those installed beside it: <prefix>/share/faxgw, found from the
+// executable's own folder, so that any install prefix works.
+std::filesystem::path default_samples() {
+    if (runs_from_build()) return std::filesystem::path(FAXGW_SOURCE_DIR) / "samples" / "mail";
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return (exe.parent_path() / FAXGW_DATA_FROM_BIN / "samples" / "mail").lexically_normal();
+}
+
+// An installed faxgw may run anywhere (/, a read-only folder): its demo
+// gets a new folder of its own in $TMPDIR unless told where to work.
+bool wants_own_state_folder(const DemoOptions& o) {
+    return !o.common.var && !o.common.config_file && !runs_from_build();
+}
+
+// A new folder in $TMPDIR (or /tmp); empty if none can be made.
+std::filesystem::path new_temp_folder() {
+    std::error_code ec;
+    std::string dir = (std::filesystem::temp_directory_path(ec) / "faxgw-demo-XXXXXX").string();
+    return ::mkdtemp(dir.data()) ? std::filesystem::path(dir) : std::filesystem::path();
+}
 
 std::string read_file(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -137,14 +178,23 @@ void print_files(const std::string& title, const std::filesystem::path& dir) {
 }
 
 int run_demo(const DemoOptions& o) {
-    auto config = o.common.load();
-    report_warnings(config);
-    auto mails = sample_mails(o.samples);
+    const auto samples = o.samples.value_or(default_samples());
+    auto mails = sample_mails(samples);
     if (mails.empty()) {
-        std::cerr << "faxgw demo: no *.eml in " << o.samples
-                  << " (run it from the source tree or pass --samples)\n";
+        std::cerr << "faxgw demo: no *.eml in " << samples << " (pass --samples)\n";
         return EX_NOINPUT;
     }
+    auto var = o.common.var;
+    if (wants_own_state_folder(o)) {
+        var = new_temp_folder();
+        if (var->empty()) {
+            std::cerr << "faxgw demo: cannot make a state folder in $TMPDIR: "
+                      << std::strerror(errno) << "\n";
+            return EX_CANTCREAT;
+        }
+    }
+    auto config = load_config(o.common.config_file, var);
+    report_warnings(config);
     // Held from before the clearing to the end: no live `faxgw run` (or
     // other demo) may be working on the folder the demo clears and runs.
     std::optional<faxcore::RunLock> run_lock;
@@ -215,9 +265,12 @@ int run_demo(const DemoOptions& o) {
 CLI::App* add_demo_command(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand(
         "demo", "Run the sample mails through an embedded gateway and show the results");
+    cmd->footer(demo_manual);
     auto o = std::make_shared<DemoOptions>();
     o->common.add_to(*cmd);
-    cmd->add_option("--samples", o->samples, "Folder of sample mails (*.eml)");
+    cmd->add_option("--samples", o->samples,
+                    "Folder of sample mails (*.eml; default: the source tree's or the "
+                    "installed samples/mail)");
     cmd->add_option("--line", o->line,
                     "sim: the simulated network; sip: real SIP calls on 127.0.0.1")
         ->check(CLI::IsMember({"sim", "sip"}));

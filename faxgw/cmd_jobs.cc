@@ -1,23 +1,5 @@
-// NAME
-//     faxgw jobs - list fax jobs and their attempts
-// SYNOPSIS
-//     faxgw jobs [--json] [--config FILE] [--var DIR] [ID...]
-//     faxgw jobs --release ID... | --cancel ID...
-//     faxgw jobs --mail [--json]
-// DESCRIPTION
-//     Lists every job (or the given ones): number, state, pages confirmed of
-//     the total, and each call attempt with its outcome, line time, bit rate,
-//     ECM, compression and T.30 result. --json prints one JSON array for
-//     scripts: [{id, number, state, pages, pages_confirmed, reason,
-//     attempts: [{number, outcome, ...}]}]. --release sends jobs a sender
-//     rule held; --cancel stops jobs not yet sent. The listing ends with the
-//     mails (notifications, received faxes) the outbox has not delivered yet
-//     or has given up on, with the relay's last answer; --mail lists every
-//     mail of the outbox instead: [{id, state, attempts, recipients, subject,
-//     result}] with --json.
-// EXIT STATUS
-//     0 listed; 66 the state folder does not exist (a wrong --var); 67 a
-//     given ID does not exist.
+// faxgw jobs: list fax jobs and their attempts.
+// Its manual is jobs_manual below: `--help` shows it, and so does faxgw(8).
 #include <sysexits.h>
 
 #include <ctime>
@@ -31,6 +13,23 @@
 
 namespace faxgw {
 namespace {
+
+// The manual: DESCRIPTION, EXIT STATUS and the like (faxgw/manual.h).
+constexpr const char* jobs_manual = R"(DESCRIPTION
+    Lists every job (or the given ones): number, state, pages confirmed of
+    the total, and each call attempt with its outcome, line time, bit rate,
+    ECM, compression and T.30 result. --json prints one JSON array for
+    scripts: [{id, number, state, pages, pages_confirmed, reason,
+    attempts: [{number, outcome, ...}]}]. --release sends jobs a sender
+    rule held; --cancel stops jobs not yet sent. The listing ends with the
+    mails (notifications, received faxes) the outbox has not delivered yet
+    or has given up on, with the relay's last answer; --mail lists every
+    mail of the outbox instead: [{id, state, attempts, recipients, subject,
+    result}] with --json.
+EXIT STATUS
+    0 listed; 66 the state folder does not exist (a wrong --var); 67 a
+    given ID does not exist.
+)";
 
 struct JobsOptions {
     CommonOptions common;
@@ -147,6 +146,7 @@ int list_jobs(const JobsOptions& o) {
 
 CLI::App* add_jobs_command(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand("jobs", "List fax jobs with their attempts");
+    cmd->footer(jobs_manual);
     auto o = std::make_shared<JobsOptions>();
     o->common.add_to(*cmd);
     cmd->add_flag("--json", o->json, "Print JSON for scripts");

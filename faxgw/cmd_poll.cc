@@ -1,30 +1,5 @@
-// NAME
-//     faxgw poll - take fax mails from IMAP mailboxes
-// SYNOPSIS
-//     faxgw poll [--config FILE] [--var DIR] [--once]
-// DESCRIPTION
-//     Watches the folder of every [[imap.accounts]] mailbox. Each message
-//     goes through the same path as `faxgw submit` (its fax recipients are
-//     the To and Cc addresses in mail.fax_domains, its sender From, the
-//     rules see the mailbox owner as its SMTP AUTH user unless
-//     sender_identity says otherwise) and is then moved: to
-//     processed_folder once its jobs are committed, to rejected_folder when
-//     it is refused (the sender gets a mail saying why), or left in place
-//     when the gateway cannot take it now. A message is recorded in the
-//     queue database before it moves, so it is queued once even when the
-//     poller dies in between or the connection drops. Uses IDLE where the
-//     server has it, else looks every poll_seconds; reconnects with
-//     backoff; a refused login is logged once.
-//     --once looks at every account once and exits (cron, tests).
-//     Refusal mails go through the outbox (smtp.url, or the paths.outbox
-//     Maildir); --once delivers them before it exits.
-//     Stops on SIGTERM or SIGINT.
-// CONFIGURATION KEYS
-//     imap.accounts (see conf/faxgw.toml), mail.*, rules.*, limits.*, render.*.
-// EXIT STATUS
-//     0 done (--once: every account was read) or stopped by a signal;
-//     75 --once: an account could not be read (connection, TLS, login);
-//     78 configuration error, or no account configured.
+// faxgw poll: take fax mails from IMAP mailboxes.
+// Its manual is poll_manual below: `--help` shows it, and so does faxgw(8).
 #include <pthread.h>
 #include <sysexits.h>
 
@@ -37,6 +12,32 @@
 
 namespace faxgw {
 namespace {
+
+// The manual: DESCRIPTION, EXIT STATUS and the like (faxgw/manual.h).
+constexpr const char* poll_manual = R"(DESCRIPTION
+    Watches the folder of every [[imap.accounts]] mailbox. Each message
+    goes through the same path as `faxgw submit` (its fax recipients are
+    the To and Cc addresses in mail.fax_domains, its sender From, the
+    rules see the mailbox owner as its SMTP AUTH user unless
+    sender_identity says otherwise) and is then moved: to
+    processed_folder once its jobs are committed, to rejected_folder when
+    it is refused (the sender gets a mail saying why), or left in place
+    when the gateway cannot take it now. A message is recorded in the
+    queue database before it moves, so it is queued once even when the
+    poller dies in between or the connection drops. Uses IDLE where the
+    server has it, else looks every poll_seconds; reconnects with
+    backoff; a refused login is logged once.
+    --once looks at every account once and exits (cron, tests).
+    Refusal mails go through the outbox (smtp.url, or the paths.outbox
+    Maildir); --once delivers them before it exits.
+    Stops on SIGTERM or SIGINT.
+CONFIGURATION KEYS
+    imap.accounts (see faxgw.toml(5)), mail.*, rules.*, limits.*, render.*.
+EXIT STATUS
+    0 done (--once: every account was read) or stopped by a signal;
+    75 --once: an account could not be read (connection, TLS, login);
+    78 configuration error, or no account configured.
+)";
 
 void log_to_stderr(const std::string& line) { std::cerr << line << std::endl; }
 
@@ -123,6 +124,7 @@ imap::Services imap_services(const Config& config) {
 CLI::App* add_poll_command(CLI::App& app, int& exit_code) {
     auto* cmd =
         app.add_subcommand("poll", "Take fax mails from the IMAP mailboxes of [[imap.accounts]]");
+    cmd->footer(poll_manual);
     auto o = std::make_shared<PollOptions>();
     o->common.add_to(*cmd);
     cmd->add_flag("--once", o->once, "Look at every account once, then exit");

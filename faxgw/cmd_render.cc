@@ -1,13 +1,5 @@
-// NAME
-//     faxgw render - turn documents into one fax TIFF
-// SYNOPSIS
-//     faxgw render [--resolution R] [--paper P] [--config FILE] FILE... -o OUT.tif
-// DESCRIPTION
-//     Renders each FILE (PDF, text, fax TIFF) into fax pages, in order, and
-//     writes them as one multi-page T.6 TIFF that the lines can send as is.
-//     Resolution and paper default to render.resolution and render.paper.
-// EXIT STATUS
-//     0 written; 65 a file cannot be rendered (the line says which and why).
+// faxgw render: turn documents into one fax TIFF.
+// Its manual is render_manual below: `--help` shows it, and so does faxgw(8).
 #include <sysexits.h>
 
 #include <iostream>
@@ -16,6 +8,15 @@
 
 namespace faxgw {
 namespace {
+
+// The manual: DESCRIPTION, EXIT STATUS and the like (faxgw/manual.h).
+constexpr const char* render_manual = R"(DESCRIPTION
+    Renders each FILE (PDF, text, fax TIFF) into fax pages, in order, and
+    writes them as one multi-page T.6 TIFF that the lines can send as is.
+    Resolution and paper default to render.resolution and render.paper.
+EXIT STATUS
+    0 written; 65 a file cannot be rendered (the line says which and why).
+)";
 
 struct RenderOptions {
     CommonOptions common;
@@ -53,6 +54,7 @@ int render_files(const RenderOptions& o) {
 
 CLI::App* add_render_command(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand("render", "Render documents into one fax TIFF");
+    cmd->footer(render_manual);
     auto o = std::make_shared<RenderOptions>();
     o->common.add_to(*cmd);
     cmd->add_option("files", o->files, "Documents to render, in order")

@@ -1,15 +1,5 @@
-// NAME
-//     faxgw rules test - explain what the sender rules decide for a fax
-// SYNOPSIS
-//     faxgw rules test --sender ADDR --number NUMBER [--from ADDR] [--auth USER]
-//                      [--client IP] [--spf V] [--dkim V] [--dmarc V] [--config FILE]
-// DESCRIPTION
-//     Normalises NUMBER by the dial rules, checks it with libphonenumber
-//     (its region and type), runs the sender rules (rules.list, first match
-//     wins) as `faxgw submit` would, and prints for each rule why it matched
-//     or not, then the decision and the reason a sender would read.
-// EXIT STATUS
-//     0 allowed; 1 held for an administrator; 77 denied; 67 bad or invalid number.
+// faxgw rules test: explain what the sender rules decide for a fax.
+// Its manual is rules_manual below: `--help` shows it, and so does faxgw(8).
 #include <sysexits.h>
 
 #include <iostream>
@@ -18,6 +8,16 @@
 
 namespace faxgw {
 namespace {
+
+// The manual: DESCRIPTION, EXIT STATUS and the like (faxgw/manual.h).
+constexpr const char* rules_manual = R"(DESCRIPTION
+    Normalises NUMBER by the dial rules, checks it with libphonenumber
+    (its region and type), runs the sender rules (rules.list, first match
+    wins) as `faxgw submit` would, and prints for each rule why it matched
+    or not, then the decision and the reason a sender would read.
+EXIT STATUS
+    0 allowed; 1 held for an administrator; 77 denied; 67 bad or invalid number.
+)";
 
 struct RulesTestOptions {
     CommonOptions common;
@@ -60,6 +60,7 @@ CLI::App* add_rules_command(CLI::App& app, int& exit_code) {
     auto* rules = app.add_subcommand("rules", "Work with the sender rules");
     rules->require_subcommand(1);
     auto* cmd = rules->add_subcommand("test", "Explain which sender rule decides a fax, and why");
+    cmd->footer(rules_manual);
     auto o = std::make_shared<RulesTestOptions>();
     o->common.add_to(*cmd);
     cmd->add_option("--sender", o->input.sender, "Envelope sender (\"\" = the null sender)")

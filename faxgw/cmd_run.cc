@@ -1,40 +1,5 @@
-// NAME
-//     faxgw run - the gateway daemon: send queued faxes, receive, mail results
-// SYNOPSIS
-//     faxgw run [--config FILE] [--var DIR]
-// DESCRIPTION
-//     Puts queued jobs on free lines (lines.count), retries busy, unanswered
-//     and failed calls with a backoff per failure class (retry.*), answers
-//     calls to the gateway's DIDs, and mails notifications and received
-//     faxes (inbound.routes) through the outbox: to the relay smtp.url,
-//     retried while it is down, or without one into the Maildirs below
-//     paths.var. Watches the IMAP mailboxes of [[imap.accounts]] as
-//     `faxgw poll` does. Jobs a
-//     killed predecessor left mid-call are sent again from their first
-//     unconfirmed page. Stops after the calls in flight on SIGTERM or SIGINT.
-//     SIGHUP reads the configuration file again: retry, refused callers,
-//     the station ID, mail (routes, templates, relay), rules and limits of
-//     the IMAP mailboxes apply to new work, and calls in flight finish as
-//     they began; a file with an error is refused with the error logged, and
-//     the old settings stay. paths.*, lines.*, metrics.*, [sip],
-//     [audiosocket] and [ami] take effect at the next start.
-//     With metrics.listen set, serves /metrics (Prometheus text format:
-//     jobs by state, attempts by outcome, pages, line seconds, lines busy,
-//     jobs due and the oldest one's wait, outbox mails) and /health (503
-//     when the scheduler has not gone round for two minutes) over HTTP.
-//     Started by systemd (Type=notify), it says when it is ready, reloading
-//     and stopping, pets the watchdog (WatchdogSec) from the scheduler's
-//     own loop, so a stalled scheduler gets restarted, and logs to the
-//     journal with priorities and the fields FAX_JOB_ID, FAX_NUMBER,
-//     FAX_OUTCOME, FAX_JOB_STATE, FAX_DID, FAX_CALLER (logging.*).
-//     Only one `faxgw run` works on a state folder at a time.
-//     A queue another process holds locked (a backup) is waited for; a
-//     queue that cannot be used (corrupt, wrong schema) ends the daemon
-//     with the reason on stderr.
-// EXIT STATUS
-//     0 stopped by a signal; 70 the queue cannot be used; 75 another
-//     faxgw process runs the gateway on the state folder; 71 metrics.listen
-//     cannot be bound (in use); 78 configuration error.
+// faxgw run: the gateway daemon: send queued faxes, receive, mail results.
+// Its manual is run_manual below: `--help` shows it, and so does faxgw(8).
 #include <pthread.h>
 #include <sysexits.h>
 
@@ -55,6 +20,42 @@
 
 namespace faxgw {
 namespace {
+
+// The manual: DESCRIPTION, EXIT STATUS and the like (faxgw/manual.h).
+constexpr const char* run_manual = R"(DESCRIPTION
+    Puts queued jobs on free lines (lines.count), retries busy, unanswered
+    and failed calls with a backoff per failure class (retry.*), answers
+    calls to the gateway's DIDs, and mails notifications and received
+    faxes (inbound.routes) through the outbox: to the relay smtp.url,
+    retried while it is down, or without one into the Maildirs below
+    paths.var. Watches the IMAP mailboxes of [[imap.accounts]] as
+    `faxgw poll` does. Jobs a
+    killed predecessor left mid-call are sent again from their first
+    unconfirmed page. Stops after the calls in flight on SIGTERM or SIGINT.
+    SIGHUP reads the configuration file again: retry, refused callers,
+    the station ID, mail (routes, templates, relay), rules and limits of
+    the IMAP mailboxes apply to new work, and calls in flight finish as
+    they began; a file with an error is refused with the error logged, and
+    the old settings stay. paths.*, lines.*, metrics.*, [sip],
+    [audiosocket] and [ami] take effect at the next start.
+    With metrics.listen set, serves /metrics (Prometheus text format:
+    jobs by state, attempts by outcome, pages, line seconds, lines busy,
+    jobs due and the oldest one's wait, outbox mails) and /health (503
+    when the scheduler has not gone round for two minutes) over HTTP.
+    Started by systemd (Type=notify), it says when it is ready, reloading
+    and stopping, pets the watchdog (WatchdogSec) from the scheduler's
+    own loop, so a stalled scheduler gets restarted, and logs to the
+    journal with priorities and the fields FAX_JOB_ID, FAX_NUMBER,
+    FAX_OUTCOME, FAX_JOB_STATE, FAX_DID, FAX_CALLER (logging.*).
+    Only one `faxgw run` works on a state folder at a time.
+    A queue another process holds locked (a backup) is waited for; a
+    queue that cannot be used (corrupt, wrong schema) ends the daemon
+    with the reason on stderr.
+EXIT STATUS
+    0 stopped by a signal; 70 the queue cannot be used; 75 another
+    faxgw process runs the gateway on the state folder; 71 metrics.listen
+    cannot be bound (in use); 78 configuration error.
+)";
 
 // SIGTERM, SIGINT and SIGHUP are taken by a thread of their own with
 // sigwait, so that no handler runs in the middle of a spandsp call or an
@@ -303,6 +304,7 @@ int run_daemon(const CommonOptions& o) {
 CLI::App* add_run_command(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand(
         "run", "Run the gateway: send queued faxes, receive faxes, mail the results");
+    cmd->footer(run_manual);
     auto o = std::make_shared<CommonOptions>();
     o->add_to(*cmd);
     cmd->callback([o, &exit_code] { exit_code = run_daemon(*o); });

@@ -1,19 +1,5 @@
-// NAME
-//     faxgw send - queue documents for fax numbers without any mail
-// SYNOPSIS
-//     faxgw send --to NUMBER [--to NUMBER...] [--cover] [--subject TEXT]
-//                [--config FILE] [--var DIR] FILE...
-// DESCRIPTION
-//     Renders the files and queues one job per number (numbers are
-//     normalised by the dial.* rules) as a mail would be: the same document
-//     builder puts the header line on every page, a cover page first when
-//     --cover or cover.default asks for one, and beside B4 pages their copy
-//     for receivers without B4. `faxgw run` sends them; `faxgw jobs` shows
-//     how they went. No notification mail is written.
-// EXIT STATUS
-//     0 queued; 65 a file cannot be faxed; 67 a bad number; 75 the gateway
-//     failed (queue busy, disk full, renderer timed out) or its
-//     configuration is wrong.
+// faxgw send: queue documents for fax numbers without any mail.
+// Its manual is send_manual below: `--help` shows it, and so does faxgw(8).
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -26,6 +12,20 @@
 
 namespace faxgw {
 namespace {
+
+// The manual: DESCRIPTION, EXIT STATUS and the like (faxgw/manual.h).
+constexpr const char* send_manual = R"(DESCRIPTION
+    Renders the files and queues one job per number (numbers are
+    normalised by the dial.* rules) as a mail would be: the same document
+    builder puts the header line on every page, a cover page first when
+    --cover or cover.default asks for one, and beside B4 pages their copy
+    for receivers without B4. `faxgw run` sends them; `faxgw jobs` shows
+    how they went. No notification mail is written.
+EXIT STATUS
+    0 queued; 65 a file cannot be faxed; 67 a bad number; 75 the gateway
+    failed (queue busy, disk full, renderer timed out) or its
+    configuration is wrong.
+)";
 
 struct SendOptions {
     CommonOptions common;
@@ -125,6 +125,7 @@ int send_files(const SendOptions& o) {
 
 CLI::App* add_send_command(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand("send", "Queue documents for fax numbers, without mail");
+    cmd->footer(send_manual);
     auto o = std::make_shared<SendOptions>();
     o->common.add_to(*cmd);
     cmd->add_option("--to", o->numbers, "Fax number (repeat for several)")->required();

@@ -1,31 +1,5 @@
-// NAME
-//     faxgw submit - queue the fax jobs of one mail, as an MTA pipe transport
-// SYNOPSIS
-//     faxgw submit [--sender ADDR] [--client-address IP] [--sasl-user NAME]
-//                  [--config FILE] [--var DIR] RECIPIENT...
-// DESCRIPTION
-//     Reads one RFC 5322 message on standard input, as Postfix's pipe(8) hands
-//     it (argv=... ${sender} ${client_address} ${sasl_username} ${recipient}),
-//     takes the recipients in the fax domains (mail.fax_domains) as numbers,
-//     applies the sender rules, renders the mail into fax pages and queues one
-//     job per number. The jobs are durable when it exits 0. Submitting the
-//     same Message-ID to the same number again queues nothing new.
-//     With Postfix set <transport>_destination_recipient_limit = 1 (e.g.
-//     fax_destination_recipient_limit = 1) so each recipient gets its own
-//     exit status.
-// EXIT STATUS (sysexits(3), which Postfix and Sendmail act on)
-//     0 queued; 65 the message cannot be faxed; 67 bad fax number or no fax
-//     recipient; 77 the sender rules or limits refuse; 75 try again later:
-//     a fault of the gateway (disk full, queue busy, renderer timed out or
-//     missing) or of its configuration or command line (text 4.3.5), never
-//     a bounce. One line on standard output says why, always beginning with
-//     the enhanced status code of the result (2.0.0, 5.6.0, 4.3.0 ...):
-//     Postfix's pipe(8) lets a leading 4.X.X or 5.X.X override the exit
-//     status, so nothing from the mail may come first. Postfix puts the line
-//     into the bounce. Put `--` before the recipients, so that an address
-//     beginning with '-' is never taken for an option.
-// SEE ALSO
-//     conf/postfix/, conf/faxgw.toml, faxgw run
+// faxgw submit: queue the fax jobs of one mail, as an MTA pipe transport.
+// Its manual is submit_manual below: `--help` shows it, and so does faxgw(8).
 #include <sysexits.h>
 
 #include <iostream>
@@ -35,6 +9,33 @@
 
 namespace faxgw {
 namespace {
+
+// The manual: DESCRIPTION, EXIT STATUS and the like (faxgw/manual.h).
+constexpr const char* submit_manual = R"(DESCRIPTION
+    Reads one RFC 5322 message on standard input, as Postfix's pipe(8) hands
+    it (argv=... ${sender} ${client_address} ${sasl_username} ${recipient}),
+    takes the recipients in the fax domains (mail.fax_domains) as numbers,
+    applies the sender rules, renders the mail into fax pages and queues one
+    job per number. The jobs are durable when it exits 0. Submitting the
+    same Message-ID to the same number again queues nothing new.
+    With Postfix set <transport>_destination_recipient_limit = 1 (e.g.
+    fax_destination_recipient_limit = 1) so each recipient gets its own
+    exit status.
+EXIT STATUS (sysexits(3), which Postfix and Sendmail act on)
+    0 queued; 65 the message cannot be faxed; 67 bad fax number or no fax
+    recipient; 77 the sender rules or limits refuse; 75 try again later:
+    a fault of the gateway (disk full, queue busy, renderer timed out or
+    missing) or of its configuration or command line (text 4.3.5), never
+    a bounce. One line on standard output says why, always beginning with
+    the enhanced status code of the result (2.0.0, 5.6.0, 4.3.0 ...):
+    Postfix's pipe(8) lets a leading 4.X.X or 5.X.X override the exit
+    status, so nothing from the mail may come first. Postfix puts the line
+    into the bounce. Put `--` before the recipients, so that an address
+    beginning with '-' is never taken for an option.
+SEE ALSO
+    faxgw run; faxgw.toml(5); the Postfix lines in
+    /usr/share/doc/faxgw/examples/postfix/ (conf/postfix/ in the source tree).
+)";
 
 struct SubmitOptions {
     CommonOptions common;
@@ -77,6 +78,7 @@ int submit_usage_error(const std::string& what) {
 CLI::App* add_submit_command(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand(
         "submit", "Queue the fax jobs of one mail read on stdin (MTA pipe transport)");
+    cmd->footer(submit_manual);
     auto o = std::make_shared<SubmitOptions>();
     o->common.add_to(*cmd);
     cmd->add_option("--sender", o->envelope.sender, "Envelope sender (Postfix ${sender})");

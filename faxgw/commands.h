@@ -1,5 +1,7 @@
 // The faxgw subcommands. Each cmd_*.cc adds one subcommand to the CLI and
-// opens with its manual: what it does, its options, its exit status.
+// opens with its manual (what it does, its exit status), which is the
+// subcommand's footer: `faxgw CMD --help` prints it and faxgw(8) is written
+// from it (manual.h).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -48,6 +50,8 @@ CLI::App* add_config_command(CLI::App& app, int& exit_code);
 CLI::App* add_rules_command(CLI::App& app, int& exit_code);
 CLI::App* add_poll_command(CLI::App& app, int& exit_code);
 CLI::App* add_milter_command(CLI::App& app, int& exit_code);  // and milter-worker
+// Hidden: writes faxgw(8) or faxgw.toml(5) from `app` (manual.h).
+CLI::App* add_manual_command(CLI::App& app, int& exit_code);
 
 // What the IMAP poller needs from the configuration: state folder, mail
 // settings, and refusals written to paths.outbox. For `faxgw poll`, and for

@@ -1117,6 +1117,19 @@ std::string sample_config() {
            defaults_toml(true);
 }
 
+std::vector<KeyDoc> key_docs() {
+    std::vector<KeyDoc> out;
+    for (const auto& k : keys()) {
+        // A doc of several lines continues each with "# " (the sample's
+        // comment), which is no part of the text.
+        std::string doc = k.doc;
+        for (std::size_t at; (at = doc.find("\n# ")) != std::string::npos;) doc.erase(at + 1, 2);
+        out.push_back({section_of(k.path), name_of(k.path), k.default_toml, doc,
+                       k.range.bounded() ? range_text(k.range) : ""});
+    }
+    return out;
+}
+
 Config load_config(const std::optional<std::filesystem::path>& file,
                    const std::optional<std::filesystem::path>& var_override) {
     const std::string defaults_text = defaults_toml(false);

@@ -56,4 +56,16 @@ std::string milter_socket_below(const std::filesystem::path& var, const std::str
 // The documented sample configuration (every key with its default).
 std::string sample_config();
 
+// One key of the table as the manual page faxgw.toml(5) shows it.
+struct KeyDoc {
+    std::string section;       // "paths"
+    std::string name;          // "var"
+    std::string default_toml;  // "\"var\"", as in the sample
+    std::string doc;           // plain text; '\n' between its lines
+    std::string range;         // "1 to 64", or empty
+};
+
+// Every key, in the order of the sample configuration.
+std::vector<KeyDoc> key_docs();
+
 }  // namespace faxgw

@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     using namespace faxgw;
     CLI::App app{"faxgw: email-to-fax and fax-to-email gateway", "faxgw"};
     app.require_subcommand(1);
-    app.set_version_flag("--version", "faxgw 0.1.0");
+    app.set_version_flag("--version", "faxgw " FAXGW_VERSION);
     int exit_code = 0;
     CLI::App* submit = add_submit_command(app, exit_code);
     add_run_command(app, exit_code);
@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
     add_rules_command(app, exit_code);
     add_poll_command(app, exit_code);
     add_milter_command(app, exit_code);
+    add_manual_command(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

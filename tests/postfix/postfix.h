@@ -419,7 +419,7 @@ private:
             service.replace(at, from.size(), to);
         };
         replace("user=faxgw", "user=" + std::string(pipe_user));
-        replace("/usr/local/bin/faxgw", faxgw);
+        replace("/usr/bin/faxgw", faxgw);
         replace(" --config /etc/faxgw/faxgw.toml", " --var " + var.string() + config_arg);
         return service;
     }

@@ -294,7 +294,7 @@ private:
     // conf/sendmail/faxgw.mc as written, with this test's paths.
     std::string conf_mailer(const std::string& faxgw, const std::string& config_arg) const {
         std::string text = slurp(source_dir / "conf" / "sendmail" / "faxgw.mc");
-        replace(text, "faxgw.mc", "P=/usr/local/bin/faxgw,", "P=" + faxgw + ",");
+        replace(text, "faxgw.mc", "P=/usr/bin/faxgw,", "P=" + faxgw + ",");
         replace(text, "faxgw.mc", " --config /etc/faxgw/faxgw.toml",
                 " --var " + var.string() + config_arg);
         return text;
