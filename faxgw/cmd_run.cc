@@ -11,7 +11,9 @@
 //     paths.var. Watches the IMAP mailboxes of [[imap.accounts]] as
 //     `faxgw poll` does. Jobs a
 //     killed predecessor left mid-call are sent again from their first
-//     unconfirmed page. Stops after the calls in flight on SIGTERM or SIGINT.
+//     unconfirmed page. Purges what [retention] lets go (see `faxgw purge`)
+//     at start-up and every retention.interval_seconds. Stops after the
+//     calls in flight on SIGTERM or SIGINT.
 //     Only one `faxgw run` works on a state folder at a time.
 //     A queue another process holds locked (a backup) is waited for; a
 //     queue that cannot be used (corrupt, wrong schema) ends the daemon
@@ -115,7 +117,11 @@ int run_daemon(const CommonOptions& o) {
                 [&](std::stop_token stop) { imap::watch_all(config.imap_accounts, imap, stop); });
         log_line("faxgw run: " + std::to_string(config.gateway.lines) + " " + config.line_backend +
                  " line(s), state in " + config.var.string());
-        gateway.run(signals.token(), [&] { hand_results_to_mail(*queue, *outbox, config); });
+        std::int64_t next_purge = 0;  // retention: at start-up, then every interval
+        gateway.run(signals.token(), [&] {
+            hand_results_to_mail(*queue, *outbox, config);
+            purge_when_due(next_purge, *queue, *outbox, config, log_line);
+        });
         return 0;
     } catch (const faxcore::StateFolderBusy& e) {
         std::cerr << "faxgw run: " << e.what() << "\n";

@@ -58,8 +58,9 @@ BOOST_AUTO_TEST_CASE(conf_faxgw_toml_is_the_documented_defaults) {
     BOOST_TEST(o.code == 0);
     BOOST_TEST(o.out == test::slurp(test::source_dir / "conf" / "faxgw.toml"),
                "conf/faxgw.toml differs from `faxgw config --sample`: regenerate it");
-    auto check = rig.faxgw(
-        {"config", "--check", "--config", (test::source_dir / "conf" / "faxgw.toml").string()});
+    auto check = rig.faxgw({"config", "--check", "--config",
+                            (test::source_dir / "conf" / "faxgw.toml").string(), "--var",
+                            rig.dir.path.string()});
     BOOST_TEST(check.code == 0, check.err);
     BOOST_TEST(check.err.empty(), check.err);
 }
@@ -76,7 +77,7 @@ BOOST_AUTO_TEST_CASE(configuration_errors_name_the_place_and_exit_78) {
     BOOST_TEST(o.code == 78);
     BOOST_TEST(o.err.find("bad.toml:1:") != std::string::npos, o.err);
     std::ofstream(bad) << "[lines]\ncuont = 3\n";
-    o = rig.faxgw({"config", "--check", "--config", bad.string()});
+    o = rig.faxgw({"config", "--check", "--config", bad.string(), "--var", rig.dir.path.string()});
     BOOST_TEST(o.code == 0);
     BOOST_TEST(o.err.find("unknown key 'lines.cuont'") != std::string::npos, o.err);
 }

@@ -40,9 +40,11 @@ public:
     }
     bool cancel(std::int64_t) override { return false; }
     bool release(std::int64_t) override { return false; }
+    bool retry(std::int64_t) override { return false; }
     void check_quotas(const std::vector<faxcore::Quota>&, int, int) override {}
     std::optional<faxcore::Job> job(std::int64_t) override { return std::nullopt; }
     std::vector<faxcore::Job> jobs() override { return {}; }
+    std::vector<faxcore::Job> find_jobs(const faxcore::JobFilter&) override { return {}; }
     std::vector<faxcore::Report> pending_reports() override { return reports; }
     void mark_reported(const std::string& batch, faxcore::ReportKind kind) override {
         reported.emplace_back(batch, kind);
