@@ -200,6 +200,14 @@ BOOST_AUTO_TEST_CASE(purge_deletes_only_what_has_aged_and_its_dry_run_nothing) {
     rig.demo();
     const auto young = rig.json({"purge"});
     BOOST_TEST(young["files"].empty());  // nothing old enough yet
+    // One received fax whose mail has not left yet (the relay is down):
+    // neither the fax nor its mail may go, however old.
+    const auto received = tree(rig.var / "spool" / "in");
+    BOOST_REQUIRE(!received.empty());
+    {
+        SQLite::Database db(rig.var / "queue.sqlite", SQLite::OPEN_READWRITE);
+        db.exec("UPDATE mail_outbox SET state = 'queued', done_at = 0 WHERE key LIKE 'inbound:%'");
+    }
     rig.age(40);
     test::queue_three_page_fax(rig.var, rig.dir.path);  // new, queued: must stay
     const auto queued = rig.json({"jobs", "--state", "queued"});
@@ -222,6 +230,7 @@ BOOST_AUTO_TEST_CASE(purge_deletes_only_what_has_aged_and_its_dry_run_nothing) {
         BOOST_TEST(fs::path(f.get<std::string>()).filename() != queued_document.filename());
     }
     BOOST_TEST(fs::exists(queued_document));
+    for (const auto& fax : received) BOOST_TEST(fs::exists(fax), fax << " was purged");
     BOOST_TEST(rig.json({"jobs"}).size() == jobs_before.size());
     for (const auto& j : rig.json({"jobs", "--state", "done,failed"}))
         BOOST_TEST(j["document"] == "", "job " << j["id"]);
@@ -231,6 +240,10 @@ BOOST_AUTO_TEST_CASE(purge_deletes_only_what_has_aged_and_its_dry_run_nothing) {
     auto year = rig.json({"purge"});
     BOOST_TEST(year["job_rows"] == jobs_before.size() - 1);
     BOOST_TEST(year["outbox_rows"].get<int>() > 0);
+    for (const auto& fax : received) BOOST_TEST(fs::exists(fax), fax << " was purged");
+    auto mails = rig.json({"jobs", "--mail"});
+    BOOST_TEST(!mails.empty());
+    for (const auto& m : mails) BOOST_TEST(m["state"] == "queued");
     // The queued jobs stay however old: they are still to be sent.
     auto left = rig.json({"jobs"});
     BOOST_REQUIRE(left.size() == 2u);

@@ -41,14 +41,15 @@ struct Rig {
 
 BOOST_AUTO_TEST_CASE(every_subcommand_has_help) {
     Rig rig;
-    for (std::string cmd : {"submit", "run", "demo", "jobs", "render", "send", "config"}) {
+    for (std::string cmd :
+         {"submit", "run", "demo", "jobs", "render", "send", "config", "status", "purge"}) {
         auto o = rig.faxgw({cmd, "--help"});
         BOOST_TEST(o.code == 0, cmd);
         BOOST_TEST(o.out.find("--config") != std::string::npos, cmd);
         BOOST_TEST(o.out.find("--var") != std::string::npos, cmd);
     }
     auto top = rig.faxgw({"--help"});
-    for (std::string cmd : {"submit", "run", "demo", "jobs", "render", "send"})
+    for (std::string cmd : {"submit", "run", "demo", "jobs", "render", "send", "status", "purge"})
         BOOST_TEST(top.out.find(cmd) != std::string::npos, cmd);
 }
 
