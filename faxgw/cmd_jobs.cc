@@ -26,8 +26,8 @@
 //     --release sends jobs a sender rule held; --cancel stops jobs not yet
 //     sent; --retry queues failed jobs again, due now: each resumes at the
 //     first page the far end has not confirmed, with a fresh budget of
-//     retry.max_attempts calls (a job whose documents retention purged
-//     cannot be retried). The listing ends with the mails (notifications,
+//     retry.max_attempts calls, and its sender gets a new report when it
+//     ends (a job whose documents retention purged cannot be retried). The listing ends with the mails (notifications,
 //     received faxes) the outbox has not delivered yet or has given up on,
 //     with the relay's last answer; --mail lists every mail of the outbox
 //     instead: [{id, state, attempts, recipients, subject, result}] with
