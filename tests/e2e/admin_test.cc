@@ -276,3 +276,83 @@ BOOST_AUTO_TEST_CASE(follow_prints_events_until_sigterm) {
     auto o = follow.wait();
     BOOST_TEST(o.code == 0, o.err);
 }
+
+namespace {
+
+// A gateway whose only far end is +15551001, busy or answering.
+fs::path far_end_config(Rig& rig, const std::string& behaviour) {
+    auto file = rig.dir.path / (behaviour + ".toml");
+    std::ofstream(file) << "[retry]\nmax_attempts = 1\n[notify]\ndelivered = true\n[sim]\n"
+                           "numbers = [ { number = \"+15551001\", behaviour = \""
+                        << behaviour << "\" } ]\n";
+    return file;
+}
+
+// Whether the outbox has `count` mails and has delivered them all.
+bool outbox_delivered(Rig& rig, std::size_t count) {
+    auto mails = rig.json({"jobs", "--mail"});
+    for (const auto& m : mails)
+        if (m["state"] != "sent") return false;
+    return mails.size() == count;
+}
+
+// Runs `faxgw run` on `config` until job `id` is in `state` and the
+// outbox has delivered `mails` reports in all.
+nlohmann::json run_until(Rig& rig, const fs::path& config, long id, const std::string& state,
+                         std::size_t mails) {
+    test::Process run(
+        {test::faxgw_binary, "run", "--config", config.string(), "--var", rig.var.string()},
+        rig.dir.path);
+    nlohmann::json job;
+    for (int i = 0; i < 300; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        job = rig.json({"jobs", std::to_string(id)})[0];
+        if (job["state"] == state && outbox_delivered(rig, mails)) break;
+    }
+    run.signal(SIGTERM);
+    auto o = run.wait();
+    BOOST_TEST(o.code == 0, o.err);
+    return job;
+}
+
+std::vector<std::string> reports_filed(const fs::path& outbox) {
+    std::vector<std::string> names;
+    if (fs::is_directory(outbox / "new"))
+        for (const auto& e : fs::directory_iterator(outbox / "new"))
+            names.push_back(e.path().filename());
+    return names;
+}
+
+}  // namespace
+
+// The whole way of a retry: a job fails, the sender hears of it, the
+// administrator retries it once the far end answers again, it is sent,
+// and the sender hears of that too.
+BOOST_AUTO_TEST_CASE(a_retried_job_is_sent_and_its_sender_told_again) {
+    Rig rig;
+    const auto busy = far_end_config(rig, "busy");
+    auto o =
+        test::run({test::faxgw_binary, "submit", "--config", busy.string(), "--var",
+                   rig.var.string(), "--sender", "anna@example.org", "5551001@fax.example.com"},
+                  rig.dir.path, test::source_dir / "samples" / "mail" / "plain-text.eml");
+    BOOST_REQUIRE_MESSAGE(o.code == 0, o.out << o.err);
+    const long id = rig.json({"jobs"})[0]["id"];
+    auto job = run_until(rig, busy, id, "failed", 1);
+    BOOST_REQUIRE(job["state"] == "failed");
+    BOOST_TEST(job["attempts"].size() == 1u);
+    const auto outbox = rig.var / "outbox";
+    BOOST_TEST(reports_filed(outbox).size() == 1u);
+
+    BOOST_TEST(rig.faxgw({"jobs", "--var", rig.var.string(), "--retry", std::to_string(id)}).code ==
+               0);
+    job = run_until(rig, far_end_config(rig, "receive"), id, "done", 2);
+    BOOST_TEST(job["state"] == "done");
+    BOOST_TEST(job["attempts"].size() == 2u);  // one more, though max_attempts = 1
+    BOOST_TEST(job["last_outcome"] == "ok");
+    // The second report is filed beside the first, under a name of its own.
+    const auto reports = reports_filed(outbox);
+    BOOST_REQUIRE(reports.size() == 2u);
+    BOOST_TEST((reports[0].find("-final-retry1") != std::string::npos ||
+                reports[1].find("-final-retry1") != std::string::npos),
+               reports[0] << " " << reports[1]);
+}
