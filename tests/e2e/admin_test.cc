@@ -356,3 +356,24 @@ BOOST_AUTO_TEST_CASE(a_retried_job_is_sent_and_its_sender_told_again) {
                 reports[1].find("-final-retry1") != std::string::npos),
                reports[0] << " " << reports[1]);
 }
+
+// `faxgw run` purges at start-up, as `faxgw purge` would.
+BOOST_AUTO_TEST_CASE(the_daemon_purges_at_start_up) {
+    Rig rig;
+    rig.demo();
+    rig.age(40);
+    const auto would_go = rig.json({"purge", "--dry-run"})["files"];
+    BOOST_REQUIRE(!would_go.empty());
+    test::Process run({test::faxgw_binary, "run", "--var", rig.var.string()}, rig.dir.path);
+    bool purged = false;
+    for (int i = 0; i < 100 && !purged; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        purged = run.stderr_so_far().find("purge: deleted: " + std::to_string(would_go.size()) +
+                                          " file(s)") != std::string::npos;
+    }
+    run.signal(SIGTERM);
+    auto o = run.wait();
+    BOOST_TEST(purged, o.err);
+    for (const auto& f : would_go) BOOST_TEST(!fs::exists(f.get<std::string>()), f);
+    BOOST_TEST(rig.json({"purge", "--dry-run"})["files"].empty());
+}
