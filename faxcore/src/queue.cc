@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <random>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -256,6 +257,16 @@ void SqliteQueue::check_schema_readable() {
         return;
     }
     const int found = db_.execAndGet("PRAGMA user_version").getInt();
+    if (found == 0) {
+        // Being created by a writer this very moment (or holding only the
+        // outbox's tables): empty tables of this connection alone, in
+        // memory, stand in for the queue's.
+        db_.exec("PRAGMA temp_store = MEMORY");
+        db_.exec(
+            std::regex_replace(std::regex_replace(schema, std::regex("CREATE INDEX[^;]*;"), ""),
+                               std::regex("CREATE TABLE"), "CREATE TEMP TABLE"));
+        return;
+    }
     if (found != schema_version)
         throw std::runtime_error("queue " + (var_ / "queue.sqlite").string() + " has version " +
                                  std::to_string(found) + ", this faxgw reads version " +

@@ -326,6 +326,16 @@ BOOST_AUTO_TEST_CASE(a_read_only_open_creates_nothing) {
         BOOST_TEST(faxcore::purge_expired(*q, {}, 0, true).empty());
     }
     BOOST_TEST(fs::is_empty(empty));
+    // A database a writer is creating this moment (no tables, version 0)
+    // reads as empty too, instead of failing.
+    {
+        SQLite::Database being_made(empty / "queue.sqlite",
+                                    SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        being_made.exec("CREATE TABLE mail_outbox (id INTEGER)");
+        auto q = faxcore::Queue::open(empty, faxcore::Access::read_only);
+        BOOST_TEST(q->jobs().empty());
+        BOOST_TEST(faxcore::take_snapshot(*q, 0).jobs_due == 0);
+    }
     // An existing queue is read as it is; nothing can be written.
     const auto var = dir.path / "var";
     std::int64_t id = 0;
