@@ -11,9 +11,12 @@ namespace {
 constexpr const char* config_manual = R"(DESCRIPTION
     --sample prints every key with its default and documentation (this is
     conf/faxgw.toml). --check loads FILE (or the built-in defaults), prints
-    warnings for unknown keys and exits non-zero on errors, starting nothing.
+    warnings for unknown keys, checks that the state folder (paths.var or
+    --var) exists, and exits non-zero on errors, starting and creating
+    nothing.
 EXIT STATUS
-    0 fine; 78 configuration error (the line names FILE:LINE:COLUMN).
+    0 fine; 66 the state folder does not exist; 78 configuration error
+    (the line names FILE:LINE:COLUMN).
 )";
 
 struct ConfigOptions {
@@ -29,6 +32,7 @@ int show_config(const ConfigOptions& o) {
     }
     auto config = o.common.load();
     report_warnings(config);
+    if (!std::filesystem::is_directory(config.var)) throw faxcore::NoStateFolder(config.var);
     std::cout << "configuration is valid; state folder " << config.var.string() << "\n";
     return 0;
 }

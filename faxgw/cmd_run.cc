@@ -31,7 +31,9 @@ constexpr const char* run_manual = R"(DESCRIPTION
     paths.var. Watches the IMAP mailboxes of [[imap.accounts]] as
     `faxgw poll` does. Jobs a
     killed predecessor left mid-call are sent again from their first
-    unconfirmed page. Stops after the calls in flight on SIGTERM or SIGINT.
+    unconfirmed page. Purges what [retention] lets go (see `faxgw purge`)
+    at start-up and every retention.interval_seconds. Stops after the
+    calls in flight on SIGTERM or SIGINT.
     SIGHUP reads the configuration file again: retry, refused callers,
     the station ID, mail (routes, templates, relay), rules and limits of
     the IMAP mailboxes apply to new work, and calls in flight finish as
@@ -157,31 +159,13 @@ private:
 };
 
 // The figures of one scrape, read afresh on the endpoint's thread with
-// connections of its own (SQLite connections are not shared across threads).
+// read-only connections of its own (SQLite connections are not shared
+// across threads).
 MetricsFigures figures_of(const Config& config, const faxcore::Gateway& gateway) {
-    MetricsFigures f;
-    const auto now = std::time(nullptr);
-    auto queue = faxcore::Queue::open(config.var);
-    for (const auto& job : queue->jobs()) {
-        ++f.jobs_by_state[std::string(faxcore::to_string(job.state))];
-        f.pages_sent += job.pages_confirmed;
-        for (const auto& a : job.attempts) {
-            ++f.attempts_by_outcome[std::string(faxcore::describe(a.outcome).name)];
-            f.line_seconds += a.line_seconds;
-        }
-        const bool waiting =
-            job.state == faxcore::JobState::queued || job.state == faxcore::JobState::retry_wait;
-        if (waiting && job.next_attempt_at <= now) {
-            ++f.jobs_due;
-            f.oldest_due_age_seconds =
-                std::max<double>(f.oldest_due_age_seconds, double(now - job.next_attempt_at));
-        }
-    }
-    for (const auto& mail : mailgw::Outbox(config.var).list(true))
-        ++f.outbox_by_state[std::string(mailgw::to_string(mail.state))];
-    f.lines = config.gateway.lines;
-    f.lines_busy = gateway.lines_busy();
-    return f;
+    auto queue = faxcore::Queue::open(config.var, faxcore::Access::read_only);
+    mailgw::Outbox outbox(config.var, faxcore::Access::read_only);
+    return {mailgw::take_snapshot(*queue, outbox, std::time(nullptr)), config.gateway.lines,
+            gateway.lines_busy()};
 }
 
 // Healthy while the scheduler's rounds come: it goes round at least every
@@ -278,11 +262,14 @@ int run_daemon(const CommonOptions& o) {
                                          service.alive();
                                      }};
         if (auto every = service.alive_every()) heartbeat.every = std::min(heartbeat.every, *every);
+        std::int64_t next_purge = 0;  // retention: at start-up, then every interval
         gateway.run(
             signals.token(),
             [&] {
                 if (signals.take_reload_request()) reload();
-                hand_results_to_mail(*queue, *outbox, *live.get());
+                const auto current = live.get();
+                hand_results_to_mail(*queue, *outbox, *current);
+                purge_when_due(next_purge, *queue, *outbox, *current, log);
             },
             heartbeat);
         service.stopping();

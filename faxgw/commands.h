@@ -50,6 +50,8 @@ CLI::App* add_config_command(CLI::App& app, int& exit_code);
 CLI::App* add_rules_command(CLI::App& app, int& exit_code);
 CLI::App* add_poll_command(CLI::App& app, int& exit_code);
 CLI::App* add_milter_command(CLI::App& app, int& exit_code);  // and milter-worker
+CLI::App* add_status_command(CLI::App& app, int& exit_code);
+CLI::App* add_purge_command(CLI::App& app, int& exit_code);
 // Hidden: writes faxgw(8) or faxgw.toml(5) from `app` (manual.h).
 CLI::App* add_manual_command(CLI::App& app, int& exit_code);
 
@@ -78,5 +80,11 @@ void hand_results_to_mail(faxcore::Queue& queue, mailgw::Outbox& outbox, const C
 // logged, one line each.
 void deliver_mail_until(const std::stop_token& stop, const LiveConfig& config,
                         const std::function<void(const std::string&)>& log);
+
+// Retention for `faxgw run`: purges (as `faxgw purge` does) when
+// `next_purge` (unix seconds; 0 = at once) has come, and sets it
+// retention.interval_seconds on. A failure is logged and tried next time.
+void purge_when_due(std::int64_t& next_purge, faxcore::Queue& queue, mailgw::Outbox& outbox,
+                    const Config& config, const std::function<void(const std::string&)>& log);
 
 }  // namespace faxgw

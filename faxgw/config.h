@@ -5,6 +5,7 @@
 #pragma once
 
 #include <faxgw/faxcore/gateway.h>
+#include <faxgw/faxcore/retention.h>
 #include <faxgw/imap.h>
 #include <faxgw/lines/audiosocket.h>
 #include <faxgw/lines/sip.h>
@@ -24,9 +25,10 @@ namespace faxgw {
 struct Config {
     std::filesystem::path var;  // the state folder: queue, spool, mailboxes
     faxcore::GatewaySettings gateway;
-    std::string line_backend = "sim";   // lines.backend
-    sip::Settings sip;                  // lines.backend = "sip"; gateway fields copied in
-    audiosocket::Settings audiosocket;  // lines.backend = "audiosocket": [audiosocket], [ami]
+    faxcore::RetentionSettings retention;  // [retention]: what `faxgw run` purges, and when
+    std::string line_backend = "sim";      // lines.backend
+    sip::Settings sip;                     // lines.backend = "sip"; gateway fields copied in
+    audiosocket::Settings audiosocket;     // lines.backend = "audiosocket": [audiosocket], [ami]
     mailgw::Settings mail;
     std::vector<imap::Account> imap_accounts;  // [[imap.accounts]]: mailboxes `faxgw poll` watches
     milter::Settings milter;                   // [milter]: `faxgw milter`

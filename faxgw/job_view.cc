@@ -1,8 +1,29 @@
 #include "job_view.h"
 
+#include <faxgw/mailgw.h>
+
+#include <ctime>
 #include <iomanip>
 
 namespace faxgw {
+
+bool waits_to_be_sent(faxcore::JobState s) {
+    return s == faxcore::JobState::queued || s == faxcore::JobState::retry_wait;
+}
+
+std::optional<faxcore::Outcome> last_outcome(const faxcore::Job& job) {
+    if (job.attempts.empty()) return std::nullopt;
+    return job.attempts.back().outcome;
+}
+
+std::string local_time(std::int64_t t) {
+    std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    localtime_r(&tt, &tm);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%S", &tm);
+    return buffer;
+}
 
 double total_line_seconds(const faxcore::Job& job) {
     double s = 0;
@@ -30,17 +51,26 @@ nlohmann::json job_to_json(const faxcore::Job& j) {
                             {"transport", a.transport},
                             {"sip_status", a.sip_status},
                             {"remote_agent", a.remote_agent}});
-    return {{"id", j.id},
-            {"batch", j.batch},
-            {"number", j.number},
-            {"state", faxcore::to_string(j.state)},
-            {"pages", j.pages},
-            {"pages_confirmed", j.pages_confirmed},
-            {"reason", j.reason},
-            {"origin_key", j.origin_key},
-            {"document", j.document.string()},
-            {"narrow_document", j.narrow_document.string()},
-            {"attempts", attempts}};
+    const auto last = last_outcome(j);
+    return {
+        {"id", j.id},
+        {"batch", j.batch},
+        {"number", j.number},
+        {"state", faxcore::to_string(j.state)},
+        {"sender", mailgw::origin_sender(j.origin)},
+        {"submitted_at", j.created_at},
+        // unix seconds; null when the job does not wait to be sent
+        {"next_try_at",
+         waits_to_be_sent(j.state) ? nlohmann::json(j.next_attempt_at) : nlohmann::json()},
+        {"last_outcome", last ? nlohmann::json(faxcore::describe(*last).name) : nlohmann::json()},
+        {"attempts_before_retry", j.attempts_before_retry},
+        {"pages", j.pages},
+        {"pages_confirmed", j.pages_confirmed},
+        {"reason", j.reason},
+        {"origin_key", j.origin_key},
+        {"document", j.document.string()},
+        {"narrow_document", j.narrow_document.string()},
+        {"attempts", attempts}};
 }
 
 void print_job(std::ostream& out, const faxcore::Job& j) {
@@ -48,6 +78,12 @@ void print_job(std::ostream& out, const faxcore::Job& j) {
         << j.pages_confirmed << "/" << j.pages;
     if (!j.reason.empty()) out << "  (" << j.reason << ")";
     out << "\n";
+    const auto sender = mailgw::origin_sender(j.origin);
+    const auto last = last_outcome(j);
+    out << "    from " << (sender.empty() ? "<>" : sender) << ", submitted "
+        << local_time(j.created_at) << ", next try "
+        << (waits_to_be_sent(j.state) ? local_time(j.next_attempt_at) : "-") << ", last outcome "
+        << (last ? faxcore::describe(*last).name : "-") << "\n";
     for (const auto& a : j.attempts) {
         out << "    attempt " << a.number << " on " << a.line << ": "
             << faxcore::describe(a.outcome).name << ", pages from " << a.first_page << " +"

@@ -78,6 +78,8 @@ int main(int argc, char** argv) {
     add_rules_command(app, exit_code);
     add_poll_command(app, exit_code);
     add_milter_command(app, exit_code);
+    add_status_command(app, exit_code);
+    add_purge_command(app, exit_code);
     add_manual_command(app, exit_code);
     try {
         app.parse(argc, argv);
@@ -89,6 +91,10 @@ int main(int argc, char** argv) {
     } catch (const ConfigError& e) {
         std::cerr << "faxgw: " << e.what() << "\n";
         return EX_CONFIG;
+    } catch (const faxcore::NoStateFolder& e) {
+        // A command that reads never makes the folder: a typo stays a typo.
+        std::cerr << "faxgw: " << e.what() << "\n";
+        return EX_NOINPUT;
     } catch (const faxcore::TemporaryError& e) {
         std::cerr << "faxgw: " << e.what() << "\n";
         return EX_TEMPFAIL;

@@ -37,11 +37,6 @@ public:
                 V value) {
         out_ << name << "{" << label << "=\"" << label_value(label_v) << "\"} " << value << "\n";
     }
-    template <typename V>
-    void by_label(const std::string& name, const std::string& label,
-                  const std::map<std::string, V>& values) {
-        for (const auto& [k, v] : values) sample(name, label, k, v);
-    }
     std::string text() const { return out_.str(); }
 
 private:
@@ -51,29 +46,44 @@ private:
 }  // namespace
 
 std::string prometheus_text(const MetricsFigures& f) {
+    const auto& q = f.snapshot.queue;
+    const auto& outbox = f.snapshot.outbox;
     Exposition e;
     e.metric("faxgw_jobs", "gauge", "Fax jobs in the queue, by state.");
-    e.by_label("faxgw_jobs", "state", f.jobs_by_state);
+    for (const auto& [state, n] : q.jobs_by_state)
+        e.sample("faxgw_jobs", "state", std::string(faxcore::to_string(state)), n);
     e.metric("faxgw_attempts_total", "counter", "Call attempts, by outcome.");
-    e.by_label("faxgw_attempts_total", "outcome", f.attempts_by_outcome);
+    for (const auto& [outcome, n] : q.attempts_by_outcome)
+        e.sample("faxgw_attempts_total", "outcome", std::string(faxcore::describe(outcome).name),
+                 n);
     e.metric("faxgw_pages_sent_total", "counter", "Pages the far ends confirmed.");
-    e.sample("faxgw_pages_sent_total", f.pages_sent);
+    e.sample("faxgw_pages_sent_total", q.pages_sent);
     e.metric("faxgw_pages_received_total", "counter", "Pages of received faxes.");
-    e.sample("faxgw_pages_received_total", f.pages_received);
-    e.metric("faxgw_line_seconds_total", "counter", "Line time of all call attempts, in seconds.");
-    e.sample("faxgw_line_seconds_total", f.line_seconds);
+    e.sample("faxgw_pages_received_total", q.pages_received);
+    e.metric("faxgw_faxes_received_total", "counter", "Faxes received.");
+    e.sample("faxgw_faxes_received_total", q.faxes_received);
+    e.metric("faxgw_line_seconds_total", "counter", "Line time of calls in seconds, by direction.");
+    e.sample("faxgw_line_seconds_total", "direction", "out", q.line_seconds_sent);
+    e.sample("faxgw_line_seconds_total", "direction", "in", q.line_seconds_received);
     e.metric("faxgw_lines", "gauge", "Lines the gateway has (lines.count).");
     e.sample("faxgw_lines", f.lines);
-    e.metric("faxgw_lines_busy", "gauge", "Lines in a call now.");
+    e.metric("faxgw_lines_busy", "gauge", "Lines in a call now, outgoing or incoming.");
     e.sample("faxgw_lines_busy", f.lines_busy);
     e.metric("faxgw_jobs_due", "gauge", "Jobs whose time to call has come.");
-    e.sample("faxgw_jobs_due", f.jobs_due);
+    e.sample("faxgw_jobs_due", q.jobs_due);
     e.metric("faxgw_oldest_due_job_age_seconds", "gauge",
-             "How long the oldest due job has waited for a line, in seconds (0: none).");
-    e.sample("faxgw_oldest_due_job_age_seconds", f.oldest_due_age_seconds);
+             "How long the oldest due job has been in the queue, in seconds (0: none due).");
+    e.sample("faxgw_oldest_due_job_age_seconds", q.oldest_due ? q.oldest_due->age_seconds : 0);
+    e.metric("faxgw_inbound_undelivered", "gauge", "Received faxes not yet handed to mail.");
+    e.sample("faxgw_inbound_undelivered", q.inbound_undelivered);
     e.metric("faxgw_outbox_mails", "gauge",
              "Mails of the outbox (notifications, received faxes), by state.");
-    e.by_label("faxgw_outbox_mails", "state", f.outbox_by_state);
+    e.sample("faxgw_outbox_mails", "state", "queued", outbox.queued);
+    e.sample("faxgw_outbox_mails", "state", "sent", outbox.sent);
+    e.sample("faxgw_outbox_mails", "state", "failed", outbox.failed);
+    e.metric("faxgw_outbox_oldest_queued_age_seconds", "gauge",
+             "How long the oldest undelivered mail has waited, in seconds (0: none).");
+    e.sample("faxgw_outbox_oldest_queued_age_seconds", outbox.oldest_queued_age.value_or(0));
     return e.text();
 }
 

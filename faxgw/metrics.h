@@ -5,6 +5,8 @@
 // afresh, so the figures are the database's, not a copy that could drift.
 #pragma once
 
+#include <faxgw/outbox.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -14,20 +16,13 @@
 
 namespace faxgw {
 
-// What one scrape reports. Counters come from the job table, so they
-// survive a restart; purging old jobs lowers them, which Prometheus reads
-// as a counter reset.
+// What one scrape reports: the database's figures (counters over the rows
+// it holds, so a purge lowers them, which Prometheus reads as a counter
+// reset) and the lines as the running gateway sees them.
 struct MetricsFigures {
-    std::map<std::string, std::int64_t> jobs_by_state;        // "queued", "done", ...
-    std::map<std::string, std::int64_t> attempts_by_outcome;  // "ok", "busy", ...
-    std::int64_t pages_sent = 0;                              // confirmed by the far ends
-    std::int64_t pages_received = 0;
-    double line_seconds = 0;  // line time of every attempt
+    mailgw::GatewaySnapshot snapshot;
     int lines = 0;
-    int lines_busy = 0;
-    std::int64_t jobs_due = 0;
-    double oldest_due_age_seconds = 0;                    // 0 when nothing is due
-    std::map<std::string, std::int64_t> outbox_by_state;  // "queued", "sent", "failed"
+    int lines_busy = 0;  // outgoing and incoming calls
 };
 
 // The exposition text: HELP and TYPE for every metric, then its samples.

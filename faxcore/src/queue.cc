@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <random>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -38,6 +39,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     reason TEXT NOT NULL DEFAULT '',
     document TEXT NOT NULL DEFAULT '',
     narrow_document TEXT NOT NULL DEFAULT '',
+    attempts_before_retry INTEGER NOT NULL DEFAULT 0,
     UNIQUE (batch, number)
 );
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, next_attempt_at);
@@ -92,11 +94,14 @@ CREATE TABLE IF NOT EXISTS inbound (
 );
 )sql";
 
+constexpr int schema_version = 5;
+
 constexpr const char* job_columns =
     "j.id, j.batch, j.number, j.dial, j.state, b.pages, j.pages_confirmed, j.created_at, "
     "j.next_attempt_at, j.reason, CASE WHEN j.document != '' THEN j.document ELSE b.document END, "
     "b.origin_key, b.origin, "
-    "CASE WHEN j.document != '' THEN j.narrow_document ELSE b.narrow_document END";
+    "CASE WHEN j.document != '' THEN j.narrow_document ELSE b.narrow_document END, "
+    "j.attempts_before_retry";
 
 JobState parse_state(const std::string& s) {
     for (auto st : {JobState::queued, JobState::held, JobState::sending, JobState::retry_wait,
@@ -164,6 +169,7 @@ Job read_job(SQLite::Statement& q) {
     j.origin_key = q.getColumn(11).getString();
     j.origin = q.getColumn(12).getString();
     j.narrow_document = q.getColumn(13).getString();
+    j.attempts_before_retry = q.getColumn(14).getInt();
     return j;
 }
 
@@ -181,9 +187,9 @@ std::int64_t unix_now() {
         .count();
 }
 
-std::unique_ptr<Queue> Queue::open(const std::filesystem::path& var_dir) {
+std::unique_ptr<Queue> Queue::open(const std::filesystem::path& var_dir, Access access) {
     try {
-        return std::make_unique<SqliteQueue>(var_dir);
+        return std::make_unique<SqliteQueue>(var_dir, access);
     } catch (const SQLite::Exception& e) {
         if (is_busy(e)) throw TemporaryError(std::string("queue is busy: ") + e.what());
         // Not a database, corrupt, unreadable: waiting will not help.
@@ -198,7 +204,7 @@ std::unique_ptr<Queue> Queue::open(const std::filesystem::path& var_dir) {
 // 0666 & ~umask, so the umask is where their modes are decided: every
 // process that opens the queue tightens it (never loosens it) to 027, and
 // folders and files made under a looser one are tightened too.
-static void keep_state_private(const std::filesystem::path& var) {
+void keep_state_private(const std::filesystem::path& var) {
     mode_t inherited = ::umask(077);  // stricter, not looser, for the moment between
     ::umask(inherited | 027);
     constexpr auto not_private =
@@ -210,22 +216,61 @@ static void keep_state_private(const std::filesystem::path& var) {
                                      ignored);
 }
 
-static std::filesystem::path prepare_var(const std::filesystem::path& var) {
+// The database to open and how: for a reader of a folder without a queue
+// yet, an empty one in memory, so that it reads as an empty gateway.
+static SqliteQueue::Opening prepare_var(const std::filesystem::path& var, Access access) {
+    if (access == Access::read_only) {
+        if (!std::filesystem::is_directory(var)) throw NoStateFolder(var);
+        if (std::filesystem::exists(var / "queue.sqlite"))
+            return {(var / "queue.sqlite").string(), SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX,
+                    access};
+        return {":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX, access};
+    }
     for (const char* sub : {"spool/docs", "spool/tmp", "spool/in"})
         std::filesystem::create_directories(var / sub);
     keep_state_private(var);
-    return var / "queue.sqlite";
+    return {(var / "queue.sqlite").string(),
+            SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX, access};
 }
 
-SqliteQueue::SqliteQueue(const std::filesystem::path& var_dir)
-    : var_(var_dir),
-      db_(prepare_var(var_dir),
-          SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX, 10000) {
+SqliteQueue::SqliteQueue(const std::filesystem::path& var_dir, Access access)
+    : SqliteQueue(var_dir, prepare_var(var_dir, access)) {}
+
+SqliteQueue::SqliteQueue(const std::filesystem::path& var_dir, const Opening& how)
+    : var_(var_dir), db_(how.file, how.flags, 10000) {
+    if (how.access == Access::read_only) {
+        check_schema_readable();
+        return;
+    }
     // WAL lets `faxgw submit` commit while `faxgw run` reads; synchronous=FULL
     // makes every commit durable before enqueue() returns.
     db_.exec("PRAGMA synchronous=FULL");
     db_.exec("PRAGMA foreign_keys=ON");
     create_schema_once();
+}
+
+// A reader takes the queue as it is: an empty one in memory gets the
+// tables, an older one on disk is upgraded by the next writer, not here.
+void SqliteQueue::check_schema_readable() {
+    if (db_.getFilename() == ":memory:") {
+        db_.exec(schema);
+        return;
+    }
+    const int found = db_.execAndGet("PRAGMA user_version").getInt();
+    if (found == 0) {
+        // Being created by a writer this very moment (or holding only the
+        // outbox's tables): empty tables of this connection alone, in
+        // memory, stand in for the queue's.
+        db_.exec("PRAGMA temp_store = MEMORY");
+        db_.exec(
+            std::regex_replace(std::regex_replace(schema, std::regex("CREATE INDEX[^;]*;"), ""),
+                               std::regex("CREATE TABLE"), "CREATE TEMP TABLE"));
+        return;
+    }
+    if (found != schema_version)
+        throw std::runtime_error("queue " + (var_ / "queue.sqlite").string() + " has version " +
+                                 std::to_string(found) + ", this faxgw reads version " +
+                                 std::to_string(schema_version) + ": `faxgw run` upgrades it");
 }
 
 // Many processes open the queue at once (Postfix runs several `faxgw
@@ -238,9 +283,9 @@ SqliteQueue::SqliteQueue(const std::filesystem::path& var_dir)
 // job: version 1 (before B4) lacks batches.narrow_document, versions 1 and
 // 2 (before real lines) the attempts' transport, SIP status and far-end
 // user agent, versions 1 to 3 (before per-number covers) the jobs' own
-// documents.
+// documents, versions 1 to 4 (before `faxgw jobs --retry`) the attempts
+// made before a retry.
 void SqliteQueue::create_schema_once() {
-    constexpr int schema_version = 4;
     for (int attempt = 0;; ++attempt) {
         try {
             if (db_.execAndGet("PRAGMA journal_mode").getString() != "wal")
@@ -262,6 +307,9 @@ void SqliteQueue::create_schema_once() {
                 db_.exec(
                     "ALTER TABLE jobs ADD COLUMN document TEXT NOT NULL DEFAULT '';"
                     "ALTER TABLE jobs ADD COLUMN narrow_document TEXT NOT NULL DEFAULT ''");
+            if (found >= 1 && found <= 4)
+                db_.exec(
+                    "ALTER TABLE jobs ADD COLUMN attempts_before_retry INTEGER NOT NULL DEFAULT 0");
             db_.exec(schema);
             db_.exec("PRAGMA user_version = " + std::to_string(schema_version));
             tx.commit();
@@ -293,7 +341,10 @@ std::optional<BatchDocument> SqliteQueue::select_batch(const std::string& origin
 std::optional<BatchDocument> SqliteQueue::find_batch(const std::string& origin_key) {
     std::lock_guard lock(mutex_);
     try {
-        return select_batch(origin_key);
+        auto batch = select_batch(origin_key);
+        // Its document purged (retention): nothing to reuse, render again.
+        if (batch && batch->document.empty()) return std::nullopt;
+        return batch;
     } catch (const SQLite::Exception& e) {
         if (is_busy(e)) throw TemporaryError(std::string("queue is busy: ") + e.what());
         throw;
@@ -301,7 +352,26 @@ std::optional<BatchDocument> SqliteQueue::find_batch(const std::string& origin_k
 }
 
 std::pair<BatchDocument, bool> SqliteQueue::batch_for(const Submission& s, std::int64_t now) {
-    if (auto existing = select_batch(s.origin_key)) {
+    auto existing = select_batch(s.origin_key);
+    if (existing && existing->document.empty() && !s.document.empty()) {
+        // The batch ended and retention purged its document; a new number
+        // for it brings the document again.
+        existing->document = var_ / "spool" / "docs" / (existing->batch + ".tif");
+        existing->narrow_document.clear();
+        if (!s.narrow_document.empty())
+            existing->narrow_document = var_ / "spool" / "docs" / (existing->batch + ".narrow.tif");
+        existing->pages = s.pages;
+        SQLite::Statement again(
+            db_, "UPDATE batches SET document = ?, narrow_document = ?, pages = ? WHERE id = ?");
+        SQLite::bind(again, existing->document.string(), existing->narrow_document.string(),
+                     s.pages, existing->batch);
+        again.exec();
+        return {*existing, true};
+    }
+    if (existing && existing->document.empty())
+        throw TemporaryError("the document of batch " + existing->batch +
+                             " was purged; render it again");
+    if (existing) {
         // Already queued by an earlier delivery of the same message: the
         // document of the first delivery stands.
         std::error_code ignored;
@@ -472,12 +542,40 @@ void SqliteQueue::check_quotas(const std::vector<Quota>& quotas, int new_jobs, i
 
 bool SqliteQueue::cancel(std::int64_t job) {
     std::lock_guard lock(mutex_);
-    SQLite::Statement q(
-        db_,
-        "UPDATE jobs SET state = 'cancelled', reason = 'cancelled by the administrator' "
-        "WHERE id = ? AND state IN ('queued', 'held', 'retry-wait')");
-    q.bind(1, job);
+    SQLite::Statement q(db_,
+                        "UPDATE jobs SET state = 'cancelled', reason = 'cancelled by the "
+                        "administrator', next_attempt_at = ? "
+                        "WHERE id = ? AND state IN ('queued', 'held', 'retry-wait')");
+    SQLite::bind(q, unix_now(), job);
     return q.exec() == 1;
+}
+
+bool SqliteQueue::retry(std::int64_t job) {
+    std::lock_guard lock(mutex_);
+    try {
+        WriteTransaction tx(db_);
+        // pages_confirmed stays: the next call starts after the pages the
+        // far end has confirmed, as any retry does.
+        SQLite::Statement again(db_, R"sql(
+            UPDATE jobs SET state = 'queued', reason = '', next_attempt_at = ?,
+                attempts_before_retry = (SELECT COALESCE(MAX(number), 0) FROM attempts
+                                         WHERE job = jobs.id)
+            WHERE id = ? AND state = 'failed'
+              AND (document != '' OR (SELECT document FROM batches WHERE id = jobs.batch) != ''))sql");
+        SQLite::bind(again, unix_now(), job);
+        if (again.exec() != 1) return false;
+        SQLite::Statement reopen(db_,
+                                 "UPDATE batches SET final_reported = 0 WHERE id = (SELECT batch "
+                                 "FROM jobs WHERE id = ?)");
+        reopen.bind(1, job);
+        reopen.exec();
+        tx.commit();
+    } catch (const SQLite::Exception& e) {
+        if (is_busy(e)) throw TemporaryError(std::string("queue is busy: ") + e.what());
+        throw;
+    }
+    wake_queue_runner(var_);
+    return true;
 }
 
 bool SqliteQueue::release(std::int64_t job) {
@@ -544,6 +642,18 @@ std::optional<Job> SqliteQueue::job(std::int64_t id) {
 std::vector<Job> SqliteQueue::jobs() {
     std::lock_guard lock(mutex_);
     return select_jobs("1 ORDER BY j.id", 0, 0);
+}
+
+std::vector<Job> SqliteQueue::find_jobs(const JobFilter& filter) {
+    std::string where = "j.created_at >= ?";
+    if (!filter.states.empty()) {
+        where += " AND j.state IN (";
+        for (std::size_t i = 0; i < filter.states.size(); ++i)
+            where += (i ? ", '" : "'") + state_name(filter.states[i]) + "'";
+        where += ")";
+    }
+    std::lock_guard lock(mutex_);
+    return select_jobs(where + " ORDER BY j.id", filter.submitted_from, 0);
 }
 
 std::vector<Job> SqliteQueue::due_jobs(std::int64_t now, int limit) {

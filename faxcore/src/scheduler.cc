@@ -292,14 +292,16 @@ struct Gateway::Impl final : InboundSink {
             if (!a.t30_text.empty() && a.outcome != Outcome::busy &&
                 a.outcome != Outcome::no_answer)
                 reason += " (" + a.t30_text + ")";
+            // An administrator's retry gives the job a fresh attempt budget.
+            const int in_budget = f.attempt - f.job.attempts_before_retry;
             if (info.retry == RetryClass::permanent) {
                 next = JobState::failed;
-            } else if (f.attempt >= settings.retry.max_attempts) {
+            } else if (in_budget >= settings.retry.max_attempts) {
                 next = JobState::failed;
-                reason = "gave up after " + std::to_string(f.attempt) + " attempts: " + reason;
+                reason = "gave up after " + std::to_string(in_budget) + " attempts: " + reason;
             } else {
                 next = JobState::retry_wait;
-                next_at = now + retry_delay(info.retry, f.attempt);
+                next_at = now + retry_delay(info.retry, in_budget);
             }
         }
         // What worked is where the next job to this number starts; a

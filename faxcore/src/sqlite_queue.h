@@ -6,22 +6,27 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <SQLiteCpp/VariadicBind.h>
 #include <faxgw/faxcore.h>
+#include <faxgw/faxcore/retention.h>
+#include <faxgw/faxcore/snapshot.h>
 
 #include <mutex>
+#include <set>
 
 namespace faxgw::faxcore {
 
 class SqliteQueue final : public Queue {
 public:
-    explicit SqliteQueue(const std::filesystem::path& var_dir);
+    explicit SqliteQueue(const std::filesystem::path& var_dir, Access access = Access::read_write);
 
     EnqueueResult enqueue(const Submission& s) override;
     std::optional<BatchDocument> find_batch(const std::string& origin_key) override;
     bool cancel(std::int64_t job) override;
     bool release(std::int64_t job) override;
+    bool retry(std::int64_t job) override;
     void check_quotas(const std::vector<Quota>& quotas, int new_jobs, int pages_per_job) override;
     std::optional<Job> job(std::int64_t id) override;
     std::vector<Job> jobs() override;
+    std::vector<Job> find_jobs(const JobFilter& filter) override;
     std::vector<Report> pending_reports() override;
     void mark_reported(const std::string& batch, ReportKind kind) override;
     std::vector<InboundFax> undelivered_inbound() override;
@@ -60,11 +65,24 @@ public:
     int sweep_spool(std::int64_t now, std::int64_t document_grace, std::int64_t scratch_age);
     std::filesystem::path inbound_dir() const { return var_ / "spool" / "in"; }
 
+    // --- retention.cc and snapshot.cc ---
+    PurgeReport purge(const RetentionSettings& settings, std::int64_t now, bool dry_run,
+                      const std::set<std::int64_t>& inbound_in_transit);
+    QueueSnapshot snapshot(std::int64_t now);
+
+    struct Opening {
+        std::string file;
+        int flags;
+        Access access;
+    };
+
 private:
+    SqliteQueue(const std::filesystem::path& var_dir, const Opening& how);
     std::vector<Job> select_jobs(const std::string& where, std::int64_t arg, int limit,
                                  bool with_attempts = true);
     void load_attempts(Job& job);
     void create_schema_once();
+    void check_schema_readable();
     std::optional<BatchDocument> select_batch(const std::string& origin_key);
     // The batch of s.origin_key, and whether it is new (its documents are
     // still to be moved into the spool).
@@ -86,8 +104,5 @@ private:
 // process, or the disk is full or failing. Anything else (corrupt file,
 // wrong schema) will not go away by waiting.
 bool is_busy(const SQLite::Exception& e);
-
-// The real time, in the queue's unit (unix seconds).
-std::int64_t unix_now();
 
 }  // namespace faxgw::faxcore

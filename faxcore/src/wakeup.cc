@@ -22,12 +22,17 @@ void drain(int fd) {
 
 Wakeup::Wakeup(const std::filesystem::path& var_dir) {
     auto path = fifo_path(var_dir);
-    if (::mkfifo(path.c_str(), 0622) != 0 && errno != EEXIST)
+    // Only the gateway's own user pokes it (submit, the milter, the poller
+    // run as that user): 0600, whatever the umask.
+    if (::mkfifo(path.c_str(), 0600) != 0 && errno != EEXIST)
         throw std::system_error(errno, std::generic_category(), "mkfifo " + path.string());
     // Opened read-write so that the FIFO never reports end-of-file (and poll
     // never spins) while no writer has it open.
     fifo_ = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fifo_ < 0) throw std::system_error(errno, std::generic_category(), "open " + path.string());
+    // One made by an older faxgw was world-writable: anyone could keep the
+    // queue runner busy.
+    ::fchmod(fifo_, 0600);
     if (::pipe2(pipe_, O_NONBLOCK | O_CLOEXEC) != 0)
         throw std::system_error(errno, std::generic_category(), "pipe");
 }

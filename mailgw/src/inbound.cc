@@ -186,6 +186,7 @@ void deliver_one(faxcore::Queue& queue, Outbox& outbox, const faxcore::InboundFa
     std::string where;
     for (const auto& address : route.addresses) {
         OutgoingMail mail;
+        // housekeeping.cc reads the fax id back from this key.
         mail.key = "inbound:" + std::to_string(fax.id) + ":" + std::to_string(fax.received_at) +
                    ":" + address;
         mail.sender = settings.gateway_address;

@@ -418,13 +418,18 @@ std::optional<OutgoingMail> report_mail(const faxcore::Report& report, const Set
         dsn.body().parts().push_back(leaf("text", "rfc822-headers", origin.headers,
                                           is_ascii(origin.headers) ? "7bit" : "8bit"));
 
-    const std::string id = message_id(
-        "faxgw-" + safe_file_name(report.batch) + "-" + std::string(kind_name(report.kind)),
-        settings);
+    // A job an administrator retried ends a second time: that report is a
+    // mail of its own (the outbox posts a key once), named by the retry.
+    int retried_after = 0;
+    for (const auto& job : report.jobs)
+        retried_after = std::max(retried_after, job.attempts_before_retry);
+    const std::string name = notification_file_name(report.batch, report.kind) +
+                             (retried_after ? "-retry" + std::to_string(retried_after) : "");
+    const std::string id = message_id(name, settings);
     OutgoingMail mail;
     mail.recipients = {origin.sender};
     mail.local_maildir = settings.outbox;  // where it is filed without a relay
-    mail.key = notification_file_name(report.batch, report.kind);
+    mail.key = name;
     mail.message =
         mail_text(id, fill_template(words.subject, values), origin, settings, now, serialised(dsn));
     return mail;

@@ -167,4 +167,6 @@ OriginInfo read_origin(std::string_view json) {
     return info;
 }
 
+std::string origin_sender(std::string_view origin) { return read_origin(origin).sender; }
+
 }  // namespace faxgw::mailgw

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -120,15 +121,42 @@ std::string_view to_string(MailState state) {
     return "?";
 }
 
+// The database to open: for a reader of a folder without a queue yet, an
+// empty one in memory.
+std::string database_file(const std::filesystem::path& var, faxcore::Access access) {
+    if (access == faxcore::Access::read_only) {
+        if (!std::filesystem::is_directory(var)) throw faxcore::NoStateFolder(var);
+        return std::filesystem::exists(var / "queue.sqlite") ? (var / "queue.sqlite").string()
+                                                             : ":memory:";
+    }
+    std::filesystem::create_directories(var);
+    faxcore::keep_state_private(var);
+    return (var / "queue.sqlite").string();
+}
+
 struct Outbox::Impl {
     SQLite::Database db;
     std::filesystem::path file;
 
-    explicit Impl(const std::filesystem::path& var)
-        : db((std::filesystem::create_directories(var), var / "queue.sqlite"),
-             SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX),
+    Impl(const std::filesystem::path& var, faxcore::Access access)
+        : Impl(var, access, database_file(var, access)) {}
+    Impl(const std::filesystem::path& var, faxcore::Access access, const std::string& db_file)
+        : db(db_file, access == faxcore::Access::read_write
+                          ? SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX
+                      : db_file == ":memory:" ? SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX
+                                              : SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX),
           file(var / "queue.sqlite") {
         db.setBusyTimeout(10000);
+        if (access == faxcore::Access::read_only) {
+            // A queue without an outbox yet reads as an empty outbox: a
+            // table of this connection alone, in memory.
+            db.exec("PRAGMA temp_store = MEMORY");
+            if (!db.tableExists("mail_outbox"))
+                db.exec(std::regex_replace(
+                    std::regex_replace(schema, std::regex("CREATE INDEX[^;]*;"), ""),
+                    std::regex("CREATE TABLE"), "CREATE TEMP TABLE"));
+            return;
+        }
         db.exec("PRAGMA synchronous=FULL");
         // The write lock only when there is something to write: another
         // process (a backup, an sqlite3 shell) may hold it for long, and
@@ -185,9 +213,9 @@ struct Outbox::Impl {
     }
 };
 
-Outbox::Outbox(const std::filesystem::path& var) {
+Outbox::Outbox(const std::filesystem::path& var, faxcore::Access access) {
     try {
-        impl_ = std::make_unique<Impl>(var);
+        impl_ = std::make_unique<Impl>(var, access);
     } catch (const SQLite::Exception& e) {
         throw std::runtime_error("outbox in " + (var / "queue.sqlite").string() +
                                  " cannot be used: " + e.what());
@@ -330,6 +358,38 @@ std::vector<OutboxEntry> Outbox::list(bool all) {
             out.push_back(std::move(e));
         }
         return out;
+    });
+}
+
+}  // namespace faxgw::mailgw
+
+namespace faxgw::mailgw {
+
+OutboxCounts Outbox::counts(std::int64_t now) {
+    return impl_->when_not_busy([&] {
+        OutboxCounts c;
+        SQLite::Statement q(impl_->db,
+                            "SELECT COALESCE(SUM(state = 'queued'), 0), "
+                            "COALESCE(SUM(state = 'sent'), 0), COALESCE(SUM(state = 'failed'), 0), "
+                            "MIN(CASE WHEN state = 'queued' THEN created_at END) FROM mail_outbox");
+        q.executeStep();
+        c.queued = q.getColumn(0).getInt64();
+        c.sent = q.getColumn(1).getInt64();
+        c.failed = q.getColumn(2).getInt64();
+        if (!q.getColumn(3).isNull()) c.oldest_queued_age = now - q.getColumn(3).getInt64();
+        return c;
+    });
+}
+
+int Outbox::purge(std::int64_t ended_before, bool dry_run) {
+    return impl_->when_not_busy([&] {
+        SQLite::Statement q(impl_->db,
+                            std::string(dry_run ? "SELECT COUNT(*)" : "DELETE") +
+                                " FROM mail_outbox WHERE state IN ('sent', 'failed') AND "
+                                "done_at <= ?");
+        q.bind(1, ended_before);
+        if (!dry_run) return q.exec();
+        return q.executeStep() ? q.getColumn(0).getInt() : 0;
     });
 }
 

@@ -41,14 +41,15 @@ struct Rig {
 
 BOOST_AUTO_TEST_CASE(every_subcommand_has_help) {
     Rig rig;
-    for (std::string cmd : {"submit", "run", "demo", "jobs", "render", "send", "config"}) {
+    for (std::string cmd :
+         {"submit", "run", "demo", "jobs", "render", "send", "config", "status", "purge"}) {
         auto o = rig.faxgw({cmd, "--help"});
         BOOST_TEST(o.code == 0, cmd);
         BOOST_TEST(o.out.find("--config") != std::string::npos, cmd);
         BOOST_TEST(o.out.find("--var") != std::string::npos, cmd);
     }
     auto top = rig.faxgw({"--help"});
-    for (std::string cmd : {"submit", "run", "demo", "jobs", "render", "send"})
+    for (std::string cmd : {"submit", "run", "demo", "jobs", "render", "send", "status", "purge"})
         BOOST_TEST(top.out.find(cmd) != std::string::npos, cmd);
 }
 
@@ -58,8 +59,9 @@ BOOST_AUTO_TEST_CASE(conf_faxgw_toml_is_the_documented_defaults) {
     BOOST_TEST(o.code == 0);
     BOOST_TEST(o.out == test::slurp(test::source_dir / "conf" / "faxgw.toml"),
                "conf/faxgw.toml differs from `faxgw config --sample`: regenerate it");
-    auto check = rig.faxgw(
-        {"config", "--check", "--config", (test::source_dir / "conf" / "faxgw.toml").string()});
+    auto check = rig.faxgw({"config", "--check", "--config",
+                            (test::source_dir / "conf" / "faxgw.toml").string(), "--var",
+                            rig.dir.path.string()});
     BOOST_TEST(check.code == 0, check.err);
     BOOST_TEST(check.err.empty(), check.err);
 }
@@ -76,7 +78,7 @@ BOOST_AUTO_TEST_CASE(configuration_errors_name_the_place_and_exit_78) {
     BOOST_TEST(o.code == 78);
     BOOST_TEST(o.err.find("bad.toml:1:") != std::string::npos, o.err);
     std::ofstream(bad) << "[lines]\ncuont = 3\n";
-    o = rig.faxgw({"config", "--check", "--config", bad.string()});
+    o = rig.faxgw({"config", "--check", "--config", bad.string(), "--var", rig.dir.path.string()});
     BOOST_TEST(o.code == 0);
     BOOST_TEST(o.err.find("unknown key 'lines.cuont'") != std::string::npos, o.err);
 }

@@ -80,6 +80,7 @@ public:
         return o;
     }
     std::string stderr_so_far() const { return slurp(err_); }
+    std::string stdout_so_far() const { return slurp(out_); }
 
 private:
     pid_t pid_ = -1;

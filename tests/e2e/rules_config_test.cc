@@ -24,7 +24,8 @@ struct Rig {
     }
     test::Output check(const std::string& toml) {
         std::ofstream(config) << toml;
-        return faxgw({"config", "--check", "--config", config.string()});
+        return faxgw(
+            {"config", "--check", "--config", config.string(), "--var", dir.path.string()});
     }
     test::Output submit(const fs::path& mail, const std::string& recipient) {
         return faxgw({"submit", "--config", config.string(), "--var", var.string(), "--sender",

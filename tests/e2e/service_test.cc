@@ -344,7 +344,7 @@ BOOST_AUTO_TEST_CASE(metrics_and_health_are_served_and_parse_as_prometheus_text)
     BOOST_TEST(sample_value(parsed, "faxgw_attempts_total{outcome=\"ok\"}") == 1.0);
     BOOST_TEST(sample_value(parsed, "faxgw_jobs{state=\"retry-wait\"}") == 1.0);
     BOOST_TEST(sample_value(parsed, "faxgw_pages_sent_total{}") == 1.0);
-    BOOST_TEST(sample_value(parsed, "faxgw_line_seconds_total{}") > 0.0);
+    BOOST_TEST(sample_value(parsed, "faxgw_line_seconds_total{direction=\"out\"}") > 0.0);
     BOOST_TEST(sample_value(parsed, "faxgw_lines{}") == 4.0);
     BOOST_TEST(sample_value(parsed, "faxgw_lines_busy{}") >= 0);
     BOOST_TEST(sample_value(parsed, "faxgw_oldest_due_job_age_seconds{}") >= 0);

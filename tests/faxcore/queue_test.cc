@@ -122,10 +122,17 @@ BOOST_AUTO_TEST_CASE(outcome_table_names_round_trip) {
 
 // A queue written before B4 (schema 1, no narrow_document) is upgraded in
 // place when opened: its jobs stay, and new jobs may carry a narrow copy.
-// What version 4 added: a job's own document (a cover for that number).
+// What version 5 added: the attempts made before an administrator's retry.
+void drop_retry_column(SQLite::Database& db) {
+    db.exec("ALTER TABLE jobs DROP COLUMN attempts_before_retry");
+}
+
+// What version 4 added: a job's own document (a cover for that number),
+// and the above.
 void drop_own_document_columns(SQLite::Database& db) {
     for (const char* column : {"document", "narrow_document"})
         db.exec(std::string("ALTER TABLE jobs DROP COLUMN ") + column);
+    drop_retry_column(db);
 }
 
 // What versions 3 and 4 added: how an attempt travelled (SIP lines), and

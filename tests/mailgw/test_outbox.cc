@@ -149,3 +149,40 @@ BOOST_AUTO_TEST_CASE(mail_the_relay_never_takes_fails_after_give_up_hours) {
     BOOST_TEST(mailgw::to_string(mails[0].state) == "failed");
     BOOST_TEST(!outbox.next_due().has_value());
 }
+
+// Retention of the outbox: the rows of mails sent (or given up on) long
+// ago go; a mail still to deliver stays, however old.
+BOOST_AUTO_TEST_CASE(only_old_delivered_mails_are_purged_and_counts_agree) {
+    const TempDir dir;
+    mailgw::Outbox outbox(dir.path);
+    outbox.post(mail_to(dir.path / "mail" / "a", "report:1"));
+    outbox.deliver_due(mailgw::RelaySettings{});                // sent
+    outbox.post(mail_to(dir.path / "mail" / "b", "report:2"));  // queued
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    auto c = outbox.counts(now + 60);
+    BOOST_TEST(c.queued == 1);
+    BOOST_TEST(c.sent == 1);
+    BOOST_TEST(c.failed == 0);
+    BOOST_TEST(c.oldest_queued_age.value_or(0) >= 60);
+    BOOST_TEST(outbox.purge(now - 1, false) == 0);  // sent just now: too young
+    BOOST_TEST(outbox.purge(now + 10, true) == 1);  // a dry run counts...
+    BOOST_TEST(outbox.list(true).size() == 2u);     // ...and deletes nothing
+    BOOST_TEST(outbox.purge(now + 10, false) == 1);
+    const auto left = outbox.list(true);
+    BOOST_TEST_REQUIRE(left.size() == 1u);
+    BOOST_TEST(left[0].key == "report:2");
+    BOOST_TEST(outbox.purge(now + 1000 * 86400, false) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_read_only_outbox_creates_nothing) {
+    const TempDir dir;
+    BOOST_CHECK_THROW(mailgw::Outbox(dir.path / "missing", faxcore::Access::read_only),
+                      faxcore::NoStateFolder);
+    BOOST_TEST(!fs::exists(dir.path / "missing"));
+    {
+        mailgw::Outbox empty(dir.path, faxcore::Access::read_only);
+        BOOST_TEST(empty.list(true).empty());
+        BOOST_TEST(empty.counts(0).queued == 0);
+    }
+    BOOST_TEST(fs::is_empty(dir.path));
+}

@@ -14,6 +14,7 @@
 #include <optional>
 #include <sstream>
 
+#include "header_field.h"
 #include "inbound.h"
 #include "maildir.h"
 #include "notify.h"
@@ -40,9 +41,11 @@ public:
     }
     bool cancel(std::int64_t) override { return false; }
     bool release(std::int64_t) override { return false; }
+    bool retry(std::int64_t) override { return false; }
     void check_quotas(const std::vector<faxcore::Quota>&, int, int) override {}
     std::optional<faxcore::Job> job(std::int64_t) override { return std::nullopt; }
     std::vector<faxcore::Job> jobs() override { return {}; }
+    std::vector<faxcore::Job> find_jobs(const faxcore::JobFilter&) override { return {}; }
     std::vector<faxcore::Report> pending_reports() override { return reports; }
     void mark_reported(const std::string& batch, faxcore::ReportKind kind) override {
         reported.emplace_back(batch, kind);
@@ -602,6 +605,16 @@ BOOST_FIXTURE_TEST_CASE(a_failed_job_is_a_dsn_per_recipient, NotifyFixture) {
     BOOST_TEST(mail->sender == "");
     BOOST_TEST((mail->recipients == std::vector<std::string>{"alice@example.org"}));
     BOOST_TEST(mail->key == mailgw::notification_file_name("b5", faxcore::ReportKind::final));
+
+    // After `faxgw jobs --retry`, the batch's second final report is a mail
+    // of its own: another key and Message-ID, not a duplicate the outbox drops.
+    auto retried = queue.reports[0];
+    retried.jobs[0].attempts_before_retry = 3;
+    auto again = mailgw::report_mail(retried, settings, 1741003000);
+    BOOST_TEST_REQUIRE(again.has_value());
+    BOOST_TEST(again->key == mail->key + "-retry3");
+    BOOST_TEST(mailgw::header_value(again->message, "Message-ID") !=
+               mailgw::header_value(mail->message, "Message-ID"));
 }
 
 // Each outcome's status code, one place: the class from the job's state,

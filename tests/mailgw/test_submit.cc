@@ -762,9 +762,11 @@ public:
     }
     bool cancel(std::int64_t) override { return false; }
     bool release(std::int64_t) override { return false; }
+    bool retry(std::int64_t) override { return false; }
     void check_quotas(const std::vector<faxcore::Quota>&, int, int) override {}
     std::optional<faxcore::Job> job(std::int64_t) override { return std::nullopt; }
     std::vector<faxcore::Job> jobs() override { return {}; }
+    std::vector<faxcore::Job> find_jobs(const faxcore::JobFilter&) override { return {}; }
     std::vector<faxcore::Report> pending_reports() override { return {}; }
     void mark_reported(const std::string&, faxcore::ReportKind) override {}
     std::vector<faxcore::InboundFax> undelivered_inbound() override { return {}; }

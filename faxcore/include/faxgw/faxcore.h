@@ -20,7 +20,13 @@
 //      retry_wait -> sending (when due)
 //      sending -> queued (at start-up: the process died mid-call)
 //    cancel() moves queued/held/retry_wait jobs to cancelled; release()
-//    moves held jobs (a sender rule said "hold") to queued.
+//    moves held jobs (a sender rule said "hold") to queued; retry() moves
+//    a failed job back to queued (an administrator's second chance).
+//    For an ended job (done, failed, cancelled) next_attempt_at is when
+//    it ended.
+//  * Retention (faxgw/faxcore/retention.h) is the only deleter: documents
+//    of ended and reported batches, received faxes already delivered, and
+//    old rows. It clears a row's reference before it deletes the file.
 //  * Reports (for the sender's notification) are read with pending_reports()
 //    and acknowledged with mark_reported(); a report may be offered again
 //    after a crash, never lost.
@@ -172,6 +178,9 @@ struct Job {
     std::string origin_key;
     std::string origin;
     std::vector<Attempt> attempts;
+    // Attempts made before an administrator's last retry(): the attempt
+    // budget (retry.max_attempts) counts from there.
+    int attempts_before_retry = 0;
 };
 
 enum class ReportKind { delayed, final };
@@ -196,6 +205,12 @@ struct InboundFax {
     std::filesystem::path tiff;
 };
 
+// Which jobs a listing shows; empty fields let everything through.
+struct JobFilter {
+    std::vector<JobState> states;     // any of these
+    std::int64_t submitted_from = 0;  // created_at at or after (unix seconds)
+};
+
 // The queue is busy or the disk is full: try again later (sysexits 75).
 class TemporaryError : public std::runtime_error {
 public:
@@ -215,10 +230,32 @@ private:
     bool permanent_;
 };
 
+// A read-only open of a state folder that does not exist (a mistyped
+// --var or paths.var): path() names it.
+class NoStateFolder : public std::runtime_error {
+public:
+    explicit NoStateFolder(const std::filesystem::path& var)
+        : std::runtime_error("no state folder " + var.string() + " (a wrong --var or paths.var?)"),
+          path_(var) {}
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+enum class Access {
+    read_write,  // creates DIR, DIR/spool/ and DIR/queue.sqlite when missing
+    // Creates nothing: DIR must exist (else NoStateFolder); a folder without
+    // a queue yet reads as an empty queue. Only SQLite's own companions of
+    // an existing database (queue.sqlite-wal and -shm, its locks) may appear.
+    read_only,
+};
+
 class Queue {
 public:
-    // Opens (creating if needed) DIR/queue.sqlite and DIR/spool/.
-    static std::unique_ptr<Queue> open(const std::filesystem::path& var_dir);
+    // Opens DIR/queue.sqlite and DIR/spool/.
+    static std::unique_ptr<Queue> open(const std::filesystem::path& var_dir,
+                                       Access access = Access::read_write);
     virtual ~Queue() = default;
 
     virtual EnqueueResult enqueue(const Submission& s) = 0;
@@ -226,6 +263,11 @@ public:
     virtual std::optional<BatchDocument> find_batch(const std::string& origin_key) = 0;
     virtual bool cancel(std::int64_t job) = 0;
     virtual bool release(std::int64_t job) = 0;
+    // Queues a failed job again, due now: it resumes at its first page the
+    // far end has not confirmed, with a fresh attempt budget, and its batch
+    // counts as not reported yet. False when the job has not failed, or
+    // its document is gone (retention purged it).
+    virtual bool retry(std::int64_t job) = 0;
     // Throws QuotaExceeded when new_jobs more jobs of pages_per_job pages
     // would exceed one of `quotas` now; charges nothing. For a front end
     // that answers before the document exists (a milter at RCPT TO).
@@ -234,6 +276,8 @@ public:
 
     virtual std::optional<Job> job(std::int64_t id) = 0;
     virtual std::vector<Job> jobs() = 0;  // all, oldest first, with attempts
+    // The jobs `filter` lets through, oldest first, with attempts.
+    virtual std::vector<Job> find_jobs(const JobFilter& filter) = 0;
 
     virtual std::vector<Report> pending_reports() = 0;
     virtual void mark_reported(const std::string& batch, ReportKind kind) = 0;
@@ -245,6 +289,16 @@ public:
     // enqueue() (so the hand-over is a rename).
     virtual std::filesystem::path scratch_dir() const = 0;
 };
+
+// The real time, in the queue's unit (unix seconds).
+std::int64_t unix_now();
+
+// The state folder holds faxes, mails and the queue: nothing in it is for
+// other users. Tightens this process's umask to at least 027 (files 0640,
+// folders 0750 at most) and removes group-write and other permissions from
+// the folder and the queue's files. Every opener of the queue or the
+// outbox calls it.
+void keep_state_private(const std::filesystem::path& var_dir);
 
 // Writes data to path durably: temp file, fsync, rename, fsync of the folder.
 void write_file_durably(const std::filesystem::path& path, std::string_view data);

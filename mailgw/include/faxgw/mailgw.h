@@ -444,4 +444,8 @@ int write_notifications(faxcore::Queue& queue, const Settings& settings);
 // the faxes handed over.
 int deliver_inbound(faxcore::Queue& queue, Outbox& outbox, const Settings& settings);
 
+// The envelope sender of the mail a job came from, read from the job's
+// origin (mailgw writes it there); "" for the null sender or none known.
+std::string origin_sender(std::string_view origin);
+
 }  // namespace faxgw::mailgw

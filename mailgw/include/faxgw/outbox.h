@@ -21,6 +21,10 @@
 // connection of its own.
 #pragma once
 
+#include <faxgw/faxcore.h>
+#include <faxgw/faxcore/retention.h>
+#include <faxgw/faxcore/snapshot.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -83,12 +87,23 @@ struct DeliveryCounts {
     int failed = 0;    // given up: a permanent refusal or too old
 };
 
+// How many mails the outbox holds, by state.
+struct OutboxCounts {
+    std::int64_t queued = 0;  // not delivered yet: the backlog
+    std::int64_t sent = 0;
+    std::int64_t failed = 0;
+    std::optional<std::int64_t> oldest_queued_age;  // seconds, when any is queued
+};
+
 class Outbox {
 public:
     // Opens (and, the first time, creates) the outbox tables in
     // <var>/queue.sqlite. Throws faxcore::TemporaryError while the database
     // is locked for long, std::runtime_error when it cannot be used.
-    explicit Outbox(const std::filesystem::path& var);
+    // read_only: creates nothing (see faxcore::Access); a queue without an
+    // outbox yet reads as an empty one.
+    explicit Outbox(const std::filesystem::path& var,
+                    faxcore::Access access = faxcore::Access::read_write);
     ~Outbox();
     Outbox(const Outbox&) = delete;
     Outbox& operator=(const Outbox&) = delete;
@@ -109,6 +124,13 @@ public:
     // `all`, the sent ones too.
     std::vector<OutboxEntry> list(bool all = false);
 
+    OutboxCounts counts(std::int64_t now);
+
+    // Deletes the rows of mails sent or given up on at or before
+    // `ended_before` (queued ones never); returns how many (in a dry run:
+    // would go).
+    int purge(std::int64_t ended_before, bool dry_run);
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
@@ -123,5 +145,25 @@ struct RelayOutcome {
 // Sends one mail over SMTP as `relay` says (libcurl). Never throws.
 RelayOutcome send_by_smtp(const RelaySettings& relay, const std::string& sender,
                           const std::vector<std::string>& recipients, const std::string& message);
+
+// Everything `faxgw status` and the metrics endpoint show, read at one
+// moment: the queue's numbers (faxcore/snapshot.h) and the outbox's.
+struct GatewaySnapshot {
+    faxcore::QueueSnapshot queue;
+    OutboxCounts outbox;
+};
+GatewaySnapshot take_snapshot(faxcore::Queue& queue, Outbox& outbox, std::int64_t now);
+
+// Retention over the whole state folder: the queue's purge
+// (faxcore/retention.h), keeping every received fax whose mail is still
+// queued or was given up on, and the outbox rows of mails sent or given up
+// on longer ago than settings.job_rows_days.
+struct PurgeReport {
+    faxcore::PurgeReport queue;
+    int outbox_rows = 0;
+};
+PurgeReport purge_expired(faxcore::Queue& queue, Outbox& outbox,
+                          const faxcore::RetentionSettings& settings, std::int64_t now,
+                          bool dry_run);
 
 }  // namespace faxgw::mailgw
