@@ -734,6 +734,11 @@ const std::vector<Key>& keys() {
          "Mask the last four digits of phone numbers in the daemons' log lines and journal\n"
          "# fields (\"+1555100xxxx\"): numbers are personal data. Job records keep them whole.",
          [](auto& n, Config& c) { c.logging.mask_numbers = boolean(n); }},
+        {"logging.keep_t30_traces", "true",
+         "Keep the T.30 protocol trace of every failed call (frames and phases, as HylaFAX's\n"
+         "# session logs) in paths.var/spool/trace/J<job>-<attempt>.t30; retention removes it\n"
+         "# with the job's documents.",
+         [](auto& n, Config& c) { c.gateway.keep_failed_traces = boolean(n); }},
         {"metrics.listen", R"("")",
          "HOST:PORT where `faxgw run` serves /metrics (Prometheus text format) and /health\n"
          "# over HTTP, e.g. \"127.0.0.1:9469\"; empty = off. Anyone who can reach it sees\n"

@@ -17,6 +17,7 @@ Attempt attempt_of(const OutgoingCall& call, const PartyReport& party, double li
     a.remote_csid = party.remote_ident;
     a.t30_code = party.completion_code < 0 ? 0 : party.completion_code;
     a.t30_text = party.completion_text;
+    a.protocol_trace = party.trace;
     return a;
 }
 

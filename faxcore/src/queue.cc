@@ -863,6 +863,11 @@ int remove_stale_files(const std::filesystem::path& dir, std::int64_t now, std::
 
 }  // namespace
 
+std::filesystem::path trace_file(const std::filesystem::path& var, std::int64_t job, int attempt) {
+    return var / "spool" / "trace" /
+           ("J" + std::to_string(job) + "-" + std::to_string(attempt) + ".t30");
+}
+
 int SqliteQueue::sweep_spool(std::int64_t now, std::int64_t document_grace,
                              std::int64_t scratch_age) {
     // By file name: rows hold the path as the enqueuing process spelt its

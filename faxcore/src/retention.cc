@@ -54,6 +54,16 @@ void add_batch_files(SQLite::Database& db, const std::string& id, const std::fil
     while (q.executeStep())
         if (auto f = q.getColumn(0).getString(); !f.empty())
             files.push_back(docs / std::filesystem::path(f).filename());
+    // The T.30 traces of its failed calls go with the documents.
+    SQLite::Statement attempts(
+        db, "SELECT a.job, a.number FROM attempts a JOIN jobs j ON j.id = a.job WHERE j.batch = ?");
+    attempts.bind(1, id);
+    const auto var = docs.parent_path().parent_path();
+    while (attempts.executeStep()) {
+        auto trace =
+            trace_file(var, attempts.getColumn(0).getInt64(), attempts.getColumn(1).getInt());
+        if (std::filesystem::exists(trace)) files.push_back(std::move(trace));
+    }
 }
 
 int exec_for(SQLite::Database& db, const std::string& sql, const std::string& id) {

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <set>
@@ -121,6 +122,7 @@ struct Gateway::Impl final : InboundSink {
          std::unique_ptr<LineBackend> backend)
         : queue(dynamic_cast<SqliteQueue&>(q)),
           settings(std::move(s)),
+          var_dir(var),
           lines(backend ? std::move(backend) : std::make_unique<SimNetwork>(settings, var)),
           log(std::move(log)),
           pool(settings.lines),
@@ -134,6 +136,7 @@ struct Gateway::Impl final : InboundSink {
     GatewaySettings settings;
     mutable std::mutex settings_mutex;
     std::optional<GatewaySettings> reloaded;  // for the next round
+    std::filesystem::path var_dir;
     std::unique_ptr<LineBackend> lines;
     LogSink log;
     LinePool pool;
@@ -311,10 +314,36 @@ struct Gateway::Impl final : InboundSink {
             delivered ? f.options : next_rung(f.options, a.outcome, a.transport);
         if (delivered || !(rung == f.options)) queue.remember_call_options(f.job.number, rung, now);
         queue.finish_attempt(f.job.id, a, next, next_at, reason);
+        if (!delivered) keep_trace(f.job, a);
         stats.calls++;
         stats.line_seconds += a.line_seconds;
         last_hangup = std::max(last_hangup, now);
         if (log) log(attempt_event(f.job, a, next, reason));
+    }
+
+    // A failed call's T.30 exchange, for whoever diagnoses it. Not durable:
+    // a trace lost to a crash loses nothing of the job.
+    void keep_trace(const Job& job, const Attempt& a) {
+        if (!settings.keep_failed_traces || a.protocol_trace.empty()) return;
+        const auto file = trace_file(var_dir, job.id, a.number);
+        try {
+            std::filesystem::create_directories(file.parent_path());
+            std::ofstream out(file);
+            out << "J" << job.id << " attempt " << a.number << " to " << job.number << ": "
+                << describe(a.outcome).name << (a.t30_text.empty() ? "" : " (" + a.t30_text + ")")
+                << "\n";
+            for (const auto& line : a.protocol_trace) out << line << "\n";
+            out.close();
+            if (!out) throw std::runtime_error("cannot write " + file.string());
+            if (log)
+                log({"J" + std::to_string(job.id) + ": T.30 trace in " + file.string(),
+                     LogEvent::Priority::info,
+                     {{"FAX_JOB_ID", std::to_string(job.id)}}});
+        } catch (const std::exception& e) {
+            if (log)
+                log({"J" + std::to_string(job.id) + ": T.30 trace not kept: " + e.what(),
+                     LogEvent::Priority::warning});
+        }
     }
 
     void release(InFlight& f) {

@@ -7,6 +7,8 @@
 #include <spandsp.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <stdexcept>
 
 namespace faxgw::faxcore {
@@ -68,6 +70,7 @@ public:
         t30_set_phase_d_handler(t30, &T30Callbacks::on_phase_d, this);
         t30_set_phase_e_handler(t30, &T30Callbacks::on_phase_e, this);
         t30_set_real_time_frame_handler(t30, &T30Callbacks::on_frame, this);
+        started_ = std::chrono::steady_clock::now();
         span_log_set_level(t30_get_logging_state(t30), SPAN_LOG_NONE);
         if (spec.send) set_document(*spec.send);
         if (spec.receive) {
@@ -90,6 +93,8 @@ public:
         r.compression = compression_name(st.encoding);
         if (const char* id = t30_get_rx_ident(t30_)) r.remote_ident = id;
         r.sent_narrow = sent_narrow_;
+        r.trace = trace_;  // report() is asked for during the call too: the run stays open
+        if (run_count_ > 0) r.trace.push_back(run_name_ + " x" + std::to_string(run_count_));
         return r;
     }
 
@@ -110,9 +115,54 @@ private:
 
     // Every HDLC frame is progress: control frames, and in ECM every 256-byte
     // block of image data, so the watchdog never cuts a long page under ECM.
+    // One line of the trace: seconds since the call's T.30 began, then what.
+    void trace(const std::string& what) {
+        if (trace_.size() >= max_trace_lines) return;  // a runaway call's tail is not news
+        const std::chrono::duration<double> t = std::chrono::steady_clock::now() - started_;
+        char stamp[16];
+        std::snprintf(stamp, sizeof stamp, "%8.3f ", t.count());
+        trace_.push_back(stamp + what);
+    }
+    static constexpr std::size_t max_trace_lines = 2000;
+
+    // A frame in the trace, with its first bytes. ECM's picture frames (FCD)
+    // and their end marks (RCP) come by the hundred per page: a run of them
+    // is one line with its count.
+    void trace_frame(bool incoming, const uint8_t* frame, int len) {
+        const std::string type = t30_frametype(frame[2]);
+        const std::string name = (incoming ? "<- " : "-> ") + type;
+        const bool picture = type == "FCD" || type == "RCP";
+        if (picture && name == run_name_) {
+            ++run_count_;
+            return;
+        }
+        end_frame_run();
+        if (picture) {
+            run_name_ = name;
+            run_count_ = 1;
+            return;
+        }
+        std::string line = name;
+        char byte[4];
+        for (int i = 3; i < len && i < 3 + 24; ++i) {
+            std::snprintf(byte, sizeof byte, " %02x", frame[i]);
+            line += byte;
+        }
+        if (len > 3 + 24) line += " ...";
+        trace(line);
+    }
+    void end_frame_run() {
+        if (run_count_ > 0) trace(run_name_ + " x" + std::to_string(run_count_));
+        run_name_.clear();
+        run_count_ = 0;
+    }
+    std::string run_name_;
+    int run_count_ = 0;
+
     static void on_frame(t30_state_t*, void* user, int incoming, const uint8_t* frame, int len) {
         auto* self = static_cast<T30Callbacks*>(user);
         self->progress_++;
+        if (len > 2) self->trace_frame(incoming != 0, frame, len);
         if (incoming && len > 2 && (frame[2] & 0xFE) == T30_DIS)
             self->far_offers_b4_ = dis_offers_b4(frame, len);
     }
@@ -123,6 +173,8 @@ private:
     static int on_phase_b(t30_state_t* t30, void* user, int) {
         auto* self = static_cast<T30Callbacks*>(user);
         self->progress_++;
+        self->end_frame_run();
+        self->trace("phase B");
         if (!self->narrow_tiff_.empty() && !self->far_offers_b4_ && self->pages_confirmed_ == 0 &&
             !self->sent_narrow_) {
             t30_set_tx_file(t30, self->narrow_tiff_.c_str(), self->start_, self->stop_);
@@ -138,6 +190,10 @@ private:
             t30_get_transfer_statistics(t30, &st);
             self->pages_confirmed_ = st.pages_tx;
             self->pages_received_ = st.pages_rx;
+            self->end_frame_run();
+            self->trace("phase D: " + std::to_string(st.pages_tx) + " page(s) sent, " +
+                        std::to_string(st.pages_rx) + " received, " + std::to_string(st.bit_rate) +
+                        " bit/s");
             if (self->on_page_)
                 self->on_page_(self->sending_ ? self->pages_confirmed_ : self->pages_received_);
         } catch (...) {
@@ -151,6 +207,9 @@ private:
         self->progress_++;
         self->ended_ = true;
         self->completion_code_ = completion_code;
+        self->end_frame_run();
+        self->trace("phase E: " + std::string(t30_completion_code_to_str(completion_code)) + " (" +
+                    std::to_string(completion_code) + ")");
         t30_stats_t st{};
         t30_get_transfer_statistics(t30, &st);
         self->pages_confirmed_ = st.pages_tx;
@@ -170,6 +229,8 @@ private:
     int start_ = 0, stop_ = -1;
     bool far_offers_b4_ = true;  // from the last DIS heard
     bool sent_narrow_ = false;
+    std::chrono::steady_clock::time_point started_;
+    std::vector<std::string> trace_;
 };
 
 void check_spec(const FaxParty::Spec& spec) {

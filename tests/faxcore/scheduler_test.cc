@@ -323,3 +323,37 @@ BOOST_AUTO_TEST_CASE(reloaded_settings_apply_to_the_next_jobs) {
         60s));
     BOOST_TEST(job->attempts.size() == 3u);
 }
+
+BOOST_AUTO_TEST_CASE(a_failed_call_leaves_its_t30_trace_in_the_spool_and_a_good_one_none) {
+    Rig rig;
+    auto pages = test::synthetic_pages(3, render::Resolution::fine);
+    auto flaky =
+        rig.queue.enqueue(test::submission(rig.queue, "<flaky@x>", pages, {"+15551005"})).jobs[0];
+    auto good =
+        rig.queue.enqueue(test::submission(rig.queue, "<ok@x>", pages, {"+15551001"})).jobs[0];
+    rig.run(network());
+    const auto trace = faxcore::trace_file(rig.dir.path, flaky, 1);
+    BOOST_REQUIRE(std::filesystem::exists(trace));
+    const auto text = test::slurp(trace);
+    BOOST_TEST(text.find("J" + std::to_string(flaky) + " attempt 1 to +15551005") == 0, text);
+    // The sender's side: the far end's capabilities, our settings, one page
+    // confirmed, then the far end gone.
+    BOOST_TEST(text.find("<- DIS") != std::string::npos, text);
+    BOOST_TEST(text.find("-> DCS") != std::string::npos, text);
+    BOOST_TEST(text.find("<- MCF") != std::string::npos, text);
+    BOOST_TEST(text.find("phase D: 1 page(s) sent") != std::string::npos, text);
+    for (int attempt = 1; attempt <= 3; ++attempt)
+        BOOST_TEST(!std::filesystem::exists(faxcore::trace_file(rig.dir.path, good, attempt)));
+}
+
+BOOST_AUTO_TEST_CASE(traces_are_not_kept_when_turned_off) {
+    Rig rig;
+    auto pages = test::synthetic_pages(2, render::Resolution::fine);
+    auto flaky =
+        rig.queue.enqueue(test::submission(rig.queue, "<flaky@x>", pages, {"+15551005"})).jobs[0];
+    auto settings = network();
+    settings.keep_failed_traces = false;
+    rig.run(settings);
+    BOOST_TEST(rig.queue.job(flaky)->attempts.size() >= 1u);
+    BOOST_TEST(!std::filesystem::exists(faxcore::trace_file(rig.dir.path, flaky, 1)));
+}

@@ -156,11 +156,18 @@ struct Attempt {
     std::string remote_csid;
     int t30_code = 0;
     std::string t30_text;
-    std::string detail;        // free text, e.g. watchdog reason
+    std::string detail;  // free text, e.g. watchdog reason
+    // The call's T.30 trace (PartyReport::trace). Not kept in the queue:
+    // the scheduler writes a failed call's into spool/trace/.
+    std::vector<std::string> protocol_trace;
     std::string transport;     // how the fax travelled: "t38", "g711" or "" (never answered)
     int sip_status = 0;        // final SIP response to the INVITE (0 = not a SIP call)
     std::string remote_agent;  // the far end's User-Agent or Server header
 };
+
+// Where a failed attempt's T.30 trace is kept:
+// VAR/spool/trace/J<job>-<attempt>.t30.
+std::filesystem::path trace_file(const std::filesystem::path& var, std::int64_t job, int attempt);
 
 struct Job {
     std::int64_t id = 0;

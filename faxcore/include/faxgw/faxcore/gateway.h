@@ -69,6 +69,9 @@ struct GatewaySettings {
     std::vector<std::string> refused_callers;
     double watchdog_seconds = 60;  // no T.30 progress this long: hang up
     double max_call_seconds = 3600;
+    // A failed call's T.30 trace is written to spool/trace/J<job>-<attempt>.t30
+    // (HylaFAX's session logs); retention removes it with the job's documents.
+    bool keep_failed_traces = true;
     double sim_speed = 0;  // 0 = as fast as the CPU allows; 1 = real time
     RetrySettings retry;
     SimSettings sim;

@@ -18,6 +18,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace faxgw::faxcore {
 
@@ -64,6 +65,9 @@ struct PartyReport {
     std::string compression;   // "T.4 1-D", "T.4 2-D", "T.6"
     std::string remote_ident;  // the far end's TSI or CSID
     bool sent_narrow = false;  // the receiver offered no B4: the narrow copy went
+    // The T.30 exchange as it happened, one line per frame and phase
+    // ("   1.234 <- DIS 00 c6 ..."), for diagnosing a failed call.
+    std::vector<std::string> trace;
 };
 
 // Hands one IFP packet to the T.38 transport; `repeat` is how many times
