@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "logging.h"
 
 namespace faxgw {
 namespace {
@@ -52,8 +53,6 @@ struct MilterOptions {
     std::optional<std::string> socket;
 };
 
-void log_line(const std::string& line) { std::cerr << "faxgw milter: " << line << std::endl; }
-
 // The worker is this same program: `faxgw milter-worker` with the same
 // configuration and state folder.
 std::vector<std::string> worker_command(const MilterOptions& o, const Config& config) {
@@ -86,7 +85,10 @@ int run_milter(const MilterOptions& o) {
     services.mail = &config.mail;
     services.var = config.var;
     services.worker_command = worker_command(o, config);
-    services.log = log_line;
+    // Priorities and masked numbers as `faxgw run` logs (logging.*).
+    services.log = [log = Logger(config.logging, "faxgw-milter")](const std::string& line) {
+        log("faxgw milter: " + line);
+    };
     return milter::serve(config.milter, services);
 }
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "logging.h"
 
 namespace faxgw {
 namespace {
@@ -94,8 +95,9 @@ int poll(const PollOptions& o) {
         return failed ? EX_TEMPFAIL : 0;
     }
     const LiveConfig live(config);
-    std::jthread mailer(
-        [&](std::stop_token stop) { deliver_mail_until(stop, live, log_to_stderr); });
+    const Logger log(config.logging, "faxgw-poll");
+    services.log = log;
+    std::jthread mailer([&](std::stop_token stop) { deliver_mail_until(stop, live, log); });
     watch_until_signal(config.imap_accounts, services);
     return 0;
 }
