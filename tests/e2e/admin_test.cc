@@ -17,13 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Rig {
-    test::TempDir dir;
-    fs::path var = dir.path / "var";
-    test::Output faxgw(std::vector<std::string> args) {
-        args.insert(args.begin(), test::faxgw_binary);
-        return test::run(args, dir.path);
-    }
+struct Rig : test::StateRig {
     // The demo's mails, run to their ends in the state folder.
     void demo() {
         auto o = faxgw({"demo", "--var", var.string(), "--samples",

@@ -11,13 +11,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Rig {
-    test::TempDir dir;
-    fs::path var = dir.path / "var";
-    test::Output faxgw(std::vector<std::string> args, const fs::path& stdin_file = {}) {
-        args.insert(args.begin(), test::faxgw_binary);
-        return test::run(args, dir.path, stdin_file);
-    }
+struct Rig : test::StateRig {
     // `faxgw submit` of a mail given as text, with the Rig's state folder.
     test::Output submit_mail(const std::string& raw, std::vector<std::string> args) {
         auto file = dir.path / "mail.eml";

@@ -17,6 +17,18 @@ namespace faxgw::test {
 
 inline const std::string faxgw_binary = FAXGW_BINARY;
 
+// A temp folder holding a state folder (not created: faxgw does that),
+// and the faxgw binary run with its files there. Each test's rig adds what
+// it needs.
+struct StateRig {
+    TempDir dir;
+    std::filesystem::path var = dir.path / "var";
+    Output faxgw(std::vector<std::string> args, const std::filesystem::path& stdin_file = {}) {
+        args.insert(args.begin(), faxgw_binary);
+        return run(args, dir.path, stdin_file);
+    }
+};
+
 inline nlohmann::json jobs_json(const std::filesystem::path& var,
                                 const std::filesystem::path& scratch) {
     auto o = run({faxgw_binary, "jobs", "--json", "--var", var.string()}, scratch);

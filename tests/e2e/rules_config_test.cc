@@ -13,15 +13,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Rig {
-    test::TempDir dir;
-    fs::path var = dir.path / "var";
+struct Rig : test::StateRig {
     fs::path config = dir.path / "faxgw.toml";
-
-    test::Output faxgw(std::vector<std::string> args, const fs::path& stdin_file = {}) {
-        args.insert(args.begin(), test::faxgw_binary);
-        return test::run(args, dir.path, stdin_file);
-    }
     test::Output check(const std::string& toml) {
         std::ofstream(config) << toml;
         return faxgw(

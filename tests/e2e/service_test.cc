@@ -56,9 +56,7 @@ private:
     std::vector<std::string> received_;
 };
 
-struct Rig {
-    test::TempDir dir;
-    fs::path var = dir.path / "var";
+struct Rig : test::StateRig {
     fs::path config = dir.path / "faxgw.toml";
 
     void write_config(const std::string& text) { std::ofstream(config) << text; }
