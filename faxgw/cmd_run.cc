@@ -42,7 +42,8 @@ constexpr const char* run_manual = R"(DESCRIPTION
     [audiosocket] and [ami] take effect at the next start.
     With metrics.listen set, serves /metrics (Prometheus text format:
     jobs by state, attempts by outcome, pages, line seconds, lines busy,
-    jobs due and the oldest one's wait, outbox mails) and /health (503
+    jobs due and the oldest one's wait, outbox mails, render times as a
+    histogram) and /health (503
     when the scheduler has not gone round for two minutes) over HTTP.
     Started by systemd (Type=notify), it says when it is ready, reloading
     and stopping, pets the watchdog (WatchdogSec) from the scheduler's

@@ -106,6 +106,7 @@ int send_files(const SendOptions& o) {
     sub.document = fax->document;
     sub.narrow_document = fax->narrow_document;
     sub.pages = fax->pages;
+    sub.render_seconds = fax->render_seconds;
     sub.origin_key = unique_origin_key();
     nlohmann::json files = nlohmann::json::array();
     for (const auto& f : o.files) files.push_back(f.filename().string());

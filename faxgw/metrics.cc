@@ -1,5 +1,6 @@
 #include "metrics.h"
 
+#include <faxgw/faxcore/snapshot.h>
 #include <httplib.h>
 
 #include <sstream>
@@ -76,6 +77,16 @@ std::string prometheus_text(const MetricsFigures& f) {
     e.sample("faxgw_oldest_due_job_age_seconds", q.oldest_due ? q.oldest_due->age_seconds : 0);
     e.metric("faxgw_inbound_undelivered", "gauge", "Received faxes not yet handed to mail.");
     e.sample("faxgw_inbound_undelivered", q.inbound_undelivered);
+    e.metric("faxgw_render_seconds", "histogram",
+             "Time to render a mail's fax document (its attachments, cover and header).");
+    for (std::size_t i = 0; i < faxcore::render_buckets.size(); ++i) {
+        std::ostringstream bound;
+        bound << faxcore::render_buckets[i];
+        e.sample("faxgw_render_seconds_bucket", "le", bound.str(), q.renders_within.at(i));
+    }
+    e.sample("faxgw_render_seconds_bucket", "le", "+Inf", q.renders);
+    e.sample("faxgw_render_seconds_sum", q.render_seconds);
+    e.sample("faxgw_render_seconds_count", q.renders);
     e.metric("faxgw_outbox_mails", "gauge",
              "Mails of the outbox (notifications, received faxes), by state.");
     e.sample("faxgw_outbox_mails", "state", "queued", outbox.queued);

@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS batches (
     pages INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     delay_reported INTEGER NOT NULL DEFAULT 0,
-    final_reported INTEGER NOT NULL DEFAULT 0
+    final_reported INTEGER NOT NULL DEFAULT 0,
+    render_seconds REAL NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -94,7 +95,7 @@ CREATE TABLE IF NOT EXISTS inbound (
 );
 )sql";
 
-constexpr int schema_version = 5;
+constexpr int schema_version = 6;
 
 constexpr const char* job_columns =
     "j.id, j.batch, j.number, j.dial, j.state, b.pages, j.pages_confirmed, j.created_at, "
@@ -284,7 +285,8 @@ void SqliteQueue::check_schema_readable() {
 // 2 (before real lines) the attempts' transport, SIP status and far-end
 // user agent, versions 1 to 3 (before per-number covers) the jobs' own
 // documents, versions 1 to 4 (before `faxgw jobs --retry`) the attempts
-// made before a retry.
+// made before a retry, versions 1 to 5 (before the metrics endpoint) the
+// batches' render time.
 void SqliteQueue::create_schema_once() {
     for (int attempt = 0;; ++attempt) {
         try {
@@ -310,6 +312,8 @@ void SqliteQueue::create_schema_once() {
             if (found >= 1 && found <= 4)
                 db_.exec(
                     "ALTER TABLE jobs ADD COLUMN attempts_before_retry INTEGER NOT NULL DEFAULT 0");
+            if (found >= 1 && found <= 5)
+                db_.exec("ALTER TABLE batches ADD COLUMN render_seconds REAL NOT NULL DEFAULT 0");
             db_.exec(schema);
             db_.exec("PRAGMA user_version = " + std::to_string(schema_version));
             tx.commit();
@@ -388,9 +392,9 @@ std::pair<BatchDocument, bool> SqliteQueue::batch_for(const Submission& s, std::
         b.narrow_document = var_ / "spool" / "docs" / (b.batch + ".narrow.tif");
     SQLite::Statement ins(db_,
                           "INSERT INTO batches (id, origin_key, origin, document, narrow_document, "
-                          "pages, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+                          "pages, created_at, render_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     SQLite::bind(ins, b.batch, s.origin_key, s.origin, b.document.string(),
-                 b.narrow_document.string(), s.pages, now);
+                 b.narrow_document.string(), s.pages, now, s.render_seconds);
     ins.exec();
     return {b, true};
 }

@@ -58,6 +58,21 @@ QueueSnapshot SqliteQueue::snapshot(std::int64_t now) {
         o.age_seconds = now - o.submitted_at;
         s.oldest_due = o;
     }
+    SQLite::Statement renders(db_,
+                              "SELECT COUNT(*), COALESCE(SUM(render_seconds), 0) FROM batches "
+                              "WHERE render_seconds > 0");
+    if (renders.executeStep()) {
+        s.renders = renders.getColumn(0).getInt64();
+        s.render_seconds = renders.getColumn(1).getDouble();
+    }
+    SQLite::Statement within(db_,
+                             "SELECT COUNT(*) FROM batches WHERE render_seconds > 0 AND "
+                             "render_seconds <= ?");
+    for (double bound : render_buckets) {
+        within.bind(1, bound);
+        s.renders_within.push_back(within.executeStep() ? within.getColumn(0).getInt64() : 0);
+        within.reset();
+    }
     return s;  // the read transaction ends unchanged (rolled back)
 }
 

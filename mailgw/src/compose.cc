@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -183,6 +184,7 @@ ComposedFax::~ComposedFax() {
 std::unique_ptr<ComposedFax> compose_fax(const std::vector<DocumentPart>& parts,
                                          const ComposeOptions& options,
                                          const std::filesystem::path& scratch_dir) {
+    const auto started = std::chrono::steady_clock::now();
     auto rendered = render_parts(parts, options, scratch_dir);
     int document_pages = 0;
     for (const auto& part : rendered) document_pages += part.pages;
@@ -217,6 +219,8 @@ std::unique_ptr<ComposedFax> compose_fax(const std::vector<DocumentPart>& parts,
         fax->narrow_document = narrow;
     else
         remove_quietly(narrow);
+    fax->render_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return fax;
 }
 

@@ -226,11 +226,13 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
     std::vector<std::unique_ptr<ComposedFax>> faxes;  // until enqueue() moves them
     auto compose = [&] {
         faxes.clear();
+        submission.render_seconds = 0;
         submission.own_documents.clear();
         for (std::size_t i = 0; i < (own_covers ? recipients.size() : 1); ++i) {
             faxes.push_back(compose_message(
                 message, own_covers ? std::vector<FaxRecipient>{recipients[i]} : recipients,
                 options, settings, queue));
+            submission.render_seconds += faxes.back()->render_seconds;
             const faxcore::OwnDocument composed{faxes.back()->document,
                                                 faxes.back()->narrow_document};
             if (i == 0) {

@@ -344,6 +344,10 @@ BOOST_AUTO_TEST_CASE(metrics_and_health_are_served_and_parse_as_prometheus_text)
     BOOST_TEST(sample_value(parsed, "faxgw_pages_sent_total{}") == 1.0);
     BOOST_TEST(sample_value(parsed, "faxgw_line_seconds_total{direction=\"out\"}") > 0.0);
     BOOST_TEST(sample_value(parsed, "faxgw_lines{}") == 4.0);
+    // alice's mail and the PDF of `faxgw send`, rendered once each.
+    BOOST_TEST(sample_value(parsed, "faxgw_render_seconds_count{}") == 2.0);
+    BOOST_TEST(sample_value(parsed, "faxgw_render_seconds_bucket{le=\"+Inf\"}") == 2.0);
+    BOOST_TEST(sample_value(parsed, "faxgw_render_seconds_sum{}") > 0.0);
     BOOST_TEST(sample_value(parsed, "faxgw_lines_busy{}") >= 0);
     BOOST_TEST(sample_value(parsed, "faxgw_oldest_due_job_age_seconds{}") >= 0);
     BOOST_TEST(std::max(sample_value(parsed, "faxgw_outbox_mails{state=\"queued\"}"),

@@ -1,4 +1,5 @@
 #define BOOST_TEST_MODULE faxcore queue
+#include <faxgw/faxcore/snapshot.h>
 #include <sys/stat.h>
 
 #include <boost/test/unit_test.hpp>
@@ -122,9 +123,44 @@ BOOST_AUTO_TEST_CASE(outcome_table_names_round_trip) {
 
 // A queue written before B4 (schema 1, no narrow_document) is upgraded in
 // place when opened: its jobs stay, and new jobs may carry a narrow copy.
-// What version 5 added: the attempts made before an administrator's retry.
+// What version 6 added: how long a batch's document took to render.
+void drop_render_column(SQLite::Database& db) {
+    db.exec("ALTER TABLE batches DROP COLUMN render_seconds");
+}
+
+// What version 5 added: the attempts made before an administrator's retry,
+// and the above.
 void drop_retry_column(SQLite::Database& db) {
     db.exec("ALTER TABLE jobs DROP COLUMN attempts_before_retry");
+    drop_render_column(db);
+}
+
+BOOST_AUTO_TEST_CASE(a_version_5_queue_is_upgraded_and_counts_render_times) {
+    test::TempDir dir;
+    auto pages = test::synthetic_pages(1, render::Resolution::fine);
+    std::int64_t old_job = 0;
+    {
+        faxcore::SqliteQueue q(dir.path);
+        old_job = q.enqueue(test::submission(q, "<old@x>", pages, {"+15551001"})).jobs[0];
+    }
+    {
+        SQLite::Database db(dir.path / "queue.sqlite", SQLite::OPEN_READWRITE);
+        drop_render_column(db);
+        db.exec("PRAGMA user_version = 5");
+    }
+    faxcore::SqliteQueue q(dir.path);
+    BOOST_TEST(q.job(old_job).has_value());
+    auto fresh = test::submission(q, "<new@x>", pages, {"+15551002"});
+    fresh.render_seconds = 0.3;
+    q.enqueue(fresh);
+    const auto snap = faxcore::take_snapshot(q, 0);
+    BOOST_TEST(snap.renders == 1);  // the old batch was not measured
+    BOOST_TEST(snap.render_seconds == 0.3);
+    // Cumulative: not within 0.1 or 0.25, within 0.5 and every bound above.
+    BOOST_TEST(snap.renders_within.at(0) == 0);
+    BOOST_TEST(snap.renders_within.at(1) == 0);
+    BOOST_TEST(snap.renders_within.at(2) == 1);
+    BOOST_TEST(snap.renders_within.back() == 1);
 }
 
 // What version 4 added: a job's own document (a cover for that number),

@@ -111,6 +111,9 @@ struct Submission {
     std::int64_t not_before = 0;  // unix seconds; 0 = now
     bool hold = false;            // queue the jobs held, for an administrator to release
     std::vector<Quota> quotas;    // checked and counted in the same transaction
+    // How long making the document took (wall seconds), for the metrics;
+    // 0 = not measured (a document made elsewhere, a batch's shared one).
+    double render_seconds = 0;
 };
 
 struct EnqueueResult {

@@ -384,6 +384,7 @@ public:
     std::filesystem::path document;
     std::filesystem::path narrow_document;  // empty: no page is wider than 1728 pixels
     int pages = 0;
+    double render_seconds = 0;  // wall time compose_fax() took, for the metrics
 };
 
 // A cover page as the settings draw it (template, logo), for the caller to

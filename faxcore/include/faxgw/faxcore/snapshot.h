@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <vector>
 
 namespace faxgw::faxcore {
 
@@ -36,7 +37,16 @@ struct QueueSnapshot {
     };
     std::optional<OldestDue> oldest_due;   // the due job submitted first
     std::int64_t inbound_undelivered = 0;  // received faxes not yet handed to mail
+    // How long the batches' documents took to render: how many took at
+    // most each bound of render_buckets (cumulative, as a Prometheus
+    // histogram counts), how many were measured, and their sum in seconds.
+    std::vector<std::int64_t> renders_within;  // one per render_buckets entry
+    std::int64_t renders = 0;
+    double render_seconds = 0;
 };
+
+// The upper bounds of the render time histogram, in seconds.
+inline const std::vector<double> render_buckets = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
 
 // Reads the snapshot; works on a read-only queue.
 QueueSnapshot take_snapshot(Queue& queue, std::int64_t now);
