@@ -203,6 +203,30 @@ sip::Trunk trunk(const toml::table& t) {
     return k;
 }
 
+// One [[sip.caller_ids]] table: the caller ID of one sender or domain.
+sip::CallerIdRule caller_id_rule(const toml::table& t) {
+    sip::CallerIdRule r;
+    for (const auto& [name, node] : t) {
+        auto key = std::string(name.str());
+        if (key == "sender")
+            r.sender = str(node);
+        else if (key == "domain")
+            r.domain = str(node);
+        else if (key == "number")
+            r.number = str(node);
+        else if (key == "name")
+            r.name = str(node);
+        else
+            bad(node,
+                "unknown caller ID field '" + key + "' (known: sender, domain, number, name)");
+    }
+    if (r.sender.empty() && r.domain.empty())
+        bad(t, "a caller ID needs sender = \"glob\" or domain = \"example.org\"");
+    if (r.number.empty() || r.number.find_first_of(" \t\"<>@;:") != std::string::npos)
+        bad(t, "a caller ID needs number = \"+15550100\" (no spaces, quotes or <>@;:)");
+    return r;
+}
+
 // One [[audiosocket.listeners]] table: a listener whose calls are for one DID.
 audiosocket::DidListener did_listener(const toml::table& t) {
     audiosocket::DidListener l;
@@ -612,8 +636,19 @@ const std::vector<Key>& keys() {
          [](auto& n, Config& c) { c.sip.session_refresh_seconds = number(n); },
          {0, 86400}},
         {"sip.caller_id", R"("")",
-         "User part of From: in our INVITEs (the calling number); empty = the trunk's user.",
+         "Calling number of our INVITEs (From and P-Asserted-Identity) when no\n"
+         "# sip.caller_ids rule matches; empty = the trunk's user.",
          [](auto& n, Config& c) { c.sip.caller_id = str(n); }},
+        {"sip.caller_ids", R"([])",
+         "Caller ID per sender or domain of the mail, first match wins: { sender = glob on\n"
+         "# the envelope sender (\"sales-*@example.org\") and/or domain = \"example.org\" (and\n"
+         "# its subdomains), number = the calling number (From and P-Asserted-Identity),\n"
+         "# name = display name (default gateway.station_id) }. No match: sip.caller_id.",
+         [](auto& n, Config& c) {
+             c.sip.caller_ids.clear();
+             tables(n,
+                    [&](const toml::table& t) { c.sip.caller_ids.push_back(caller_id_rule(t)); });
+         }},
         {"sip.user_agent", R"("faxgw")", "Our User-Agent and Server header.",
          [](auto& n, Config& c) { c.sip.user_agent = str(n); }},
         {"sip.trunks", R"([])",

@@ -5,6 +5,7 @@
 // channel, and hears confirmed pages there too, so that slow queue writes
 // never stall the media of other calls.
 #include <faxgw/lines/sip.h>
+#include <fnmatch.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -44,6 +45,24 @@ sa address_of(const std::string& host_port, const std::string& what) {
     if (sa_decode(&a, host_port.c_str(), host_port.size()))
         throw std::runtime_error(what + ": \"" + host_port + "\" is not an IP address and port");
     return a;
+}
+
+std::string lower(std::string text) {
+    for (auto& ch : text) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return text;
+}
+
+// Whether `rule` is for mail from `sender`: its glob matches the whole
+// address and its domain is the address's domain or one above it.
+bool rule_matches(const CallerIdRule& rule, const std::string& sender) {
+    if (sender.empty() || (rule.sender.empty() && rule.domain.empty())) return false;
+    if (!rule.sender.empty() && ::fnmatch(rule.sender.c_str(), sender.c_str(), FNM_CASEFOLD) != 0)
+        return false;
+    if (rule.domain.empty()) return true;
+    const auto at = sender.rfind('@');
+    if (at == std::string::npos) return false;
+    const std::string domain = lower(sender.substr(at + 1)), wanted = lower(rule.domain);
+    return domain == wanted || domain.ends_with("." + wanted);
 }
 
 std::string ip_of(const std::string& host_port) {
@@ -158,6 +177,10 @@ public:
     tmr ring_timer{}, linger_timer{}, refresh_timer{};
     bool answered = false, ended = false;
     int refreshes = 0;  // session refreshes we sent
+    // Our T.38 re-INVITE: its CSeq while its answer is awaited, and the
+    // final status the far end refused it with (488, 606...), 0 = none.
+    std::uint32_t t38_cseq = 0;
+    int t38_refused = 0;
     int sip_status = 0;
     std::string remote_agent;
     std::string detail;
@@ -218,6 +241,8 @@ private:
     }
     void finish_outbound(Call& c);
     void finish_inbound(Call& c);
+    // The calling number and display name of an outgoing call on trunk `t`.
+    CallerIdRule caller_id_for(const faxcore::Job& job, const Trunk& t) const;
 
     // SDP.
     mbuf* build_offer(Call& c, bool image);
@@ -240,6 +265,9 @@ private:
     static void on_refresh_due(void* arg);
     void schedule_refresh(Call& c);
     static void on_register_reply(int err, const sip_msg* msg, void* arg);
+    static void on_trace(bool sent, enum sip_transp, const sa*, const sa*,
+                         const std::uint8_t* packet, std::size_t size, void*);
+    void note_t38_refusal(const sip_msg& response);
     static void on_stack_closed(void* arg);
     static void on_reap(void* arg);
 
@@ -277,7 +305,12 @@ private:
     }
 
     std::unique_ptr<Loop> loop_;  // last: stops first
+    // The backend whose SIP thread this is: libre's trace handler has no
+    // argument of its own, and each backend has its own thread.
+    static thread_local SipLines* tracing_;
 };
+
+thread_local SipLines* SipLines::tracing_ = nullptr;
 
 Call::Call(SipLines& l, std::uint64_t i, Direction d) : id(i), direction(d), lines(l) {
     tmr_init(&ring_timer);
@@ -319,6 +352,8 @@ void SipLines::open_stack() {
         mem_deref(stack_);
         throw std::runtime_error("cannot listen for SIP on " + settings.listen);
     }
+    tracing_ = this;
+    sip_set_trace_handler(stack_, &SipLines::on_trace);
     tmr_init(&reaper_);
     for (const auto& t : settings.trunks) {
         if (!t.register_with_proxy) continue;
@@ -359,6 +394,39 @@ void SipLines::on_stack_closed(void* arg) {
     auto* self = static_cast<SipLines*>(arg);
     self->sessions_ = static_cast<sipsess_sock*>(mem_deref(self->sessions_));
     re_cancel();
+}
+
+// libre 1.1.0 calls no handler when the far end refuses a re-INVITE of
+// ours (sipsess_modify): the call just stays as it was. To record that a
+// T.38 request was refused, the responses the stack receives are read
+// here, as its message trace hands them over, on the SIP thread.
+void SipLines::on_trace(bool sent, enum sip_transp, const sa*, const sa*,
+                        const std::uint8_t* packet, std::size_t size, void*) {
+    if (sent || !tracing_ || size < 12 || std::memcmp(packet, "SIP/2.0 ", 8) != 0) return;
+    mbuf* mb = mbuf_alloc(size);
+    sip_msg* msg = nullptr;
+    if (mb && !mbuf_write_mem(mb, packet, size)) {
+        mb->pos = 0;
+        if (!sip_msg_decode(&msg, mb)) tracing_->note_t38_refusal(*msg);
+    }
+    mem_deref(msg);
+    mem_deref(mb);
+}
+
+void SipLines::note_t38_refusal(const sip_msg& response) {
+    if (response.req || response.scode < 300 || pl_strcmp(&response.cseq.met, "INVITE")) return;
+    for (auto& [id, c] : calls_) {
+        // The dialog counts its CSeq on as it sends: the re-INVITE's is the
+        // one before (or, sent later behind another transaction, at) the
+        // count read just after sipsess_modify().
+        const std::uint32_t cseq = response.cseq.num;
+        if (!c->t38_cseq || !c->session || (cseq != c->t38_cseq && cseq + 1 != c->t38_cseq))
+            continue;
+        const char* call_id = sip_dialog_callid(sipsess_dialog(c->session));
+        if (!call_id || pl_strcmp(&response.callid, call_id)) continue;
+        c->t38_refused = response.scode;
+        c->t38_cseq = 0;
+    }
 }
 
 void SipLines::on_register_reply(int err, const sip_msg* msg, void*) {
@@ -431,10 +499,12 @@ bool SipLines::dial_next_trunk(Call& c) {
             digits_of(c.outgoing->job.dial.empty() ? c.outgoing->job.number : c.outgoing->job.dial);
         const std::string domain = t.domain.empty() ? t.proxy : t.domain;
         const std::string to = "sip:" + dial + "@" + domain;
-        const std::string user = !settings.caller_id.empty() ? settings.caller_id
-                                 : !t.user.empty()           ? t.user
-                                                             : "faxgw";
+        const CallerIdRule caller = caller_id_for(c.outgoing->job, t);
+        const std::string& user = caller.number;
         const std::string from = "sip:" + user + "@" + domain;
+        // Quotes and backslashes cannot end the display name early.
+        std::string name = caller.name;
+        std::erase_if(name, [](char ch) { return ch == '"' || ch == '\\' || ch < ' '; });
         const std::string route = "sip:" + t.proxy + ";lr";
         const char* routes[] = {route.c_str()};
         mbuf* offer = build_offer(c, false);
@@ -444,12 +514,12 @@ bool SipLines::dial_next_trunk(Call& c) {
             return false;
         }
         c.session = static_cast<sipsess*>(mem_deref(c.session));
-        int err =
-            sipsess_connect(&c.session, sessions_, to.c_str(), settings.station_id.c_str(),
-                            from.c_str(), user.c_str(), routes, 1, "application/sdp", offer,
-                            &SipLines::on_auth, const_cast<Trunk*>(&t), false, &SipLines::on_offer,
-                            &SipLines::on_answer, &SipLines::on_progress, &SipLines::on_established,
-                            nullptr, nullptr, &SipLines::on_close, &c, nullptr);
+        int err = sipsess_connect(
+            &c.session, sessions_, to.c_str(), name.c_str(), from.c_str(), user.c_str(), routes, 1,
+            "application/sdp", offer, &SipLines::on_auth, const_cast<Trunk*>(&t), false,
+            &SipLines::on_offer, &SipLines::on_answer, &SipLines::on_progress,
+            &SipLines::on_established, nullptr, nullptr, &SipLines::on_close, &c,
+            "P-Asserted-Identity: \"%s\" <%s>\r\n", name.c_str(), from.c_str());
         mem_deref(offer);
         if (err) {
             c.detail = "trunk " + t.name + ": cannot send INVITE";
@@ -463,6 +533,23 @@ bool SipLines::dial_next_trunk(Call& c) {
     }
     c.ended = true;
     return false;
+}
+
+CallerIdRule SipLines::caller_id_for(const faxcore::Job& job, const Trunk& t) const {
+    CallerIdRule chosen;
+    const std::string sender =
+        settings.caller_ids.empty() || !settings.sender_of ? "" : settings.sender_of(job);
+    for (const auto& rule : settings.caller_ids)
+        if (rule_matches(rule, sender)) {
+            chosen = rule;
+            break;
+        }
+    if (chosen.number.empty())
+        chosen.number = !settings.caller_id.empty() ? settings.caller_id
+                        : !t.user.empty()           ? t.user
+                                                    : "faxgw";
+    if (chosen.name.empty()) chosen.name = settings.station_id;
+    return chosen;
 }
 
 void SipLines::on_ring_timeout(void* arg) {
@@ -863,8 +950,8 @@ void SipLines::request_t38(Call& c) {
     mbuf* offer = build_offer(c, true);
     if (!offer) return;
     // A refusal (488) reaches no callback in libre: the call simply stays
-    // on audio, which is the fallback wanted.
-    sipsess_modify(c.session, offer);
+    // on audio, which is the fallback wanted. on_trace notes it.
+    if (!sipsess_modify(c.session, offer)) c.t38_cseq = sip_dialog_lseq(sipsess_dialog(c.session));
     mem_deref(offer);
 }
 
@@ -939,6 +1026,9 @@ void SipLines::finish_outbound(Call& c) {
     } else {
         a.outcome = Outcome::hangup;
     }
+    if (c.t38_refused && a.transport == "g711")
+        a.detail += (a.detail.empty() ? "" : "; ") + std::string("T.38 refused (") +
+                    std::to_string(c.t38_refused) + "), sent over G.711";
     if (c.refreshes > 0)
         a.detail += (a.detail.empty() ? "" : "; ") + std::to_string(c.refreshes) +
                     " session refresh(es) sent";

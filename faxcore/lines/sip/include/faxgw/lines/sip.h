@@ -46,6 +46,23 @@ struct Answer {
 };
 using AnswerPolicy = std::function<Answer(const std::string& number)>;
 
+// The caller ID of outgoing calls for the jobs of one sender or domain: it
+// goes into From (user and display name) and P-Asserted-Identity. Rules are
+// tried in order and the first that matches decides; a job no rule matches
+// calls as the trunk does (Settings::caller_id, else the trunk's user).
+struct CallerIdRule {
+    // A glob (fnmatch, case-insensitive) on the whole sender address, e.g.
+    // "sales-*@example.org"; "" = any sender (when domain is set).
+    std::string sender;
+    // The sender's domain, e.g. "example.org" (its subdomains too); "" = any.
+    std::string domain;
+    std::string number;  // the calling number: From and P-Asserted-Identity user
+    std::string name;    // the display name; "" = the station ID
+};
+// Who sent a job, as an address ("alice@example.org"); "" when unknown.
+// faxcore keeps a job's origin opaque: whoever wrote it knows how to read it.
+using SenderOf = std::function<std::string(const faxcore::Job& job)>;
+
 struct Settings {
     std::string listen = "127.0.0.1:5060";  // our SIP address (UDP)
     // Address written into SDP for media; empty = listen's address. Behind
@@ -62,7 +79,9 @@ struct Settings {
     // refresh, as session timers do); 0 = never. Either way the far end's
     // refreshes are answered without disturbing the fax.
     double session_refresh_seconds = 0;
-    std::string caller_id;  // From user of outgoing calls; empty = trunk user
+    std::string caller_id;                 // From user of outgoing calls; empty = trunk user
+    std::vector<CallerIdRule> caller_ids;  // per sender or domain; first match wins
+    SenderOf sender_of;                    // for caller_ids; empty = no job has a sender
     std::string user_agent = "faxgw";
     AnswerPolicy answer;  // empty: the DIDs below
 
