@@ -193,10 +193,15 @@ sip::Trunk trunk(const toml::table& t) {
             k.register_seconds = int(integer(node));
         else if (key == "prefixes")
             k.prefixes = strings(node);
-        else
+        else if (key == "transport") {
+            const auto transport = str(node);
+            if (transport != "udp" && transport != "tcp")
+                bad(node, "a trunk's transport is \"udp\" or \"tcp\"");
+            k.tcp = transport == "tcp";
+        } else
             bad(node, "unknown trunk field '" + key +
                           "' (known: name, proxy, domain, user, password, register, "
-                          "register_seconds, prefixes)");
+                          "register_seconds, prefixes, transport)");
     }
     if (k.proxy.empty()) bad(t, "a trunk needs proxy = \"IP:port\"");
     if (k.name.empty()) k.name = k.proxy;
@@ -597,7 +602,8 @@ const std::vector<Key>& keys() {
          {30, 86400}},
 
         {"sip.listen", R"("127.0.0.1:5060")",
-         "Our SIP address (UDP), IP:port. Trunks and PBXs send INVITEs for our DIDs here.",
+         "Our SIP address, IP:port: UDP, and TCP too when a trunk has transport = \"tcp\".\n"
+         "# Trunks and PBXs send INVITEs for our DIDs here.",
          [](auto& n, Config& c) { c.sip.listen = address(n); }},
         {"sip.media_address", R"("")",
          "Address written into SDP for RTP and UDPTL; empty = sip.listen's. Behind NAT, the\n"
@@ -656,7 +662,8 @@ const std::vector<Key>& keys() {
          "# \"IP:port\", domain (Request-URI host; default proxy), user, password (digest),\n"
          "# register = true (REGISTER and refresh), register_seconds, prefixes = [\"1\", ...] "
          "(dial\n"
-         "# strings it takes; default all) }.",
+         "# strings it takes; default all), transport = \"udp\" or \"tcp\" (signalling; default\n"
+         "# udp) }.",
          [](auto& n, Config& c) {
              c.sip.trunks.clear();
              tables(n, [&](const toml::table& t) { c.sip.trunks.push_back(trunk(t)); });

@@ -303,6 +303,7 @@ BOOST_AUTO_TEST_CASE(configuration_values_out_of_bounds_name_the_place) {
         {"render", "wall_seconds = 0"},
         {"gateway", "station_id = \"" + std::string(200, '7') + "\""},
         {"gateway", "station_id = \"ACME\\u0007\""},
+        {"sip", "trunks = [ { proxy = \"127.0.0.1:5060\", transport = \"sctp\" } ]"},
         {"sip", "caller_ids = [ { number = \"+15550111\" } ]"},
         {"sip", "caller_ids = [ { domain = \"example.org\" } ]"},
         {"sip", "caller_ids = [ { domain = \"example.org\", number = \"+1 555\" } ]"},
@@ -317,7 +318,8 @@ BOOST_AUTO_TEST_CASE(configuration_values_out_of_bounds_name_the_place) {
     auto good =
         rig.write("caller_ids.toml",
                   "[sip]\ncaller_ids = [ { domain = \"example.org\", number = \"+15550111\","
-                  " name = \"Sales\" }, { sender = \"ceo@*\", number = \"+15550199\" } ]\n");
+                  " name = \"Sales\" }, { sender = \"ceo@*\", number = \"+15550199\" } ]\n"
+                  "trunks = [ { proxy = \"127.0.0.1:5060\", transport = \"tcp\" } ]\n");
     auto checked =
         rig.faxgw({"config", "--check", "--config", good.string(), "--var", rig.dir.path.string()});
     BOOST_TEST(checked.code == 0, checked.err);

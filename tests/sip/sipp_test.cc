@@ -53,6 +53,34 @@ BOOST_AUTO_TEST_CASE(busy_is_retried_later) {
     BOOST_TEST(a.transport.empty());
 }
 
+// A trunk with transport = "tcp": the INVITE, the 486 and our ACK go over
+// one TCP connection (sipp -t t1 listens on TCP only).
+BOOST_AUTO_TEST_CASE(a_tcp_trunk_signals_over_tcp) {
+    Rig rig("busy.xml", {"-t", "t1"});
+    rig.gateway.sip.trunks[0].tcp = true;
+    auto job = rig.call_once();
+    BOOST_TEST(rig.far_end->wait_exit(30s) == 0, rig.trace());
+    BOOST_TEST(rig.trace().find("Via: SIP/2.0/TCP") != std::string::npos, rig.trace());
+    BOOST_TEST(only_attempt(job).outcome == Outcome::busy);
+    BOOST_TEST(only_attempt(job).sip_status == 486);
+}
+
+// A whole dialog over a TCP trunk: answer, our T.38 re-INVITE refused with
+// 488, our BYE at the end; sipp exits 0 only if each went over its TCP
+// connection in turn.
+BOOST_AUTO_TEST_CASE(a_call_over_a_tcp_trunk_reinvites_and_hangs_up_over_tcp) {
+    Rig rig("refuse_t38.xml", {"-t", "t1"});
+    rig.gateway.sip.trunks[0].tcp = true;
+    rig.gateway.sip.t38_request = true;
+    rig.gateway.sip.watchdog_seconds = 5;
+    auto job = rig.call_once();
+    BOOST_TEST(rig.far_end->wait_exit(60s) == 0, rig.trace());
+    BOOST_TEST(rig.trace().find("Via: SIP/2.0/UDP") == std::string::npos, rig.trace());
+    BOOST_TEST(only_attempt(job).transport == "g711");
+    BOOST_TEST(only_attempt(job).detail.find("T.38 refused (488)") != std::string::npos,
+               only_attempt(job).detail);
+}
+
 BOOST_AUTO_TEST_CASE(not_found_fails_the_job_for_good) {
     Rig rig("not_found.xml");
     auto job = rig.call_once();

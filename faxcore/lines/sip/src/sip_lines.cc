@@ -346,7 +346,10 @@ void SipLines::open_stack() {
     if (sip_alloc(&stack_, nullptr, 32, 32, 32, settings.user_agent.c_str(),
                   &SipLines::on_stack_closed, this))
         throw std::runtime_error("cannot start the SIP stack");
+    const bool tcp = std::any_of(settings.trunks.begin(), settings.trunks.end(),
+                                 [](const Trunk& t) { return t.tcp; });
     if (sip_transp_add(stack_, SIP_TRANSP_UDP, &local) ||
+        (tcp && sip_transp_add(stack_, SIP_TRANSP_TCP, &local)) ||
         sipsess_listen(&sessions_, stack_, 32, &SipLines::on_connect, this)) {
         mem_deref(sessions_);
         mem_deref(stack_);
@@ -360,7 +363,7 @@ void SipLines::open_stack() {
         const std::string user = t.user.empty() ? "faxgw" : t.user;
         const std::string domain = t.domain.empty() ? t.proxy : t.domain;
         const std::string aor = "sip:" + user + "@" + domain;
-        const std::string registrar = "sip:" + t.proxy;
+        const std::string registrar = "sip:" + t.proxy + (t.tcp ? ";transport=tcp" : "");
         sipreg* reg = nullptr;
         if (!sipreg_register(&reg, stack_, registrar.c_str(), aor.c_str(), nullptr, aor.c_str(),
                              static_cast<std::uint32_t>(t.register_seconds), user.c_str(), nullptr,
@@ -505,7 +508,8 @@ bool SipLines::dial_next_trunk(Call& c) {
         // Quotes and backslashes cannot end the display name early.
         std::string name = caller.name;
         std::erase_if(name, [](char ch) { return ch == '"' || ch == '\\' || ch < ' '; });
-        const std::string route = "sip:" + t.proxy + ";lr";
+        // libre sends by the first route's transport parameter.
+        const std::string route = "sip:" + t.proxy + ";lr" + (t.tcp ? ";transport=tcp" : "");
         const char* routes[] = {route.c_str()};
         mbuf* offer = build_offer(c, false);
         if (!offer) {

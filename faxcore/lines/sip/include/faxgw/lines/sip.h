@@ -24,7 +24,7 @@ namespace faxgw::sip {
 
 struct Trunk {
     std::string name;                  // for logs, e.g. "carrier"
-    std::string proxy;                 // "host:port" that INVITEs (and REGISTERs) go to, UDP
+    std::string proxy;                 // "host:port" that INVITEs (and REGISTERs) go to
     std::string domain;                // host part of the Request-URI and To; empty = proxy's host
     std::string user;                  // digest user and From user; empty = the station's number
     std::string password;              // empty = answer no challenge
@@ -32,6 +32,9 @@ struct Trunk {
     int register_seconds = 600;
     // Dial strings (digits) this trunk takes, by prefix; empty = every number.
     std::vector<std::string> prefixes;
+    // How signalling reaches the proxy: over UDP, or over TCP (one
+    // connection that libre opens and keeps). Media is RTP/UDPTL either way.
+    bool tcp = false;
 };
 
 // How an incoming call is answered. By default the gateway takes calls to
@@ -64,7 +67,8 @@ struct CallerIdRule {
 using SenderOf = std::function<std::string(const faxcore::Job& job)>;
 
 struct Settings {
-    std::string listen = "127.0.0.1:5060";  // our SIP address (UDP)
+    // Our SIP address: UDP, and TCP too when a trunk uses TCP.
+    std::string listen = "127.0.0.1:5060";
     // Address written into SDP for media; empty = listen's address. Behind
     // NAT, the public address; media sockets still bind to listen's address.
     std::string media_address;
