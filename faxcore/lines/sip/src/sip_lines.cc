@@ -572,6 +572,9 @@ void SipLines::on_progress(const sip_msg* msg, void* arg) {
 
 int SipLines::on_answer(const sip_msg* msg, void* arg) {
     auto& c = *static_cast<Call*>(arg);
+    // An answer to a re-INVITE of ours: the T.38 request (if it was that)
+    // was taken, and its CSeq must not match a later request's response.
+    if (c.answered) c.t38_cseq = 0;
     c.lines.apply_answer(c, msg);
     return 0;
 }
@@ -609,6 +612,7 @@ void SipLines::schedule_refresh(Call& c) {
 void SipLines::on_refresh_due(void* arg) {
     auto& c = *static_cast<Call*>(arg);
     if (c.ended || !c.session || !c.media) return;
+    c.t38_cseq = 0;  // a refused refresh is no refused T.38 request
     mbuf* offer = c.lines.build_offer(c, c.media->plan().medium == FaxParty::Medium::t38);
     if (offer) sipsess_modify(c.session, offer);
     mem_deref(offer);
