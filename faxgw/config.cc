@@ -198,14 +198,39 @@ sip::Trunk trunk(const toml::table& t) {
             if (transport != "udp" && transport != "tcp")
                 bad(node, "a trunk's transport is \"udp\" or \"tcp\"");
             k.tcp = transport == "tcp";
-        } else
+        } else if (key == "t38")
+            k.t38 = boolean(node);
+        else
             bad(node, "unknown trunk field '" + key +
                           "' (known: name, proxy, domain, user, password, register, "
-                          "register_seconds, prefixes, transport)");
+                          "register_seconds, prefixes, transport, t38)");
     }
     if (k.proxy.empty()) bad(t, "a trunk needs proxy = \"IP:port\"");
     if (k.name.empty()) k.name = k.proxy;
     return k;
+}
+
+// One [[lines.call_options]] table: where the retry ladder starts for some numbers.
+faxcore::CallOptionsRule call_options_rule(const toml::table& t) {
+    faxcore::CallOptionsRule r;
+    for (const auto& [name, node] : t) {
+        auto key = std::string(name.str());
+        if (key == "number")
+            r.number = str(node);
+        else if (key == "t38")
+            r.top.t38 = boolean(node);
+        else if (key == "ecm")
+            r.top.ecm = boolean(node);
+        else if (key == "max_bit_rate") {
+            r.top.max_bit_rate = int(integer(node));
+            if (r.top.max_bit_rate != 14400 && r.top.max_bit_rate != 9600)
+                bad(node, "max_bit_rate is 14400 or 9600");
+        } else
+            bad(node,
+                "unknown call options field '" + key + "' (known: number, t38, max_bit_rate, ecm)");
+    }
+    if (r.number.empty()) bad(t, "call options need number = \"glob\", e.g. \"+44*\"");
+    return r;
 }
 
 // One [[sip.caller_ids]] table: the caller ID of one sender or domain.
@@ -600,6 +625,17 @@ const std::vector<Key>& keys() {
          "No call lasts longer than this.",
          [](auto& n, Config& c) { c.gateway.max_call_seconds = number(n); },
          {30, 86400}},
+        {"lines.call_options", R"([])",
+         "Where the retry ladder (T.38 -> G.711, 14400 -> 9600 bit/s, ECM on -> off) starts\n"
+         "# for matching numbers, whatever a number reached before: { number = glob on the\n"
+         "# E.164 number (\"+44*\"), t38 = false, max_bit_rate = 9600, ecm = false }; first\n"
+         "# match wins. Each number's own rung is remembered within that.",
+         [](auto& n, Config& c) {
+             c.gateway.call_options.clear();
+             tables(n, [&](const toml::table& t) {
+                 c.gateway.call_options.push_back(call_options_rule(t));
+             });
+         }},
 
         {"sip.listen", R"("127.0.0.1:5060")",
          "Our SIP address, IP:port: UDP, and TCP too when a trunk has transport = \"tcp\".\n"
@@ -663,7 +699,7 @@ const std::vector<Key>& keys() {
          "# register = true (REGISTER and refresh), register_seconds, prefixes = [\"1\", ...] "
          "(dial\n"
          "# strings it takes; default all), transport = \"udp\" or \"tcp\" (signalling; default\n"
-         "# udp) }.",
+         "# udp), t38 = false (keep this trunk's calls on G.711) }.",
          [](auto& n, Config& c) {
              c.sip.trunks.clear();
              tables(n, [&](const toml::table& t) { c.sip.trunks.push_back(trunk(t)); });

@@ -237,6 +237,20 @@ BOOST_AUTO_TEST_CASE(a_failed_t38_attempt_steps_the_ladder_and_the_retry_starts_
     BOOST_TEST(rung.ecm);
 }
 
+// A trunk with t38 = false: no T.38 re-INVITE although the gateway would
+// ask for one, and the call stays on G.711.
+BOOST_AUTO_TEST_CASE(a_trunk_without_t38_keeps_its_calls_on_g711) {
+    Rig rig("accept_t38.xml");
+    rig.gateway.sip.trunks[0].t38 = false;
+    rig.gateway.sip.t38_request = true;
+    rig.gateway.sip.watchdog_seconds = 3;
+    auto job = rig.call_once();
+    BOOST_TEST(rig.far_end->wait_exit(30s) == 0, rig.trace());
+    const std::string trace = rig.trace();
+    BOOST_TEST(trace.find("INVITE sip:") == trace.rfind("INVITE sip:"), trace);
+    BOOST_TEST(only_attempt(job).transport == "g711");
+}
+
 BOOST_AUTO_TEST_CASE(a_bye_from_the_far_end_is_a_hangup_retried_later) {
     Rig rig("bye_after_answer.xml", {"-d", "1000"});
     auto job = rig.call_once();

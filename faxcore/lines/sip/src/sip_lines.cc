@@ -235,9 +235,10 @@ private:
     void on_incoming(const sip_msg* msg);
     Answer answer_for(const std::string& number) const;
     // T.38 on this call: the settings allow it, and for an outgoing call
-    // the number's rung of the retry ladder too.
+    // its trunk and the number's rung of the retry ladder too.
     bool t38_allowed(const Call& c) const {
-        return settings.t38 && (!c.outgoing || c.outgoing->options.t38);
+        return settings.t38 && (!c.outgoing || c.outgoing->options.t38) &&
+               (!c.trunk || c.trunk->t38);
     }
     void finish_outbound(Call& c);
     void finish_inbound(Call& c);

@@ -35,6 +35,9 @@ struct Trunk {
     // How signalling reaches the proxy: over UDP, or over TCP (one
     // connection that libre opens and keeps). Media is RTP/UDPTL either way.
     bool tcp = false;
+    // T.38 on this trunk's calls (either end's re-INVITE); false keeps them
+    // on G.711 (a carrier whose T.38 is known broken).
+    bool t38 = true;
 };
 
 // How an incoming call is answered. By default the gateway takes calls to
