@@ -193,14 +193,68 @@ sip::Trunk trunk(const toml::table& t) {
             k.register_seconds = int(integer(node));
         else if (key == "prefixes")
             k.prefixes = strings(node);
+        else if (key == "transport") {
+            const auto transport = str(node);
+            if (transport != "udp" && transport != "tcp")
+                bad(node, "a trunk's transport is \"udp\" or \"tcp\"");
+            k.tcp = transport == "tcp";
+        } else if (key == "t38")
+            k.t38 = boolean(node);
         else
             bad(node, "unknown trunk field '" + key +
                           "' (known: name, proxy, domain, user, password, register, "
-                          "register_seconds, prefixes)");
+                          "register_seconds, prefixes, transport, t38)");
     }
     if (k.proxy.empty()) bad(t, "a trunk needs proxy = \"IP:port\"");
     if (k.name.empty()) k.name = k.proxy;
     return k;
+}
+
+// One [[lines.call_options]] table: where the retry ladder starts for some numbers.
+faxcore::CallOptionsRule call_options_rule(const toml::table& t) {
+    faxcore::CallOptionsRule r;
+    for (const auto& [name, node] : t) {
+        auto key = std::string(name.str());
+        if (key == "number")
+            r.number = str(node);
+        else if (key == "t38")
+            r.top.t38 = boolean(node);
+        else if (key == "ecm")
+            r.top.ecm = boolean(node);
+        else if (key == "max_bit_rate") {
+            r.top.max_bit_rate = int(integer(node));
+            if (r.top.max_bit_rate != 14400 && r.top.max_bit_rate != 9600)
+                bad(node, "max_bit_rate is 14400 or 9600");
+        } else
+            bad(node,
+                "unknown call options field '" + key + "' (known: number, t38, max_bit_rate, ecm)");
+    }
+    if (r.number.empty()) bad(t, "call options need number = \"glob\", e.g. \"+44*\"");
+    return r;
+}
+
+// One [[sip.caller_ids]] table: the caller ID of one sender or domain.
+sip::CallerIdRule caller_id_rule(const toml::table& t) {
+    sip::CallerIdRule r;
+    for (const auto& [name, node] : t) {
+        auto key = std::string(name.str());
+        if (key == "sender")
+            r.sender = str(node);
+        else if (key == "domain")
+            r.domain = str(node);
+        else if (key == "number")
+            r.number = str(node);
+        else if (key == "name")
+            r.name = str(node);
+        else
+            bad(node,
+                "unknown caller ID field '" + key + "' (known: sender, domain, number, name)");
+    }
+    if (r.sender.empty() && r.domain.empty())
+        bad(t, "a caller ID needs sender = \"glob\" or domain = \"example.org\"");
+    if (r.number.empty() || r.number.find_first_of(" \t\"<>@;:") != std::string::npos)
+        bad(t, "a caller ID needs number = \"+15550100\" (no spaces, quotes or <>@;:)");
+    return r;
 }
 
 // One [[audiosocket.listeners]] table: a listener whose calls are for one DID.
@@ -571,9 +625,21 @@ const std::vector<Key>& keys() {
          "No call lasts longer than this.",
          [](auto& n, Config& c) { c.gateway.max_call_seconds = number(n); },
          {30, 86400}},
+        {"lines.call_options", R"([])",
+         "Where the retry ladder (T.38 -> G.711, 14400 -> 9600 bit/s, ECM on -> off) starts\n"
+         "# for matching numbers, whatever a number reached before: { number = glob on the\n"
+         "# E.164 number (\"+44*\"), t38 = false, max_bit_rate = 9600, ecm = false }; first\n"
+         "# match wins. Each number's own rung is remembered within that.",
+         [](auto& n, Config& c) {
+             c.gateway.call_options.clear();
+             tables(n, [&](const toml::table& t) {
+                 c.gateway.call_options.push_back(call_options_rule(t));
+             });
+         }},
 
         {"sip.listen", R"("127.0.0.1:5060")",
-         "Our SIP address (UDP), IP:port. Trunks and PBXs send INVITEs for our DIDs here.",
+         "Our SIP address, IP:port: UDP, and TCP too when a trunk has transport = \"tcp\".\n"
+         "# Trunks and PBXs send INVITEs for our DIDs here.",
          [](auto& n, Config& c) { c.sip.listen = address(n); }},
         {"sip.media_address", R"("")",
          "Address written into SDP for RTP and UDPTL; empty = sip.listen's. Behind NAT, the\n"
@@ -612,8 +678,19 @@ const std::vector<Key>& keys() {
          [](auto& n, Config& c) { c.sip.session_refresh_seconds = number(n); },
          {0, 86400}},
         {"sip.caller_id", R"("")",
-         "User part of From: in our INVITEs (the calling number); empty = the trunk's user.",
+         "Calling number of our INVITEs (From and P-Asserted-Identity) when no\n"
+         "# sip.caller_ids rule matches; empty = the trunk's user.",
          [](auto& n, Config& c) { c.sip.caller_id = str(n); }},
+        {"sip.caller_ids", R"([])",
+         "Caller ID per sender or domain of the mail, first match wins: { sender = glob on\n"
+         "# the envelope sender (\"sales-*@example.org\") and/or domain = \"example.org\" (and\n"
+         "# its subdomains), number = the calling number (From and P-Asserted-Identity),\n"
+         "# name = display name (default gateway.station_id) }. No match: sip.caller_id.",
+         [](auto& n, Config& c) {
+             c.sip.caller_ids.clear();
+             tables(n,
+                    [&](const toml::table& t) { c.sip.caller_ids.push_back(caller_id_rule(t)); });
+         }},
         {"sip.user_agent", R"("faxgw")", "Our User-Agent and Server header.",
          [](auto& n, Config& c) { c.sip.user_agent = str(n); }},
         {"sip.trunks", R"([])",
@@ -621,7 +698,8 @@ const std::vector<Key>& keys() {
          "# \"IP:port\", domain (Request-URI host; default proxy), user, password (digest),\n"
          "# register = true (REGISTER and refresh), register_seconds, prefixes = [\"1\", ...] "
          "(dial\n"
-         "# strings it takes; default all) }.",
+         "# strings it takes; default all), transport = \"udp\" or \"tcp\" (signalling; default\n"
+         "# udp), t38 = false (keep this trunk's calls on G.711) }.",
          [](auto& n, Config& c) {
              c.sip.trunks.clear();
              tables(n, [&](const toml::table& t) { c.sip.trunks.push_back(trunk(t)); });

@@ -6,6 +6,7 @@
 #include <faxgw/faxcore/t30.h>
 #include <spandsp.h>
 
+#include <algorithm>
 #include <array>
 
 namespace faxgw::faxcore {
@@ -83,6 +84,11 @@ CallOptions next_rung(const CallOptions& used, Outcome outcome, const std::strin
     else if (used.ecm)
         next.ecm = false;
     return next;
+}
+
+CallOptions within(const CallOptions& remembered, const CallOptions& top) {
+    return {remembered.t38 && top.t38, std::min(remembered.max_bit_rate, top.max_bit_rate),
+            remembered.ecm && top.ecm};
 }
 
 Outcome outcome_of_sip_status(int status) {

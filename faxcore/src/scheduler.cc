@@ -217,6 +217,11 @@ struct Gateway::Impl final : InboundSink {
         f->attempt = *attempt;
         f->first_page = job.pages_confirmed + 1;
         f->options = queue.call_options(job.number);
+        for (const auto& rule : settings.call_options)
+            if (::fnmatch(rule.number.c_str(), job.number.c_str(), 0) == 0) {
+                f->options = within(f->options, rule.top);
+                break;
+            }
         f->line = line;
         f->started_at = now;
         f->job = std::move(job);

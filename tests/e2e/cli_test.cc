@@ -297,6 +297,13 @@ BOOST_AUTO_TEST_CASE(configuration_values_out_of_bounds_name_the_place) {
         {"render", "wall_seconds = 0"},
         {"gateway", "station_id = \"" + std::string(200, '7') + "\""},
         {"gateway", "station_id = \"ACME\\u0007\""},
+        {"sip", "trunks = [ { proxy = \"127.0.0.1:5060\", transport = \"sctp\" } ]"},
+        {"lines", "call_options = [ { number = \"+44*\", max_bit_rate = 4800 } ]"},
+        {"lines", "call_options = [ { t38 = false } ]"},
+        {"sip", "caller_ids = [ { number = \"+15550111\" } ]"},
+        {"sip", "caller_ids = [ { domain = \"example.org\" } ]"},
+        {"sip", "caller_ids = [ { domain = \"example.org\", number = \"+1 555\" } ]"},
+        {"sip", "caller_ids = [ { domain = \"example.org\", number = \"+1\", colour = \"red\" } ]"},
     };
     for (const auto& [section, line] : bad) {
         auto file = rig.write("bounds.toml", "# a comment\n[" + section + "]\n" + line + "\n");
@@ -304,6 +311,16 @@ BOOST_AUTO_TEST_CASE(configuration_values_out_of_bounds_name_the_place) {
         BOOST_TEST(o.code == 78, line << ": " << o.err);
         BOOST_TEST(o.err.find("bounds.toml:3:") != std::string::npos, line << ": " << o.err);
     }
+    auto good =
+        rig.write("caller_ids.toml",
+                  "[sip]\ncaller_ids = [ { domain = \"example.org\", number = \"+15550111\","
+                  " name = \"Sales\" }, { sender = \"ceo@*\", number = \"+15550199\" } ]\n"
+                  "trunks = [ { proxy = \"127.0.0.1:5060\", transport = \"tcp\", t38 = false } ]\n"
+                  "[lines]\ncall_options = [ { number = \"+44*\", t38 = false, max_bit_rate = "
+                  "9600, ecm = false } ]\n");
+    auto checked =
+        rig.faxgw({"config", "--check", "--config", good.string(), "--var", rig.dir.path.string()});
+    BOOST_TEST(checked.code == 0, checked.err);
     auto sample = rig.faxgw({"config", "--sample"}).out;
     BOOST_TEST(sample.find("# Range: 1 to 256.\ncount = 4") != std::string::npos, sample);
 }

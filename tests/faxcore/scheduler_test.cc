@@ -235,6 +235,38 @@ BOOST_AUTO_TEST_CASE(a_number_is_called_from_its_remembered_rung) {
     BOOST_TEST(rig.queue.call_options("+15551002").max_bit_rate == 14400);
 }
 
+// lines.call_options: a number that matches a rule starts no higher than
+// the rule's rung although it remembers the top; others are not held.
+BOOST_AUTO_TEST_CASE(a_call_options_rule_holds_matching_numbers_below_it) {
+    Rig rig;
+    auto settings = network();
+    settings.call_options = {{"+1555100[1-2]", {true, 9600, false}}};
+    auto pages = test::synthetic_pages(1, render::Resolution::fine);
+    auto held =
+        rig.queue.enqueue(test::submission(rig.queue, "<held@x>", pages, {"+15551001"})).jobs[0];
+    rig.run(settings);
+    auto job = rig.queue.job(held);
+    BOOST_TEST(job->state == JobState::done);
+    BOOST_TEST_REQUIRE(job->attempts.size() == 1u);
+    BOOST_TEST(job->attempts[0].bit_rate == 9600);
+    BOOST_TEST(!job->attempts[0].ecm);
+    settings.call_options = {{"+1555100[2-3]", {true, 9600, false}}};
+    auto free =
+        rig.queue.enqueue(test::submission(rig.queue, "<free@x>", pages, {"+15551001"})).jobs[0];
+    rig.run(settings);
+    job = rig.queue.job(free);
+    BOOST_TEST_REQUIRE(job->attempts.size() == 1u);
+    BOOST_TEST(job->attempts[0].bit_rate == 9600);  // what worked last time is remembered
+    rig.queue.remember_call_options("+15551001", {}, 2);
+    auto top =
+        rig.queue.enqueue(test::submission(rig.queue, "<top@x>", pages, {"+15551001"})).jobs[0];
+    rig.run(settings);
+    job = rig.queue.job(top);
+    BOOST_TEST_REQUIRE(job->attempts.size() == 1u);
+    BOOST_TEST(job->attempts[0].bit_rate == 14400);
+    BOOST_TEST(job->attempts[0].ecm);
+}
+
 namespace {
 
 // Gateway::run on the real clock, on a thread of its own, with a heartbeat

@@ -30,6 +30,7 @@ struct SipGateway {
     faxcore::SqliteQueue queue{dir.path};
     sip::Settings sip;
     std::vector<std::string> refused_callers;  // GatewaySettings::refused_callers
+    int max_attempts = 1;                      // GatewaySettings::retry.max_attempts
     std::vector<std::string> log;
     std::optional<faxcore::Gateway> gateway;
 
@@ -46,7 +47,7 @@ struct SipGateway {
         g.lines = sip.lines;
         g.dids = sip.dids;
         g.station_id = sip.station_id;
-        g.retry.max_attempts = 1;
+        g.retry.max_attempts = max_attempts;
         g.refused_callers = refused_callers;
         return g;
     }

@@ -103,6 +103,46 @@ BOOST_AUTO_TEST_CASE(a_refused_t38_reinvite_leaves_the_call_on_audio) {
     check_received(p.answerer, pages);
 }
 
+// Our own T.38 re-INVITE refused (488): the fax goes through on audio, and
+// the attempt says why it did not travel over T.38.
+BOOST_AUTO_TEST_CASE(our_refused_t38_reinvite_is_recorded_with_the_fax) {
+    Pair p;
+    p.caller.sip.t38_request = true;
+    p.answerer.sip.t38 = false;  // refuses it: 488
+    auto pages = test::synthetic_pages(1, render::Resolution::standard, 7);
+    auto job = p.send(pages);
+    BOOST_TEST(job.state == JobState::done, attempts_of(job));
+    BOOST_TEST_REQUIRE(job.attempts.size() == 1u);
+    BOOST_TEST(job.attempts[0].transport == "g711");
+    BOOST_TEST(job.attempts[0].detail == "T.38 refused (488), sent over G.711");
+    check_received(p.answerer, pages);
+}
+
+// The retry ladder's memory on a real call: a number remembered at G.711
+// and 9600 bit/s (after earlier failures) is called so although both
+// gateways would switch to T.38 (the answerer asks; we refuse), and the
+// options that delivered are remembered again with the success.
+BOOST_AUTO_TEST_CASE(a_number_remembered_at_g711_and_9600_is_called_so_and_the_success_kept) {
+    Pair p;
+    p.caller.sip.t38_request = true;
+    p.answerer.sip.t38_request = true;
+    const faxcore::CallOptions rung{false, 9600, true};
+    p.caller.queue.remember_call_options(answerer_did, rung, 1000);
+    auto pages = test::synthetic_pages(1, render::Resolution::standard, 9);
+    auto job = p.send(pages);
+    BOOST_TEST(job.state == JobState::done, attempts_of(job));
+    BOOST_TEST_REQUIRE(job.attempts.size() == 1u);
+    BOOST_TEST(job.attempts[0].transport == "g711");
+    BOOST_TEST(job.attempts[0].bit_rate == 9600);
+    BOOST_TEST((p.caller.queue.call_options(answerer_did) == rung));
+    SQLite::Database db((p.caller.dir.path / "queue.sqlite").string(), SQLite::OPEN_READONLY);
+    SQLite::Statement q(db, "SELECT updated_at FROM destinations WHERE number = ?");
+    q.bind(1, answerer_did);
+    BOOST_TEST_REQUIRE(q.executeStep());
+    BOOST_TEST(q.getColumn(0).getInt64() >= job.attempts[0].started_at);
+    check_received(p.answerer, pages);
+}
+
 BOOST_AUTO_TEST_CASE(t38_with_redundancy_and_ecm_delivers_through_5_percent_loss) {
     Pair p;
     p.caller.sip.t38_request = true;

@@ -54,11 +54,12 @@ inline int free_udp_port() {
     return ntohs(address.sin_port);
 }
 
-// Whether some socket is bound to UDP `port` (any address), from
-// /proc/net/udp. Reading the table, unlike probing with a bind of our own,
-// cannot steal the port from sipp while it starts.
-inline bool udp_port_bound(int port) {
-    std::ifstream table("/proc/net/udp");
+// Whether some socket is bound to `port` (any address) in a kernel socket
+// table: /proc/net/udp, or /proc/net/tcp (listening or not). Reading the
+// table, unlike probing with a bind of our own, cannot steal the port from
+// sipp while it starts.
+inline bool port_bound(int port, const char* table_file) {
+    std::ifstream table(table_file);
     std::string line;
     std::getline(table, line);  // the column titles
     while (std::getline(table, line)) {
@@ -74,6 +75,8 @@ inline bool udp_port_bound(int port) {
     return false;
 }
 
+inline bool udp_port_bound(int port) { return port_bound(port, "/proc/net/udp"); }
+
 // One sipp process playing `scenario` for one call (-m 1) on 127.0.0.1:port,
 // as a UAS unless the scenario starts by sending. Its stdout/stderr, message
 // trace (-trace_msg) and unexpected-message trace (-trace_err) go to a temp
@@ -83,8 +86,11 @@ public:
     // sipp's exit status when wait_exit's limit ran out and the process was killed.
     static constexpr int timed_out = -1;
 
+    // With "-t", "t1" among extra_args, sipp speaks SIP over TCP on that port.
     Sipp(std::filesystem::path scenario, int port, std::vector<std::string> extra_args = {})
         : port_(port) {
+        for (std::size_t i = 0; i + 1 < extra_args.size(); ++i)
+            if (extra_args[i] == "-t" && extra_args[i + 1].starts_with("t")) tcp_ = true;
         if (!std::filesystem::exists(scenario))
             throw std::runtime_error("no sipp scenario " + scenario.string());
         std::vector<std::string> argv = {"sipp", "-sf", scenario.string(), "-i", "127.0.0.1", "-p",
@@ -176,14 +182,14 @@ private:
     // or argument shows up here as an early exit, with sipp's own words.
     void wait_until_bound() {
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while (!udp_port_bound(port_)) {
+        while (!port_bound(port_, tcp_ ? "/proc/net/tcp" : "/proc/net/udp")) {
             if (reap(WNOHANG))
-                throw std::runtime_error("sipp ended before binding UDP port " +
-                                         std::to_string(port_) + ":\n" + last_words());
+                throw std::runtime_error("sipp ended before binding port " + std::to_string(port_) +
+                                         ":\n" + last_words());
             if (std::chrono::steady_clock::now() >= deadline) {
                 kill();
-                throw std::runtime_error("sipp did not bind UDP port " + std::to_string(port_) +
-                                         ":\n" + last_words());
+                throw std::runtime_error("sipp did not bind port " + std::to_string(port_) + ":\n" +
+                                         last_words());
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
@@ -206,6 +212,7 @@ private:
 
     TempDir dir_;
     int port_;
+    bool tcp_ = false;
     pid_t pid_ = -1;
     int status_ = timed_out;
 };

@@ -53,6 +53,34 @@ BOOST_AUTO_TEST_CASE(busy_is_retried_later) {
     BOOST_TEST(a.transport.empty());
 }
 
+// A trunk with transport = "tcp": the INVITE, the 486 and our ACK go over
+// one TCP connection (sipp -t t1 listens on TCP only).
+BOOST_AUTO_TEST_CASE(a_tcp_trunk_signals_over_tcp) {
+    Rig rig("busy.xml", {"-t", "t1"});
+    rig.gateway.sip.trunks[0].tcp = true;
+    auto job = rig.call_once();
+    BOOST_TEST(rig.far_end->wait_exit(30s) == 0, rig.trace());
+    BOOST_TEST(rig.trace().find("Via: SIP/2.0/TCP") != std::string::npos, rig.trace());
+    BOOST_TEST(only_attempt(job).outcome == Outcome::busy);
+    BOOST_TEST(only_attempt(job).sip_status == 486);
+}
+
+// A whole dialog over a TCP trunk: answer, our T.38 re-INVITE refused with
+// 488, our BYE at the end; sipp exits 0 only if each went over its TCP
+// connection in turn.
+BOOST_AUTO_TEST_CASE(a_call_over_a_tcp_trunk_reinvites_and_hangs_up_over_tcp) {
+    Rig rig("refuse_t38.xml", {"-t", "t1"});
+    rig.gateway.sip.trunks[0].tcp = true;
+    rig.gateway.sip.t38_request = true;
+    rig.gateway.sip.watchdog_seconds = 5;
+    auto job = rig.call_once();
+    BOOST_TEST(rig.far_end->wait_exit(60s) == 0, rig.trace());
+    BOOST_TEST(rig.trace().find("Via: SIP/2.0/UDP") == std::string::npos, rig.trace());
+    BOOST_TEST(only_attempt(job).transport == "g711");
+    BOOST_TEST(only_attempt(job).detail.find("T.38 refused (488)") != std::string::npos,
+               only_attempt(job).detail);
+}
+
 BOOST_AUTO_TEST_CASE(not_found_fails_the_job_for_good) {
     Rig rig("not_found.xml");
     auto job = rig.call_once();
@@ -130,6 +158,40 @@ BOOST_AUTO_TEST_CASE(registration_answers_the_challenge_refreshes_and_ends) {
     BOOST_TEST(rig.trace().find("Authorization: Digest") != std::string::npos, rig.trace());
 }
 
+// sip.caller_ids: the INVITE's From and P-Asserted-Identity carry the
+// calling number of the job's sender (by domain, by glob), and a sender no
+// rule names calls as the trunk does. sipp fails a call whose
+// P-Asserted-Identity is not the From's number.
+BOOST_AUTO_TEST_CASE(the_caller_id_is_chosen_per_sender_and_domain) {
+    Rig rig("caller_id.xml", {"-m", "3"});
+    auto& sip = rig.gateway.sip;
+    sip.caller_id = "15550100";
+    sip.caller_ids = {{"", "sales.example.org", "+15550111", "Sales"},
+                      {"bob@*", "", "+15550122", ""}};
+    // The test's origin is the sender itself.
+    sip.sender_of = [](const faxcore::Job& job) { return job.origin; };
+    rig.gateway.start();
+    auto pages = test::synthetic_pages(1, render::Resolution::standard);
+    for (std::string sender :
+         {"alice@eu.sales.example.org", "Bob@example.com", "carol@other.net"}) {
+        auto s = test::submission(rig.gateway.queue, "<" + sender + ">", pages, {"+15551234"});
+        s.origin = sender;
+        rig.gateway.queue.enqueue(s);
+    }
+    rig.gateway.gateway->run_until_idle();
+    BOOST_TEST(rig.far_end->wait_exit(30s) == 0, rig.trace());
+    const std::string trace = rig.trace();
+    auto has = [&](const std::string& text) { return trace.find(text) != std::string::npos; };
+    BOOST_TEST(has("From: \"Sales\" <sip:+15550111@"), trace);
+    BOOST_TEST(has("P-Asserted-Identity: \"Sales\" <sip:+15550111@"), trace);
+    // No name in the rule: the station ID.
+    BOOST_TEST(has("From: \"" + sip.station_id + "\" <sip:+15550122@"), trace);
+    BOOST_TEST(has("P-Asserted-Identity: \"" + sip.station_id + "\" <sip:+15550122@"), trace);
+    BOOST_TEST(has("From: \"" + sip.station_id + "\" <sip:15550100@"), trace);
+    for (const auto& job : rig.gateway.queue.jobs())
+        BOOST_TEST(only_attempt(job).sip_status == 486);
+}
+
 BOOST_AUTO_TEST_CASE(a_refused_t38_reinvite_keeps_audio) {
     Rig rig("refuse_t38.xml");
     rig.gateway.sip.t38_request = true;
@@ -137,8 +199,56 @@ BOOST_AUTO_TEST_CASE(a_refused_t38_reinvite_keeps_audio) {
     BOOST_TEST(rig.far_end->wait_exit(60s) == 0, rig.trace());
     BOOST_TEST(rig.trace().find("SIP/2.0 488") != std::string::npos, rig.trace());
     BOOST_TEST(only_attempt(job).transport == "g711");
+    // The record says why the fax stayed on audio.
+    BOOST_TEST(
+        only_attempt(job).detail.find("T.38 refused (488), sent over G.711") != std::string::npos,
+        only_attempt(job).detail);
     // sipp plays no fax: the call ends on our watchdog, with our BYE.
     BOOST_TEST(only_attempt(job).outcome == Outcome::watchdog);
+}
+
+// The retry ladder through real SIP: the first attempt goes over T.38 (we
+// ask, the far end takes it) and fails in the fax itself (sipp sends no
+// fax: our watchdog ends it). The ladder steps the number down to G.711 and
+// remembers it, so the retry asks for no T.38 and stays on audio; its own
+// failure steps the number on to 9600 bit/s.
+BOOST_AUTO_TEST_CASE(a_failed_t38_attempt_steps_the_ladder_and_the_retry_starts_on_g711) {
+    Rig rig("accept_t38.xml", {"-m", "2"});
+    rig.gateway.sip.t38_request = true;
+    rig.gateway.sip.watchdog_seconds = 5;
+    rig.gateway.max_attempts = 2;
+    auto job = rig.call_once();
+    BOOST_TEST(rig.far_end->wait_exit(60s) == 0, rig.trace());
+    BOOST_TEST_REQUIRE(job.attempts.size() == 2u);
+    BOOST_TEST(job.attempts[0].transport == "t38");
+    BOOST_TEST(job.attempts[0].outcome == Outcome::watchdog);
+    BOOST_TEST(job.attempts[1].transport == "g711");
+    BOOST_TEST(job.attempts[1].outcome == Outcome::watchdog);
+    // Two INVITEs and one re-INVITE (to T.38, in the first call) reached sipp.
+    const std::string trace = rig.trace();
+    int invites = 0;
+    for (auto at = trace.find("INVITE sip:"); at != std::string::npos;
+         at = trace.find("INVITE sip:", at + 1))
+        ++invites;
+    BOOST_TEST(invites == 3, trace);
+    const auto rung = rig.gateway.queue.call_options("+15551234");
+    BOOST_TEST(!rung.t38);
+    BOOST_TEST(rung.max_bit_rate == 9600);
+    BOOST_TEST(rung.ecm);
+}
+
+// A trunk with t38 = false: no T.38 re-INVITE although the gateway would
+// ask for one, and the call stays on G.711.
+BOOST_AUTO_TEST_CASE(a_trunk_without_t38_keeps_its_calls_on_g711) {
+    Rig rig("accept_t38.xml");
+    rig.gateway.sip.trunks[0].t38 = false;
+    rig.gateway.sip.t38_request = true;
+    rig.gateway.sip.watchdog_seconds = 3;
+    auto job = rig.call_once();
+    BOOST_TEST(rig.far_end->wait_exit(30s) == 0, rig.trace());
+    const std::string trace = rig.trace();
+    BOOST_TEST(trace.find("INVITE sip:") == trace.rfind("INVITE sip:"), trace);
+    BOOST_TEST(only_attempt(job).transport == "g711");
 }
 
 BOOST_AUTO_TEST_CASE(a_bye_from_the_far_end_is_a_hangup_retried_later) {

@@ -144,6 +144,9 @@ struct CallOptions {
 // travelled by `transport`; `used` itself when the outcome says nothing
 // about the line (busy, no answer...) or the ladder has no rung left.
 CallOptions next_rung(const CallOptions& used, Outcome outcome, const std::string& transport);
+// `remembered` held to `top` (a configured limit): T.38 and ECM only where
+// both allow them, the lower of the two bit rates.
+CallOptions within(const CallOptions& remembered, const CallOptions& top);
 
 struct Attempt {
     int number = 0;               // 1, 2, ...

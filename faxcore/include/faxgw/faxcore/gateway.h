@@ -60,6 +60,14 @@ struct SweepSettings {
     std::int64_t scratch_age = 3600;
 };
 
+// Where the retry ladder starts for the numbers `number` matches (a glob,
+// fnmatch, on the E.164 number, e.g. "+44*"): never above `top`, whatever
+// rung the number has reached (a carrier known to break T.38, far ends that
+// fail at 14400). The first rule that matches applies.
+struct CallOptionsRule {
+    std::string number;
+    CallOptions top;
+};
 struct GatewaySettings {
     int lines = 4;
     std::string station_id = "faxgw";               // our TSI/CSID, 20 characters at most
@@ -72,7 +80,8 @@ struct GatewaySettings {
     // A failed call's T.30 trace is written to spool/trace/J<job>-<attempt>.t30
     // (HylaFAX's session logs); retention removes it with the job's documents.
     bool keep_failed_traces = true;
-    double sim_speed = 0;  // 0 = as fast as the CPU allows; 1 = real time
+    double sim_speed = 0;                       // 0 = as fast as the CPU allows; 1 = real time
+    std::vector<CallOptionsRule> call_options;  // per destination pattern; first match
     RetrySettings retry;
     SimSettings sim;
     SweepSettings sweep;

@@ -5,6 +5,7 @@
 // channel, and hears confirmed pages there too, so that slow queue writes
 // never stall the media of other calls.
 #include <faxgw/lines/sip.h>
+#include <fnmatch.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -44,6 +45,24 @@ sa address_of(const std::string& host_port, const std::string& what) {
     if (sa_decode(&a, host_port.c_str(), host_port.size()))
         throw std::runtime_error(what + ": \"" + host_port + "\" is not an IP address and port");
     return a;
+}
+
+std::string lower(std::string text) {
+    for (auto& ch : text) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return text;
+}
+
+// Whether `rule` is for mail from `sender`: its glob matches the whole
+// address and its domain is the address's domain or one above it.
+bool rule_matches(const CallerIdRule& rule, const std::string& sender) {
+    if (sender.empty() || (rule.sender.empty() && rule.domain.empty())) return false;
+    if (!rule.sender.empty() && ::fnmatch(rule.sender.c_str(), sender.c_str(), FNM_CASEFOLD) != 0)
+        return false;
+    if (rule.domain.empty()) return true;
+    const auto at = sender.rfind('@');
+    if (at == std::string::npos) return false;
+    const std::string domain = lower(sender.substr(at + 1)), wanted = lower(rule.domain);
+    return domain == wanted || domain.ends_with("." + wanted);
 }
 
 std::string ip_of(const std::string& host_port) {
@@ -158,6 +177,10 @@ public:
     tmr ring_timer{}, linger_timer{}, refresh_timer{};
     bool answered = false, ended = false;
     int refreshes = 0;  // session refreshes we sent
+    // Our T.38 re-INVITE: its CSeq while its answer is awaited, and the
+    // final status the far end refused it with (488, 606...), 0 = none.
+    std::uint32_t t38_cseq = 0;
+    int t38_refused = 0;
     int sip_status = 0;
     std::string remote_agent;
     std::string detail;
@@ -212,12 +235,15 @@ private:
     void on_incoming(const sip_msg* msg);
     Answer answer_for(const std::string& number) const;
     // T.38 on this call: the settings allow it, and for an outgoing call
-    // the number's rung of the retry ladder too.
+    // its trunk and the number's rung of the retry ladder too.
     bool t38_allowed(const Call& c) const {
-        return settings.t38 && (!c.outgoing || c.outgoing->options.t38);
+        return settings.t38 && (!c.outgoing || c.outgoing->options.t38) &&
+               (!c.trunk || c.trunk->t38);
     }
     void finish_outbound(Call& c);
     void finish_inbound(Call& c);
+    // The calling number and display name of an outgoing call on trunk `t`.
+    CallerIdRule caller_id_for(const faxcore::Job& job, const Trunk& t) const;
 
     // SDP.
     mbuf* build_offer(Call& c, bool image);
@@ -240,6 +266,9 @@ private:
     static void on_refresh_due(void* arg);
     void schedule_refresh(Call& c);
     static void on_register_reply(int err, const sip_msg* msg, void* arg);
+    static void on_trace(bool sent, enum sip_transp, const sa*, const sa*,
+                         const std::uint8_t* packet, std::size_t size, void*);
+    void note_t38_refusal(const sip_msg& response);
     static void on_stack_closed(void* arg);
     static void on_reap(void* arg);
 
@@ -277,7 +306,12 @@ private:
     }
 
     std::unique_ptr<Loop> loop_;  // last: stops first
+    // The backend whose SIP thread this is: libre's trace handler has no
+    // argument of its own, and each backend has its own thread.
+    static thread_local SipLines* tracing_;
 };
+
+thread_local SipLines* SipLines::tracing_ = nullptr;
 
 Call::Call(SipLines& l, std::uint64_t i, Direction d) : id(i), direction(d), lines(l) {
     tmr_init(&ring_timer);
@@ -313,19 +347,24 @@ void SipLines::open_stack() {
     if (sip_alloc(&stack_, nullptr, 32, 32, 32, settings.user_agent.c_str(),
                   &SipLines::on_stack_closed, this))
         throw std::runtime_error("cannot start the SIP stack");
+    const bool tcp = std::any_of(settings.trunks.begin(), settings.trunks.end(),
+                                 [](const Trunk& t) { return t.tcp; });
     if (sip_transp_add(stack_, SIP_TRANSP_UDP, &local) ||
+        (tcp && sip_transp_add(stack_, SIP_TRANSP_TCP, &local)) ||
         sipsess_listen(&sessions_, stack_, 32, &SipLines::on_connect, this)) {
         mem_deref(sessions_);
         mem_deref(stack_);
         throw std::runtime_error("cannot listen for SIP on " + settings.listen);
     }
+    tracing_ = this;
+    sip_set_trace_handler(stack_, &SipLines::on_trace);
     tmr_init(&reaper_);
     for (const auto& t : settings.trunks) {
         if (!t.register_with_proxy) continue;
         const std::string user = t.user.empty() ? "faxgw" : t.user;
         const std::string domain = t.domain.empty() ? t.proxy : t.domain;
         const std::string aor = "sip:" + user + "@" + domain;
-        const std::string registrar = "sip:" + t.proxy;
+        const std::string registrar = "sip:" + t.proxy + (t.tcp ? ";transport=tcp" : "");
         sipreg* reg = nullptr;
         if (!sipreg_register(&reg, stack_, registrar.c_str(), aor.c_str(), nullptr, aor.c_str(),
                              static_cast<std::uint32_t>(t.register_seconds), user.c_str(), nullptr,
@@ -359,6 +398,39 @@ void SipLines::on_stack_closed(void* arg) {
     auto* self = static_cast<SipLines*>(arg);
     self->sessions_ = static_cast<sipsess_sock*>(mem_deref(self->sessions_));
     re_cancel();
+}
+
+// libre 1.1.0 calls no handler when the far end refuses a re-INVITE of
+// ours (sipsess_modify): the call just stays as it was. To record that a
+// T.38 request was refused, the responses the stack receives are read
+// here, as its message trace hands them over, on the SIP thread.
+void SipLines::on_trace(bool sent, enum sip_transp, const sa*, const sa*,
+                        const std::uint8_t* packet, std::size_t size, void*) {
+    if (sent || !tracing_ || size < 12 || std::memcmp(packet, "SIP/2.0 ", 8) != 0) return;
+    mbuf* mb = mbuf_alloc(size);
+    sip_msg* msg = nullptr;
+    if (mb && !mbuf_write_mem(mb, packet, size)) {
+        mb->pos = 0;
+        if (!sip_msg_decode(&msg, mb)) tracing_->note_t38_refusal(*msg);
+    }
+    mem_deref(msg);
+    mem_deref(mb);
+}
+
+void SipLines::note_t38_refusal(const sip_msg& response) {
+    if (response.req || response.scode < 300 || pl_strcmp(&response.cseq.met, "INVITE")) return;
+    for (auto& [id, c] : calls_) {
+        // The dialog counts its CSeq on as it sends: the re-INVITE's is the
+        // one before (or, sent later behind another transaction, at) the
+        // count read just after sipsess_modify().
+        const std::uint32_t cseq = response.cseq.num;
+        if (!c->t38_cseq || !c->session || (cseq != c->t38_cseq && cseq + 1 != c->t38_cseq))
+            continue;
+        const char* call_id = sip_dialog_callid(sipsess_dialog(c->session));
+        if (!call_id || pl_strcmp(&response.callid, call_id)) continue;
+        c->t38_refused = response.scode;
+        c->t38_cseq = 0;
+    }
 }
 
 void SipLines::on_register_reply(int err, const sip_msg* msg, void*) {
@@ -431,11 +503,14 @@ bool SipLines::dial_next_trunk(Call& c) {
             digits_of(c.outgoing->job.dial.empty() ? c.outgoing->job.number : c.outgoing->job.dial);
         const std::string domain = t.domain.empty() ? t.proxy : t.domain;
         const std::string to = "sip:" + dial + "@" + domain;
-        const std::string user = !settings.caller_id.empty() ? settings.caller_id
-                                 : !t.user.empty()           ? t.user
-                                                             : "faxgw";
+        const CallerIdRule caller = caller_id_for(c.outgoing->job, t);
+        const std::string& user = caller.number;
         const std::string from = "sip:" + user + "@" + domain;
-        const std::string route = "sip:" + t.proxy + ";lr";
+        // Quotes and backslashes cannot end the display name early.
+        std::string name = caller.name;
+        std::erase_if(name, [](char ch) { return ch == '"' || ch == '\\' || ch < ' '; });
+        // libre sends by the first route's transport parameter.
+        const std::string route = "sip:" + t.proxy + ";lr" + (t.tcp ? ";transport=tcp" : "");
         const char* routes[] = {route.c_str()};
         mbuf* offer = build_offer(c, false);
         if (!offer) {
@@ -444,12 +519,12 @@ bool SipLines::dial_next_trunk(Call& c) {
             return false;
         }
         c.session = static_cast<sipsess*>(mem_deref(c.session));
-        int err =
-            sipsess_connect(&c.session, sessions_, to.c_str(), settings.station_id.c_str(),
-                            from.c_str(), user.c_str(), routes, 1, "application/sdp", offer,
-                            &SipLines::on_auth, const_cast<Trunk*>(&t), false, &SipLines::on_offer,
-                            &SipLines::on_answer, &SipLines::on_progress, &SipLines::on_established,
-                            nullptr, nullptr, &SipLines::on_close, &c, nullptr);
+        int err = sipsess_connect(
+            &c.session, sessions_, to.c_str(), name.c_str(), from.c_str(), user.c_str(), routes, 1,
+            "application/sdp", offer, &SipLines::on_auth, const_cast<Trunk*>(&t), false,
+            &SipLines::on_offer, &SipLines::on_answer, &SipLines::on_progress,
+            &SipLines::on_established, nullptr, nullptr, &SipLines::on_close, &c,
+            "P-Asserted-Identity: \"%s\" <%s>\r\n", name.c_str(), from.c_str());
         mem_deref(offer);
         if (err) {
             c.detail = "trunk " + t.name + ": cannot send INVITE";
@@ -463,6 +538,23 @@ bool SipLines::dial_next_trunk(Call& c) {
     }
     c.ended = true;
     return false;
+}
+
+CallerIdRule SipLines::caller_id_for(const faxcore::Job& job, const Trunk& t) const {
+    CallerIdRule chosen;
+    const std::string sender =
+        settings.caller_ids.empty() || !settings.sender_of ? "" : settings.sender_of(job);
+    for (const auto& rule : settings.caller_ids)
+        if (rule_matches(rule, sender)) {
+            chosen = rule;
+            break;
+        }
+    if (chosen.number.empty())
+        chosen.number = !settings.caller_id.empty() ? settings.caller_id
+                        : !t.user.empty()           ? t.user
+                                                    : "faxgw";
+    if (chosen.name.empty()) chosen.name = settings.station_id;
+    return chosen;
 }
 
 void SipLines::on_ring_timeout(void* arg) {
@@ -481,6 +573,9 @@ void SipLines::on_progress(const sip_msg* msg, void* arg) {
 
 int SipLines::on_answer(const sip_msg* msg, void* arg) {
     auto& c = *static_cast<Call*>(arg);
+    // An answer to a re-INVITE of ours: the T.38 request (if it was that)
+    // was taken, and its CSeq must not match a later request's response.
+    if (c.answered) c.t38_cseq = 0;
     c.lines.apply_answer(c, msg);
     return 0;
 }
@@ -518,6 +613,7 @@ void SipLines::schedule_refresh(Call& c) {
 void SipLines::on_refresh_due(void* arg) {
     auto& c = *static_cast<Call*>(arg);
     if (c.ended || !c.session || !c.media) return;
+    c.t38_cseq = 0;  // a refused refresh is no refused T.38 request
     mbuf* offer = c.lines.build_offer(c, c.media->plan().medium == FaxParty::Medium::t38);
     if (offer) sipsess_modify(c.session, offer);
     mem_deref(offer);
@@ -863,8 +959,8 @@ void SipLines::request_t38(Call& c) {
     mbuf* offer = build_offer(c, true);
     if (!offer) return;
     // A refusal (488) reaches no callback in libre: the call simply stays
-    // on audio, which is the fallback wanted.
-    sipsess_modify(c.session, offer);
+    // on audio, which is the fallback wanted. on_trace notes it.
+    if (!sipsess_modify(c.session, offer)) c.t38_cseq = sip_dialog_lseq(sipsess_dialog(c.session));
     mem_deref(offer);
 }
 
@@ -939,6 +1035,9 @@ void SipLines::finish_outbound(Call& c) {
     } else {
         a.outcome = Outcome::hangup;
     }
+    if (c.t38_refused && a.transport == "g711")
+        a.detail += (a.detail.empty() ? "" : "; ") + std::string("T.38 refused (") +
+                    std::to_string(c.t38_refused) + "), sent over G.711";
     if (c.refreshes > 0)
         a.detail += (a.detail.empty() ? "" : "; ") + std::to_string(c.refreshes) +
                     " session refresh(es) sent";

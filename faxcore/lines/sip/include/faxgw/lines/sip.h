@@ -24,7 +24,7 @@ namespace faxgw::sip {
 
 struct Trunk {
     std::string name;                  // for logs, e.g. "carrier"
-    std::string proxy;                 // "host:port" that INVITEs (and REGISTERs) go to, UDP
+    std::string proxy;                 // "host:port" that INVITEs (and REGISTERs) go to
     std::string domain;                // host part of the Request-URI and To; empty = proxy's host
     std::string user;                  // digest user and From user; empty = the station's number
     std::string password;              // empty = answer no challenge
@@ -32,6 +32,12 @@ struct Trunk {
     int register_seconds = 600;
     // Dial strings (digits) this trunk takes, by prefix; empty = every number.
     std::vector<std::string> prefixes;
+    // How signalling reaches the proxy: over UDP, or over TCP (one
+    // connection that libre opens and keeps). Media is RTP/UDPTL either way.
+    bool tcp = false;
+    // T.38 on this trunk's calls (either end's re-INVITE); false keeps them
+    // on G.711 (a carrier whose T.38 is known broken).
+    bool t38 = true;
 };
 
 // How an incoming call is answered. By default the gateway takes calls to
@@ -46,8 +52,26 @@ struct Answer {
 };
 using AnswerPolicy = std::function<Answer(const std::string& number)>;
 
+// The caller ID of outgoing calls for the jobs of one sender or domain: it
+// goes into From (user and display name) and P-Asserted-Identity. Rules are
+// tried in order and the first that matches decides; a job no rule matches
+// calls as the trunk does (Settings::caller_id, else the trunk's user).
+struct CallerIdRule {
+    // A glob (fnmatch, case-insensitive) on the whole sender address, e.g.
+    // "sales-*@example.org"; "" = any sender (when domain is set).
+    std::string sender;
+    // The sender's domain, e.g. "example.org" (its subdomains too); "" = any.
+    std::string domain;
+    std::string number;  // the calling number: From and P-Asserted-Identity user
+    std::string name;    // the display name; "" = the station ID
+};
+// Who sent a job, as an address ("alice@example.org"); "" when unknown.
+// faxcore keeps a job's origin opaque: whoever wrote it knows how to read it.
+using SenderOf = std::function<std::string(const faxcore::Job& job)>;
+
 struct Settings {
-    std::string listen = "127.0.0.1:5060";  // our SIP address (UDP)
+    // Our SIP address: UDP, and TCP too when a trunk uses TCP.
+    std::string listen = "127.0.0.1:5060";
     // Address written into SDP for media; empty = listen's address. Behind
     // NAT, the public address; media sockets still bind to listen's address.
     std::string media_address;
@@ -62,7 +86,9 @@ struct Settings {
     // refresh, as session timers do); 0 = never. Either way the far end's
     // refreshes are answered without disturbing the fax.
     double session_refresh_seconds = 0;
-    std::string caller_id;  // From user of outgoing calls; empty = trunk user
+    std::string caller_id;                 // From user of outgoing calls; empty = trunk user
+    std::vector<CallerIdRule> caller_ids;  // per sender or domain; first match wins
+    SenderOf sender_of;                    // for caller_ids; empty = no job has a sender
     std::string user_agent = "faxgw";
     AnswerPolicy answer;  // empty: the DIDs below
 
