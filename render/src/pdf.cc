@@ -7,10 +7,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
+#include <exception>
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "auto_resolution.h"
 #include "bitmap.h"
@@ -89,21 +93,28 @@ Page render_page(const poppler::page& page, const Sheet& sheet, Resolution r, Sc
     const double scale =
         std::min(sheet.width_in * 72 / size.width, sheet.height_in * 72 / size.height);
 
+    // Standard pages are drawn at fine and brought to standard by
+    // reduce_rows: at 98 lpi a row is 0.26 mm, thicker than the horizontal
+    // strokes of body text, and a rasteriser sampling row centres loses
+    // them ("e" reads "c", hyphens and the bars of t and f vanish).
+    const bool reduce = r == Resolution::standard;
     poppler::page_renderer renderer;
-    renderer.set_render_hint(poppler::page_renderer::antialiasing, true);
+    // Vector antialiasing (4x4 supersampled fills) cost a quarter of a text
+    // page and is cut away by the threshold anyway; lines thinner than a
+    // pixel are drawn one pixel wide instead of fading. Glyphs keep their
+    // grey edges: the threshold then cuts them where the outline runs.
+    renderer.set_render_hint(poppler::page_renderer::antialiasing, false);
     renderer.set_render_hint(poppler::page_renderer::text_antialiasing, true);
+    renderer.set_line_mode(poppler::page_renderer::line_solid);
     // Grey, not format_mono: poppler's 1-bit images come out sheared unless
     // exactly 1728 pixels wide, and thresholding ourselves picks the cut.
     renderer.set_image_format(poppler::image::format_gray8);
+    const double y_ppi = reduce ? 2 * sheet.y_ppi : sheet.y_ppi;
     const poppler::image image =
-        renderer.render_page(&page, sheet.x_ppi * scale, sheet.y_ppi * scale, -1, -1, -1, -1,
+        renderer.render_page(&page, sheet.x_ppi * scale, y_ppi * scale, -1, -1, -1, -1,
                              turn ? poppler::rotate_90 : poppler::rotate_0);
     if (!image.is_valid() || image.width() <= 0 || image.height() <= 0) return Page{};
 
-    Page out = Page::blank(sheet.page_height, r, sheet.page_width);
-    const int x0 = static_cast<int>(std::lround((sheet.page_width - image.width()) / 2.0));
-    const int y0 = static_cast<int>(
-        std::lround(sheet.origin_y + (sheet.height_in * sheet.y_ppi - image.height()) / 2));
     // Text and line art are cut at half grey; photographs on the page are
     // screened (halftone.cc decides by region).
     GrayImage gray;
@@ -114,8 +125,18 @@ Page render_page(const poppler::page& page, const Sheet& sheet, Resolution r, Sc
     for (int y = 0; y < gray.height; ++y)
         std::copy_n(data + static_cast<std::ptrdiff_t>(y) * image.bytes_per_row(), gray.width,
                     gray.pixels.begin() + static_cast<std::ptrdiff_t>(y) * gray.width);
+    GrayImage text;
+    if (reduce) {
+        text = reduce_rows(gray, RowFilter::ink_sum);
+        gray = reduce_rows(gray, RowFilter::mean);
+    }
+
+    Page out = Page::blank(sheet.page_height, r, sheet.page_width);
+    const int x0 = static_cast<int>(std::lround((sheet.page_width - gray.width) / 2.0));
+    const int y0 = static_cast<int>(
+        std::lround(sheet.origin_y + (sheet.height_in * sheet.y_ppi - gray.height) / 2));
     static_assert(dark_threshold == 128);  // gray_onto's threshold for text
-    gray_onto(out, gray, x0, std::max(0, y0), screening);
+    gray_onto(out, gray, x0, std::max(0, y0), screening, reduce ? &text : nullptr);
     return out;
 }
 
@@ -123,9 +144,116 @@ bool is_blank(const Page& page) {
     return std::all_of(page.bits.begin(), page.bits.end(), [](std::uint8_t b) { return b == 0; });
 }
 
+std::string damaged_message(int readable, int count) {
+    return "PDF is damaged (" + std::to_string(readable) + " of " + std::to_string(count) +
+           " pages readable)";
+}
+
+// Threads drawing pages of a long document, each with a poppler document of
+// its own (poppler shares nothing between documents, but a document or page
+// is not safe across threads). They run in the isolated child, which forked
+// from a single-threaded caller; all are joined before render_pdf_pages
+// returns, so no thread outlives a render.
+int workers_for(int pages) {
+    const unsigned cores = std::thread::hardware_concurrency();
+    if (pages < 4 || cores < 2) return 1;
+    return static_cast<int>(std::min(cores, 4u));
+}
+
+// Pages drawn by `workers` threads and handed to `sink` in order, on this
+// thread. A worker draws no more than `window` pages ahead of the page the
+// sink takes next, so memory stays a few pages whatever the document's
+// length. Returns poppler's complaints in the workers.
+int draw_in_parallel(std::string_view pdf_bytes, int count, int workers, const Sheet& sheet,
+                     const Options& options, const PageSink& sink) {
+    struct Drawn {
+        Page page;
+        bool damaged = false;
+    };
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::optional<Drawn>> drawn(static_cast<std::size_t>(count));
+    int next = 0, taken = 0, complaints = 0;
+    bool stop = false;
+    std::exception_ptr failure;
+    const int window = 2 * workers;
+    const auto work = [&] {
+        try {
+            const PopplerErrors errors;
+            const std::unique_ptr<poppler::document> doc = load(pdf_bytes, errors);
+            for (;;) {
+                int i = 0;
+                {
+                    std::unique_lock lock(mutex);
+                    changed.wait(lock,
+                                 [&] { return stop || next >= count || next - taken < window; });
+                    if (stop || next >= count) break;
+                    i = next++;
+                }
+                const int before = errors.count();
+                Drawn d;
+                {
+                    const std::unique_ptr<poppler::page> page(doc->create_page(i));
+                    if (page)
+                        d.page = render_page(*page, sheet, options.resolution, options.screening);
+                }
+                d.damaged = d.page.height == 0 || (errors.count() > before && is_blank(d.page));
+                {
+                    const std::lock_guard lock(mutex);
+                    drawn[static_cast<std::size_t>(i)] = std::move(d);
+                }
+                changed.notify_all();
+            }
+            const std::lock_guard lock(mutex);
+            complaints += errors.count();
+        } catch (...) {
+            const std::lock_guard lock(mutex);
+            if (!failure) failure = std::current_exception();
+            stop = true;
+        }
+        changed.notify_all();
+    };
+    std::vector<std::thread> threads;
+    const auto finish = [&] {
+        {
+            const std::lock_guard lock(mutex);
+            stop = true;
+        }
+        changed.notify_all();
+        for (std::thread& t : threads) t.join();
+        threads.clear();
+    };
+    try {
+        for (int w = 0; w < workers; ++w) threads.emplace_back(work);
+        for (int i = 0; i < count; ++i) {
+            std::optional<Drawn> d;
+            {
+                std::unique_lock lock(mutex);
+                changed.wait(lock, [&] { return drawn[static_cast<std::size_t>(i)] || failure; });
+                if (failure) std::rethrow_exception(failure);
+                d.swap(drawn[static_cast<std::size_t>(i)]);
+            }
+            if (d->damaged) throw Error(damaged_message(i, count));
+            sink(std::move(d->page), count);
+            {
+                const std::lock_guard lock(mutex);
+                ++taken;
+            }
+            changed.notify_all();
+        }
+    } catch (...) {
+        finish();
+        throw;
+    }
+    finish();
+    if (failure) std::rethrow_exception(failure);
+    return complaints;
+}
+
 }  // namespace
 
-// At a concrete resolution: each page goes to `sink` as soon as it is drawn.
+// At a concrete resolution: each page goes to `sink` as soon as it is drawn
+// (in order; several at a time on several cores for long documents).
 void render_pdf_pages(std::string_view pdf_bytes, const Options& options, const PageSink& sink) {
     const PopplerErrors errors;
     const std::unique_ptr<poppler::document> doc = load(pdf_bytes, errors);
@@ -137,23 +265,28 @@ void render_pdf_pages(std::string_view pdf_bytes, const Options& options, const 
                          std::to_string(options.max_pages));
 
     const Sheet sheet = sheet_for(options.paper, options.resolution);
-    for (int i = 0; i < count; ++i) {
-        const int errors_before = errors.count();
-        Page rendered;
-        {
-            // Only one page of poppler's at a time, freed before the next.
-            const std::unique_ptr<poppler::page> page(doc->create_page(i));
-            if (page) rendered = render_page(*page, sheet, options.resolution, options.screening);
+    int complaints = 0;
+    if (const int workers = workers_for(count); workers > 1) {
+        complaints = draw_in_parallel(pdf_bytes, count, workers, sheet, options, sink);
+    } else {
+        for (int i = 0; i < count; ++i) {
+            const int errors_before = errors.count();
+            Page rendered;
+            {
+                // Only one page of poppler's at a time, freed before the next.
+                const std::unique_ptr<poppler::page> page(doc->create_page(i));
+                if (page)
+                    rendered = render_page(*page, sheet, options.resolution, options.screening);
+            }
+            // poppler "succeeds" on damaged files: an empty image, or a blank
+            // page it complained about while drawing, is the only sign.
+            if (rendered.height == 0 || (errors.count() > errors_before && is_blank(rendered)))
+                throw Error(damaged_message(i, count));
+            sink(std::move(rendered), count);
         }
-        // poppler "succeeds" on damaged files: an empty image, or a blank
-        // page it complained about while drawing, is the only sign.
-        if (rendered.height == 0 || (errors.count() > errors_before && is_blank(rendered)))
-            throw Error("PDF is damaged (" + std::to_string(i) + " of " + std::to_string(count) +
-                        " pages readable)");
-        sink(std::move(rendered), count);
     }
     // Complaints while drawing a cut-off file mean something is missing.
-    if (looks_truncated(pdf_bytes) && errors.count() > 0)
+    if (looks_truncated(pdf_bytes) && errors.count() + complaints > 0)
         throw Error("PDF is damaged (the file is incomplete)");
 }
 

@@ -226,6 +226,10 @@ int render_document_to_tiff(std::string_view bytes, std::string_view mime_type,
 
 // Any file render understands: render_document on the file's bytes.
 std::vector<Page> render_file(const std::filesystem::path& file, const Options& options);
+// Any file render understands straight into a fax TIFF:
+// render_document_to_tiff on the file's bytes (the pages are not read back).
+int render_file_to_tiff(const std::filesystem::path& file, const Options& options,
+                        const std::filesystem::path& out_tiff);
 
 // PostScript or EPS through Ghostscript (-dSAFER, tiffg4 at 204 x y dpi on
 // the chosen paper). In-process: untrusted input goes through render_document.
