@@ -127,7 +127,7 @@ PageLegibility measure_legibility(const Page& page);
 
 // The lowest resolution at which a document, given as its pages rendered
 // at fine, stays legible: standard when every inked page is text of at
-// least 1.5 mm median glyph height (8 pt) with strokes of 2 fine rows or more
+// least 1.4 mm median glyph height (7 pt sans, 9 pt serif) with strokes of 2 fine rows or more
 // and no picture; fine otherwise (small print, thin type, drawings,
 // photographs). Blank documents: standard.
 Resolution legible_resolution(const std::vector<Page>& fine_pages);
