@@ -191,14 +191,15 @@ PageLegibility measure_legibility(const Page& page) {
     return m;
 }
 
-Resolution legible_resolution(const std::vector<Page>& pages) {
+Resolution legible_resolution(const std::vector<Page>& pages, bool strokes_kept) {
     for (const Page& p : pages) {
         const PageLegibility m = measure_legibility(p);
         if (m.ink == 0) continue;
         if (m.picture) return Resolution::fine;
         if (m.glyphs == 0) return Resolution::fine;  // drawings only: keep thin lines
         if (m.text_height_mm < min_text_height_mm) return Resolution::fine;
-        if (m.stroke_mm < min_stroke_rows * mm_per_row_fine) return Resolution::fine;
+        if (!strokes_kept && m.stroke_mm < min_stroke_rows * mm_per_row_fine)
+            return Resolution::fine;
     }
     return Resolution::standard;  // (blank pages too)
 }

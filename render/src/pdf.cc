@@ -6,6 +6,7 @@
 #include <poppler/cpp/poppler-page.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <condition_variable>
 #include <exception>
@@ -83,7 +84,8 @@ Size displayed_size(const poppler::page& page) {
     return sideways ? Size{box.height(), box.width()} : Size{box.width(), box.height()};
 }
 
-Page render_page(const poppler::page& page, const Sheet& sheet, Resolution r, Screening screening) {
+Page render_page_gray(const poppler::page& page, const Sheet& sheet, Resolution r,
+                      Screening screening) {
     Size size = displayed_size(page);
     if (size.width <= 0 || size.height <= 0) return Page{};
     // Faxes are printed portrait; a landscape page is turned rather than
@@ -140,6 +142,105 @@ Page render_page(const poppler::page& page, const Sheet& sheet, Resolution r, Sc
     return out;
 }
 
+// Ink transitions inside one byte of eight pixels (the bit at either edge
+// not counted): glyph stems give two or three, a dither four or more.
+int transitions(std::uint8_t b) {
+    return std::popcount(static_cast<unsigned>((b ^ (b >> 1)) & 0x7F));
+}
+
+// The page drawn by poppler in black and white (Splash's 1-bit mode): glyphs
+// rasterised without grey (FreeType's monochrome renderer with dropout
+// control keeps every stroke at least a pixel wide), no compositing on
+// white, no grey copy to cut: a third of the grey path's CPU. Only for pages
+// without pictures: Splash dithers grey 1-bit with a dispersed screen of its
+// own. The document had no image XObject (has_pictures), but grey fills,
+// shadings and inline images can hide in compressed content, so a page whose
+// bytes look dithered (many bytes with four or more transitions) gives
+// nullopt and goes the grey way. Standard pages are drawn at fine and each
+// pair of rows is joined by OR: a stroke in either row stays.
+std::optional<Page> render_page_mono(const poppler::page& page, const Sheet& sheet, Resolution r) {
+    Size size = displayed_size(page);
+    if (size.width <= 0 || size.height <= 0) return Page{};
+    const bool turn = size.width > size.height;
+    if (turn) std::swap(size.width, size.height);
+    const double scale =
+        std::min(sheet.width_in * 72 / size.width, sheet.height_in * 72 / size.height);
+    const bool reduce = r == Resolution::standard;
+    const double x_ppi = sheet.x_ppi * scale, y_ppi = (reduce ? 2 : 1) * sheet.y_ppi * scale;
+    // poppler copies 1-bit rows at (width + 7) / 8 bytes from a bitmap whose
+    // rows are padded to 4 bytes: a slice a multiple of 32 pixels wide keeps
+    // them aligned (beyond the page it is white paper).
+    const int content_w = static_cast<int>(size.width * x_ppi / 72);
+    const int content_h = static_cast<int>(size.height * y_ppi / 72);
+    if (content_w <= 0 || content_h <= 0) return Page{};
+    const int slice_w = (content_w + 31) / 32 * 32;
+    poppler::page_renderer renderer;
+    renderer.set_render_hint(poppler::page_renderer::antialiasing, false);
+    renderer.set_render_hint(poppler::page_renderer::text_antialiasing, false);
+    renderer.set_line_mode(poppler::page_renderer::line_solid);
+    renderer.set_image_format(poppler::image::format_mono);
+    const poppler::image image =
+        renderer.render_page(&page, x_ppi, y_ppi, 0, 0, slice_w, content_h,
+                             turn ? poppler::rotate_90 : poppler::rotate_0);
+    if (!image.is_valid() || image.width() < content_w || image.height() <= 0 ||
+        image.bytes_per_row() != slice_w / 8)
+        return std::nullopt;
+    const auto* data = reinterpret_cast<const std::uint8_t*>(image.const_data());
+    const int row_bytes = (content_w + 7) / 8;
+
+    long busy = 0;  // bytes that look dithered
+    for (int y = 0; y < image.height(); ++y) {
+        const std::uint8_t* row = data + static_cast<std::ptrdiff_t>(y) * image.bytes_per_row();
+        for (int b = 0; b < row_bytes; ++b)
+            busy += transitions(static_cast<std::uint8_t>(~row[b])) >= 4;
+    }
+    if (busy > 2000) return std::nullopt;
+
+    const int height = reduce ? (image.height() + 1) / 2 : image.height();
+    Page out = Page::blank(sheet.page_height, r, sheet.page_width);
+    const int x0 = static_cast<int>(std::lround((sheet.page_width - content_w) / 2.0));
+    const int y0 = std::max(0, static_cast<int>(std::lround(
+                                   sheet.origin_y + (sheet.height_in * sheet.y_ppi - height) / 2)));
+    const int shift = x0 % 8, first = x0 / 8;
+    std::vector<std::uint8_t> ink(static_cast<std::size_t>(row_bytes) + 1);
+    for (int y = 0; y < height && y0 + y < out.height; ++y) {
+        // 1 is white in poppler's mono image and black on a fax page.
+        const int rows = reduce ? 2 : 1;
+        std::fill(ink.begin(), ink.end(), 0);
+        for (int k = 0; k < rows && y * rows + k < image.height(); ++k) {
+            const std::uint8_t* row =
+                data + static_cast<std::ptrdiff_t>(y * rows + k) * image.bytes_per_row();
+            for (int b = 0; b < row_bytes; ++b) ink[b] |= static_cast<std::uint8_t>(~row[b]);
+        }
+        if (content_w % 8)
+            ink[row_bytes - 1] &= static_cast<std::uint8_t>(0xFF << (8 - content_w % 8));
+        std::uint8_t* dst = out.bits.data() + static_cast<std::size_t>(y0 + y) * out.stride();
+        for (int b = 0; b < row_bytes; ++b) {
+            if (!ink[b]) continue;
+            const int at = first + b;
+            if (at < out.stride()) dst[at] |= static_cast<std::uint8_t>(ink[b] >> shift);
+            if (shift && at + 1 < out.stride())
+                dst[at + 1] |= static_cast<std::uint8_t>(ink[b] << (8 - shift));
+        }
+    }
+    return out;
+}
+
+// Whether a document may draw pictures: image XObjects are streams, which
+// PDF never packs into compressed object streams, so their /Subtype /Image
+// is always readable in the file (/ImageB and the like in old /ProcSet
+// arrays count too: such files just take the grey path).
+bool has_pictures(std::string_view pdf_bytes) {
+    return pdf_bytes.find("/Image") != std::string_view::npos;
+}
+
+Page render_page(const poppler::page& page, const Sheet& sheet, Resolution r, Screening screening,
+                 bool pictures) {
+    if (!pictures && (screening == Screening::automatic || screening == Screening::threshold))
+        if (std::optional<Page> mono = render_page_mono(page, sheet, r)) return std::move(*mono);
+    return render_page_gray(page, sheet, r, screening);
+}
+
 bool is_blank(const Page& page) {
     return std::all_of(page.bits.begin(), page.bits.end(), [](std::uint8_t b) { return b == 0; });
 }
@@ -165,7 +266,7 @@ int workers_for(int pages) {
 // sink takes next, so memory stays a few pages whatever the document's
 // length. Returns poppler's complaints in the workers.
 int draw_in_parallel(std::string_view pdf_bytes, int count, int workers, const Sheet& sheet,
-                     const Options& options, const PageSink& sink) {
+                     const Options& options, bool pictures, const PageSink& sink) {
     struct Drawn {
         Page page;
         bool damaged = false;
@@ -195,7 +296,8 @@ int draw_in_parallel(std::string_view pdf_bytes, int count, int workers, const S
                 {
                     const std::unique_ptr<poppler::page> page(doc->create_page(i));
                     if (page)
-                        d.page = render_page(*page, sheet, options.resolution, options.screening);
+                        d.page = render_page(*page, sheet, options.resolution, options.screening,
+                                             pictures);
                 }
                 d.damaged = d.page.height == 0 || (errors.count() > before && is_blank(d.page));
                 {
@@ -265,9 +367,10 @@ void render_pdf_pages(std::string_view pdf_bytes, const Options& options, const 
                          std::to_string(options.max_pages));
 
     const Sheet sheet = sheet_for(options.paper, options.resolution);
+    const bool pictures = has_pictures(pdf_bytes);
     int complaints = 0;
     if (const int workers = workers_for(count); workers > 1) {
-        complaints = draw_in_parallel(pdf_bytes, count, workers, sheet, options, sink);
+        complaints = draw_in_parallel(pdf_bytes, count, workers, sheet, options, pictures, sink);
     } else {
         for (int i = 0; i < count; ++i) {
             const int errors_before = errors.count();
@@ -276,7 +379,8 @@ void render_pdf_pages(std::string_view pdf_bytes, const Options& options, const 
                 // Only one page of poppler's at a time, freed before the next.
                 const std::unique_ptr<poppler::page> page(doc->create_page(i));
                 if (page)
-                    rendered = render_page(*page, sheet, options.resolution, options.screening);
+                    rendered =
+                        render_page(*page, sheet, options.resolution, options.screening, pictures);
             }
             // poppler "succeeds" on damaged files: an empty image, or a blank
             // page it complained about while drawing, is the only sign.
@@ -291,11 +395,15 @@ void render_pdf_pages(std::string_view pdf_bytes, const Options& options, const 
 }
 
 std::vector<Page> render_pdf(std::string_view pdf_bytes, const Options& options) {
-    return with_resolution(options, [&](const Options& o) {
-        std::vector<Page> pages;
-        render_pdf_pages(pdf_bytes, o, [&](Page&& page, int) { pages.push_back(std::move(page)); });
-        return pages;
-    });
+    return with_resolution(
+        options,
+        [&](const Options& o) {
+            std::vector<Page> pages;
+            render_pdf_pages(pdf_bytes, o,
+                             [&](Page&& page, int) { pages.push_back(std::move(page)); });
+            return pages;
+        },
+        true);  // reduced keeping ink (render_page)
 }
 
 int render_pdf_to_tiff(std::string_view pdf_bytes, const Options& options,
@@ -310,7 +418,7 @@ int render_pdf_to_tiff(std::string_view pdf_bytes, const Options& options,
             if (measure && standard_suffices) {
                 std::vector<Page> one;
                 one.push_back(std::move(page));
-                standard_suffices = legible_resolution(one) == Resolution::standard;
+                standard_suffices = legible_resolution(one, true) == Resolution::standard;
                 page = std::move(one.front());
             }
             writer->append(page);

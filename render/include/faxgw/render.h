@@ -130,7 +130,10 @@ PageLegibility measure_legibility(const Page& page);
 // least 1.4 mm median glyph height (7 pt sans, 9 pt serif) with strokes of 2 fine rows or more
 // and no picture; fine otherwise (small print, thin type, drawings,
 // photographs). Blank documents: standard.
-Resolution legible_resolution(const std::vector<Page>& fine_pages);
+// With `strokes_kept` the document's standard rendering keeps strokes
+// thinner than a standard row (PDF pages are drawn at fine and reduced
+// keeping ink), so thin strokes alone do not call for fine.
+Resolution legible_resolution(const std::vector<Page>& fine_pages, bool strokes_kept = false);
 
 // Page height in pixels of the chosen paper at the chosen resolution.
 int page_height_px(Paper paper, Resolution r);
