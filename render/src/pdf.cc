@@ -6,7 +6,6 @@
 #include <poppler/cpp/poppler-page.h>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <condition_variable>
 #include <exception>
@@ -142,22 +141,39 @@ Page render_page_gray(const poppler::page& page, const Sheet& sheet, Resolution 
     return out;
 }
 
-// Ink transitions inside one byte of eight pixels (the bit at either edge
-// not counted): glyph stems give two or three, a dither four or more.
-int transitions(std::uint8_t b) {
-    return std::popcount(static_cast<unsigned>((b ^ (b >> 1)) & 0x7F));
+// Whether a page draws anything grey or coloured (fills, shadings, inline
+// images), from a grey rendering at a quarter of the resolution each way
+// without any antialiasing: glyphs and lines are then black or white, so a
+// pixel of mid-tone is a fill or a picture. A sixteenth of the page's
+// pixels: cheap beside drawing it.
+bool draws_grey(const poppler::page& page, double x_ppi, double y_ppi, bool turn) {
+    poppler::page_renderer probe;
+    probe.set_render_hint(poppler::page_renderer::antialiasing, false);
+    probe.set_render_hint(poppler::page_renderer::text_antialiasing, false);
+    probe.set_image_format(poppler::image::format_gray8);
+    const poppler::image image = probe.render_page(&page, x_ppi / 4, y_ppi / 4, -1, -1, -1, -1,
+                                                   turn ? poppler::rotate_90 : poppler::rotate_0);
+    if (!image.is_valid()) return true;
+    const auto* data = reinterpret_cast<const std::uint8_t*>(image.const_data());
+    long grey = 0;
+    for (int y = 0; y < image.height(); ++y) {
+        const std::uint8_t* row = data + static_cast<std::ptrdiff_t>(y) * image.bytes_per_row();
+        for (int x = 0; x < image.width(); ++x) grey += row[x] > 16 && row[x] < 240;
+    }
+    return grey > 8;
 }
 
 // The page drawn by poppler in black and white (Splash's 1-bit mode): glyphs
 // rasterised without grey (FreeType's monochrome renderer with dropout
 // control keeps every stroke at least a pixel wide), no compositing on
 // white, no grey copy to cut: a third of the grey path's CPU. Only for pages
-// without pictures: Splash dithers grey 1-bit with a dispersed screen of its
-// own. The document had no image XObject (has_pictures), but grey fills,
-// shadings and inline images can hide in compressed content, so a page whose
-// bytes look dithered (many bytes with four or more transitions) gives
-// nullopt and goes the grey way. Standard pages are drawn at fine and each
-// pair of rows is joined by OR: a stroke in either row stays.
+// of black and white: Splash screens grey in 1-bit with a screen of its own,
+// not faxgw's (halftone.cc, chosen for G4 and fax printers) and without its
+// photo detection. The document had no image XObject (has_pictures), but
+// grey fills, colours, shadings and inline images can hide in compressed
+// content, so draws_grey looks first, and such a page gives nullopt and goes
+// the grey way. Standard pages are drawn at fine and each pair of rows is
+// joined by OR: a stroke in either row stays.
 std::optional<Page> render_page_mono(const poppler::page& page, const Sheet& sheet, Resolution r) {
     Size size = displayed_size(page);
     if (size.width <= 0 || size.height <= 0) return Page{};
@@ -174,6 +190,7 @@ std::optional<Page> render_page_mono(const poppler::page& page, const Sheet& she
     const int content_h = static_cast<int>(size.height * y_ppi / 72);
     if (content_w <= 0 || content_h <= 0) return Page{};
     const int slice_w = (content_w + 31) / 32 * 32;
+    if (draws_grey(page, x_ppi, y_ppi, turn)) return std::nullopt;
     poppler::page_renderer renderer;
     renderer.set_render_hint(poppler::page_renderer::antialiasing, false);
     renderer.set_render_hint(poppler::page_renderer::text_antialiasing, false);
@@ -187,14 +204,6 @@ std::optional<Page> render_page_mono(const poppler::page& page, const Sheet& she
         return std::nullopt;
     const auto* data = reinterpret_cast<const std::uint8_t*>(image.const_data());
     const int row_bytes = (content_w + 7) / 8;
-
-    long busy = 0;  // bytes that look dithered
-    for (int y = 0; y < image.height(); ++y) {
-        const std::uint8_t* row = data + static_cast<std::ptrdiff_t>(y) * image.bytes_per_row();
-        for (int b = 0; b < row_bytes; ++b)
-            busy += transitions(static_cast<std::uint8_t>(~row[b])) >= 4;
-    }
-    if (busy > 2000) return std::nullopt;
 
     const int height = reduce ? (image.height() + 1) / 2 : image.height();
     Page out = Page::blank(sheet.page_height, r, sheet.page_width);
