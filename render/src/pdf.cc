@@ -155,10 +155,11 @@ bool draws_grey(const poppler::page& page, double x_ppi, double y_ppi, bool turn
                                                    turn ? poppler::rotate_90 : poppler::rotate_0);
     if (!image.is_valid()) return true;
     const auto* data = reinterpret_cast<const std::uint8_t*>(image.const_data());
+    const int width = image.width(), height = image.height(), stride = image.bytes_per_row();
     long grey = 0;
-    for (int y = 0; y < image.height(); ++y) {
-        const std::uint8_t* row = data + static_cast<std::ptrdiff_t>(y) * image.bytes_per_row();
-        for (int x = 0; x < image.width(); ++x) grey += row[x] > 16 && row[x] < 240;
+    for (int y = 0; y < height; ++y) {
+        const std::uint8_t* row = data + static_cast<std::ptrdiff_t>(y) * stride;
+        for (int x = 0; x < width; ++x) grey += static_cast<std::uint8_t>(row[x] - 17) < 240 - 17;
     }
     return grey > 8;
 }

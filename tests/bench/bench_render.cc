@@ -22,17 +22,18 @@
 //     start-up (dynamic linking, fontconfig) ~4 %, G4 encode in the child
 //     and decode + re-encode in the caller (faxgw render read the pages
 //     back) ~5 %, fork and namespaces < 1 %.
-//   after (see the table printed): vectorised threshold and a classifier
-//     that samples every other row (gray_onto ~11 %), no vector
-//     antialiasing (lines are drawn solid), `faxgw render` writes the
-//     renderer's TIFF as is; what is left is mostly poppler (compositing
-//     ~22 %, glyphs, copies), page buffers and start-up. Pages of long
-//     documents are drawn on all cores in the renderer.
-// Then legibility: Tesseract character accuracy (tests/render/ocr.h) and
-// line seconds per page for each text document at standard, fine and auto,
-// with gs's -r204x196 output beside faxgw's fine pages, and the table of
-// letter.txt at several type sizes that backs Resolution::automatic; last,
-// B4 pages against their 1728-pixel copy for receivers without B4.
+//   after: 6-7 ms CPU/page (`faxgw render`, 0.86 -> ~0.14 s for the 21
+//     pages; gs 0.08 s). Pages without grey are drawn by poppler in 1-bit
+//     (no compositing on white, no grey copy, no threshold), after a
+//     quarter-resolution grey probe that sends pages with fills, colours or
+//     inline images the grey way; the grey path thresholds in vectorised
+//     loops and classifies on every other row. What is left: kernel (exec,
+//     fork, page faults) 17 %, FreeType 12 % (poppler's page_renderer makes a
+//     new font engine, so a cold glyph cache, for every page and probe),
+//     poppler 12 %, libc 12 %, dynamic linking 12 %, fontconfig 11 % (each
+//     worker thread's poppler document looks its fonts up again), faxgw's
+//     probe and bit copy 10 %, G4 encoding 7 %. Pages of long documents are
+//     drawn by two or more threads in the renderer.
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
