@@ -25,7 +25,7 @@
 // PDF pages at standard are drawn at fine and reduced keeping ink
 // (pdf.cc), so serif body type keeps its hairlines there: Times from
 // samples/docs/serif-letter-*.pdf reads 0.995 at standard at 9 pt (x-height
-// 1.43 mm) and at 11 pt, and both go at standard. Strokes one fine row thick
+// 1.43 mm) and 1.000 at 11 pt, and both go at standard. Strokes one fine row thick
 // (hairlines) would break up at standard. 12 pt Times through poppler (1.94
 // mm, 2-row strokes) reads 1.000 at standard. At standard a page costs about
 // 15-30 % less line time (fax-facts: 24 s against 35 s for dense text).
