@@ -31,6 +31,17 @@ int render_files(const RenderOptions& o) {
     try {
         if (!o.resolution.empty()) options.resolution = render::parse_resolution(o.resolution);
         if (!o.paper.empty()) options.paper = render::parse_paper(o.paper);
+        // One file goes straight from the renderer's TIFF to the output;
+        // several are read back and joined.
+        if (o.files.size() == 1) {
+            const int count = render::render_file_to_tiff(o.files.front(), options, o.out);
+            if (count == 0) {
+                std::cerr << "faxgw render: nothing to fax in the given files\n";
+                return EX_DATAERR;
+            }
+            std::cout << o.out.string() << ": " << count << " page(s)\n";
+            return 0;
+        }
         std::vector<render::Page> pages;
         for (const auto& f : o.files) {
             auto more = render::render_file(f, options);

@@ -20,13 +20,15 @@
 //    5 pt 0.974 / 0.999  1.04 mm     8 pt 0.995 / 1.000  1.56 mm
 //    6 pt 0.986 / 0.998  1.17 mm     9 pt 0.997 / 1.000  1.81 mm
 //    7 pt 0.991 / 1.000  1.43 mm    10.5 pt 0.999 / 0.999  2.07 mm
-// From 8 pt on standard reads within 0.5 % of fine; below it loses 1-2.5 %
-// (and a person reading the fax loses more than Tesseract does), so the
-// limit is 1.5 mm: 8 pt and larger go at standard. Strokes one fine row
-// thick (hairlines) would break up at standard. 12 pt Times through poppler
-// (1.94 mm, 2-row strokes) read 0.986 at standard against 0.998 at fine and
-// goes at standard: every word stays readable. At standard a page costs
-// about 30 % less line time (fax-facts: 24 s against 35 s for dense text).
+// The goal is standard wherever standard reads at 0.99 or better: 7 pt
+// (1.43 mm) does, 6 pt (1.17 mm) does not, so the limit is 1.4 mm.
+// PDF pages at standard are drawn at fine and reduced keeping ink
+// (pdf.cc), so serif body type keeps its hairlines there: Times from
+// samples/docs/serif-letter-*.pdf reads 0.995 at standard at 9 pt (x-height
+// 1.43 mm) and 1.000 at 11 pt, and both go at standard. Strokes one fine row thick
+// (hairlines) would break up at standard. 12 pt Times through poppler (1.94
+// mm, 2-row strokes) reads 1.000 at standard. At standard a page costs about
+// 15-30 % less line time (fax-facts: 24 s against 35 s for dense text).
 #include <algorithm>
 #include <cstdint>
 #include <numeric>
@@ -39,7 +41,7 @@ namespace faxgw::render {
 namespace {
 
 constexpr double mm_per_row_fine = 25.4 / 196;
-constexpr double min_text_height_mm = 1.5;
+constexpr double min_text_height_mm = 1.4;
 constexpr double min_stroke_rows = 1.5;  // fine rows (runs are whole rows: 1 fails, 2 passes)
 
 struct Run {
@@ -189,14 +191,15 @@ PageLegibility measure_legibility(const Page& page) {
     return m;
 }
 
-Resolution legible_resolution(const std::vector<Page>& pages) {
+Resolution legible_resolution(const std::vector<Page>& pages, bool strokes_kept) {
     for (const Page& p : pages) {
         const PageLegibility m = measure_legibility(p);
         if (m.ink == 0) continue;
         if (m.picture) return Resolution::fine;
         if (m.glyphs == 0) return Resolution::fine;  // drawings only: keep thin lines
         if (m.text_height_mm < min_text_height_mm) return Resolution::fine;
-        if (m.stroke_mm < min_stroke_rows * mm_per_row_fine) return Resolution::fine;
+        if (!strokes_kept && m.stroke_mm < min_stroke_rows * mm_per_row_fine)
+            return Resolution::fine;
     }
     return Resolution::standard;  // (blank pages too)
 }

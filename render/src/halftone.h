@@ -20,8 +20,20 @@ struct GrayImage {
 // Draws the image onto the page with its top left at (x0, y0), by the
 // method `screening` asks for; `automatic` looks at 16x16 blocks: where
 // most pixels are mid-tones (a photograph) it screens, elsewhere (text, line
-// art, flat areas) it thresholds at half grey.
-void gray_onto(Page& page, const GrayImage& image, int x0, int y0, Screening screening);
+// art, flat areas) it thresholds at half grey. With `text` (an image of the
+// same size), the thresholded parts are cut from it instead: a rendering
+// reduced to the page's rows in a way that keeps thin strokes.
+void gray_onto(Page& page, const GrayImage& image, int x0, int y0, Screening screening,
+               const GrayImage* text = nullptr);
+
+// Halves an image's rows, two into one (an odd last row stays as it is):
+// `mean` averages them (photographs keep their tone); `ink_sum` adds their
+// ink (255 - luminance), so that the standard pixel is black when the two
+// fine pixels hold half a fine pixel's ink between them: a stroke thinner
+// than a row, even one split across two rows in light grey, survives, and
+// text cut at half grey from it keeps the hairlines of serif type.
+enum class RowFilter { mean, ink_sum };
+GrayImage reduce_rows(const GrayImage& image, RowFilter filter);
 
 }  // namespace faxgw::render
 

@@ -40,6 +40,7 @@
 #include "isolate.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -282,6 +283,13 @@ void die_with_parent(const std::function<bool()>& alive) {
     });
     for (int sig : fatal_signals) ::signal(sig, exit_for_signal);
     set_limits(options);
+    // A page's buffers (poppler's bitmap, the grey copy, the fax page: a few
+    // MB each) are freed and allocated again for every page. Above glibc's
+    // default mmap threshold each would be a fresh mapping, faulted in and
+    // zeroed page by page (a tenth of a text page's CPU); kept in the heap
+    // they are reused. The address-space limit above still bounds them.
+    ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
     std::string message;
     try {
         make_private_root(scratch);

@@ -7,10 +7,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
+#include <exception>
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "auto_resolution.h"
 #include "bitmap.h"
@@ -79,7 +83,8 @@ Size displayed_size(const poppler::page& page) {
     return sideways ? Size{box.height(), box.width()} : Size{box.width(), box.height()};
 }
 
-Page render_page(const poppler::page& page, const Sheet& sheet, Resolution r, Screening screening) {
+Page render_page_gray(const poppler::page& page, const Sheet& sheet, Resolution r,
+                      Screening screening) {
     Size size = displayed_size(page);
     if (size.width <= 0 || size.height <= 0) return Page{};
     // Faxes are printed portrait; a landscape page is turned rather than
@@ -89,21 +94,28 @@ Page render_page(const poppler::page& page, const Sheet& sheet, Resolution r, Sc
     const double scale =
         std::min(sheet.width_in * 72 / size.width, sheet.height_in * 72 / size.height);
 
+    // Standard pages are drawn at fine and brought to standard by
+    // reduce_rows: at 98 lpi a row is 0.26 mm, thicker than the horizontal
+    // strokes of body text, and a rasteriser sampling row centres loses
+    // them ("e" reads "c", hyphens and the bars of t and f vanish).
+    const bool reduce = r == Resolution::standard;
     poppler::page_renderer renderer;
-    renderer.set_render_hint(poppler::page_renderer::antialiasing, true);
+    // Vector antialiasing (4x4 supersampled fills) cost a quarter of a text
+    // page and is cut away by the threshold anyway; lines thinner than a
+    // pixel are drawn one pixel wide instead of fading. Glyphs keep their
+    // grey edges: the threshold then cuts them where the outline runs.
+    renderer.set_render_hint(poppler::page_renderer::antialiasing, false);
     renderer.set_render_hint(poppler::page_renderer::text_antialiasing, true);
+    renderer.set_line_mode(poppler::page_renderer::line_solid);
     // Grey, not format_mono: poppler's 1-bit images come out sheared unless
     // exactly 1728 pixels wide, and thresholding ourselves picks the cut.
     renderer.set_image_format(poppler::image::format_gray8);
+    const double y_ppi = reduce ? 2 * sheet.y_ppi : sheet.y_ppi;
     const poppler::image image =
-        renderer.render_page(&page, sheet.x_ppi * scale, sheet.y_ppi * scale, -1, -1, -1, -1,
+        renderer.render_page(&page, sheet.x_ppi * scale, y_ppi * scale, -1, -1, -1, -1,
                              turn ? poppler::rotate_90 : poppler::rotate_0);
     if (!image.is_valid() || image.width() <= 0 || image.height() <= 0) return Page{};
 
-    Page out = Page::blank(sheet.page_height, r, sheet.page_width);
-    const int x0 = static_cast<int>(std::lround((sheet.page_width - image.width()) / 2.0));
-    const int y0 = static_cast<int>(
-        std::lround(sheet.origin_y + (sheet.height_in * sheet.y_ppi - image.height()) / 2));
     // Text and line art are cut at half grey; photographs on the page are
     // screened (halftone.cc decides by region).
     GrayImage gray;
@@ -114,18 +126,246 @@ Page render_page(const poppler::page& page, const Sheet& sheet, Resolution r, Sc
     for (int y = 0; y < gray.height; ++y)
         std::copy_n(data + static_cast<std::ptrdiff_t>(y) * image.bytes_per_row(), gray.width,
                     gray.pixels.begin() + static_cast<std::ptrdiff_t>(y) * gray.width);
+    GrayImage text;
+    if (reduce) {
+        text = reduce_rows(gray, RowFilter::ink_sum);
+        gray = reduce_rows(gray, RowFilter::mean);
+    }
+
+    Page out = Page::blank(sheet.page_height, r, sheet.page_width);
+    const int x0 = static_cast<int>(std::lround((sheet.page_width - gray.width) / 2.0));
+    const int y0 = static_cast<int>(
+        std::lround(sheet.origin_y + (sheet.height_in * sheet.y_ppi - gray.height) / 2));
     static_assert(dark_threshold == 128);  // gray_onto's threshold for text
-    gray_onto(out, gray, x0, std::max(0, y0), screening);
+    gray_onto(out, gray, x0, std::max(0, y0), screening, reduce ? &text : nullptr);
     return out;
+}
+
+// Whether a page draws anything grey or coloured (fills, shadings, inline
+// images), from a grey rendering at a quarter of the resolution each way
+// without any antialiasing: glyphs and lines are then black or white, so a
+// pixel of mid-tone is a fill or a picture. A sixteenth of the page's
+// pixels: cheap beside drawing it.
+bool draws_grey(const poppler::page& page, double x_ppi, double y_ppi, bool turn) {
+    poppler::page_renderer probe;
+    probe.set_render_hint(poppler::page_renderer::antialiasing, false);
+    probe.set_render_hint(poppler::page_renderer::text_antialiasing, false);
+    probe.set_image_format(poppler::image::format_gray8);
+    const poppler::image image = probe.render_page(&page, x_ppi / 4, y_ppi / 4, -1, -1, -1, -1,
+                                                   turn ? poppler::rotate_90 : poppler::rotate_0);
+    if (!image.is_valid()) return true;
+    const auto* data = reinterpret_cast<const std::uint8_t*>(image.const_data());
+    const int width = image.width(), height = image.height(), stride = image.bytes_per_row();
+    long grey = 0;
+    for (int y = 0; y < height; ++y) {
+        const std::uint8_t* row = data + static_cast<std::ptrdiff_t>(y) * stride;
+        for (int x = 0; x < width; ++x) grey += static_cast<std::uint8_t>(row[x] - 17) < 240 - 17;
+    }
+    return grey > 8;
+}
+
+// The page drawn by poppler in black and white (Splash's 1-bit mode): glyphs
+// rasterised without grey (FreeType's monochrome renderer with dropout
+// control keeps every stroke at least a pixel wide), no compositing on
+// white, no grey copy to cut: a third of the grey path's CPU. Only for pages
+// of black and white: Splash screens grey in 1-bit with a screen of its own,
+// not faxgw's (halftone.cc, chosen for G4 and fax printers) and without its
+// photo detection. The document had no image XObject (has_pictures), but
+// grey fills, colours, shadings and inline images can hide in compressed
+// content, so draws_grey looks first, and such a page gives nullopt and goes
+// the grey way. Standard pages are drawn at fine and each pair of rows is
+// joined by OR: a stroke in either row stays.
+std::optional<Page> render_page_mono(const poppler::page& page, const Sheet& sheet, Resolution r) {
+    Size size = displayed_size(page);
+    if (size.width <= 0 || size.height <= 0) return Page{};
+    const bool turn = size.width > size.height;
+    if (turn) std::swap(size.width, size.height);
+    const double scale =
+        std::min(sheet.width_in * 72 / size.width, sheet.height_in * 72 / size.height);
+    const bool reduce = r == Resolution::standard;
+    const double x_ppi = sheet.x_ppi * scale, y_ppi = (reduce ? 2 : 1) * sheet.y_ppi * scale;
+    // poppler copies 1-bit rows at (width + 7) / 8 bytes from a bitmap whose
+    // rows are padded to 4 bytes: a slice a multiple of 32 pixels wide keeps
+    // them aligned (beyond the page it is white paper).
+    const int content_w = static_cast<int>(size.width * x_ppi / 72);
+    const int content_h = static_cast<int>(size.height * y_ppi / 72);
+    if (content_w <= 0 || content_h <= 0) return Page{};
+    const int slice_w = (content_w + 31) / 32 * 32;
+    if (draws_grey(page, x_ppi, y_ppi, turn)) return std::nullopt;
+    poppler::page_renderer renderer;
+    renderer.set_render_hint(poppler::page_renderer::antialiasing, false);
+    renderer.set_render_hint(poppler::page_renderer::text_antialiasing, false);
+    renderer.set_line_mode(poppler::page_renderer::line_solid);
+    renderer.set_image_format(poppler::image::format_mono);
+    const poppler::image image =
+        renderer.render_page(&page, x_ppi, y_ppi, 0, 0, slice_w, content_h,
+                             turn ? poppler::rotate_90 : poppler::rotate_0);
+    if (!image.is_valid() || image.width() < content_w || image.height() <= 0 ||
+        image.bytes_per_row() != slice_w / 8)
+        return std::nullopt;
+    const auto* data = reinterpret_cast<const std::uint8_t*>(image.const_data());
+    const int row_bytes = (content_w + 7) / 8;
+
+    const int height = reduce ? (image.height() + 1) / 2 : image.height();
+    Page out = Page::blank(sheet.page_height, r, sheet.page_width);
+    const int x0 = static_cast<int>(std::lround((sheet.page_width - content_w) / 2.0));
+    const int y0 = std::max(0, static_cast<int>(std::lround(
+                                   sheet.origin_y + (sheet.height_in * sheet.y_ppi - height) / 2)));
+    const int shift = x0 % 8, first = x0 / 8;
+    std::vector<std::uint8_t> ink(static_cast<std::size_t>(row_bytes) + 1);
+    for (int y = 0; y < height && y0 + y < out.height; ++y) {
+        // 1 is white in poppler's mono image and black on a fax page.
+        const int rows = reduce ? 2 : 1;
+        std::fill(ink.begin(), ink.end(), 0);
+        for (int k = 0; k < rows && y * rows + k < image.height(); ++k) {
+            const std::uint8_t* row =
+                data + static_cast<std::ptrdiff_t>(y * rows + k) * image.bytes_per_row();
+            for (int b = 0; b < row_bytes; ++b) ink[b] |= static_cast<std::uint8_t>(~row[b]);
+        }
+        if (content_w % 8)
+            ink[row_bytes - 1] &= static_cast<std::uint8_t>(0xFF << (8 - content_w % 8));
+        std::uint8_t* dst = out.bits.data() + static_cast<std::size_t>(y0 + y) * out.stride();
+        for (int b = 0; b < row_bytes; ++b) {
+            if (!ink[b]) continue;
+            const int at = first + b;
+            if (at < out.stride()) dst[at] |= static_cast<std::uint8_t>(ink[b] >> shift);
+            if (shift && at + 1 < out.stride())
+                dst[at + 1] |= static_cast<std::uint8_t>(ink[b] << (8 - shift));
+        }
+    }
+    return out;
+}
+
+// Whether a document may draw pictures: image XObjects are streams, which
+// PDF never packs into compressed object streams, so their /Subtype /Image
+// is always readable in the file (/ImageB and the like in old /ProcSet
+// arrays count too: such files just take the grey path).
+bool has_pictures(std::string_view pdf_bytes) {
+    return pdf_bytes.find("/Image") != std::string_view::npos;
+}
+
+Page render_page(const poppler::page& page, const Sheet& sheet, Resolution r, Screening screening,
+                 bool pictures) {
+    if (!pictures && (screening == Screening::automatic || screening == Screening::threshold))
+        if (std::optional<Page> mono = render_page_mono(page, sheet, r)) return std::move(*mono);
+    return render_page_gray(page, sheet, r, screening);
 }
 
 bool is_blank(const Page& page) {
     return std::all_of(page.bits.begin(), page.bits.end(), [](std::uint8_t b) { return b == 0; });
 }
 
+std::string damaged_message(int readable, int count) {
+    return "PDF is damaged (" + std::to_string(readable) + " of " + std::to_string(count) +
+           " pages readable)";
+}
+
+// Threads drawing pages of a long document, each with a poppler document of
+// its own (poppler shares nothing between documents, but a document or page
+// is not safe across threads). They run in the isolated child, which forked
+// from a single-threaded caller; all are joined before render_pdf_pages
+// returns, so no thread outlives a render.
+int workers_for(int pages) {
+    const unsigned cores = std::thread::hardware_concurrency();
+    if (pages < 4 || cores < 2) return 1;
+    return static_cast<int>(std::min(cores, 4u));
+}
+
+// Pages drawn by `workers` threads and handed to `sink` in order, on this
+// thread. A worker draws no more than `window` pages ahead of the page the
+// sink takes next, so memory stays a few pages whatever the document's
+// length. Returns poppler's complaints in the workers.
+int draw_in_parallel(std::string_view pdf_bytes, int count, int workers, const Sheet& sheet,
+                     const Options& options, bool pictures, const PageSink& sink) {
+    struct Drawn {
+        Page page;
+        bool damaged = false;
+    };
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::optional<Drawn>> drawn(static_cast<std::size_t>(count));
+    int next = 0, taken = 0, complaints = 0;
+    bool stop = false;
+    std::exception_ptr failure;
+    const int window = 2 * workers;
+    const auto work = [&] {
+        try {
+            const PopplerErrors errors;
+            const std::unique_ptr<poppler::document> doc = load(pdf_bytes, errors);
+            for (;;) {
+                int i = 0;
+                {
+                    std::unique_lock lock(mutex);
+                    changed.wait(lock,
+                                 [&] { return stop || next >= count || next - taken < window; });
+                    if (stop || next >= count) break;
+                    i = next++;
+                }
+                const int before = errors.count();
+                Drawn d;
+                {
+                    const std::unique_ptr<poppler::page> page(doc->create_page(i));
+                    if (page)
+                        d.page = render_page(*page, sheet, options.resolution, options.screening,
+                                             pictures);
+                }
+                d.damaged = d.page.height == 0 || (errors.count() > before && is_blank(d.page));
+                {
+                    const std::lock_guard lock(mutex);
+                    drawn[static_cast<std::size_t>(i)] = std::move(d);
+                }
+                changed.notify_all();
+            }
+            const std::lock_guard lock(mutex);
+            complaints += errors.count();
+        } catch (...) {
+            const std::lock_guard lock(mutex);
+            if (!failure) failure = std::current_exception();
+            stop = true;
+        }
+        changed.notify_all();
+    };
+    std::vector<std::thread> threads;
+    const auto finish = [&] {
+        {
+            const std::lock_guard lock(mutex);
+            stop = true;
+        }
+        changed.notify_all();
+        for (std::thread& t : threads) t.join();
+        threads.clear();
+    };
+    try {
+        for (int w = 0; w < workers; ++w) threads.emplace_back(work);
+        for (int i = 0; i < count; ++i) {
+            std::optional<Drawn> d;
+            {
+                std::unique_lock lock(mutex);
+                changed.wait(lock, [&] { return drawn[static_cast<std::size_t>(i)] || failure; });
+                if (failure) std::rethrow_exception(failure);
+                d.swap(drawn[static_cast<std::size_t>(i)]);
+            }
+            if (d->damaged) throw Error(damaged_message(i, count));
+            sink(std::move(d->page), count);
+            {
+                const std::lock_guard lock(mutex);
+                ++taken;
+            }
+            changed.notify_all();
+        }
+    } catch (...) {
+        finish();
+        throw;
+    }
+    finish();
+    if (failure) std::rethrow_exception(failure);
+    return complaints;
+}
+
 }  // namespace
 
-// At a concrete resolution: each page goes to `sink` as soon as it is drawn.
+// At a concrete resolution: each page goes to `sink` as soon as it is drawn
+// (in order; several at a time on several cores for long documents).
 void render_pdf_pages(std::string_view pdf_bytes, const Options& options, const PageSink& sink) {
     const PopplerErrors errors;
     const std::unique_ptr<poppler::document> doc = load(pdf_bytes, errors);
@@ -137,32 +377,43 @@ void render_pdf_pages(std::string_view pdf_bytes, const Options& options, const 
                          std::to_string(options.max_pages));
 
     const Sheet sheet = sheet_for(options.paper, options.resolution);
-    for (int i = 0; i < count; ++i) {
-        const int errors_before = errors.count();
-        Page rendered;
-        {
-            // Only one page of poppler's at a time, freed before the next.
-            const std::unique_ptr<poppler::page> page(doc->create_page(i));
-            if (page) rendered = render_page(*page, sheet, options.resolution, options.screening);
+    const bool pictures = has_pictures(pdf_bytes);
+    int complaints = 0;
+    if (const int workers = workers_for(count); workers > 1) {
+        complaints = draw_in_parallel(pdf_bytes, count, workers, sheet, options, pictures, sink);
+    } else {
+        for (int i = 0; i < count; ++i) {
+            const int errors_before = errors.count();
+            Page rendered;
+            {
+                // Only one page of poppler's at a time, freed before the next.
+                const std::unique_ptr<poppler::page> page(doc->create_page(i));
+                if (page)
+                    rendered =
+                        render_page(*page, sheet, options.resolution, options.screening, pictures);
+            }
+            // poppler "succeeds" on damaged files: an empty image, or a blank
+            // page it complained about while drawing, is the only sign.
+            if (rendered.height == 0 || (errors.count() > errors_before && is_blank(rendered)))
+                throw Error(damaged_message(i, count));
+            sink(std::move(rendered), count);
         }
-        // poppler "succeeds" on damaged files: an empty image, or a blank
-        // page it complained about while drawing, is the only sign.
-        if (rendered.height == 0 || (errors.count() > errors_before && is_blank(rendered)))
-            throw Error("PDF is damaged (" + std::to_string(i) + " of " + std::to_string(count) +
-                        " pages readable)");
-        sink(std::move(rendered), count);
     }
     // Complaints while drawing a cut-off file mean something is missing.
-    if (looks_truncated(pdf_bytes) && errors.count() > 0)
+    if (looks_truncated(pdf_bytes) && errors.count() + complaints > 0)
         throw Error("PDF is damaged (the file is incomplete)");
 }
 
 std::vector<Page> render_pdf(std::string_view pdf_bytes, const Options& options) {
-    return with_resolution(options, [&](const Options& o) {
-        std::vector<Page> pages;
-        render_pdf_pages(pdf_bytes, o, [&](Page&& page, int) { pages.push_back(std::move(page)); });
-        return pages;
-    });
+    return with_resolution(
+        options,
+        [&](const Options& o) {
+            std::vector<Page> pages;
+            render_pdf_pages(pdf_bytes, o,
+                             [&](Page&& page, int) { pages.push_back(std::move(page)); });
+            return pages;
+        },
+        true);  // reduced keeping ink (render_page)
 }
 
 int render_pdf_to_tiff(std::string_view pdf_bytes, const Options& options,
@@ -177,7 +428,7 @@ int render_pdf_to_tiff(std::string_view pdf_bytes, const Options& options,
             if (measure && standard_suffices) {
                 std::vector<Page> one;
                 one.push_back(std::move(page));
-                standard_suffices = legible_resolution(one) == Resolution::standard;
+                standard_suffices = legible_resolution(one, true) == Resolution::standard;
                 page = std::move(one.front());
             }
             writer->append(page);

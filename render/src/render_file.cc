@@ -305,4 +305,11 @@ std::vector<Page> render_file(const std::filesystem::path& file, const Options& 
     return render_document(bytes, "", file.filename().string(), options);
 }
 
+int render_file_to_tiff(const std::filesystem::path& file, const Options& options,
+                        const std::filesystem::path& out_tiff) {
+    const std::string bytes =
+        naming_file(file, [&] { return read_file(file, options.max_input_bytes); });
+    return render_document_to_tiff(bytes, "", file.filename().string(), options, out_tiff);
+}
+
 }  // namespace faxgw::render

@@ -11,6 +11,14 @@ cd "$(dirname "$0")"
 gs -q -dSAFER -dBATCH -dNOPAUSE -sDEVICE=pdfwrite -sPAPERSIZE=a4 \
    -dOmitID -dOmitXMP -dOmitInfoDate \
    -o three-pages.pdf three-pages.ps
+# The serif letters embed their font (pdfwrite leaves the base 14 out by
+# default), so every reader draws the same glyphs.
+for size in 9 11; do
+    gs -q -dSAFER -dBATCH -dNOPAUSE -sDEVICE=pdfwrite -sPAPERSIZE=a4 \
+       -dOmitID -dOmitXMP -dOmitInfoDate -dSIZE=$size -dEmbedAllFonts=true \
+       -o serif-letter-${size}pt.pdf -c "<< /NeverEmbed [ ] >> setdistillerparams" \
+       -f serif-letter.ps
+done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 c++ -std=c++20 -O2 -o "$tmp/make-images" make-images.cc \

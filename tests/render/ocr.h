@@ -175,6 +175,26 @@ inline double accuracy(std::string_view ocr_text, std::string_view source) {
 
 // The text of samples/docs/three-pages.ps (and of three-pages.pdf made from
 // it), page by page, in reading order.
+// The text of samples/docs/serif-letter-*.pdf (serif-letter.ps).
+inline const char* serif_letter_text() {
+    return "ACME Sales Ltd, 14 Harbour Road, Portsmouth PO1 3AX\n"
+           "Order confirmation 2024-0173\n"
+           "Dear Ms Johnson,\n"
+           "Thank you for your order of 12 March. We confirm the following items,\n"
+           "which will be shipped from our warehouse within five working days:\n"
+           "four steel shelving units, twelve storage boxes and the delivery.\n"
+           "Payment is due within 30 days of the invoice date. Please quote the\n"
+           "order number on every payment and in any letter about this order.\n"
+           "If anything is missing or damaged on arrival, call us on 023 9284 1100\n"
+           "between 8 am and 6 pm, or reply to this fax before the end of the week.\n"
+           "Our opening hours change in April: the showroom will close at 5 pm on\n"
+           "Saturdays, while the trade counter stays open until noon on Sundays.\n"
+           "The self-service car park after the left turn is free of charge.\n"
+           "Yours sincerely,\n"
+           "Peter Walsh\n"
+           "Customer Accounts\n";
+}
+
 inline const char* three_pages_text() {
     return "A short letter\n"
            "Dear reader,\n"

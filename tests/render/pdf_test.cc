@@ -1,5 +1,6 @@
 // PDF rendering: page count, fitting, rotation, and refusing bad documents.
 #define BOOST_TEST_MODULE render_pdf
+#include <bit>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <string>
@@ -153,4 +154,36 @@ BOOST_AUTO_TEST_CASE(page_limit_is_enforced) {
     } catch (const Error& e) {
         check_message(e, "3 pages");
     }
+}
+
+// Pages without pictures are drawn in 1-bit by poppler unless they draw
+// grey (pdf.cc, draws_grey). A grey fill on such a page must still come out
+// screened, neither solid nor white. A ramp of nine greys (one flat grey
+// alone is stretched to black by the photo tone curve).
+BOOST_AUTO_TEST_CASE(grey_fill_without_pictures_is_screened) {
+    const TempDir dir;
+    write_bytes(dir / "grey.ps",
+                "%!PS\n/Times-Roman findfont 12 scalefont setfont\n"
+                "72 750 moveto (A grey box below) show\n"
+                "1 1 9 { dup 10 div setgray 1 sub 40 mul 72 add 300 40 300 rectfill } for\n"
+                "showpage\n");
+    const std::string pdf = gs_pdf(dir, dir / "grey.ps", "-sPAPERSIZE=a4");
+    BOOST_TEST_REQUIRE(pdf.find("/Image") == std::string::npos);  // the 1-bit path is tried
+    Options o;
+    o.resolution = Resolution::fine;
+    const Page page = render_pdf(pdf, o).at(0);
+    // The middle of the 50 % box: 232..272 pt across, 300..600 pt up on A4.
+    const int x0 = 240 * 204 / 72, x1 = 264 * 204 / 72,
+              y0 = static_cast<int>((842 - 550) / 72.0 * 196),
+              y1 = static_cast<int>((842 - 350) / 72.0 * 196);
+    long black = 0, pixels = 0;
+    for (int y = y0; y < y1; ++y)
+        for (int xb = x0 / 8; xb < x1 / 8; ++xb) {
+            const std::uint8_t b = page.bits[static_cast<std::size_t>(y) * page.stride() + xb];
+            black += std::popcount(static_cast<unsigned>(b));
+            pixels += 8;
+        }
+    BOOST_TEST_MESSAGE("grey box: " << black * 100 / pixels << " % black");
+    BOOST_TEST(black > pixels / 4);
+    BOOST_TEST(black < pixels * 3 / 4);
 }

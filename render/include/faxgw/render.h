@@ -127,10 +127,13 @@ PageLegibility measure_legibility(const Page& page);
 
 // The lowest resolution at which a document, given as its pages rendered
 // at fine, stays legible: standard when every inked page is text of at
-// least 1.5 mm median glyph height (8 pt) with strokes of 2 fine rows or more
+// least 1.4 mm median glyph height (7 pt sans, 9 pt serif) with strokes of 2 fine rows or more
 // and no picture; fine otherwise (small print, thin type, drawings,
 // photographs). Blank documents: standard.
-Resolution legible_resolution(const std::vector<Page>& fine_pages);
+// With `strokes_kept` the document's standard rendering keeps strokes
+// thinner than a standard row (PDF pages are drawn at fine and reduced
+// keeping ink), so thin strokes alone do not call for fine.
+Resolution legible_resolution(const std::vector<Page>& fine_pages, bool strokes_kept = false);
 
 // Page height in pixels of the chosen paper at the chosen resolution.
 int page_height_px(Paper paper, Resolution r);
@@ -226,6 +229,10 @@ int render_document_to_tiff(std::string_view bytes, std::string_view mime_type,
 
 // Any file render understands: render_document on the file's bytes.
 std::vector<Page> render_file(const std::filesystem::path& file, const Options& options);
+// Any file render understands straight into a fax TIFF:
+// render_document_to_tiff on the file's bytes (the pages are not read back).
+int render_file_to_tiff(const std::filesystem::path& file, const Options& options,
+                        const std::filesystem::path& out_tiff);
 
 // PostScript or EPS through Ghostscript (-dSAFER, tiffg4 at 204 x y dpi on
 // the chosen paper). In-process: untrusted input goes through render_document.
