@@ -83,22 +83,38 @@ Size displayed_size(const poppler::page& page) {
     return sideways ? Size{box.height(), box.width()} : Size{box.width(), box.height()};
 }
 
-Page render_page_gray(const poppler::page& page, const Sheet& sheet, Resolution r,
-                      Screening screening) {
+// How a page goes on the sheet, for both ways of drawing it.
+struct Placement {
+    Size size;            // in points, portrait
+    bool turn;            // faxes are printed portrait: a landscape page is turned
+    bool reduce;          // drawn at twice the rows, reduced to standard afterwards
+    double x_ppi, y_ppi;  // the resolution to draw at: scaled to fit the sheet
+};
+
+// Nothing for a page without area. Standard pages are drawn at fine and
+// brought to standard afterwards: at 98 lpi a row is 0.26 mm, thicker than
+// the horizontal strokes of body text, and a rasteriser sampling row
+// centres loses them ("e" reads "c", hyphens and the bars of t and f
+// vanish).
+std::optional<Placement> place_on_sheet(const poppler::page& page, const Sheet& sheet,
+                                        Resolution r) {
     Size size = displayed_size(page);
-    if (size.width <= 0 || size.height <= 0) return Page{};
-    // Faxes are printed portrait; a landscape page is turned rather than
-    // shrunk to a strip across the top.
+    if (size.width <= 0 || size.height <= 0) return std::nullopt;
+    // A landscape page is turned rather than shrunk to a strip across the top.
     const bool turn = size.width > size.height;
     if (turn) std::swap(size.width, size.height);
     const double scale =
         std::min(sheet.width_in * 72 / size.width, sheet.height_in * 72 / size.height);
-
-    // Standard pages are drawn at fine and brought to standard by
-    // reduce_rows: at 98 lpi a row is 0.26 mm, thicker than the horizontal
-    // strokes of body text, and a rasteriser sampling row centres loses
-    // them ("e" reads "c", hyphens and the bars of t and f vanish).
     const bool reduce = r == Resolution::standard;
+    return Placement{size, turn, reduce, sheet.x_ppi * scale,
+                     (reduce ? 2 : 1) * sheet.y_ppi * scale};
+}
+
+Page render_page_gray(const poppler::page& page, const Sheet& sheet, Resolution r,
+                      Screening screening) {
+    const auto placed = place_on_sheet(page, sheet, r);
+    if (!placed) return Page{};
+    const bool reduce = placed->reduce, turn = placed->turn;
     poppler::page_renderer renderer;
     // Vector antialiasing (4x4 supersampled fills) cost a quarter of a text
     // page and is cut away by the threshold anyway; lines thinner than a
@@ -110,9 +126,8 @@ Page render_page_gray(const poppler::page& page, const Sheet& sheet, Resolution 
     // Grey, not format_mono: poppler's 1-bit images come out sheared unless
     // exactly 1728 pixels wide, and thresholding ourselves picks the cut.
     renderer.set_image_format(poppler::image::format_gray8);
-    const double y_ppi = reduce ? 2 * sheet.y_ppi : sheet.y_ppi;
     const poppler::image image =
-        renderer.render_page(&page, sheet.x_ppi * scale, y_ppi * scale, -1, -1, -1, -1,
+        renderer.render_page(&page, placed->x_ppi, placed->y_ppi, -1, -1, -1, -1,
                              turn ? poppler::rotate_90 : poppler::rotate_0);
     if (!image.is_valid() || image.width() <= 0 || image.height() <= 0) return Page{};
 
@@ -176,14 +191,11 @@ bool draws_grey(const poppler::page& page, double x_ppi, double y_ppi, bool turn
 // the grey way. Standard pages are drawn at fine and each pair of rows is
 // joined by OR: a stroke in either row stays.
 std::optional<Page> render_page_mono(const poppler::page& page, const Sheet& sheet, Resolution r) {
-    Size size = displayed_size(page);
-    if (size.width <= 0 || size.height <= 0) return Page{};
-    const bool turn = size.width > size.height;
-    if (turn) std::swap(size.width, size.height);
-    const double scale =
-        std::min(sheet.width_in * 72 / size.width, sheet.height_in * 72 / size.height);
-    const bool reduce = r == Resolution::standard;
-    const double x_ppi = sheet.x_ppi * scale, y_ppi = (reduce ? 2 : 1) * sheet.y_ppi * scale;
+    const auto placed = place_on_sheet(page, sheet, r);
+    if (!placed) return Page{};
+    const Size size = placed->size;
+    const bool reduce = placed->reduce, turn = placed->turn;
+    const double x_ppi = placed->x_ppi, y_ppi = placed->y_ppi;
     // poppler copies 1-bit rows at (width + 7) / 8 bytes from a bitmap whose
     // rows are padded to 4 bytes: a slice a multiple of 32 pixels wide keeps
     // them aligned (beyond the page it is white paper).

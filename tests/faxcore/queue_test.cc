@@ -4,6 +4,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <functional>
 
 #include "fixture.h"
 #include "sqlite_queue.h"
@@ -121,8 +122,28 @@ BOOST_AUTO_TEST_CASE(outcome_table_names_round_trip) {
     }
 }
 
-// A queue written before B4 (schema 1, no narrow_document) is upgraded in
-// place when opened: its jobs stay, and new jobs may carry a narrow copy.
+// Makes the queue in `dir` look as an older faxgw left it: `downgrade`
+// drops what later versions added, and the version number says so.
+void downgrade_queue(const std::filesystem::path& dir, int version,
+                     const std::function<void(SQLite::Database&)>& downgrade) {
+    SQLite::Database db(dir / "queue.sqlite", SQLite::OPEN_READWRITE);
+    downgrade(db);
+    db.exec("PRAGMA user_version = " + std::to_string(version));
+}
+
+// A queue with one job to +15551001, then downgraded as above.
+std::int64_t old_queue_with_a_job(const std::filesystem::path& dir,
+                                  const std::vector<render::Page>& pages, int version,
+                                  const std::function<void(SQLite::Database&)>& downgrade) {
+    std::int64_t job = 0;
+    {
+        faxcore::SqliteQueue q(dir);
+        job = q.enqueue(test::submission(q, "<old@x>", pages, {"+15551001"})).jobs[0];
+    }
+    downgrade_queue(dir, version, downgrade);
+    return job;
+}
+
 // What version 6 added: how long a batch's document took to render.
 void drop_render_column(SQLite::Database& db) {
     db.exec("ALTER TABLE batches DROP COLUMN render_seconds");
@@ -138,16 +159,7 @@ void drop_retry_column(SQLite::Database& db) {
 BOOST_AUTO_TEST_CASE(a_version_5_queue_is_upgraded_and_counts_render_times) {
     test::TempDir dir;
     auto pages = test::synthetic_pages(1, render::Resolution::fine);
-    std::int64_t old_job = 0;
-    {
-        faxcore::SqliteQueue q(dir.path);
-        old_job = q.enqueue(test::submission(q, "<old@x>", pages, {"+15551001"})).jobs[0];
-    }
-    {
-        SQLite::Database db(dir.path / "queue.sqlite", SQLite::OPEN_READWRITE);
-        drop_render_column(db);
-        db.exec("PRAGMA user_version = 5");
-    }
+    const auto old_job = old_queue_with_a_job(dir.path, pages, 5, drop_render_column);
     faxcore::SqliteQueue q(dir.path);
     BOOST_TEST(q.job(old_job).has_value());
     auto fresh = test::submission(q, "<new@x>", pages, {"+15551002"});
@@ -182,16 +194,7 @@ void drop_line_columns(SQLite::Database& db) {
 BOOST_AUTO_TEST_CASE(a_version_3_queue_is_upgraded_and_jobs_may_have_their_own_document) {
     test::TempDir dir;
     auto pages = test::synthetic_pages(1, render::Resolution::fine);
-    std::int64_t old_job = 0;
-    {
-        faxcore::SqliteQueue q(dir.path);
-        old_job = q.enqueue(test::submission(q, "<old@x>", pages, {"+15551001"})).jobs[0];
-    }
-    {
-        SQLite::Database db(dir.path / "queue.sqlite", SQLite::OPEN_READWRITE);
-        drop_own_document_columns(db);
-        db.exec("PRAGMA user_version = 3");
-    }
+    const auto old_job = old_queue_with_a_job(dir.path, pages, 3, drop_own_document_columns);
     faxcore::SqliteQueue q(dir.path);
     auto old = q.job(old_job);
     BOOST_TEST_REQUIRE(old.has_value());
@@ -222,11 +225,7 @@ BOOST_AUTO_TEST_CASE(a_version_2_queue_is_upgraded_keeping_its_attempts) {
         old_job = q.enqueue(test::submission(q, "<old@x>", pages, {"+15551001"})).jobs[0];
         BOOST_TEST_REQUIRE(q.start_attempt(old_job, "sim0", 100).has_value());
     }
-    {
-        SQLite::Database db(dir.path / "queue.sqlite", SQLite::OPEN_READWRITE);
-        drop_line_columns(db);
-        db.exec("PRAGMA user_version = 2");
-    }
+    downgrade_queue(dir.path, 2, drop_line_columns);
     faxcore::SqliteQueue q(dir.path);
     faxcore::Attempt a;
     a.number = 1;
@@ -243,20 +242,15 @@ BOOST_AUTO_TEST_CASE(a_version_2_queue_is_upgraded_keeping_its_attempts) {
     BOOST_TEST(job->attempts[0].remote_agent == "far end 1.0");
 }
 
+// A queue written before B4 (schema 1, no narrow_document) is upgraded in
+// place when opened: its jobs stay, and new jobs may carry a narrow copy.
 BOOST_AUTO_TEST_CASE(a_version_1_queue_is_upgraded_keeping_its_jobs) {
     test::TempDir dir;
     auto pages = test::synthetic_pages(1, render::Resolution::fine);
-    std::int64_t old_job = 0;
-    {
-        faxcore::SqliteQueue q(dir.path);
-        old_job = q.enqueue(test::submission(q, "<old@x>", pages, {"+15551001"})).jobs[0];
-    }
-    {
-        SQLite::Database db(dir.path / "queue.sqlite", SQLite::OPEN_READWRITE);
+    const auto old_job = old_queue_with_a_job(dir.path, pages, 1, [](SQLite::Database& db) {
         db.exec("ALTER TABLE batches DROP COLUMN narrow_document");
         drop_line_columns(db);  // and the own documents
-        db.exec("PRAGMA user_version = 1");
-    }
+    });
     faxcore::SqliteQueue q(dir.path);
     auto job = q.job(old_job);
     BOOST_TEST_REQUIRE(job.has_value());
