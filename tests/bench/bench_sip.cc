@@ -162,6 +162,10 @@ int main(int argc, char** argv) {
                         t38 ? "t38" : "g711", n, r.done, r.failed, r.wall, r.cpu,
                         per_call_second * 1000, per_call_second > 0 ? 1 / per_call_second : 0, late,
                         lost);
+            std::printf("         underruns %ld, late RTP %ld, worst tick lateness %ld ms\n",
+                        r.caller.audio_underruns + r.answerer.audio_underruns,
+                        r.caller.rtp_late + r.answerer.rtp_late,
+                        std::max(r.caller.worst_lateness_ms, r.answerer.worst_lateness_ms));
             for (const auto& [why, count] : r.why_failed)
                 std::printf("         %d failed: %s\n", count, why.c_str());
             std::fflush(stdout);

@@ -14,10 +14,16 @@ constexpr std::uint64_t tick_ms = 20;
 // moved on (the SIP thread was starved), and the far end has heard a gap.
 constexpr std::uint64_t max_catch_up_ticks = 10;
 
-// libre's jitter buffer holds frames by sequence number and hands them out
-// once more than `min` wait: 40-60 ms of jitter is absorbed before the
-// first frame plays.
-constexpr std::uint32_t jitter_min_frames = 2, jitter_max_frames = 25;
+// Audio plays this long after its first frame came in: a fixed playout
+// delay, which absorbs that much lateness of the far end (or of this
+// thread) without a gap. A fax modem's carrier does not survive a gap: one
+// missing 20 ms frame breaks the ECM frame it falls in.
+constexpr std::uint64_t playout_delay_frames = 6;  // 120 ms
+// libre's jitter buffer orders frames by sequence number. Its `min` is a
+// floor it never hands frames out below, which would leave only one frame of
+// slack whatever the delay: 0 here, the delay is ours. Beyond `max` frames
+// (a far end that sends faster than the RTP clock) the oldest are dropped.
+constexpr std::uint32_t jitter_min_frames = 0, jitter_max_frames = 50;
 
 bool seq_before(std::uint16_t a, std::uint16_t b) { return static_cast<std::int16_t>(a - b) < 0; }
 
@@ -114,6 +120,9 @@ void MediaStream::tick_handler(void* arg) {
     // Absolute schedule: each deadline follows the previous one, so a late
     // tick is caught up instead of shifting every later one.
     const std::uint64_t now = tmr_jiffies();
+    if (now > self->next_tick_ms_)
+        self->stats_.worst_lateness_ms = std::max<long>(
+            self->stats_.worst_lateness_ms, static_cast<long>(now - self->next_tick_ms_));
     std::uint64_t due = 0;
     while (self->next_tick_ms_ <= now && due < max_catch_up_ticks) {
         self->next_tick_ms_ += tick_ms;
@@ -164,13 +173,22 @@ void MediaStream::audio_step() {
     rtp_timestamp_ += faxcore::fax_block;
 }
 
-// The frame due now, in sequence order. A frame that is missing (lost, or
-// not yet in) plays as silence in its slot, so later frames keep their time.
+// The frame due now, in sequence order. A lost frame plays as silence in
+// its slot, so later frames keep their time. A frame not in yet (an
+// underrun: the far end fell further behind than the playout delay) plays
+// as silence too, and the frames after it wait one slot: the delay grows by
+// what the far end's lateness was.
 bool MediaStream::next_audio_frame(std::uint8_t* payload) {
+    ++audio_ticks_;
+    if (!first_frame_tick_ || audio_ticks_ - *first_frame_tick_ < playout_delay_frames)
+        return false;  // before the first frame is due: silence
     while (!pending_) {
         rtp_header hdr{};
         void* mem = nullptr;
-        if (jbuf_get(jitter_, &hdr, &mem)) return false;  // nothing buffered
+        if (jbuf_get(jitter_, &hdr, &mem)) {  // nothing buffered
+            if (seq_known_) stats_.audio_underruns++;
+            return false;
+        }
         if (seq_known_ && seq_before(hdr.seq, expected_seq_)) {
             stats_.rtp_late++;  // its slot has passed
             mem_deref(mem);
@@ -197,8 +215,10 @@ bool MediaStream::next_audio_frame(std::uint8_t* payload) {
 void MediaStream::rtp_handler(const sa*, const rtp_header* hdr, mbuf* mb, void* arg) {
     auto* self = static_cast<MediaStream*>(arg);
     self->stats_.rtp_received++;
-    if (self->running_ && self->plan_.medium == faxcore::FaxParty::Medium::audio)
+    if (self->running_ && self->plan_.medium == faxcore::FaxParty::Medium::audio) {
+        if (!self->first_frame_tick_) self->first_frame_tick_ = self->audio_ticks_;
         jbuf_put(self->jitter_, hdr, mb);  // takes its own reference
+    }
 }
 
 void MediaStream::udptl_handler(const sa*, mbuf* mb, void* arg) {

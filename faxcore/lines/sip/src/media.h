@@ -20,7 +20,9 @@ namespace faxgw::sip {
 struct MediaStats {
     long rtp_sent = 0, rtp_received = 0, rtp_lost = 0, rtp_late = 0;
     long udptl_sent = 0, udptl_received = 0, udptl_recovered = 0, udptl_lost = 0;
-    long late_ticks = 0;  // ticks that ran more than one period late
+    long late_ticks = 0;         // ticks that ran more than one period late
+    long audio_underruns = 0;    // slots played as silence: their frame had not come yet
+    long worst_lateness_ms = 0;  // the latest a tick ran after its deadline
 };
 
 // Which way the media flow now: set by offer/answer, changed by re-INVITE.
@@ -80,6 +82,8 @@ private:
     // Audio: G.711 both ways, the jitter buffer, RTP clock.
     jbuf* jitter_ = nullptr;
     std::optional<std::pair<rtp_header, mbuf*>> pending_;  // taken from the buffer, not yet due
+    std::uint64_t audio_ticks_ = 0;                        // audio slots played so far
+    std::optional<std::uint64_t> first_frame_tick_;        // the slot in which RTP began to come
     std::uint16_t expected_seq_ = 0;
     bool seq_known_ = false;
     std::uint32_t rtp_timestamp_ = 0;

@@ -301,6 +301,8 @@ private:
         totals_.late_ticks += m.late_ticks;
         totals_.rtp_lost += m.rtp_lost;
         totals_.rtp_late += m.rtp_late;
+        totals_.audio_underruns += m.audio_underruns;
+        totals_.worst_lateness_ms = std::max(totals_.worst_lateness_ms, m.worst_lateness_ms);
         totals_.udptl_recovered += m.udptl_recovered;
         totals_.udptl_lost += m.udptl_lost;
     }

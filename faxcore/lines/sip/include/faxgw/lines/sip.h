@@ -105,6 +105,8 @@ struct MediaTotals {
     long calls = 0;
     long late_ticks = 0;  // 20 ms ticks that ran more than a period late
     long rtp_lost = 0, rtp_late = 0;
+    long audio_underruns = 0;    // audio slots played as silence: their frame was late
+    long worst_lateness_ms = 0;  // the latest any tick ran
     long udptl_recovered = 0, udptl_lost = 0;
 };
 // Zero for a backend that is not SIP.
