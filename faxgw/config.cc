@@ -666,6 +666,13 @@ const std::vector<Key>& keys() {
          "Earlier T.38 packets repeated in each UDPTL packet, against packet loss.",
          [](auto& n, Config& c) { c.sip.t38_redundancy = int(integer(n)); },
          {0, 8}},
+        {"sip.playout_delay_ms",
+         "200",
+         "G.711 audio: play received audio this long after its first packet. Absorbs that much\n"
+         "# jitter or delay without a gap, which a fax modem does not survive; adds to the round "
+         "trip.",
+         [](auto& n, Config& c) { c.sip.playout_delay_ms = int(integer(n)); },
+         {20, 1000}},
         {"sip.ring_seconds",
          "60",
          "Cancel an outgoing call nobody answered within this many seconds.",

@@ -14,16 +14,16 @@ constexpr std::uint64_t tick_ms = 20;
 // moved on (the SIP thread was starved), and the far end has heard a gap.
 constexpr std::uint64_t max_catch_up_ticks = 10;
 
-// Audio plays this long after its first frame came in: a fixed playout
-// delay, which absorbs that much lateness of the far end (or of this
+// Audio plays a fixed delay (MediaTuning::playout_delay_ms) after its first
+// frame came in, which absorbs that much lateness of the far end (or of this
 // thread) without a gap. A fax modem's carrier does not survive a gap: one
 // missing 20 ms frame breaks the ECM frame it falls in.
-constexpr std::uint64_t playout_delay_frames = 6;  // 120 ms
+//
 // libre's jitter buffer orders frames by sequence number. Its `min` is a
 // floor it never hands frames out below, which would leave only one frame of
 // slack whatever the delay: 0 here, the delay is ours. Beyond `max` frames
 // (a far end that sends faster than the RTP clock) the oldest are dropped.
-constexpr std::uint32_t jitter_min_frames = 0, jitter_max_frames = 50;
+constexpr std::uint32_t jitter_min_frames = 0, jitter_max_frames = 100;
 
 bool seq_before(std::uint16_t a, std::uint16_t b) { return static_cast<std::int16_t>(a - b) < 0; }
 
@@ -42,8 +42,12 @@ void decode_g711(std::uint8_t pt, const std::uint8_t* in, std::span<std::int16_t
 }  // namespace
 
 MediaStream::MediaStream(const std::string& bind_ip, int min_port, int max_port,
-                         PartyFactory make_party, int t38_redundancy)
-    : make_party_(std::move(make_party)), t38_redundancy_(t38_redundancy) {
+                         PartyFactory make_party, const MediaTuning& tuning)
+    : make_party_(std::move(make_party)),
+      tuning_(tuning),
+      playout_delay_frames_(
+          static_cast<std::uint64_t>(std::max(0, tuning.playout_delay_ms) + tick_ms - 1) /
+          tick_ms) {
     sa ip{};
     if (sa_set_str(&ip, bind_ip.c_str(), 0))
         throw std::runtime_error("bad media address " + bind_ip);
@@ -97,7 +101,7 @@ void MediaStream::start(const MediaPlan& plan) {
         faxcore::IfpSender send;
         if (plan.medium == faxcore::FaxParty::Medium::t38) {
             udptl_out_ = std::make_unique<UdptlSender>(
-                t38_redundancy_, static_cast<std::size_t>(std::max(0, plan.max_datagram)));
+                tuning_.t38_redundancy, static_cast<std::size_t>(std::max(0, plan.max_datagram)));
             udptl_in_ = std::make_unique<UdptlReceiver>();
             send = [this](std::span<const std::uint8_t> ifp, int) { send_ifp(ifp); };
         }
@@ -180,7 +184,7 @@ void MediaStream::audio_step() {
 // what the far end's lateness was.
 bool MediaStream::next_audio_frame(std::uint8_t* payload) {
     ++audio_ticks_;
-    if (!first_frame_tick_ || audio_ticks_ - *first_frame_tick_ < playout_delay_frames)
+    if (!first_frame_tick_ || audio_ticks_ - *first_frame_tick_ < playout_delay_frames_)
         return false;  // before the first frame is due: silence
     while (!pending_) {
         rtp_header hdr{};

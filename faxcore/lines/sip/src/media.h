@@ -33,6 +33,11 @@ struct MediaPlan {
     int max_datagram = 0;           // T.38: the far end's T38FaxMaxDatagram (0 = unknown)
 };
 
+struct MediaTuning {
+    int t38_redundancy = 3;      // earlier IFPs repeated in each UDPTL packet
+    int playout_delay_ms = 200;  // audio plays this long after its first frame came
+};
+
 class MediaStream {
 public:
     // Makes the fax party for a medium; called again when the medium
@@ -43,7 +48,7 @@ public:
     // before the first offer, so their ports can be offered: RTP (with its
     // RTCP neighbour) and UDPTL. Throws when no port is free.
     MediaStream(const std::string& bind_ip, int min_port, int max_port, PartyFactory make_party,
-                int t38_redundancy);
+                const MediaTuning& tuning);
     ~MediaStream();
     MediaStream(const MediaStream&) = delete;
     MediaStream& operator=(const MediaStream&) = delete;
@@ -73,7 +78,8 @@ private:
     struct rtp_sock* rtp_ = nullptr;
     udp_sock* udptl_ = nullptr;
     PartyFactory make_party_;
-    int t38_redundancy_;
+    MediaTuning tuning_;
+    std::uint64_t playout_delay_frames_;
     MediaPlan plan_;
     std::unique_ptr<faxcore::FaxParty> party_;
     bool running_ = false;

@@ -222,6 +222,8 @@ public:
     const Settings settings;
     std::string bind_ip, advertised_ip;
 
+    // The call's media sockets and tick, its fax party made per medium.
+    std::unique_ptr<MediaStream> make_media(Call& c);
     std::unique_ptr<FaxParty> make_party(Call& c, FaxParty::Medium medium, faxcore::IfpSender send);
     void start_outbound(std::uint64_t id, const faxcore::OutgoingCall& call,
                         std::shared_ptr<faxcore::CallProgress> channel);
@@ -480,12 +482,7 @@ void SipLines::start_outbound(std::uint64_t id, const faxcore::OutgoingCall& cal
         return;
     }
     try {
-        c.media = std::make_unique<MediaStream>(
-            bind_ip, settings.media_port_min, settings.media_port_max,
-            [this, &c](FaxParty::Medium m, faxcore::IfpSender s) {
-                return make_party(c, m, std::move(s));
-            },
-            settings.t38_redundancy);
+        c.media = make_media(c);
     } catch (const std::exception& e) {
         c.detail = e.what();
         c.ended = true;
@@ -710,12 +707,7 @@ void SipLines::on_incoming(const sip_msg* msg) {
             sink_->inbound_file(number, line_name(c.lease->line()) + "-" + std::to_string(id)),
             answer.csid.empty() ? settings.station_id : answer.csid, answer.hangup_after_pages,
             answer.b4};
-        c.media = std::make_unique<MediaStream>(
-            bind_ip, settings.media_port_min, settings.media_port_max,
-            [this, &c](FaxParty::Medium m, faxcore::IfpSender s) {
-                return make_party(c, m, std::move(s));
-            },
-            settings.t38_redundancy);
+        c.media = make_media(c);
     } catch (const std::exception&) {
         sip_treply(nullptr, stack_, msg, 503, "Service Unavailable");
         return;
@@ -754,6 +746,18 @@ void SipLines::on_incoming(const sip_msg* msg) {
 }
 
 // ---------------------------------------------------------------- media and SDP
+
+std::unique_ptr<MediaStream> SipLines::make_media(Call& c) {
+    MediaTuning tuning;
+    tuning.t38_redundancy = settings.t38_redundancy;
+    tuning.playout_delay_ms = settings.playout_delay_ms;
+    return std::make_unique<MediaStream>(
+        bind_ip, settings.media_port_min, settings.media_port_max,
+        [this, &c](FaxParty::Medium m, faxcore::IfpSender s) {
+            return make_party(c, m, std::move(s));
+        },
+        tuning);
+}
 
 std::unique_ptr<FaxParty> SipLines::make_party(Call& c, FaxParty::Medium medium,
                                                faxcore::IfpSender send) {

@@ -81,7 +81,10 @@ struct Settings {
     bool t38 = true;            // accept a T.38 re-INVITE from the far end
     bool t38_request = false;   // re-INVITE to T.38 ourselves once the call is answered
     int t38_redundancy = 3;     // earlier IFPs carried in each UDPTL packet
-    double ring_seconds = 60;   // unanswered this long: CANCEL, "no answer"
+    // G.711: received audio plays this long after its first frame, so that
+    // the far end (or this gateway) may fall that far behind without a gap.
+    int playout_delay_ms = 200;
+    double ring_seconds = 60;  // unanswered this long: CANCEL, "no answer"
     // Re-INVITE with the current SDP this often during a call (a session
     // refresh, as session timers do); 0 = never. Either way the far end's
     // refreshes are answered without disturbing the fax.
