@@ -12,6 +12,11 @@
 // compare: the machine may be shared, and wall-clock pages/s then says more
 // about the neighbours than about the renderer.
 //
+// Usage: faxgw-bench-render [DOCS [REPEATS [TABLE]]]. DOCS: the sample
+// folder ("" for the source tree's samples/docs); REPEATS: runs of each
+// document (3); TABLE: speed, photo, legibility or b4 prints that table
+// alone (all of them by default).
+//
 // Where the CPU of a text page goes (perf record on `faxgw render` of the
 // 21-page PDF at fine, 2-core x86-64, Debian 12, poppler 22.12; before ->
 // after this benchmark's issue 13 work, per page):
@@ -457,15 +462,8 @@ void b4_table(const fs::path& docs, const fs::path& tmp) {
     }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    const fs::path docs =
-        argc > 1 && argv[1][0] ? fs::path(argv[1]) : fs::path(FAXGW_SOURCE_DIR) / "samples/docs";
-    const int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
-    const fs::path tmp =
-        fs::temp_directory_path() / ("faxgw-bench-render-" + std::to_string(getpid()));
-    fs::create_directories(tmp);
+// Speed, memory and bytes of every sample document, faxgw against gs.
+void speed_table(const fs::path& docs, const fs::path& tmp, int repeats) {
     // The long text document: three-pages.pdf seven times over.
     const fs::path text21 = tmp / "text-21-pages.pdf";
     {
@@ -514,9 +512,23 @@ int main(int argc, char** argv) {
             std::printf("%-18s %-6s n/a (Ghostscript does not read %s)\n", name.c_str(), "gs",
                         d.what);
     }
-    photo_table(docs, tmp);
-    legibility_table(docs, tmp);
-    b4_table(docs, tmp);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const fs::path docs =
+        argc > 1 && argv[1][0] ? fs::path(argv[1]) : fs::path(FAXGW_SOURCE_DIR) / "samples/docs";
+    const int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
+    const std::string table = argc > 3 ? argv[3] : "all";
+    const auto wanted = [&](const char* name) { return table == "all" || table == name; };
+    const fs::path tmp =
+        fs::temp_directory_path() / ("faxgw-bench-render-" + std::to_string(getpid()));
+    fs::create_directories(tmp);
+    if (wanted("speed")) speed_table(docs, tmp, repeats);
+    if (wanted("photo")) photo_table(docs, tmp);
+    if (wanted("legibility")) legibility_table(docs, tmp);
+    if (wanted("b4")) b4_table(docs, tmp);
     fs::remove_all(tmp);
     return 0;
 }
