@@ -21,10 +21,12 @@ namespace faxgw::render {
 namespace {
 
 constexpr int block = 16;
-// "Mid-tone" luminance: a photograph's, rather than paper, ink or the grey
-// edges of anti-aliased glyphs. Dark shadows (16-40) count: cutting them at
-// half grey printed them solid black, the largest tone error on photo pages.
-constexpr std::uint8_t mid_low = 16, mid_high = 215;
+// "Mid-tone" luminance: a photograph's, rather than paper, ink (scanned ink
+// is often a dark grey) or the grey edges of anti-aliased glyphs.
+constexpr std::uint8_t mid_low = 40, mid_high = 215;
+// A block whose lightest pixel is darker than this has no paper in it: next
+// to a photograph it is the photograph's shadow, not text.
+constexpr std::uint8_t shadow_below = 128;
 
 // Threshold tile of the line screen. A period of `rows` rows (0.5 mm: 2 at
 // standard, 4 at fine, 8 at superfine) holds one line; its rows fill from
@@ -76,11 +78,28 @@ int mid_tones(const std::uint8_t* p, int n) {
     return count;
 }
 
-// Blocks with photographic blocks on all four sides within 8 blocks (a
-// hand's breadth): a highlight or a shadow inside a photograph, such as the
-// sun in a sky. Cut at half grey they would print as a hard-edged white or
-// black blot in the screened tones around them; screened they keep their
-// tone (paper white and full black screen to themselves).
+// Steps of more than 32 levels between neighbours among `n` contiguous
+// pixels (and the one after them, if `n` < `all`).
+int sharp_steps(const std::uint8_t* p, int n, int all) {
+    int count = 0;
+    const int last = std::min(n, all - 1);
+    for (int i = 0; i < last; ++i) count += std::abs(p[i + 1] - p[i]) > 32;
+    return count;
+}
+
+// The lightest of `n` contiguous pixels (vectorised too).
+std::uint8_t lightest(const std::uint8_t* p, int n) {
+    std::uint8_t most = 0;
+    for (int i = 0; i < n; ++i) most = std::max(most, p[i]);
+    return most;
+}
+
+// Blocks between photographic blocks, on the left and the right or above
+// and below, within 8 blocks (a hand's breadth): a highlight or a shadow
+// inside a photograph, such as the sun in a sky or a bright band along a
+// ridge. Cut at half grey they would print as hard-edged white or black
+// blots in the screened tones around them; screened they keep their tone
+// (paper white and full black screen to themselves).
 std::vector<char> fill_holes(const std::vector<char>& photo, int bx, int by) {
     constexpr int reach = 8;
     const auto is_photo = [&](int i, int j) {
@@ -94,25 +113,58 @@ std::vector<char> fill_holes(const std::vector<char>& photo, int bx, int by) {
     std::vector<char> filled = photo;
     for (int j = 0; j < by; ++j)
         for (int i = 0; i < bx; ++i)
-            if (!photo[j * bx + i] && seen(i, j, -1, 0) && seen(i, j, 1, 0) && seen(i, j, 0, -1) &&
-                seen(i, j, 0, 1))
+            if (!photo[j * bx + i] && ((seen(i, j, -1, 0) && seen(i, j, 1, 0)) ||
+                                       (seen(i, j, 0, -1) && seen(i, j, 0, 1))))
                 filled[j * bx + i] = 1;
     return filled;
 }
 
-// Which 16x16 blocks are photographic: most of their pixels are mid-tones.
-// Grown by one block so a photo's edges are screened too, and with its
-// holes filled (see fill_holes); a page where hardly anything is
-// photographic (anti-aliased text) is thresholded whole (all false). Every other row of a block is
-// looked at: a photograph's tones do not change from one row to the next, and the classification is
-// a fifth of a text page's cost otherwise.
+// The photo blocks spread into the shadow blocks they touch, and on through
+// the shadows those touch: a photograph's dark parts (a night sky, the
+// ground in shade, luminance below 40) are not mid-tones, and cut at half
+// grey they printed solid black, the largest tone error on photo pages.
+// Dark text on paper never joins: its blocks hold paper.
+std::vector<char> spread_into_shadows(std::vector<char> photo, const std::vector<char>& shadow,
+                                      int bx, int by) {
+    std::vector<int> todo;
+    for (int b = 0; b < bx * by; ++b)
+        if (photo[b]) todo.push_back(b);
+    while (!todo.empty()) {
+        const int b = todo.back(), i = b % bx, j = b / bx;
+        todo.pop_back();
+        for (const auto [di, dj] :
+             {std::pair{-1, 0}, std::pair{1, 0}, std::pair{0, -1}, std::pair{0, 1}}) {
+            const int ii = i + di, jj = j + dj, next = jj * bx + ii;
+            if (ii < 0 || jj < 0 || ii >= bx || jj >= by || photo[next] || !shadow[next]) continue;
+            photo[next] = 1;
+            todo.push_back(next);
+        }
+    }
+    return photo;
+}
+
+// Which 16x16 blocks are photographic: most of their pixels are mid-tones
+// and few neighbours differ sharply (a scanned or blurred text block can be
+// mostly grey glyph edges, but its edges are steep: a fifth to a half of
+// its neighbours step by more than 32 levels, a photograph's well under an
+// eighth). Grown by one block so a photo's edges are screened too, into
+// its shadows (see spread_into_shadows) and with its holes filled, which
+// takes back a textured part that looked sharp (see fill_holes); a page
+// where hardly anything is photographic is thresholded whole (all false).
+// Every other row of a block is looked at: a photograph's tones do not
+// change from one row to the next, and the classification is a fifth of a
+// text page's cost otherwise.
 std::vector<char> photo_blocks(const GrayImage& image, int bx, int by) {
-    std::vector<char> mid(static_cast<std::size_t>(bx) * by);
-    std::vector<int> n(static_cast<std::size_t>(bx)), total(static_cast<std::size_t>(bx));
+    std::vector<char> mid(static_cast<std::size_t>(bx) * by), shadow(mid.size());
+    std::vector<int> n(static_cast<std::size_t>(bx)), total(static_cast<std::size_t>(bx)),
+        sharp(static_cast<std::size_t>(bx));
+    std::vector<std::uint8_t> light(static_cast<std::size_t>(bx));
     long count = 0;
     for (int j = 0; j < by; ++j) {
         std::fill(n.begin(), n.end(), 0);
         std::fill(total.begin(), total.end(), 0);
+        std::fill(light.begin(), light.end(), 0);
+        std::fill(sharp.begin(), sharp.end(), 0);
         for (int y = j * block; y < std::min(image.height, (j + 1) * block); y += 2) {
             const std::uint8_t* row =
                 image.pixels.data() + static_cast<std::size_t>(y) * image.width;
@@ -120,13 +172,17 @@ std::vector<char> photo_blocks(const GrayImage& image, int bx, int by) {
                 const int w = std::min(block, image.width - i * block);
                 n[i] += mid_tones(row + i * block, w);
                 total[i] += w;
+                light[i] = std::max(light[i], lightest(row + i * block, w));
+                sharp[i] += sharp_steps(row + i * block, w, image.width - i * block);
             }
         }
-        for (int i = 0; i < bx; ++i)
-            if (2 * n[i] > total[i]) {
+        for (int i = 0; i < bx; ++i) {
+            shadow[j * bx + i] = light[i] < shadow_below;
+            if (2 * n[i] > total[i] && 8 * sharp[i] < total[i]) {
                 mid[j * bx + i] = 1;
                 ++count;
             }
+        }
     }
     if (count * 100 < static_cast<long>(mid.size())) return std::vector<char>(mid.size(), 0);
     std::vector<char> grown(mid.size());
@@ -138,7 +194,7 @@ std::vector<char> photo_blocks(const GrayImage& image, int bx, int by) {
                     if (ii >= 0 && jj >= 0 && ii < bx && jj < by && mid[jj * bx + ii])
                         grown[j * bx + i] = 1;
                 }
-    return fill_holes(grown, bx, by);
+    return fill_holes(spread_into_shadows(std::move(grown), shadow, bx, by), bx, by);
 }
 
 // Row y of `image` cut at half grey onto page row py from column x0:

@@ -73,6 +73,21 @@ BOOST_AUTO_TEST_CASE(text_and_line_art_are_thresholded) {
                 render_with("three-pages.pdf", Screening::threshold)));
 }
 
+// Page 2 of the scan is grey: dark grey ink on light grey paper, scanned at
+// 100 dpi, so its glyph edges are wide ramps and most pixels of a block of
+// text can be mid-tones. Its edges are steep all the same, and it is cut
+// at half grey like page 1, not screened (paper dashed, strokes hatched).
+BOOST_AUTO_TEST_CASE(a_grey_scan_of_text_is_thresholded) {
+    Options o;
+    o.isolate = false;
+    const std::string bytes = read_bytes(samples() / "scan.tif");
+    const auto automatic = render_document(bytes, "", "scan.tif", o);
+    o.screening = Screening::threshold;
+    const auto cut = render_document(bytes, "", "scan.tif", o);
+    BOOST_TEST_REQUIRE(automatic.size() == 2u);
+    BOOST_TEST((automatic[1] == cut[1]));
+}
+
 BOOST_AUTO_TEST_CASE(photo_in_a_pdf_is_screened_and_its_caption_is_not) {
     const Page page = render_with("image.pdf", Screening::automatic);
     const Page cut = render_with("image.pdf", Screening::threshold);
