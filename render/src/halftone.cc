@@ -145,15 +145,16 @@ std::vector<char> spread_into_shadows(std::vector<char> photo, const std::vector
 
 // Which 16x16 blocks are photographic: most of their pixels are mid-tones
 // and few neighbours differ sharply (a scanned or blurred text block can be
-// mostly grey glyph edges, but its edges are steep: a fifth to a half of
-// its neighbours step by more than 32 levels, a photograph's well under an
-// eighth). Grown by one block so a photo's edges are screened too, into
-// its shadows (see spread_into_shadows) and with its holes filled, which
-// takes back a textured part that looked sharp (see fill_holes); a page
-// where hardly anything is photographic is thresholded whole (all false).
-// Every other row of a block is looked at: a photograph's tones do not
-// change from one row to the next, and the classification is a fifth of a
-// text page's cost otherwise.
+// mostly grey glyph edges, but its edges are steep: in the sample scan a
+// fifth to a half of its neighbours step by more than 32 levels, in 99 of
+// 100 blocks of the sample photograph under 7 %; the limit is an eighth).
+// Grown by one block so a photo's edges are screened too, into its
+// shadows (see spread_into_shadows) and with its holes filled, which takes
+// back a textured part that looked sharp (see fill_holes); a page where
+// hardly anything is photographic is thresholded whole (all false). Every
+// other row of a block is looked at: a photograph's tones do not change
+// from one row to the next, and the classification is a fifth of a text
+// page's cost otherwise.
 std::vector<char> photo_blocks(const GrayImage& image, int bx, int by) {
     std::vector<char> mid(static_cast<std::size_t>(bx) * by), shadow(mid.size());
     std::vector<int> n(static_cast<std::size_t>(bx)), total(static_cast<std::size_t>(bx)),
