@@ -59,10 +59,11 @@ struct Page {
 };
 
 // How grey pictures become black and white. `automatic` thresholds text and
-// line art crisply and screens photographs with a clustered-dot halftone,
-// deciding per region of each page; the others force one method on every
-// image (floyd_steinberg exists for comparisons: it costs twice the line time).
-enum class Screening { automatic, threshold, clustered_dot, floyd_steinberg };
+// line art crisply and screens photographs (a line screen, 51 lines per
+// inch, cheap in T.6), deciding per region of each page; the others force
+// one method on every image (floyd_steinberg exists for comparisons: it
+// costs several times the line time).
+enum class Screening { automatic, threshold, line_screen, floyd_steinberg };
 
 struct Options {
     Paper paper = Paper::a4;
