@@ -638,7 +638,7 @@ const std::vector<Key>& keys() {
          }},
 
         {"sip.listen", R"("127.0.0.1:5060")",
-         "Our SIP address, IP:port: UDP, and TCP too when a trunk has transport = \"tcp\".\n"
+         "Our SIP address, IP:port, on UDP and TCP.\n"
          "# Trunks and PBXs send INVITEs for our DIDs here.",
          [](auto& n, Config& c) { c.sip.listen = address(n); }},
         {"sip.media_address", R"("")",

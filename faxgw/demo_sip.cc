@@ -1,9 +1,5 @@
 #include "demo_sip.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <random>
 #include <stdexcept>
 
@@ -11,20 +7,6 @@ namespace faxgw {
 namespace {
 
 using faxcore::digits_of;
-
-// A UDP port on 127.0.0.1 that was free a moment ago.
-int free_udp_port() {
-    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
-    if (fd >= 0) ::close(fd);
-    if (!ok) throw std::runtime_error("no free UDP port on 127.0.0.1");
-    return ntohs(a.sin_port);
-}
 
 // 100 media ports somewhere in 30000-59999 (the demo's calls need three
 // each; rtp_listen and the UDPTL socket skip ports in use).
@@ -69,7 +51,7 @@ DemoFarEnd::DemoFarEnd(Config& config, bool t38, std::function<void(const std::s
     machines_->log = std::move(log);
 
     sip::Settings far;
-    far.listen = loopback(free_udp_port());
+    far.listen = loopback(sip::free_loopback_sip_port());
     std::tie(far.media_port_min, far.media_port_max) = media_range();
     far.t38 = far.t38_request = t38;  // the machines ask for T.38, as fax ATAs do
     far.lines = 256;
@@ -105,7 +87,7 @@ DemoFarEnd::DemoFarEnd(Config& config, bool t38, std::function<void(const std::s
     endpoint_->listen(*machines_);
 
     auto& gw = config.sip;
-    gw.listen = loopback(free_udp_port());
+    gw.listen = loopback(sip::free_loopback_sip_port());
     std::tie(gw.media_port_min, gw.media_port_max) = media_range();
     gw.t38 = t38;
     if (!config.gateway.dids.empty()) gw.caller_id = digits_of(config.gateway.dids.front());

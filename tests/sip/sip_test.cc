@@ -230,3 +230,17 @@ BOOST_AUTO_TEST_CASE(g711_through_a_jittery_relay_without_loss_delivers) {
     BOOST_TEST(to_answerer.stats().reordered > 0);
     check_received(p.answerer, pages);
 }
+
+// The caller's trunk signals over TCP; the answering gateway has no trunk of
+// its own, so only its listening on TCP as well as UDP lets the INVITE in.
+BOOST_AUTO_TEST_CASE(an_invite_over_tcp_is_answered_and_the_fax_received) {
+    Pair p;
+    p.caller.sip.trunks[0].tcp = true;
+    BOOST_TEST_REQUIRE(p.answerer.sip.trunks.empty());
+    auto pages = test::synthetic_pages(2, render::Resolution::standard, 11);
+    auto job = p.send(pages);
+    BOOST_TEST(job.state == JobState::done, attempts_of(job));
+    BOOST_TEST_REQUIRE(job.attempts.size() == 1u);
+    BOOST_TEST(job.attempts[0].sip_status == 200);
+    check_received(p.answerer, pages);
+}

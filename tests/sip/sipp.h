@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "faxgw/lines/sip.h"
 #include "test_support.h"
 
 extern char** environ;
@@ -37,22 +38,10 @@ inline std::filesystem::path sipp_scenario(const std::string& name) {
     return source_dir / "tests" / "sip" / "scenarios" / name;
 }
 
-// A UDP port on 127.0.0.1 that nobody is bound to now: bind port 0, read it
-// back, let it go. Another process may take it before sipp does; sipp then
-// exits at once and the Sipp constructor says so.
-inline int free_udp_port() {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    const bool bound = fd >= 0 &&
-                       ::bind(fd, reinterpret_cast<const sockaddr*>(&address), size) == 0 &&
-                       ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0;
-    if (fd >= 0) ::close(fd);
-    if (!bound) throw std::runtime_error("cannot bind a UDP port on 127.0.0.1");
-    return ntohs(address.sin_port);
-}
+// A port on 127.0.0.1 that nobody is bound to now, for UDP and TCP.
+// Another process may take it before sipp does; sipp then exits at once and
+// the Sipp constructor says so.
+inline int free_udp_port() { return sip::free_loopback_sip_port(); }
 
 // Whether some socket is bound to `port` (any address) in a kernel socket
 // table: /proc/net/udp, or /proc/net/tcp (listening or not). Reading the

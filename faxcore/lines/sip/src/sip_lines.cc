@@ -6,7 +6,10 @@
 // never stall the media of other calls.
 #include <faxgw/lines/sip.h>
 #include <fnmatch.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -351,10 +354,10 @@ void SipLines::open_stack() {
     if (sip_alloc(&stack_, nullptr, 32, 32, 32, settings.user_agent.c_str(),
                   &SipLines::on_stack_closed, this))
         throw std::runtime_error("cannot start the SIP stack");
-    const bool tcp = std::any_of(settings.trunks.begin(), settings.trunks.end(),
-                                 [](const Trunk& t) { return t.tcp; });
+    // UDP and TCP on the same port, as RFC 3261 asks of every element: a PBX
+    // may send its INVITEs over TCP whatever our own trunks use.
     if (sip_transp_add(stack_, SIP_TRANSP_UDP, &local) ||
-        (tcp && sip_transp_add(stack_, SIP_TRANSP_TCP, &local)) ||
+        sip_transp_add(stack_, SIP_TRANSP_TCP, &local) ||
         sipsess_listen(&sessions_, stack_, 32, &SipLines::on_connect, this)) {
         mem_deref(sessions_);
         mem_deref(stack_);
@@ -1085,6 +1088,33 @@ void SipLines::on_reap(void* arg) { static_cast<SipLines*>(arg)->ended_.clear();
 MediaTotals media_totals(const faxcore::LineBackend& lines) {
     const auto* sip = dynamic_cast<const SipLines*>(&lines);
     return sip ? sip->totals() : MediaTotals{};
+}
+
+namespace {
+// Binds a socket of `type` on 127.0.0.1:`port` (0: any) and returns the port
+// it got, or 0.
+int bind_loopback(int type, int port) {
+    const int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    socklen_t size = sizeof address;
+    const bool bound = fd >= 0 &&
+                       ::bind(fd, reinterpret_cast<const sockaddr*>(&address), size) == 0 &&
+                       ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0;
+    if (fd >= 0) ::close(fd);
+    return bound ? ntohs(address.sin_port) : 0;
+}
+}  // namespace
+
+int free_loopback_sip_port() {
+    for (int tries = 0; tries < 100; ++tries) {
+        const int port = bind_loopback(SOCK_DGRAM, 0);
+        if (port == 0) break;
+        if (bind_loopback(SOCK_STREAM, port) == port) return port;
+    }
+    throw std::runtime_error("no port free for UDP and TCP on 127.0.0.1");
 }
 
 std::unique_ptr<faxcore::LineBackend> make_lines(const Settings& settings) {

@@ -115,6 +115,11 @@ struct MediaTotals {
 // Zero for a backend that is not SIP.
 MediaTotals media_totals(const faxcore::LineBackend& lines);
 
+// A port on 127.0.0.1 that was free for UDP and for TCP a moment ago (SIP
+// listens on both): for the demo's and the tests' gateways. Throws
+// std::runtime_error when none is found.
+int free_loopback_sip_port();
+
 // Binds `listen` and starts the SIP stack's thread; throws std::runtime_error
 // when the address cannot be bound.
 std::unique_ptr<faxcore::LineBackend> make_lines(const Settings& settings);
