@@ -40,6 +40,8 @@
 #include "isolate.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
 #include <malloc.h>
 #include <poll.h>
 #include <sched.h>
@@ -139,9 +141,9 @@ bool write_proc_file(const char* file, const std::string& text) {
 
 // The keeper leaves every namespace of the caller. A user namespace comes
 // first where the kernel gives one (to anyone, root or not): inside it the
-// process may mount, and it maps its own user and group to themselves, so
-// the files it writes keep their owner. Root where user namespaces are
-// off does without one.
+// process may mount, and its own user and group are all it maps, so the
+// files it writes keep their owner. Root where user namespaces are off does
+// without one.
 void leave_namespaces() {
     constexpr int others = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID;
     // Read before unshare(): until they are mapped they read as 65534.
@@ -151,14 +153,18 @@ void leave_namespaces() {
         check(::unshare(others) == 0, "unshare");
         return;
     }
-    const auto to_itself = [](unsigned id) {
-        return std::to_string(id) + " " + std::to_string(id) + " 1";
+    // Root's renderer is `nobody` inside: were it root there, any program
+    // it starts would get every capability back (drop_capabilities), and
+    // bubblewrap, started by root, would rely on them.
+    const auto inside_as = [](unsigned id) {
+        const unsigned inside = id == 0 ? 65534 : id;
+        return std::to_string(inside) + " " + std::to_string(id) + " 1";
     };
     // "deny" first, or the kernel refuses an unprivileged process its group
     // map (Linux before 3.19 has no such file and needs none).
     check(write_proc_file("/proc/self/setgroups", "deny") || errno == ENOENT, "setgroups");
-    check(write_proc_file("/proc/self/uid_map", to_itself(uid)), "uid_map");
-    check(write_proc_file("/proc/self/gid_map", to_itself(gid)), "gid_map");
+    check(write_proc_file("/proc/self/uid_map", inside_as(uid)), "uid_map");
+    check(write_proc_file("/proc/self/gid_map", inside_as(gid)), "gid_map");
 }
 
 void make_directories(const std::filesystem::path& dir) {
@@ -246,6 +252,28 @@ void make_private_root(const std::filesystem::path& scratch) {
           "read-only root");
 }
 
+// Once its private root is built the renderer needs no capability. It has
+// them all in its user namespace, and as root's renderer (mapped to host
+// root, or with no user namespace at all) they reach host files: it could
+// remount the read-only views of /usr and the rest writable and write
+// through them. So every capability goes, from the bounding set too, and
+// where it is still root (no user namespace) that no longer brings them
+// back on exec (SECBIT_NOROOT), for LibreOffice and Ghostscript as well.
+void drop_capabilities() {
+    check(::prctl(PR_SET_SECUREBITS,
+                  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                      SECBIT_NO_SETUID_FIXUP_LOCKED,
+                  0, 0, 0) == 0,
+          "securebits");
+    for (int cap = 0; ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; ++cap)
+        check(::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0, "capability bounding set");
+    ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3]{};
+    check(::syscall(SYS_capset, &header, none) == 0, "capset");
+    check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "no new privileges");
+}
+
 void exit_for_signal(int sig) { ::_exit(128 + sig); }
 
 void set_limits(const Options& options) {
@@ -293,6 +321,7 @@ void die_with_parent(const std::function<bool()>& alive) {
     std::string message;
     try {
         make_private_root(scratch);
+        drop_capabilities();
         message = body();
     } catch (const ResourceError& e) {
         message = std::string("R") + e.what();

@@ -6,6 +6,7 @@
 // the gateway are ResourceError, not the document's Error.
 #define BOOST_TEST_MODULE isolation
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -199,6 +200,28 @@ BOOST_AUTO_TEST_CASE(run_isolated_bytes_runs_work_there_too) {
                        },
                        quick);
                }) == "ResourceError: winmail.dat: rendering took longer than 1 s");
+}
+
+// The renderer keeps no capability once its private root is built: with
+// them (all of them in its user namespace, reaching host files when its
+// caller is root) it could remount its read-only view of /usr writable.
+// Tried here: the remount fails, and no capability is effective or can come
+// back on exec.
+BOOST_AUTO_TEST_CASE(the_renderer_keeps_no_capability) {
+    const std::string seen = run_isolated_bytes(
+        "probe",
+        [] {
+            std::string result;
+            std::ifstream status("/proc/self/status");
+            for (std::string line; std::getline(status, line);)
+                if (line.starts_with("CapEff:") || line.starts_with("CapBnd:"))
+                    result += line.substr(0, 7) + (line.ends_with("0000000000000000") ? "0" : "x");
+            const bool remounted =
+                ::mount(nullptr, "/usr", nullptr, MS_REMOUNT | MS_BIND, nullptr) == 0;
+            return result + (remounted ? " /usr writable" : " /usr read-only");
+        },
+        Options{});
+    BOOST_TEST(seen == "CapEff:0CapBnd:0 /usr read-only");
 }
 
 BOOST_AUTO_TEST_CASE(office_documents_render_without_what_they_link_to) {
