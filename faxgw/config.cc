@@ -233,9 +233,10 @@ faxcore::CallOptionsRule call_options_rule(const toml::table& t) {
     return r;
 }
 
-// One [[sip.caller_ids]] table: the caller ID of one sender or domain.
-sip::CallerIdRule caller_id_rule(const toml::table& t) {
-    sip::CallerIdRule r;
+// One table of sip.caller_ids or ami.caller_ids: the caller ID of one
+// sender or domain.
+faxcore::CallerIdRule caller_id_rule(const toml::table& t) {
+    faxcore::CallerIdRule r;
     for (const auto& [name, node] : t) {
         auto key = std::string(name.str());
         if (key == "sender")
@@ -759,8 +760,18 @@ const std::vector<Key>& keys() {
          [](auto& n, Config& c) { c.audiosocket.ami.ring_seconds = number(n); },
          {5, 600}},
         {"ami.caller_id", R"("")",
-         "Originate's CallerID for outbound calls, e.g. \"+15550100\"; empty = Asterisk's.",
+         "Originate's CallerID for outbound calls when no ami.caller_ids rule matches, e.g.\n"
+         "# \"+15550100\"; empty = Asterisk's.",
          [](auto& n, Config& c) { c.audiosocket.ami.caller_id = str(n); }},
+        {"ami.caller_ids", R"([])",
+         "Caller ID per sender or domain of the mail, first match wins, as sip.caller_ids:\n"
+         "# Originate's CallerID becomes \"name\" <number>. No match: ami.caller_id.",
+         [](auto& n, Config& c) {
+             c.audiosocket.ami.caller_ids.clear();
+             tables(n, [&](const toml::table& t) {
+                 c.audiosocket.ami.caller_ids.push_back(caller_id_rule(t));
+             });
+         }},
         {"ami.did_event", R"("FaxgwCall")",
          "Name of the UserEvent by which the dialplan tells the DID (and caller) of an\n"
          "# inbound AudioSocket call: UserEvent(FaxgwCall,Uuid: ...,Did: ...,Caller: ...).",

@@ -6,6 +6,7 @@
 #include <faxgw/lines/audiosocket.h>
 
 #include <boost/test/unit_test.hpp>
+#include <map>
 #include <optional>
 
 #include "ami.h"
@@ -143,6 +144,30 @@ BOOST_AUTO_TEST_CASE(an_outbound_three_page_fax_arrives_pixel_identical) {
     BOOST_TEST(calls[0].uuid == uuid);
     check_clean(calls[0]);
     check_pages(calls[0].received_tiff, pages);
+}
+
+// ami.caller_ids: the sender of each job picks Originate's CallerID; a
+// sender no rule matches calls with ami.caller_id. The sender here is the
+// submission's key (faxgw reads it from the origin mailgw wrote).
+BOOST_AUTO_TEST_CASE(each_sender_calls_with_its_own_caller_id) {
+    Rig rig;
+    rig.lines.ami.caller_ids = {{"sales-*@example.org", "", "+15550111", ""},
+                                {"", "example.com", "+15550122", "ACCOUNTS"}};
+    rig.lines.ami.sender_of = [](const faxcore::Job& job) { return job.origin_key; };
+    rig.start();
+    auto pages = test::synthetic_pages(1, render::Resolution::standard, 5);
+    const std::vector<std::pair<std::string, std::string>> sender_and_number = {
+        {"SALES-7@example.org", "+15551011"},
+        {"bob@eu.example.com", "+15551012"},
+        {"eve@example.net", "+15551013"}};
+    for (const auto& [sender, number] : sender_and_number)
+        rig.queue.enqueue(test::submission(rig.queue, sender, pages, {number}));
+    rig.gateway->run_until_idle();
+    std::map<std::string, std::string> caller_id_of;  // channel -> CallerID
+    for (auto& o : rig.asterisk.originates()) caller_id_of[o["Channel"]] = o["CallerID"];
+    BOOST_TEST(caller_id_of["Test/15551011"] == "\"FAXGW TEST\" <+15550111>");
+    BOOST_TEST(caller_id_of["Test/15551012"] == "\"ACCOUNTS\" <+15550122>");
+    BOOST_TEST(caller_id_of["Test/15551013"] == "+15550100");
 }
 
 BOOST_AUTO_TEST_CASE(an_originate_response_after_the_connection_works) {

@@ -491,7 +491,12 @@ void AudioSocketLines::start_outbound(std::uint64_t id, const faxcore::OutgoingC
     originate.add("Application", "AudioSocket");
     originate.add("Data", o->uuid + "," + data_address_);
     originate.add("Timeout", std::to_string(static_cast<long>(settings.ami.ring_seconds * 1000)));
-    if (!settings.ami.caller_id.empty()) originate.add("CallerID", settings.ami.caller_id);
+    if (const auto* rule =
+            faxcore::caller_id_rule_for(settings.ami.caller_ids, settings.ami.sender_of, call.job))
+        originate.add("CallerID", "\"" + (rule->name.empty() ? call.station_id : rule->name) +
+                                      "\" <" + rule->number + ">");
+    else if (!settings.ami.caller_id.empty())
+        originate.add("CallerID", settings.ami.caller_id);
     // Async: the Response says only that the call was queued; how it went
     // comes in OriginateResponse, while other actions and calls go on.
     originate.add("Async", "true");

@@ -5,7 +5,6 @@
 // channel, and hears confirmed pages there too, so that slow queue writes
 // never stall the media of other calls.
 #include <faxgw/lines/sip.h>
-#include <fnmatch.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -48,24 +47,6 @@ sa address_of(const std::string& host_port, const std::string& what) {
     if (sa_decode(&a, host_port.c_str(), host_port.size()))
         throw std::runtime_error(what + ": \"" + host_port + "\" is not an IP address and port");
     return a;
-}
-
-std::string lower(std::string text) {
-    for (auto& ch : text) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return text;
-}
-
-// Whether `rule` is for mail from `sender`: its glob matches the whole
-// address and its domain is the address's domain or one above it.
-bool rule_matches(const CallerIdRule& rule, const std::string& sender) {
-    if (sender.empty() || (rule.sender.empty() && rule.domain.empty())) return false;
-    if (!rule.sender.empty() && ::fnmatch(rule.sender.c_str(), sender.c_str(), FNM_CASEFOLD) != 0)
-        return false;
-    if (rule.domain.empty()) return true;
-    const auto at = sender.rfind('@');
-    if (at == std::string::npos) return false;
-    const std::string domain = lower(sender.substr(at + 1)), wanted = lower(rule.domain);
-    return domain == wanted || domain.ends_with("." + wanted);
 }
 
 std::string ip_of(const std::string& host_port) {
@@ -544,13 +525,9 @@ bool SipLines::dial_next_trunk(Call& c) {
 
 CallerIdRule SipLines::caller_id_for(const faxcore::Job& job, const Trunk& t) const {
     CallerIdRule chosen;
-    const std::string sender =
-        settings.caller_ids.empty() || !settings.sender_of ? "" : settings.sender_of(job);
-    for (const auto& rule : settings.caller_ids)
-        if (rule_matches(rule, sender)) {
-            chosen = rule;
-            break;
-        }
+    if (const auto* rule =
+            faxcore::caller_id_rule_for(settings.caller_ids, settings.sender_of, job))
+        chosen = *rule;
     if (chosen.number.empty())
         chosen.number = !settings.caller_id.empty() ? settings.caller_id
                         : !t.user.empty()           ? t.user

@@ -18,6 +18,7 @@
 // Every call and the AMI session run on one Boost.Asio event loop thread.
 #pragma once
 
+#include <faxgw/faxcore/caller_id.h>
 #include <faxgw/faxcore/line.h>
 
 #include <memory>
@@ -37,6 +38,10 @@ struct Ami {
     std::string channel = "PJSIP/{dial}@trunk";
     double ring_seconds = 60;  // Originate's Timeout: how long the channel may ring
     std::string caller_id;     // Originate's CallerID; empty = Asterisk's default
+    // Per sender or domain, first match wins: CallerID "name" <number>
+    // (name: the station ID when the rule names none); no match: caller_id.
+    std::vector<faxcore::CallerIdRule> caller_ids;
+    faxcore::SenderOf sender_of;  // for caller_ids; empty = no job has a sender
     // The UserEvent a dialplan sends to tell the DID (and caller) of a UUID.
     std::string did_event = "FaxgwCall";
 };

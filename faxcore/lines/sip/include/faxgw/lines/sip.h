@@ -13,6 +13,7 @@
 // behind one file. UDPTL is written here: neither libre nor spandsp has it.
 #pragma once
 
+#include <faxgw/faxcore/caller_id.h>
 #include <faxgw/faxcore/line.h>
 
 #include <functional>
@@ -52,25 +53,15 @@ struct Answer {
 };
 using AnswerPolicy = std::function<Answer(const std::string& number)>;
 
-// The caller ID of outgoing calls for the jobs of one sender or domain: it
-// goes into From (user and display name) and P-Asserted-Identity. Rules are
-// tried in order and the first that matches decides; a job no rule matches
-// calls as the trunk does (Settings::caller_id, else the trunk's user).
-struct CallerIdRule {
-    // A glob (fnmatch, case-insensitive) on the whole sender address, e.g.
-    // "sales-*@example.org"; "" = any sender (when domain is set).
-    std::string sender;
-    // The sender's domain, e.g. "example.org" (its subdomains too); "" = any.
-    std::string domain;
-    std::string number;  // the calling number: From and P-Asserted-Identity user
-    std::string name;    // the display name; "" = the station ID
-};
-// Who sent a job, as an address ("alice@example.org"); "" when unknown.
-// faxcore keeps a job's origin opaque: whoever wrote it knows how to read it.
-using SenderOf = std::function<std::string(const faxcore::Job& job)>;
+// The caller ID of outgoing calls per sender or domain goes into From (user
+// and display name, the station ID when the rule names none) and
+// P-Asserted-Identity; a job no rule matches calls as the trunk does
+// (Settings::caller_id, else the trunk's user).
+using faxcore::CallerIdRule;
+using faxcore::SenderOf;
 
 struct Settings {
-    // Our SIP address: UDP, and TCP too when a trunk uses TCP.
+    // Our SIP address, on UDP and TCP.
     std::string listen = "127.0.0.1:5060";
     // Address written into SDP for media; empty = listen's address. Behind
     // NAT, the public address; media sockets still bind to listen's address.
