@@ -1,0 +1,140 @@
+// Benchmark: the CPU time (user + system) that `faxgw submit` of a one-page
+// plain-text mail costs, counted over the submit process and all its
+// children (the isolated renderer's keeper and renderer), as an MTA's pipe
+// transport pays it for every mail. Each submit runs on a fresh state folder
+// with the built-in settings, so the queue is created as on a first mail;
+// the figure is the median of the runs (getrusage(RUSAGE_CHILDREN) before
+// and after each one). For scale it also prints `faxgw --version` (exec,
+// dynamic linking and static initialisers, nothing else) and /bin/true.
+//
+//   faxgw-bench-submit-cpu [RUNS] [OTHER_FAXGW]
+//
+// OTHER_FAXGW (e.g. a copy of an older build) is measured in the same run,
+// run by run alternating with this build's, so the two see the same machine.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+double children_cpu_ms() {
+    rusage u{};
+    getrusage(RUSAGE_CHILDREN, &u);
+    return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 +
+           (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+}
+
+// Runs argv with stdin from `input` (or /dev/null), stdout and stderr to
+// /dev/null; returns the CPU milliseconds it and its children used, or a
+// negative number if it failed.
+double cpu_of(const std::vector<std::string>& argv, const fs::path& input) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, input.empty() ? "/dev/null" : input.c_str(), O_RDONLY,
+                                     0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const double before = children_cpu_ms();
+    pid_t pid = -1;
+    if (posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ) != 0) return -1;
+    posix_spawn_file_actions_destroy(&fa);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    const double used = children_cpu_ms() - before;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? used : -1;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+struct Figures {
+    std::vector<double> submit, version;
+};
+
+// One submit of `mail` into a new state folder under `dir`, and one bare
+// start-up of the same binary.
+bool measure_once(const std::string& faxgw, const fs::path& mail, const fs::path& dir, Figures& f) {
+    const fs::path var = dir / "var";
+    const double submit = cpu_of({faxgw, "submit", "--var", var.string(), "--sender",
+                                  "bench@example.com", "--", "5551001@fax.example.com"},
+                                 mail);
+    fs::remove_all(var);
+    const double version = cpu_of({faxgw, "--version"}, {});
+    if (submit < 0 || version < 0) return false;
+    f.submit.push_back(submit);
+    f.version.push_back(version);
+    return true;
+}
+
+void print(const char* name, const Figures& f) {
+    std::printf(
+        "  %-12s submit: median %5.1f ms CPU (min %5.1f, max %5.1f);"
+        "  --version: median %5.1f ms\n",
+        name, median(f.submit), *std::min_element(f.submit.begin(), f.submit.end()),
+        *std::max_element(f.submit.begin(), f.submit.end()), median(f.version));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const int runs = argc > 1 ? std::atoi(argv[1]) : 21;
+    const std::string faxgw = FAXGW_BINARY;
+    const std::string other = argc > 2 ? argv[2] : "";
+
+    std::string templ = (fs::temp_directory_path() / "faxgw-bench-XXXXXX").string();
+    const fs::path dir = ::mkdtemp(templ.data());
+    const fs::path mail = dir / "letter.eml";
+    std::ofstream(mail) << "From: Bench <bench@example.com>\r\n"
+                           "To: 5551001@fax.example.com\r\n"
+                           "Subject: one page\r\n"
+                           "Message-ID: <bench-one-page@example.com>\r\n"
+                           "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+                           "Dear reader,\r\n\r\n"
+                           "this letter fits on one page of plain text. The quick brown fox\r\n"
+                           "jumps over the lazy dog, 0123456789 times.\r\n\r\n"
+                           "Regards,\r\nBench\r\n";
+
+    Figures mine, theirs;
+    std::vector<double> true_cpu;
+    for (int r = 0; r < runs; ++r) {
+        if (!measure_once(faxgw, mail, dir, mine) ||
+            (!other.empty() && !measure_once(other, mail, dir, theirs))) {
+            std::fprintf(stderr, "faxgw submit or --version failed\n");
+            return 1;
+        }
+        true_cpu.push_back(cpu_of({"/bin/true"}, {}));
+    }
+    fs::remove_all(dir);
+
+    std::printf(
+        "faxgw submit of a one-page text mail: CPU (user+sys) of submit and its "
+        "children, %d runs\n",
+        runs);
+    print("this build", mine);
+    if (!other.empty()) {
+        print("other build", theirs);
+        std::printf("  this build / other build: %.2f\n",
+                    median(mine.submit) / median(theirs.submit));
+    }
+    std::printf("  /bin/true: median %.1f ms\n", median(true_cpu));
+    return 0;
+}
