@@ -1,6 +1,7 @@
 #include "sniff.h"
 
 #include <magic.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <memory>
@@ -35,10 +36,23 @@ struct Sniffed {
     std::string encoding;  // "binary" for data that is not text
 };
 
-Sniffed sniff(std::string_view bytes) {
+// This thread's magic_t. The main thread's is never closed: closing frees
+// every test of the database one by one, a millisecond at each exit of
+// `faxgw submit`, and the process's end frees it anyway. Other threads
+// (the milter's) close theirs when they end.
+magic_t thread_magic() {
+    if (::gettid() == ::getpid()) {
+        static const magic_t main_thread_magic = open_magic(MAGIC_MIME);
+        return main_thread_magic;
+    }
     thread_local Magic m(open_magic(MAGIC_MIME));
+    return m.get();
+}
+
+Sniffed sniff(std::string_view bytes) {
+    magic_t m = thread_magic();
     if (!m) return {};
-    const char* r = magic_buffer(m.get(), bytes.data(), std::min(bytes.size(), sniff_bytes));
+    const char* r = magic_buffer(m, bytes.data(), std::min(bytes.size(), sniff_bytes));
     if (!r) return {};
     const std::string_view answer(r);
     const std::size_t semicolon = answer.find(';');
