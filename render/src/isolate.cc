@@ -506,8 +506,10 @@ std::size_t run_isolated_to_file(const std::string& name, const PageProducer& pr
     // instead of paying it again for every document: Pango, cairo and
     // poppler all ask fontconfig, and the caller asks it too for the header
     // lines it stamps. The renderer's root shows the same font files; the
-    // thread that forks does it, so no fontconfig lock is held across.
-    FcInit();
+    // thread that forks does it, so no fontconfig lock is held across. In a
+    // long-running caller fonts installed later are still seen: fontconfig
+    // looks again when its rescan interval (30 s) has passed.
+    FcInitBringUptoDate();
     const WorkDir scratch("faxgw-render-");
     const std::filesystem::path pages = scratch / "pages.tif";
     const std::string report = run_child(
