@@ -73,6 +73,7 @@ bench: build
 	$(BUILD)/bin/faxgw-bench-latency
 	$(BUILD)/bin/faxgw-bench-render
 	$(BUILD)/bin/faxgw-bench-submit-memory
+	$(BUILD)/bin/faxgw-bench-submit-cpu
 	$(BUILD)/bin/faxgw-bench-sip
 	$(BUILD)/bin/faxgw-bench-postfix
 	$(BUILD)/bin/faxgw-bench-milter

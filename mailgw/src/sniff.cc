@@ -1,6 +1,7 @@
 #include "sniff.h"
 
 #include <magic.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <memory>
@@ -17,28 +18,54 @@ struct MagicCloser {
 };
 using Magic = std::unique_ptr<magic_set, MagicCloser>;
 
-// A magic_t is not thread-safe: one per thread and flag set, loaded once
-// with the system database (libmagic-mgc). nullptr if that fails.
+// A magic_t is not thread-safe: one per thread, loaded once with the
+// system database (libmagic-mgc). nullptr if that fails.
 magic_t open_magic(int flags) {
     Magic m(magic_open(flags | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS));
     if (!m || magic_load(m.get(), nullptr) != 0) return nullptr;
     return m.release();
 }
 
-magic_t type_magic() {
-    thread_local Magic m(open_magic(MAGIC_MIME_TYPE));
+// Type and encoding come from one pass of libmagic (MAGIC_MIME answers
+// "text/plain; charset=us-ascii", the same two answers MAGIC_MIME_TYPE and
+// MAGIC_MIME_ENCODING give apart): a pass over a text part runs hundreds
+// of tests and compiles their regular expressions, and loading the
+// database is paid once instead of twice.
+struct Sniffed {
+    std::string type;      // "" when libmagic cannot be used
+    std::string encoding;  // "binary" for data that is not text
+};
+
+// This thread's magic_t. The main thread's is never closed: closing frees
+// every test of the database one by one, a millisecond at each exit of
+// `faxgw submit`, and the process's end frees it anyway. Other threads
+// (the milter's) close theirs when they end.
+magic_t thread_magic() {
+    if (::gettid() == ::getpid()) {
+        static const magic_t main_thread_magic = open_magic(MAGIC_MIME);
+        return main_thread_magic;
+    }
+    thread_local Magic m(open_magic(MAGIC_MIME));
     return m.get();
 }
 
-magic_t encoding_magic() {
-    thread_local Magic m(open_magic(MAGIC_MIME_ENCODING));
-    return m.get();
-}
-
-std::string ask(magic_t m, std::string_view bytes) {
+Sniffed sniff(std::string_view bytes) {
+    magic_t m = thread_magic();
     if (!m) return {};
     const char* r = magic_buffer(m, bytes.data(), std::min(bytes.size(), sniff_bytes));
-    return r ? std::string(r) : std::string();
+    if (!r) return {};
+    const std::string_view answer(r);
+    const std::size_t semicolon = answer.find(';');
+    Sniffed s{std::string(answer.substr(0, semicolon)), {}};
+    constexpr std::string_view charset = "charset=";
+    if (const std::size_t at = answer.find(charset, semicolon); at != std::string_view::npos)
+        s.encoding = answer.substr(at + charset.size());
+    return s;
+}
+
+bool is_text(const Sniffed& sniffed, std::string_view bytes) {
+    if (sniffed.encoding.empty()) return bytes.find('\0') == std::string_view::npos;
+    return sniffed.encoding != "binary";
 }
 
 bool is_faxable_type(std::string_view t) {
@@ -56,28 +83,28 @@ bool is_generic_type(std::string_view t) {
 
 std::string sniff_type(std::string_view bytes) {
     if (bytes.empty()) return {};
-    return ask(type_magic(), bytes);
+    return sniff(bytes).type;
 }
 
 bool sniff_is_text(std::string_view bytes) {
     if (bytes.empty()) return true;
-    std::string encoding = ask(encoding_magic(), bytes);
-    if (encoding.empty()) return bytes.find('\0') == std::string_view::npos;
-    return encoding != "binary";
+    return is_text(sniff(bytes), bytes);
 }
 
 std::string real_type(std::string_view declared, std::string_view bytes) {
-    std::string sniffed = sniff_type(bytes);
-    bool known = !sniffed.empty() && sniffed != "application/octet-stream" &&
-                 !sniffed.starts_with("inode/") && sniffed != "application/x-empty";
+    if (bytes.empty()) return std::string(declared);  // nothing to sniff
+    const Sniffed sniffed = sniff(bytes);
+    const std::string& type = sniffed.type;
+    bool known = !type.empty() && type != "application/octet-stream" &&
+                 !type.starts_with("inode/") && type != "application/x-empty";
     if (declared.starts_with("text/")) {
         // A PDF is mostly ASCII to libmagic's encoding test; its type says it.
-        if (is_faxable_type(sniffed)) return sniffed;
-        if (!sniff_is_text(bytes)) return known ? sniffed : "application/octet-stream";
+        if (is_faxable_type(type)) return type;
+        if (!is_text(sniffed, bytes)) return known ? type : "application/octet-stream";
         return std::string(declared);
     }
-    if (is_generic_type(declared)) return known ? sniffed : std::string(declared);
-    if (is_faxable_type(sniffed) && sniffed != declared) return sniffed;
+    if (is_generic_type(declared)) return known ? type : std::string(declared);
+    if (is_faxable_type(type) && type != declared) return type;
     return std::string(declared);
 }
 

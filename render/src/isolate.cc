@@ -40,6 +40,7 @@
 #include "isolate.h"
 
 #include <fcntl.h>
+#include <fontconfig/fontconfig.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <malloc.h>
@@ -529,6 +530,15 @@ std::vector<Page> run_isolated(const std::string& name,
 
 std::size_t run_isolated_to_file(const std::string& name, const PageProducer& produce,
                                  const std::filesystem::path& out, const Options& options) {
+    // fontconfig's start-up (parsing /etc/fonts, mapping the caches: a few
+    // ms) happens here, before the fork, so that the renderer inherits it
+    // instead of paying it again for every document: Pango, cairo and
+    // poppler all ask fontconfig, and the caller asks it too for the header
+    // lines it stamps. The renderer's root shows the same font files; the
+    // thread that forks does it, so no fontconfig lock is held across. In a
+    // long-running caller fonts installed later are still seen: fontconfig
+    // looks again when its rescan interval (30 s) has passed.
+    FcInitBringUptoDate();
     const WorkDir scratch("faxgw-render-");
     const std::filesystem::path pages = scratch / "pages.tif";
     const std::string report = run_child(

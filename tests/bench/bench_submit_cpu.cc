@@ -1,0 +1,195 @@
+// Benchmark: the CPU time (user + system) that `faxgw submit` of a one-page
+// plain-text mail costs, counted over the submit process and all its
+// children (the isolated renderer's keeper and renderer), as an MTA's pipe
+// transport pays it for every mail. Each submit runs on a fresh state folder
+// with the built-in settings, so the queue is created as on a first mail;
+// the figure is the median of the runs (getrusage(RUSAGE_CHILDREN) before
+// and after each one). For scale it also prints `faxgw --version` (exec,
+// dynamic linking and static initialisers, nothing else) and /bin/true.
+//
+//   faxgw-bench-submit-cpu [RUNS] [OTHER_FAXGW]
+//
+// OTHER_FAXGW (e.g. a copy of an older build) is measured in the same run,
+// run by run alternating with this build's, so the two see the same machine.
+//
+// Where the CPU of one submit went (2-core VM, RelWithDebInfo; perf record
+// of 20 submits by shared object, LD_DEBUG=statistics, perf stat):
+//
+//   before (main at 2c7ce42): 63-69 ms a submit, `--version` 24-25 ms
+//   - kernel 36 %: exec and mapping ~120 shared libraries (fault-around,
+//     copy-on-write of their relocated pages), two forks of that address
+//     space (keeper, renderer), the namespaces (a network namespace is the
+//     dearest), opening ~360 files (fontconfig's ~300), fsync (kept);
+//   - dynamic loader 25 %: 32,000 symbol relocations, each looked up by
+//     walking the libraries in load order; relocation took 5.7 M cycles;
+//   - libc 12 % (malloc, memset of page buffers, regcomp for libmagic);
+//   - fontconfig + expat 7.4 %: FcInit (parsing /etc/fonts) paid twice, in
+//     submit for the header line and again in the renderer for the text;
+//   - libphonenumber's start (ICU regular expressions, protobuf metadata)
+//     ~4 ms; libmagic ~4 ms (two passes, type and encoding, and closing
+//     both handles at exit); threshold_onto ~2 ms (a test per pixel);
+//     SQLite ~1 ms; Pango/cairo/HarfBuzz laying out the page ~2 ms.
+//
+//   after: 45-50 ms a submit (0.74-0.78 of before in the same run),
+//   `--version` 19 ms
+//   - the libraries most symbols bind to are loaded first (faxgw/
+//     CMakeLists.txt): relocation 5.7 M -> 3.0 M cycles, start-up -5 ms;
+//   - one libmagic pass (MAGIC_MIME) for type and encoding, the main
+//     thread's handle not closed at exit: -6 ms;
+//   - FcInit before the fork, inherited by the renderer: -3 to -4 ms;
+//   - threshold_onto passes blank paper 8 pixels at a time: -1.5 ms.
+//   What remains: start-up (exec, mapping and relocating ~120 libraries,
+//   ~19 ms, as `faxgw --version`), the kernel's forks and namespaces for
+//   the isolation (~4 ms), libphonenumber's start (~4 ms), fontconfig's
+//   start once (~3 ms), the page itself (layout, header, G4: ~4 ms), the
+//   queue's SQLite transaction and fsyncs (~2 ms). Halving the whole needs
+//   fewer libraries in the process that serves `submit` (libcurl, libre,
+//   libetpan, cpp-httplib and OpenSSL are loaded but unused there).
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+double children_cpu_ms() {
+    rusage u{};
+    getrusage(RUSAGE_CHILDREN, &u);
+    return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 +
+           (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+}
+
+// Runs argv with stdin from `input` (or /dev/null), stdout and stderr to
+// /dev/null; returns the CPU milliseconds it and its children used, or a
+// negative number if it failed.
+double cpu_of(const std::vector<std::string>& argv, const fs::path& input) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, input.empty() ? "/dev/null" : input.c_str(), O_RDONLY,
+                                     0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const double before = children_cpu_ms();
+    pid_t pid = -1;
+    if (posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ) != 0) return -1;
+    posix_spawn_file_actions_destroy(&fa);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    const double used = children_cpu_ms() - before;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? used : -1;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+struct Figures {
+    std::vector<double> submit, first_submit, version;
+};
+
+// A one-page plain-text mail; each has its own Message-ID, since submitting
+// the same one again to the same number queues (and renders) nothing.
+void write_mail(const fs::path& file, int number) {
+    std::ofstream(file) << "From: Bench <bench@example.com>\r\n"
+                           "To: 5551001@fax.example.com\r\n"
+                           "Subject: one page\r\n"
+                           "Message-ID: <bench-"
+                        << number
+                        << "@example.com>\r\n"
+                           "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+                           "Dear reader,\r\n\r\n"
+                           "this letter fits on one page of plain text. The quick brown fox\r\n"
+                           "jumps over the lazy dog, 0123456789 times.\r\n\r\n"
+                           "Regards,\r\nBench\r\n";
+}
+
+std::vector<std::string> submit_argv(const std::string& faxgw, const fs::path& var) {
+    return {faxgw,      "submit",
+            "--var",    var.string(),
+            "--sender", "bench@example.com",
+            "--",       "5551001@fax.example.com"};
+}
+
+// One build: a submit into its state folder `var` (made by an earlier
+// submit, as at a running gateway), one into a new state folder (the
+// queue's database is created first), and one bare start-up.
+bool measure_once(const std::string& faxgw, const fs::path& dir, const fs::path& var, int number,
+                  Figures& f) {
+    const fs::path mail = dir / "letter.eml";
+    write_mail(mail, number);
+    const double submit = cpu_of(submit_argv(faxgw, var), mail);
+    const fs::path new_var = dir / "new-var";
+    const double first_submit = cpu_of(submit_argv(faxgw, new_var), mail);
+    fs::remove_all(new_var);
+    const double version = cpu_of({faxgw, "--version"}, {});
+    if (submit < 0 || first_submit < 0 || version < 0) return false;
+    f.submit.push_back(submit);
+    f.first_submit.push_back(first_submit);
+    f.version.push_back(version);
+    return true;
+}
+
+void print(const char* name, const Figures& f) {
+    std::printf(
+        "  %-12s submit: median %5.1f ms CPU (min %5.1f, max %5.1f);"
+        "  into a new state folder: %5.1f ms;  --version: %5.1f ms\n",
+        name, median(f.submit), *std::min_element(f.submit.begin(), f.submit.end()),
+        *std::max_element(f.submit.begin(), f.submit.end()), median(f.first_submit),
+        median(f.version));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const int runs = argc > 1 ? std::atoi(argv[1]) : 21;
+    const std::string faxgw = FAXGW_BINARY;
+    const std::string other = argc > 2 ? argv[2] : "";
+
+    std::string templ = (fs::temp_directory_path() / "faxgw-bench-XXXXXX").string();
+    const fs::path dir = ::mkdtemp(templ.data());
+    const fs::path var = dir / "var", other_var = dir / "other-var";
+    Figures mine, theirs, warm_up;
+    std::vector<double> true_cpu;
+    // Run -1 makes the state folders and is not counted.
+    for (int r = -1; r < runs; ++r) {
+        Figures& mine_now = r < 0 ? warm_up : mine;
+        Figures& theirs_now = r < 0 ? warm_up : theirs;
+        if (!measure_once(faxgw, dir, var, 2 * r + 2, mine_now) ||
+            (!other.empty() && !measure_once(other, dir, other_var, 2 * r + 3, theirs_now))) {
+            std::fprintf(stderr, "faxgw submit or --version failed\n");
+            return 1;
+        }
+        true_cpu.push_back(cpu_of({"/bin/true"}, {}));
+    }
+    fs::remove_all(dir);
+
+    std::printf(
+        "faxgw submit of a one-page text mail: CPU (user+sys) of submit and its "
+        "children, %d runs\n",
+        runs);
+    print("this build", mine);
+    if (!other.empty()) {
+        print("other build", theirs);
+        std::printf("  this build / other build: %.2f\n",
+                    median(mine.submit) / median(theirs.submit));
+    }
+    std::printf("  /bin/true: median %.1f ms\n", median(true_cpu));
+    return 0;
+}
