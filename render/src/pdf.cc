@@ -1,11 +1,23 @@
 // PDF pages rendered with poppler and fitted to the paper.
-#include <poppler/cpp/poppler-document.h>
-#include <poppler/cpp/poppler-global.h>
-#include <poppler/cpp/poppler-image.h>
-#include <poppler/cpp/poppler-page-renderer.h>
-#include <poppler/cpp/poppler-page.h>
+//
+// poppler's own (private) API, not its cpp wrapper, for speed: the wrapper's
+// page_renderer makes a new SplashOutputDev, and with it a new font engine,
+// for every page it draws, so FreeType's glyph cache started cold on every
+// page and probe, and each page's fonts were looked up again in fontconfig
+// (together a third of a text page's CPU). Here a thread keeps one PDFDoc
+// and one SplashOutputDev per way of drawing for all its pages. Debian pins
+// the poppler version that libpoppler-private-dev is built with, and the
+// package's ABI is tied to it (a new poppler is a new soname and a rebuild),
+// so the private API is safe to use where it is packaged.
+#include <Error.h>
+#include <GlobalParams.h>
+#include <PDFDoc.h>
+#include <SplashOutputDev.h>
+#include <Stream.h>
+#include <splash/SplashBitmap.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <condition_variable>
 #include <exception>
@@ -39,10 +51,12 @@ thread_local int poppler_errors = 0;
 class PopplerErrors {
 public:
     PopplerErrors() {
+        // poppler's settings (font lookup, encodings) live in one global,
+        // made once before any document is opened.
         static std::once_flag once;
         std::call_once(once, [] {
-            poppler::set_debug_error_function([](const std::string&, void*) { ++poppler_errors; },
-                                              nullptr);
+            globalParams = std::make_unique<GlobalParams>();
+            setErrorCallback([](ErrorCategory, Goffset, const char*) { ++poppler_errors; });
         });
         poppler_errors = 0;
     }
@@ -57,16 +71,17 @@ bool looks_truncated(std::string_view bytes) {
     return bytes.substr(bytes.size() - tail).find("%%EOF") == std::string_view::npos;
 }
 
-std::unique_ptr<poppler::document> load(std::string_view bytes, const PopplerErrors& errors) {
+// The document read in place from `bytes`, which must outlive it.
+std::unique_ptr<PDFDoc> load(std::string_view bytes, const PopplerErrors& errors) {
     if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
         throw LimitError("PDF is too large");
-    std::unique_ptr<poppler::document> doc(
-        poppler::document::load_from_raw_data(bytes.data(), static_cast<int>(bytes.size())));
-    if (!doc) throw Error("PDF is damaged or not a PDF (it cannot be opened)");
+    auto doc = std::make_unique<PDFDoc>(
+        new MemStream(bytes.data(), 0, static_cast<Goffset>(bytes.size()), Object(objNull)));
+    if (!doc->isOk() && doc->getErrorCode() == errEncrypted)
+        throw Error("PDF is encrypted with a password (send it without password protection)");
+    if (!doc->isOk()) throw Error("PDF is damaged or not a PDF (it cannot be opened)");
     if (looks_truncated(bytes) && errors.count() > 0)
         throw Error("PDF is damaged (the file is incomplete)");
-    if (doc->is_locked())
-        throw Error("PDF is encrypted with a password (send it without password protection)");
     return doc;
 }
 
@@ -76,11 +91,12 @@ struct Size {
     double height;
 };
 
-Size displayed_size(const poppler::page& page) {
-    const poppler::rectf box = page.page_rect(poppler::crop_box);
-    const auto o = page.orientation();
-    const bool sideways = o == poppler::page::landscape || o == poppler::page::seascape;
-    return sideways ? Size{box.height(), box.width()} : Size{box.width(), box.height()};
+// `number` counts from 1, as poppler does.
+Size displayed_size(PDFDoc& doc, int number) {
+    const double width = doc.getPageCropWidth(number), height = doc.getPageCropHeight(number);
+    const int rotate = doc.getPageRotate(number);
+    const bool sideways = rotate == 90 || rotate == 270;
+    return sideways ? Size{height, width} : Size{width, height};
 }
 
 // How a page goes on the sheet, for both ways of drawing it.
@@ -96,9 +112,8 @@ struct Placement {
 // the horizontal strokes of body text, and a rasteriser sampling row
 // centres loses them ("e" reads "c", hyphens and the bars of t and f
 // vanish).
-std::optional<Placement> place_on_sheet(const poppler::page& page, const Sheet& sheet,
-                                        Resolution r) {
-    Size size = displayed_size(page);
+std::optional<Placement> place_on_sheet(PDFDoc& doc, int number, const Sheet& sheet, Resolution r) {
+    Size size = displayed_size(doc, number);
     if (size.width <= 0 || size.height <= 0) return std::nullopt;
     // A landscape page is turned rather than shrunk to a strip across the top.
     const bool turn = size.width > size.height;
@@ -110,36 +125,87 @@ std::optional<Placement> place_on_sheet(const poppler::page& page, const Sheet& 
                      (reduce ? 2 : 1) * sheet.y_ppi * scale};
 }
 
-Page render_page_gray(const poppler::page& page, const Sheet& sheet, Resolution r,
+// The three ways a page is drawn, each by an output device of its own: a
+// device's colour mode, antialiasing and font engine are fixed when it
+// starts on a document.
+enum class Drawing {
+    // Grey, glyphs with grey edges (the threshold then cuts them where the
+    // outline runs), vector art without antialiasing: 4x4 supersampled fills
+    // cost a quarter of a text page and are cut away by the threshold anyway.
+    grey,
+    // Black and white (Splash's 1-bit mode): glyphs from FreeType's
+    // monochrome renderer, whose dropout control keeps every stroke at least
+    // a pixel wide.
+    mono,
+    // Grey without any antialiasing, for draws_grey.
+    probe,
+};
+
+// A document opened once and drawn page by page, by one thread: the output
+// devices, and with them the font engines and their glyph caches, are kept
+// from page to page.
+class PdfDrawer {
+public:
+    PdfDrawer(std::string_view bytes, const PopplerErrors& errors) : doc_(load(bytes, errors)) {}
+    PdfDrawer(const PdfDrawer&) = delete;
+    PdfDrawer& operator=(const PdfDrawer&) = delete;
+
+    PDFDoc& doc() { return *doc_; }
+
+    // Page `number` (from 1) drawn into the device's bitmap, at the
+    // resolution given, turned a quarter clockwise with `turn`; a slice of
+    // it from the top left corner with `slice_w` and `slice_h` (whole with
+    // -1). The bitmap stays the device's and is overwritten by its next page.
+    const SplashBitmap* draw(Drawing how, int number, double x_ppi, double y_ppi, bool turn,
+                             int slice_w = -1, int slice_h = -1) {
+        SplashOutputDev& device = device_for(how);
+        const int x = slice_w < 0 ? -1 : 0, y = slice_h < 0 ? -1 : 0;
+        doc_->displayPageSlice(&device, number, x_ppi, y_ppi, turn ? 90 : 0, false, true, false, x,
+                               y, slice_w, slice_h);
+        const SplashBitmap* bitmap = device.getBitmap();
+        if (!bitmap || bitmap->getWidth() <= 0 || bitmap->getHeight() <= 0) return nullptr;
+        return bitmap;
+    }
+
+private:
+    SplashOutputDev& device_for(Drawing how) {
+        std::unique_ptr<SplashOutputDev>& device = devices_[static_cast<std::size_t>(how)];
+        if (device) return *device;
+        SplashColor white = {255, 255, 255};
+        const bool grey = how == Drawing::grey;
+        device = std::make_unique<SplashOutputDev>(
+            how == Drawing::mono ? splashModeMono1 : splashModeMono8, 4, false, white, true,
+            how == Drawing::probe ? splashThinLineDefault : splashThinLineSolid);
+        device->setFontAntialias(grey);
+        device->setVectorAntialias(false);
+        device->setFreeTypeHinting(false, false);
+        device->startDoc(doc_.get());
+        return *device;
+    }
+
+    // Declared before the devices, which refer to it: destroyed after them.
+    std::unique_ptr<PDFDoc> doc_;
+    std::array<std::unique_ptr<SplashOutputDev>, 3> devices_;
+};
+
+Page render_page_gray(PdfDrawer& drawer, int number, const Sheet& sheet, Resolution r,
                       Screening screening) {
-    const auto placed = place_on_sheet(page, sheet, r);
+    const auto placed = place_on_sheet(drawer.doc(), number, sheet, r);
     if (!placed) return Page{};
     const bool reduce = placed->reduce, turn = placed->turn;
-    poppler::page_renderer renderer;
-    // Vector antialiasing (4x4 supersampled fills) cost a quarter of a text
-    // page and is cut away by the threshold anyway; lines thinner than a
-    // pixel are drawn one pixel wide instead of fading. Glyphs keep their
-    // grey edges: the threshold then cuts them where the outline runs.
-    renderer.set_render_hint(poppler::page_renderer::antialiasing, false);
-    renderer.set_render_hint(poppler::page_renderer::text_antialiasing, true);
-    renderer.set_line_mode(poppler::page_renderer::line_solid);
-    // Grey, not format_mono: poppler's 1-bit images come out sheared unless
-    // exactly 1728 pixels wide, and thresholding ourselves picks the cut.
-    renderer.set_image_format(poppler::image::format_gray8);
-    const poppler::image image =
-        renderer.render_page(&page, placed->x_ppi, placed->y_ppi, -1, -1, -1, -1,
-                             turn ? poppler::rotate_90 : poppler::rotate_0);
-    if (!image.is_valid() || image.width() <= 0 || image.height() <= 0) return Page{};
+    const SplashBitmap* image =
+        drawer.draw(Drawing::grey, number, placed->x_ppi, placed->y_ppi, turn);
+    if (!image) return Page{};
 
     // Text and line art are cut at half grey; photographs on the page are
     // screened (halftone.cc decides by region).
     GrayImage gray;
-    gray.width = image.width();
-    gray.height = image.height();
+    gray.width = image->getWidth();
+    gray.height = image->getHeight();
     gray.pixels.resize(static_cast<std::size_t>(gray.width) * gray.height);
-    const auto* data = reinterpret_cast<const std::uint8_t*>(image.const_data());
+    const std::uint8_t* data = image->getDataPtr();
     for (int y = 0; y < gray.height; ++y)
-        std::copy_n(data + static_cast<std::ptrdiff_t>(y) * image.bytes_per_row(), gray.width,
+        std::copy_n(data + static_cast<std::ptrdiff_t>(y) * image->getRowSize(), gray.width,
                     gray.pixels.begin() + static_cast<std::ptrdiff_t>(y) * gray.width);
     GrayImage text;
     if (reduce) {
@@ -161,16 +227,11 @@ Page render_page_gray(const poppler::page& page, const Sheet& sheet, Resolution 
 // without any antialiasing: glyphs and lines are then black or white, so a
 // pixel of mid-tone is a fill or a picture. A sixteenth of the page's
 // pixels: cheap beside drawing it.
-bool draws_grey(const poppler::page& page, double x_ppi, double y_ppi, bool turn) {
-    poppler::page_renderer probe;
-    probe.set_render_hint(poppler::page_renderer::antialiasing, false);
-    probe.set_render_hint(poppler::page_renderer::text_antialiasing, false);
-    probe.set_image_format(poppler::image::format_gray8);
-    const poppler::image image = probe.render_page(&page, x_ppi / 4, y_ppi / 4, -1, -1, -1, -1,
-                                                   turn ? poppler::rotate_90 : poppler::rotate_0);
-    if (!image.is_valid()) return true;
-    const auto* data = reinterpret_cast<const std::uint8_t*>(image.const_data());
-    const int width = image.width(), height = image.height(), stride = image.bytes_per_row();
+bool draws_grey(PdfDrawer& drawer, int number, double x_ppi, double y_ppi, bool turn) {
+    const SplashBitmap* image = drawer.draw(Drawing::probe, number, x_ppi / 4, y_ppi / 4, turn);
+    if (!image) return true;
+    const std::uint8_t* data = image->getDataPtr();
+    const int width = image->getWidth(), height = image->getHeight(), stride = image->getRowSize();
     long grey = 0;
     for (int y = 0; y < height; ++y) {
         const std::uint8_t* row = data + static_cast<std::ptrdiff_t>(y) * stride;
@@ -179,46 +240,36 @@ bool draws_grey(const poppler::page& page, double x_ppi, double y_ppi, bool turn
     return grey > 8;
 }
 
-// The page drawn by poppler in black and white (Splash's 1-bit mode): glyphs
-// rasterised without grey (FreeType's monochrome renderer with dropout
-// control keeps every stroke at least a pixel wide), no compositing on
-// white, no grey copy to cut: a third of the grey path's CPU. Only for pages
-// of black and white: Splash screens grey in 1-bit with a screen of its own,
-// not faxgw's (halftone.cc, chosen for G4 and fax printers) and without its
-// photo detection. The document had no image XObject (has_pictures), but
-// grey fills, colours, shadings and inline images can hide in compressed
-// content, so draws_grey looks first, and such a page gives nullopt and goes
-// the grey way. Standard pages are drawn at fine and each pair of rows is
-// joined by OR: a stroke in either row stays.
-std::optional<Page> render_page_mono(const poppler::page& page, const Sheet& sheet, Resolution r) {
-    const auto placed = place_on_sheet(page, sheet, r);
+// The page drawn by poppler in black and white (Drawing::mono): no
+// compositing on white, no grey copy to cut: a third of the grey path's CPU.
+// Only for pages of black and white: Splash screens grey in 1-bit with a
+// screen of its own, not faxgw's (halftone.cc, chosen for G4 and fax
+// printers) and without its photo detection. The document had no image
+// XObject (has_pictures), but grey fills, colours, shadings and inline
+// images can hide in compressed content, so draws_grey looks first, and
+// such a page gives nullopt and goes the grey way. Standard pages are drawn
+// at fine and each pair of rows is joined by OR: a stroke in either row
+// stays.
+std::optional<Page> render_page_mono(PdfDrawer& drawer, int number, const Sheet& sheet,
+                                     Resolution r) {
+    const auto placed = place_on_sheet(drawer.doc(), number, sheet, r);
     if (!placed) return Page{};
     const Size size = placed->size;
     const bool reduce = placed->reduce, turn = placed->turn;
     const double x_ppi = placed->x_ppi, y_ppi = placed->y_ppi;
-    // poppler copies 1-bit rows at (width + 7) / 8 bytes from a bitmap whose
-    // rows are padded to 4 bytes: a slice a multiple of 32 pixels wide keeps
-    // them aligned (beyond the page it is white paper).
+    // A slice as wide as the page's whole pixels (beyond the page it is
+    // white paper).
     const int content_w = static_cast<int>(size.width * x_ppi / 72);
     const int content_h = static_cast<int>(size.height * y_ppi / 72);
     if (content_w <= 0 || content_h <= 0) return Page{};
-    const int slice_w = (content_w + 31) / 32 * 32;
-    if (draws_grey(page, x_ppi, y_ppi, turn)) return std::nullopt;
-    poppler::page_renderer renderer;
-    renderer.set_render_hint(poppler::page_renderer::antialiasing, false);
-    renderer.set_render_hint(poppler::page_renderer::text_antialiasing, false);
-    renderer.set_line_mode(poppler::page_renderer::line_solid);
-    renderer.set_image_format(poppler::image::format_mono);
-    const poppler::image image =
-        renderer.render_page(&page, x_ppi, y_ppi, 0, 0, slice_w, content_h,
-                             turn ? poppler::rotate_90 : poppler::rotate_0);
-    if (!image.is_valid() || image.width() < content_w || image.height() <= 0 ||
-        image.bytes_per_row() != slice_w / 8)
-        return std::nullopt;
-    const auto* data = reinterpret_cast<const std::uint8_t*>(image.const_data());
-    const int row_bytes = (content_w + 7) / 8;
+    if (draws_grey(drawer, number, x_ppi, y_ppi, turn)) return std::nullopt;
+    const SplashBitmap* image =
+        drawer.draw(Drawing::mono, number, x_ppi, y_ppi, turn, content_w, content_h);
+    if (!image || image->getWidth() < content_w) return std::nullopt;
+    const std::uint8_t* data = image->getDataPtr();
+    const int row_bytes = (content_w + 7) / 8, image_height = image->getHeight();
 
-    const int height = reduce ? (image.height() + 1) / 2 : image.height();
+    const int height = reduce ? (image_height + 1) / 2 : image_height;
     Page out = Page::blank(sheet.page_height, r, sheet.page_width);
     const int x0 = static_cast<int>(std::lround((sheet.page_width - content_w) / 2.0));
     const int y0 = std::max(0, static_cast<int>(std::lround(
@@ -226,12 +277,12 @@ std::optional<Page> render_page_mono(const poppler::page& page, const Sheet& she
     const int shift = x0 % 8, first = x0 / 8;
     std::vector<std::uint8_t> ink(static_cast<std::size_t>(row_bytes) + 1);
     for (int y = 0; y < height && y0 + y < out.height; ++y) {
-        // 1 is white in poppler's mono image and black on a fax page.
+        // 1 is white in Splash's 1-bit bitmap and black on a fax page.
         const int rows = reduce ? 2 : 1;
         std::fill(ink.begin(), ink.end(), 0);
-        for (int k = 0; k < rows && y * rows + k < image.height(); ++k) {
+        for (int k = 0; k < rows && y * rows + k < image_height; ++k) {
             const std::uint8_t* row =
-                data + static_cast<std::ptrdiff_t>(y * rows + k) * image.bytes_per_row();
+                data + static_cast<std::ptrdiff_t>(y * rows + k) * image->getRowSize();
             for (int b = 0; b < row_bytes; ++b) ink[b] |= static_cast<std::uint8_t>(~row[b]);
         }
         if (content_w % 8)
@@ -256,11 +307,15 @@ bool has_pictures(std::string_view pdf_bytes) {
     return pdf_bytes.find("/Image") != std::string_view::npos;
 }
 
-Page render_page(const poppler::page& page, const Sheet& sheet, Resolution r, Screening screening,
-                 bool pictures) {
+// Page `index` (from 0); an empty page if poppler cannot read it.
+Page render_page(PdfDrawer& drawer, int index, const Sheet& sheet, Resolution r,
+                 Screening screening, bool pictures) {
+    const int number = index + 1;
+    if (!drawer.doc().getPage(number)) return Page{};
     if (!pictures && (screening == Screening::automatic || screening == Screening::threshold))
-        if (std::optional<Page> mono = render_page_mono(page, sheet, r)) return std::move(*mono);
-    return render_page_gray(page, sheet, r, screening);
+        if (std::optional<Page> mono = render_page_mono(drawer, number, sheet, r))
+            return std::move(*mono);
+    return render_page_gray(drawer, number, sheet, r, screening);
 }
 
 bool is_blank(const Page& page) {
@@ -272,9 +327,9 @@ std::string damaged_message(int readable, int count) {
            " pages readable)";
 }
 
-// Threads drawing pages of a long document, each with a poppler document of
-// its own (poppler shares nothing between documents, but a document or page
-// is not safe across threads). They run in the isolated child, which forked
+// Threads drawing pages of a long document, each with a poppler document
+// (PdfDrawer) of its own: poppler shares nothing between documents, but a
+// document or page is not safe across threads. They run in the isolated child, which forked
 // from a single-threaded caller; all are joined before render_pdf_pages
 // returns, so no thread outlives a render.
 int workers_for(int pages) {
@@ -286,9 +341,12 @@ int workers_for(int pages) {
 // Pages drawn by `workers` threads and handed to `sink` in order, on this
 // thread. A worker draws no more than `window` pages ahead of the page the
 // sink takes next, so memory stays a few pages whatever the document's
-// length. Returns poppler's complaints in the workers.
-int draw_in_parallel(std::string_view pdf_bytes, int count, int workers, const Sheet& sheet,
-                     const Options& options, bool pictures, const PageSink& sink) {
+// length. The first worker draws with `opened` (the caller's, already
+// open); the others open their own. Returns poppler's complaints in the
+// workers.
+int draw_in_parallel(std::string_view pdf_bytes, std::unique_ptr<PdfDrawer> opened, int count,
+                     int workers, const Sheet& sheet, const Options& options, bool pictures,
+                     const PageSink& sink) {
     struct Drawn {
         Page page;
         bool damaged = false;
@@ -300,10 +358,10 @@ int draw_in_parallel(std::string_view pdf_bytes, int count, int workers, const S
     bool stop = false;
     std::exception_ptr failure;
     const int window = 2 * workers;
-    const auto work = [&] {
+    const auto work = [&](std::unique_ptr<PdfDrawer> drawer) {
         try {
             const PopplerErrors errors;
-            const std::unique_ptr<poppler::document> doc = load(pdf_bytes, errors);
+            if (!drawer) drawer = std::make_unique<PdfDrawer>(pdf_bytes, errors);
             for (;;) {
                 int i = 0;
                 {
@@ -315,12 +373,8 @@ int draw_in_parallel(std::string_view pdf_bytes, int count, int workers, const S
                 }
                 const int before = errors.count();
                 Drawn d;
-                {
-                    const std::unique_ptr<poppler::page> page(doc->create_page(i));
-                    if (page)
-                        d.page = render_page(*page, sheet, options.resolution, options.screening,
-                                             pictures);
-                }
+                d.page =
+                    render_page(*drawer, i, sheet, options.resolution, options.screening, pictures);
                 d.damaged = d.page.height == 0 || (errors.count() > before && is_blank(d.page));
                 {
                     const std::lock_guard lock(mutex);
@@ -348,7 +402,8 @@ int draw_in_parallel(std::string_view pdf_bytes, int count, int workers, const S
         threads.clear();
     };
     try {
-        for (int w = 0; w < workers; ++w) threads.emplace_back(work);
+        for (int w = 0; w < workers; ++w)
+            threads.emplace_back(work, w == 0 ? std::move(opened) : nullptr);
         for (int i = 0; i < count; ++i) {
             std::optional<Drawn> d;
             {
@@ -380,8 +435,8 @@ int draw_in_parallel(std::string_view pdf_bytes, int count, int workers, const S
 // (in order; several at a time on several cores for long documents).
 void render_pdf_pages(std::string_view pdf_bytes, const Options& options, const PageSink& sink) {
     const PopplerErrors errors;
-    const std::unique_ptr<poppler::document> doc = load(pdf_bytes, errors);
-    const int count = doc->pages();
+    auto drawer = std::make_unique<PdfDrawer>(pdf_bytes, errors);
+    const int count = drawer->doc().getNumPages();
     if (count <= 0)
         throw Error(errors.count() > 0 ? "PDF is damaged (no readable pages)" : "PDF has no pages");
     if (count > options.max_pages)
@@ -392,18 +447,13 @@ void render_pdf_pages(std::string_view pdf_bytes, const Options& options, const 
     const bool pictures = has_pictures(pdf_bytes);
     int complaints = 0;
     if (const int workers = workers_for(count); workers > 1) {
-        complaints = draw_in_parallel(pdf_bytes, count, workers, sheet, options, pictures, sink);
+        complaints = draw_in_parallel(pdf_bytes, std::move(drawer), count, workers, sheet, options,
+                                      pictures, sink);
     } else {
         for (int i = 0; i < count; ++i) {
             const int errors_before = errors.count();
-            Page rendered;
-            {
-                // Only one page of poppler's at a time, freed before the next.
-                const std::unique_ptr<poppler::page> page(doc->create_page(i));
-                if (page)
-                    rendered =
-                        render_page(*page, sheet, options.resolution, options.screening, pictures);
-            }
+            Page rendered =
+                render_page(*drawer, i, sheet, options.resolution, options.screening, pictures);
             // poppler "succeeds" on damaged files: an empty image, or a blank
             // page it complained about while drawing, is the only sign.
             if (rendered.height == 0 || (errors.count() > errors_before && is_blank(rendered)))
