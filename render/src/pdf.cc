@@ -10,6 +10,8 @@
 // package's ABI is tied to it (a new poppler is a new soname and a rebuild),
 // so the private API is safe to use where it is packaged.
 #include <Error.h>
+#include <GfxFont.h>
+#include <GfxState.h>
 #include <GlobalParams.h>
 #include <PDFDoc.h>
 #include <SplashOutputDev.h>
@@ -25,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -141,6 +144,59 @@ enum class Drawing {
     probe,
 };
 
+// poppler looks a font that the PDF does not embed up in fontconfig for
+// every font object, and remembers nothing between them: a document of
+// several parts (each with its own font objects) or several output devices
+// asked again each time, at a third of a millisecond a time. It does look
+// first among the font files it was given by name (GlobalParams::addFontFile),
+// so the first place found for each standard font is given back to it by
+// name. Only the 14 standard names: for them the lookup by name and the
+// standard-font lookup both end in the same file read the same way
+// (GfxFont::locateFont, getExternalFont); other names can resolve to
+// collections or substitutes that a file by name would not reproduce.
+class FontRemembering : public SplashOutputDev {
+public:
+    using SplashOutputDev::SplashOutputDev;
+
+    void startPage(int number, GfxState* state, XRef* xref) override {
+        xref_ = xref;
+        SplashOutputDev::startPage(number, state, xref);
+    }
+
+    void updateFont(GfxState* state) override {
+        if (const std::shared_ptr<GfxFont>& font = state->getFont()) remember(*font);
+        SplashOutputDev::updateFont(state);
+    }
+
+private:
+    void remember(GfxFont& font) {
+        static constexpr std::array<std::string_view, 14> standard = {
+            "Courier",     "Courier-Bold",   "Courier-BoldOblique",   "Courier-Oblique",
+            "Helvetica",   "Helvetica-Bold", "Helvetica-BoldOblique", "Helvetica-Oblique",
+            "Symbol",      "Times-Bold",     "Times-BoldItalic",      "Times-Italic",
+            "Times-Roman", "ZapfDingbats"};
+        static std::mutex mutex;
+        static std::set<std::string, std::less<>> given;
+        const std::optional<std::string>& name = font.getName();
+        Ref embedded;
+        if (!name || font.isCIDFont() || font.getEmbeddedFontID(&embedded) ||
+            std::find(standard.begin(), standard.end(), *name) == standard.end())
+            return;
+        {
+            const std::lock_guard lock(mutex);
+            if (given.count(*name)) return;
+        }
+        const std::optional<GfxFontLoc> place = font.locateFont(xref_, nullptr);
+        if (!place || place->locType != gfxFontLocExternal || place->fontNum != 0) return;
+        const std::lock_guard lock(mutex);
+        if (!given.insert(*name).second) return;
+        const GooString font_name(*name), path(place->path);
+        globalParams->addFontFile(&font_name, &path);
+    }
+
+    XRef* xref_ = nullptr;  // the page's, as poppler's own lookup uses
+};
+
 // A document opened once and drawn page by page, by one thread: the output
 // devices, and with them the font engines and their glyph caches, are kept
 // from page to page.
@@ -169,11 +225,11 @@ public:
 
 private:
     SplashOutputDev& device_for(Drawing how) {
-        std::unique_ptr<SplashOutputDev>& device = devices_[static_cast<std::size_t>(how)];
+        std::unique_ptr<FontRemembering>& device = devices_[static_cast<std::size_t>(how)];
         if (device) return *device;
         SplashColor white = {255, 255, 255};
         const bool grey = how == Drawing::grey;
-        device = std::make_unique<SplashOutputDev>(
+        device = std::make_unique<FontRemembering>(
             how == Drawing::mono ? splashModeMono1 : splashModeMono8, 4, false, white, true,
             how == Drawing::probe ? splashThinLineDefault : splashThinLineSolid);
         device->setFontAntialias(grey);
@@ -185,7 +241,7 @@ private:
 
     // Declared before the devices, which refer to it: destroyed after them.
     std::unique_ptr<PDFDoc> doc_;
-    std::array<std::unique_ptr<SplashOutputDev>, 3> devices_;
+    std::array<std::unique_ptr<FontRemembering>, 3> devices_;
 };
 
 Page render_page_gray(PdfDrawer& drawer, int number, const Sheet& sheet, Resolution r,
@@ -275,7 +331,11 @@ std::optional<Page> render_page_mono(PdfDrawer& drawer, int number, const Sheet&
     const int y0 = std::max(0, static_cast<int>(std::lround(
                                    sheet.origin_y + (sheet.height_in * sheet.y_ppi - height) / 2)));
     const int shift = x0 % 8, first = x0 / 8;
-    std::vector<std::uint8_t> ink(static_cast<std::size_t>(row_bytes) + 1);
+    // The row's ink between a zero byte before and one after it, so that each
+    // byte of the fax row takes the bits of two neighbours without a branch
+    // (a loop the compiler vectorises).
+    std::vector<std::uint8_t> ink(static_cast<std::size_t>(row_bytes) + 2);
+    const int last = std::min(out.stride(), first + row_bytes + 1);
     for (int y = 0; y < height && y0 + y < out.height; ++y) {
         // 1 is white in Splash's 1-bit bitmap and black on a fax page.
         const int rows = reduce ? 2 : 1;
@@ -283,18 +343,16 @@ std::optional<Page> render_page_mono(PdfDrawer& drawer, int number, const Sheet&
         for (int k = 0; k < rows && y * rows + k < image_height; ++k) {
             const std::uint8_t* row =
                 data + static_cast<std::ptrdiff_t>(y * rows + k) * image->getRowSize();
-            for (int b = 0; b < row_bytes; ++b) ink[b] |= static_cast<std::uint8_t>(~row[b]);
+            for (int b = 0; b < row_bytes; ++b) ink[b + 1] |= static_cast<std::uint8_t>(~row[b]);
         }
-        if (content_w % 8)
-            ink[row_bytes - 1] &= static_cast<std::uint8_t>(0xFF << (8 - content_w % 8));
+        if (content_w % 8) ink[row_bytes] &= static_cast<std::uint8_t>(0xFF << (8 - content_w % 8));
         std::uint8_t* dst = out.bits.data() + static_cast<std::size_t>(y0 + y) * out.stride();
-        for (int b = 0; b < row_bytes; ++b) {
-            if (!ink[b]) continue;
-            const int at = first + b;
-            if (at < out.stride()) dst[at] |= static_cast<std::uint8_t>(ink[b] >> shift);
-            if (shift && at + 1 < out.stride())
-                dst[at + 1] |= static_cast<std::uint8_t>(ink[b] << (8 - shift));
-        }
+        // Byte `at` of the fax row: its ink byte shifted right, and what the
+        // shift pushed out of the byte before (nothing when shift is 0: the
+        // left shift by 8 leaves no bits in a byte).
+        for (int at = std::max(0, first); at < last; ++at)
+            dst[at] |= static_cast<std::uint8_t>((ink[at - first + 1] >> shift) |
+                                                 (ink[at - first] << (8 - shift)));
     }
     return out;
 }
