@@ -3,7 +3,7 @@
 // poppler's own (private) API, not its cpp wrapper, for speed: the wrapper's
 // page_renderer makes a new SplashOutputDev, and with it a new font engine,
 // for every page it draws, so FreeType's glyph cache started cold on every
-// page and probe, and each page's fonts were looked up again in fontconfig
+// page, and each page's fonts were looked up again in fontconfig
 // (together a third of a text page's CPU). Here a thread keeps one PDFDoc
 // and one SplashOutputDev per way of drawing for all its pages. Debian pins
 // the poppler version that libpoppler-private-dev is built with, and the
@@ -128,22 +128,6 @@ std::optional<Placement> place_on_sheet(PDFDoc& doc, int number, const Sheet& sh
                      (reduce ? 2 : 1) * sheet.y_ppi * scale};
 }
 
-// The three ways a page is drawn, each by an output device of its own: a
-// device's colour mode, antialiasing and font engine are fixed when it
-// starts on a document.
-enum class Drawing {
-    // Grey, glyphs with grey edges (the threshold then cuts them where the
-    // outline runs), vector art without antialiasing: 4x4 supersampled fills
-    // cost a quarter of a text page and are cut away by the threshold anyway.
-    grey,
-    // Black and white (Splash's 1-bit mode): glyphs from FreeType's
-    // monochrome renderer, whose dropout control keeps every stroke at least
-    // a pixel wide.
-    mono,
-    // Grey without any antialiasing, for draws_grey.
-    probe,
-};
-
 // poppler looks a font that the PDF does not embed up in fontconfig for
 // every font object, and remembers nothing between them: a document of
 // several parts (each with its own font objects) or several output devices
@@ -197,9 +181,125 @@ private:
     XRef* xref_ = nullptr;  // the page's, as poppler's own lookup uses
 };
 
+// The 1-bit device, watching what the page draws: anything grey or coloured
+// (fills, strokes or text in a colour that is neither black nor white,
+// transparency, shadings, images) sets saw_grey() and stops the page (a
+// page of black and white never goes grey). It takes the place of a grey
+// drawing at a quarter of the resolution, looked at for mid-tones, that
+// drew every page a second time: it says grey where that did (and for
+// grey too small to cover 9 of its pixels too, or grey hidden under white).
+class GreyWatching : public FontRemembering {
+public:
+    using FontRemembering::FontRemembering;
+
+    bool saw_grey() const { return grey_; }
+    void start_watching() { grey_ = false; }
+    static bool stop(void* self) { return static_cast<GreyWatching*>(self)->grey_; }
+
+    void stroke(GfxState* state) override {
+        check_stroke(state);
+        FontRemembering::stroke(state);
+    }
+    void fill(GfxState* state) override {
+        check_fill(state);
+        FontRemembering::fill(state);
+    }
+    void eoFill(GfxState* state) override {
+        check_fill(state);
+        FontRemembering::eoFill(state);
+    }
+    void drawChar(GfxState* state, double x, double y, double dx, double dy, double origin_x,
+                  double origin_y, CharCode code, int bytes, const Unicode* u, int u_len) override {
+        // Text render modes: 0, 2, 4, 6 fill; 1, 2, 5, 6 stroke; 3, 7 neither.
+        const int mode = state->getRender() & 7;
+        if (mode == 0 || mode == 2 || mode == 4 || mode == 6) check_fill(state);
+        if (mode == 1 || mode == 2 || mode == 5 || mode == 6) check_stroke(state);
+        FontRemembering::drawChar(state, x, y, dx, dy, origin_x, origin_y, code, bytes, u, u_len);
+    }
+    bool useShadedFills(int type) override {
+        grey_ = true;
+        return FontRemembering::useShadedFills(type);
+    }
+    void drawImageMask(GfxState* state, Object* ref, Stream* str, int width, int height,
+                       bool invert, bool interpolate, bool inline_image) override {
+        grey_ = true;
+        FontRemembering::drawImageMask(state, ref, str, width, height, invert, interpolate,
+                                       inline_image);
+    }
+    void setSoftMaskFromImageMask(GfxState* state, Object* ref, Stream* str, int width, int height,
+                                  bool invert, bool inline_image, double* base_matrix) override {
+        grey_ = true;
+        FontRemembering::setSoftMaskFromImageMask(state, ref, str, width, height, invert,
+                                                  inline_image, base_matrix);
+    }
+    void drawImage(GfxState* state, Object* ref, Stream* str, int width, int height,
+                   GfxImageColorMap* color_map, bool interpolate, const int* mask_colors,
+                   bool inline_image) override {
+        grey_ = true;
+        FontRemembering::drawImage(state, ref, str, width, height, color_map, interpolate,
+                                   mask_colors, inline_image);
+    }
+    void drawMaskedImage(GfxState* state, Object* ref, Stream* str, int width, int height,
+                         GfxImageColorMap* color_map, bool interpolate, Stream* mask_str,
+                         int mask_width, int mask_height, bool mask_invert,
+                         bool mask_interpolate) override {
+        grey_ = true;
+        FontRemembering::drawMaskedImage(state, ref, str, width, height, color_map, interpolate,
+                                         mask_str, mask_width, mask_height, mask_invert,
+                                         mask_interpolate);
+    }
+    void drawSoftMaskedImage(GfxState* state, Object* ref, Stream* str, int width, int height,
+                             GfxImageColorMap* color_map, bool interpolate, Stream* mask_str,
+                             int mask_width, int mask_height, GfxImageColorMap* mask_color_map,
+                             bool mask_interpolate) override {
+        grey_ = true;
+        FontRemembering::drawSoftMaskedImage(state, ref, str, width, height, color_map, interpolate,
+                                             mask_str, mask_width, mask_height, mask_color_map,
+                                             mask_interpolate);
+    }
+    void beginTransparencyGroup(GfxState* state, const double* bbox, GfxColorSpace* space,
+                                bool isolated, bool knockout, bool for_soft_mask) override {
+        grey_ = true;
+        FontRemembering::beginTransparencyGroup(state, bbox, space, isolated, knockout,
+                                                for_soft_mask);
+    }
+    void setSoftMask(GfxState* state, const double* bbox, bool alpha, Function* transfer,
+                     GfxColor* backdrop) override {
+        grey_ = true;
+        FontRemembering::setSoftMask(state, bbox, alpha, transfer, backdrop);
+    }
+
+private:
+    // Grey as the quarter-resolution drawing judged it: a pixel from 17 to
+    // 239 was a mid-tone; darker is black, lighter white.
+    static bool mid_tone(GfxColorSpace* space, const GfxColor* colour) {
+        GfxGray gray;
+        space->getGray(colour, &gray);
+        const int byte = colToByte(gray);
+        return byte >= 17 && byte <= 239;
+    }
+    // Patterns (their colours are drawn apart), see-through paint and
+    // blending count as grey.
+    void check(GfxState* state, GfxColorSpace* space, const GfxColor* colour, double opacity) {
+        if (opacity < 1 || state->getBlendMode() != gfxBlendNormal || !space ||
+            space->getMode() == csPattern || mid_tone(space, colour))
+            grey_ = true;
+    }
+    void check_fill(GfxState* state) {
+        check(state, state->getFillColorSpace(), state->getFillColor(), state->getFillOpacity());
+    }
+    void check_stroke(GfxState* state) {
+        check(state, state->getStrokeColorSpace(), state->getStrokeColor(),
+              state->getStrokeOpacity());
+    }
+
+    bool grey_ = false;
+};
+
 // A document opened once and drawn page by page, by one thread: the output
 // devices, and with them the font engines and their glyph caches, are kept
-// from page to page.
+// from page to page (a device's colour mode, antialiasing and font engine
+// are fixed when it starts on a document, so each way of drawing has one).
 class PdfDrawer {
 public:
     PdfDrawer(std::string_view bytes, const PopplerErrors& errors) : doc_(load(bytes, errors)) {}
@@ -208,40 +308,60 @@ public:
 
     PDFDoc& doc() { return *doc_; }
 
-    // Page `number` (from 1) drawn into the device's bitmap, at the
-    // resolution given, turned a quarter clockwise with `turn`; a slice of
-    // it from the top left corner with `slice_w` and `slice_h` (whole with
-    // -1). The bitmap stays the device's and is overwritten by its next page.
-    const SplashBitmap* draw(Drawing how, int number, double x_ppi, double y_ppi, bool turn,
-                             int slice_w = -1, int slice_h = -1) {
-        SplashOutputDev& device = device_for(how);
+    // Page `number` (from 1) in grey, at the resolution given, turned a
+    // quarter clockwise with `turn`. Glyphs have grey edges (the threshold
+    // then cuts them where the outline runs); vector art is drawn without
+    // antialiasing: 4x4 supersampled fills cost a quarter of a text page and
+    // are cut away by the threshold anyway. The bitmap stays the device's
+    // and is overwritten by its next page.
+    const SplashBitmap* draw_grey(int number, double x_ppi, double y_ppi, bool turn) {
+        if (!grey_) grey_ = start<FontRemembering>(splashModeMono8, true);
+        return draw(*grey_, number, x_ppi, y_ppi, turn, -1, -1);
+    }
+
+    // The top left `width` x `height` pixels of the page in black and white
+    // (Splash's 1-bit mode: glyphs from FreeType's monochrome renderer, whose
+    // dropout control keeps every stroke at least a pixel wide); nullptr as
+    // soon as the page draws anything grey (GreyWatching).
+    const SplashBitmap* draw_mono(int number, double x_ppi, double y_ppi, bool turn, int width,
+                                  int height) {
+        if (!mono_) mono_ = start<GreyWatching>(splashModeMono1, false);
+        mono_->start_watching();
+        const SplashBitmap* bitmap = draw(*mono_, number, x_ppi, y_ppi, turn, width, height);
+        return mono_->saw_grey() ? nullptr : bitmap;
+    }
+
+private:
+    template <typename Device>
+    std::unique_ptr<Device> start(SplashColorMode mode, bool glyph_antialiasing) {
+        SplashColor white = {255, 255, 255};
+        auto device = std::make_unique<Device>(mode, 4, false, white, true, splashThinLineSolid);
+        device->setFontAntialias(glyph_antialiasing);
+        device->setVectorAntialias(false);
+        device->setFreeTypeHinting(false, false);
+        device->startDoc(doc_.get());
+        return device;
+    }
+
+    // A slice from the top left corner with `slice_w` and `slice_h` (the
+    // whole page with -1). A GreyWatching device stops the page once it has
+    // seen grey.
+    const SplashBitmap* draw(SplashOutputDev& device, int number, double x_ppi, double y_ppi,
+                             bool turn, int slice_w, int slice_h) {
         const int x = slice_w < 0 ? -1 : 0, y = slice_h < 0 ? -1 : 0;
+        auto* watching = dynamic_cast<GreyWatching*>(&device);
         doc_->displayPageSlice(&device, number, x_ppi, y_ppi, turn ? 90 : 0, false, true, false, x,
-                               y, slice_w, slice_h);
+                               y, slice_w, slice_h, watching ? GreyWatching::stop : nullptr,
+                               watching);
         const SplashBitmap* bitmap = device.getBitmap();
         if (!bitmap || bitmap->getWidth() <= 0 || bitmap->getHeight() <= 0) return nullptr;
         return bitmap;
     }
 
-private:
-    SplashOutputDev& device_for(Drawing how) {
-        std::unique_ptr<FontRemembering>& device = devices_[static_cast<std::size_t>(how)];
-        if (device) return *device;
-        SplashColor white = {255, 255, 255};
-        const bool grey = how == Drawing::grey;
-        device = std::make_unique<FontRemembering>(
-            how == Drawing::mono ? splashModeMono1 : splashModeMono8, 4, false, white, true,
-            how == Drawing::probe ? splashThinLineDefault : splashThinLineSolid);
-        device->setFontAntialias(grey);
-        device->setVectorAntialias(false);
-        device->setFreeTypeHinting(false, false);
-        device->startDoc(doc_.get());
-        return *device;
-    }
-
     // Declared before the devices, which refer to it: destroyed after them.
     std::unique_ptr<PDFDoc> doc_;
-    std::array<std::unique_ptr<FontRemembering>, 3> devices_;
+    std::unique_ptr<FontRemembering> grey_;
+    std::unique_ptr<GreyWatching> mono_;
 };
 
 Page render_page_gray(PdfDrawer& drawer, int number, const Sheet& sheet, Resolution r,
@@ -249,8 +369,7 @@ Page render_page_gray(PdfDrawer& drawer, int number, const Sheet& sheet, Resolut
     const auto placed = place_on_sheet(drawer.doc(), number, sheet, r);
     if (!placed) return Page{};
     const bool reduce = placed->reduce, turn = placed->turn;
-    const SplashBitmap* image =
-        drawer.draw(Drawing::grey, number, placed->x_ppi, placed->y_ppi, turn);
+    const SplashBitmap* image = drawer.draw_grey(number, placed->x_ppi, placed->y_ppi, turn);
     if (!image) return Page{};
 
     // Text and line art are cut at half grey; photographs on the page are
@@ -278,32 +397,14 @@ Page render_page_gray(PdfDrawer& drawer, int number, const Sheet& sheet, Resolut
     return out;
 }
 
-// Whether a page draws anything grey or coloured (fills, shadings, inline
-// images), from a grey rendering at a quarter of the resolution each way
-// without any antialiasing: glyphs and lines are then black or white, so a
-// pixel of mid-tone is a fill or a picture. A sixteenth of the page's
-// pixels: cheap beside drawing it.
-bool draws_grey(PdfDrawer& drawer, int number, double x_ppi, double y_ppi, bool turn) {
-    const SplashBitmap* image = drawer.draw(Drawing::probe, number, x_ppi / 4, y_ppi / 4, turn);
-    if (!image) return true;
-    const std::uint8_t* data = image->getDataPtr();
-    const int width = image->getWidth(), height = image->getHeight(), stride = image->getRowSize();
-    long grey = 0;
-    for (int y = 0; y < height; ++y) {
-        const std::uint8_t* row = data + static_cast<std::ptrdiff_t>(y) * stride;
-        for (int x = 0; x < width; ++x) grey += static_cast<std::uint8_t>(row[x] - 17) < 240 - 17;
-    }
-    return grey > 8;
-}
-
-// The page drawn by poppler in black and white (Drawing::mono): no
+// The page drawn by poppler in black and white (PdfDrawer::draw_mono): no
 // compositing on white, no grey copy to cut: a third of the grey path's CPU.
 // Only for pages of black and white: Splash screens grey in 1-bit with a
 // screen of its own, not faxgw's (halftone.cc, chosen for G4 and fax
 // printers) and without its photo detection. The document had no image
 // XObject (has_pictures), but grey fills, colours, shadings and inline
-// images can hide in compressed content, so draws_grey looks first, and
-// such a page gives nullopt and goes the grey way. Standard pages are drawn
+// images can hide in compressed content, so the 1-bit device watches for
+// them, and such a page gives nullopt and goes the grey way. Standard pages are drawn
 // at fine and each pair of rows is joined by OR: a stroke in either row
 // stays.
 std::optional<Page> render_page_mono(PdfDrawer& drawer, int number, const Sheet& sheet,
@@ -318,9 +419,7 @@ std::optional<Page> render_page_mono(PdfDrawer& drawer, int number, const Sheet&
     const int content_w = static_cast<int>(size.width * x_ppi / 72);
     const int content_h = static_cast<int>(size.height * y_ppi / 72);
     if (content_w <= 0 || content_h <= 0) return Page{};
-    if (draws_grey(drawer, number, x_ppi, y_ppi, turn)) return std::nullopt;
-    const SplashBitmap* image =
-        drawer.draw(Drawing::mono, number, x_ppi, y_ppi, turn, content_w, content_h);
+    const SplashBitmap* image = drawer.draw_mono(number, x_ppi, y_ppi, turn, content_w, content_h);
     if (!image || image->getWidth() < content_w) return std::nullopt;
     const std::uint8_t* data = image->getDataPtr();
     const int row_bytes = (content_w + 7) / 8, image_height = image->getHeight();
