@@ -1,11 +1,25 @@
 // PDF pages rendered with poppler and fitted to the paper.
-#include <poppler/cpp/poppler-document.h>
-#include <poppler/cpp/poppler-global.h>
-#include <poppler/cpp/poppler-image.h>
-#include <poppler/cpp/poppler-page-renderer.h>
-#include <poppler/cpp/poppler-page.h>
+//
+// poppler's own (private) API, not its cpp wrapper, for speed: the wrapper's
+// page_renderer makes a new SplashOutputDev, and with it a new font engine,
+// for every page it draws, so FreeType's glyph cache started cold on every
+// page, and each page's fonts were looked up again in fontconfig
+// (together a third of a text page's CPU). Here a thread keeps one PDFDoc
+// and one SplashOutputDev per way of drawing for all its pages. Debian pins
+// the poppler version that libpoppler-private-dev is built with, and the
+// package's ABI is tied to it (a new poppler is a new soname and a rebuild),
+// so the private API is safe to use where it is packaged.
+#include <Error.h>
+#include <GfxFont.h>
+#include <GfxState.h>
+#include <GlobalParams.h>
+#include <PDFDoc.h>
+#include <SplashOutputDev.h>
+#include <Stream.h>
+#include <splash/SplashBitmap.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <condition_variable>
 #include <exception>
@@ -13,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -39,10 +54,12 @@ thread_local int poppler_errors = 0;
 class PopplerErrors {
 public:
     PopplerErrors() {
+        // poppler's settings (font lookup, encodings) live in one global,
+        // made once before any document is opened.
         static std::once_flag once;
         std::call_once(once, [] {
-            poppler::set_debug_error_function([](const std::string&, void*) { ++poppler_errors; },
-                                              nullptr);
+            globalParams = std::make_unique<GlobalParams>();
+            setErrorCallback([](ErrorCategory, Goffset, const char*) { ++poppler_errors; });
         });
         poppler_errors = 0;
     }
@@ -57,16 +74,17 @@ bool looks_truncated(std::string_view bytes) {
     return bytes.substr(bytes.size() - tail).find("%%EOF") == std::string_view::npos;
 }
 
-std::unique_ptr<poppler::document> load(std::string_view bytes, const PopplerErrors& errors) {
+// The document read in place from `bytes`, which must outlive it.
+std::unique_ptr<PDFDoc> load(std::string_view bytes, const PopplerErrors& errors) {
     if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
         throw LimitError("PDF is too large");
-    std::unique_ptr<poppler::document> doc(
-        poppler::document::load_from_raw_data(bytes.data(), static_cast<int>(bytes.size())));
-    if (!doc) throw Error("PDF is damaged or not a PDF (it cannot be opened)");
+    auto doc = std::make_unique<PDFDoc>(
+        new MemStream(bytes.data(), 0, static_cast<Goffset>(bytes.size()), Object(objNull)));
+    if (!doc->isOk() && doc->getErrorCode() == errEncrypted)
+        throw Error("PDF is encrypted with a password (send it without password protection)");
+    if (!doc->isOk()) throw Error("PDF is damaged or not a PDF (it cannot be opened)");
     if (looks_truncated(bytes) && errors.count() > 0)
         throw Error("PDF is damaged (the file is incomplete)");
-    if (doc->is_locked())
-        throw Error("PDF is encrypted with a password (send it without password protection)");
     return doc;
 }
 
@@ -76,11 +94,12 @@ struct Size {
     double height;
 };
 
-Size displayed_size(const poppler::page& page) {
-    const poppler::rectf box = page.page_rect(poppler::crop_box);
-    const auto o = page.orientation();
-    const bool sideways = o == poppler::page::landscape || o == poppler::page::seascape;
-    return sideways ? Size{box.height(), box.width()} : Size{box.width(), box.height()};
+// `number` counts from 1, as poppler does.
+Size displayed_size(PDFDoc& doc, int number) {
+    const double width = doc.getPageCropWidth(number), height = doc.getPageCropHeight(number);
+    const int rotate = doc.getPageRotate(number);
+    const bool sideways = rotate == 90 || rotate == 270;
+    return sideways ? Size{height, width} : Size{width, height};
 }
 
 // How a page goes on the sheet, for both ways of drawing it.
@@ -96,9 +115,8 @@ struct Placement {
 // the horizontal strokes of body text, and a rasteriser sampling row
 // centres loses them ("e" reads "c", hyphens and the bars of t and f
 // vanish).
-std::optional<Placement> place_on_sheet(const poppler::page& page, const Sheet& sheet,
-                                        Resolution r) {
-    Size size = displayed_size(page);
+std::optional<Placement> place_on_sheet(PDFDoc& doc, int number, const Sheet& sheet, Resolution r) {
+    Size size = displayed_size(doc, number);
     if (size.width <= 0 || size.height <= 0) return std::nullopt;
     // A landscape page is turned rather than shrunk to a strip across the top.
     const bool turn = size.width > size.height;
@@ -110,36 +128,259 @@ std::optional<Placement> place_on_sheet(const poppler::page& page, const Sheet& 
                      (reduce ? 2 : 1) * sheet.y_ppi * scale};
 }
 
-Page render_page_gray(const poppler::page& page, const Sheet& sheet, Resolution r,
+// poppler looks a font that the PDF does not embed up in fontconfig for
+// every font object, and remembers nothing between them: a document of
+// several parts (each with its own font objects) or several output devices
+// asked again each time, at a third of a millisecond a time. It does look
+// first among the font files it was given by name (GlobalParams::addFontFile),
+// so the first place found for each standard font is given back to it by
+// name. Only the 14 standard names: for them the lookup by name and the
+// standard-font lookup both end in the same file read the same way
+// (GfxFont::locateFont, getExternalFont); other names can resolve to
+// collections or substitutes that a file by name would not reproduce.
+class FontRemembering : public SplashOutputDev {
+public:
+    using SplashOutputDev::SplashOutputDev;
+
+    void startPage(int number, GfxState* state, XRef* xref) override {
+        xref_ = xref;
+        SplashOutputDev::startPage(number, state, xref);
+    }
+
+    void updateFont(GfxState* state) override {
+        if (const std::shared_ptr<GfxFont>& font = state->getFont()) remember(*font);
+        SplashOutputDev::updateFont(state);
+    }
+
+private:
+    void remember(GfxFont& font) {
+        static constexpr std::array<std::string_view, 14> standard = {
+            "Courier",     "Courier-Bold",   "Courier-BoldOblique",   "Courier-Oblique",
+            "Helvetica",   "Helvetica-Bold", "Helvetica-BoldOblique", "Helvetica-Oblique",
+            "Symbol",      "Times-Bold",     "Times-BoldItalic",      "Times-Italic",
+            "Times-Roman", "ZapfDingbats"};
+        static std::mutex mutex;
+        static std::set<std::string, std::less<>> given;
+        const std::optional<std::string>& name = font.getName();
+        Ref embedded;
+        if (!name || font.isCIDFont() || font.getEmbeddedFontID(&embedded) ||
+            std::find(standard.begin(), standard.end(), *name) == standard.end())
+            return;
+        {
+            const std::lock_guard lock(mutex);
+            if (given.count(*name)) return;
+        }
+        const std::optional<GfxFontLoc> place = font.locateFont(xref_, nullptr);
+        if (!place || place->locType != gfxFontLocExternal || place->fontNum != 0) return;
+        const std::lock_guard lock(mutex);
+        if (!given.insert(*name).second) return;
+        const GooString font_name(*name), path(place->path);
+        globalParams->addFontFile(&font_name, &path);
+    }
+
+    XRef* xref_ = nullptr;  // the page's, as poppler's own lookup uses
+};
+
+// The 1-bit device, watching what the page draws: anything grey or coloured
+// (fills, strokes or text in a colour that is neither black nor white,
+// transparency, shadings, images) sets saw_grey() and stops the page (a
+// page of black and white never goes grey). It takes the place of a grey
+// drawing at a quarter of the resolution, looked at for mid-tones, that
+// drew every page a second time: it says grey where that did (and for
+// grey too small to cover 9 of its pixels too, or grey hidden under white).
+class GreyWatching : public FontRemembering {
+public:
+    using FontRemembering::FontRemembering;
+
+    bool saw_grey() const { return grey_; }
+    void start_watching() { grey_ = false; }
+    static bool stop(void* self) { return static_cast<GreyWatching*>(self)->grey_; }
+
+    void stroke(GfxState* state) override {
+        check_stroke(state);
+        FontRemembering::stroke(state);
+    }
+    void fill(GfxState* state) override {
+        check_fill(state);
+        FontRemembering::fill(state);
+    }
+    void eoFill(GfxState* state) override {
+        check_fill(state);
+        FontRemembering::eoFill(state);
+    }
+    void drawChar(GfxState* state, double x, double y, double dx, double dy, double origin_x,
+                  double origin_y, CharCode code, int bytes, const Unicode* u, int u_len) override {
+        // Text render modes: 0, 2, 4, 6 fill; 1, 2, 5, 6 stroke; 3, 7 neither.
+        const int mode = state->getRender() & 7;
+        if (mode == 0 || mode == 2 || mode == 4 || mode == 6) check_fill(state);
+        if (mode == 1 || mode == 2 || mode == 5 || mode == 6) check_stroke(state);
+        FontRemembering::drawChar(state, x, y, dx, dy, origin_x, origin_y, code, bytes, u, u_len);
+    }
+    bool useShadedFills(int type) override {
+        grey_ = true;
+        return FontRemembering::useShadedFills(type);
+    }
+    void drawImageMask(GfxState* state, Object* ref, Stream* str, int width, int height,
+                       bool invert, bool interpolate, bool inline_image) override {
+        grey_ = true;
+        FontRemembering::drawImageMask(state, ref, str, width, height, invert, interpolate,
+                                       inline_image);
+    }
+    void setSoftMaskFromImageMask(GfxState* state, Object* ref, Stream* str, int width, int height,
+                                  bool invert, bool inline_image, double* base_matrix) override {
+        grey_ = true;
+        FontRemembering::setSoftMaskFromImageMask(state, ref, str, width, height, invert,
+                                                  inline_image, base_matrix);
+    }
+    void drawImage(GfxState* state, Object* ref, Stream* str, int width, int height,
+                   GfxImageColorMap* color_map, bool interpolate, const int* mask_colors,
+                   bool inline_image) override {
+        grey_ = true;
+        FontRemembering::drawImage(state, ref, str, width, height, color_map, interpolate,
+                                   mask_colors, inline_image);
+    }
+    void drawMaskedImage(GfxState* state, Object* ref, Stream* str, int width, int height,
+                         GfxImageColorMap* color_map, bool interpolate, Stream* mask_str,
+                         int mask_width, int mask_height, bool mask_invert,
+                         bool mask_interpolate) override {
+        grey_ = true;
+        FontRemembering::drawMaskedImage(state, ref, str, width, height, color_map, interpolate,
+                                         mask_str, mask_width, mask_height, mask_invert,
+                                         mask_interpolate);
+    }
+    void drawSoftMaskedImage(GfxState* state, Object* ref, Stream* str, int width, int height,
+                             GfxImageColorMap* color_map, bool interpolate, Stream* mask_str,
+                             int mask_width, int mask_height, GfxImageColorMap* mask_color_map,
+                             bool mask_interpolate) override {
+        grey_ = true;
+        FontRemembering::drawSoftMaskedImage(state, ref, str, width, height, color_map, interpolate,
+                                             mask_str, mask_width, mask_height, mask_color_map,
+                                             mask_interpolate);
+    }
+    void beginTransparencyGroup(GfxState* state, const double* bbox, GfxColorSpace* space,
+                                bool isolated, bool knockout, bool for_soft_mask) override {
+        grey_ = true;
+        FontRemembering::beginTransparencyGroup(state, bbox, space, isolated, knockout,
+                                                for_soft_mask);
+    }
+    void setSoftMask(GfxState* state, const double* bbox, bool alpha, Function* transfer,
+                     GfxColor* backdrop) override {
+        grey_ = true;
+        FontRemembering::setSoftMask(state, bbox, alpha, transfer, backdrop);
+    }
+
+private:
+    // Grey as the quarter-resolution drawing judged it: a pixel from 17 to
+    // 239 was a mid-tone; darker is black, lighter white.
+    static bool mid_tone(GfxColorSpace* space, const GfxColor* colour) {
+        GfxGray gray;
+        space->getGray(colour, &gray);
+        const int byte = colToByte(gray);
+        return byte >= 17 && byte <= 239;
+    }
+    // Patterns (their colours are drawn apart), see-through paint and
+    // blending count as grey.
+    void check(GfxState* state, GfxColorSpace* space, const GfxColor* colour, double opacity) {
+        if (opacity < 1 || state->getBlendMode() != gfxBlendNormal || !space ||
+            space->getMode() == csPattern || mid_tone(space, colour))
+            grey_ = true;
+    }
+    void check_fill(GfxState* state) {
+        check(state, state->getFillColorSpace(), state->getFillColor(), state->getFillOpacity());
+    }
+    void check_stroke(GfxState* state) {
+        check(state, state->getStrokeColorSpace(), state->getStrokeColor(),
+              state->getStrokeOpacity());
+    }
+
+    bool grey_ = false;
+};
+
+// A document opened once and drawn page by page, by one thread: the output
+// devices, and with them the font engines and their glyph caches, are kept
+// from page to page (a device's colour mode, antialiasing and font engine
+// are fixed when it starts on a document, so each way of drawing has one).
+class PdfDrawer {
+public:
+    PdfDrawer(std::string_view bytes, const PopplerErrors& errors) : doc_(load(bytes, errors)) {}
+    PdfDrawer(const PdfDrawer&) = delete;
+    PdfDrawer& operator=(const PdfDrawer&) = delete;
+
+    PDFDoc& doc() { return *doc_; }
+
+    // Page `number` (from 1) in grey, at the resolution given, turned a
+    // quarter clockwise with `turn`. Glyphs have grey edges (the threshold
+    // then cuts them where the outline runs); vector art is drawn without
+    // antialiasing: 4x4 supersampled fills cost a quarter of a text page and
+    // are cut away by the threshold anyway. The bitmap stays the device's
+    // and is overwritten by its next page.
+    const SplashBitmap* draw_grey(int number, double x_ppi, double y_ppi, bool turn) {
+        if (!grey_) grey_ = start<FontRemembering>(splashModeMono8, true);
+        return draw(*grey_, number, x_ppi, y_ppi, turn, -1, -1);
+    }
+
+    // The top left `width` x `height` pixels of the page in black and white
+    // (Splash's 1-bit mode: glyphs from FreeType's monochrome renderer, whose
+    // dropout control keeps every stroke at least a pixel wide); nullptr as
+    // soon as the page draws anything grey (GreyWatching).
+    const SplashBitmap* draw_mono(int number, double x_ppi, double y_ppi, bool turn, int width,
+                                  int height) {
+        if (!mono_) mono_ = start<GreyWatching>(splashModeMono1, false);
+        mono_->start_watching();
+        const SplashBitmap* bitmap = draw(*mono_, number, x_ppi, y_ppi, turn, width, height);
+        return mono_->saw_grey() ? nullptr : bitmap;
+    }
+
+private:
+    template <typename Device>
+    std::unique_ptr<Device> start(SplashColorMode mode, bool glyph_antialiasing) {
+        SplashColor white = {255, 255, 255};
+        auto device = std::make_unique<Device>(mode, 4, false, white, true, splashThinLineSolid);
+        device->setFontAntialias(glyph_antialiasing);
+        device->setVectorAntialias(false);
+        device->setFreeTypeHinting(false, false);
+        device->startDoc(doc_.get());
+        return device;
+    }
+
+    // A slice from the top left corner with `slice_w` and `slice_h` (the
+    // whole page with -1). A GreyWatching device stops the page once it has
+    // seen grey.
+    const SplashBitmap* draw(SplashOutputDev& device, int number, double x_ppi, double y_ppi,
+                             bool turn, int slice_w, int slice_h) {
+        const int x = slice_w < 0 ? -1 : 0, y = slice_h < 0 ? -1 : 0;
+        auto* watching = dynamic_cast<GreyWatching*>(&device);
+        doc_->displayPageSlice(&device, number, x_ppi, y_ppi, turn ? 90 : 0, false, true, false, x,
+                               y, slice_w, slice_h, watching ? GreyWatching::stop : nullptr,
+                               watching);
+        const SplashBitmap* bitmap = device.getBitmap();
+        if (!bitmap || bitmap->getWidth() <= 0 || bitmap->getHeight() <= 0) return nullptr;
+        return bitmap;
+    }
+
+    // Declared before the devices, which refer to it: destroyed after them.
+    std::unique_ptr<PDFDoc> doc_;
+    std::unique_ptr<FontRemembering> grey_;
+    std::unique_ptr<GreyWatching> mono_;
+};
+
+Page render_page_gray(PdfDrawer& drawer, int number, const Sheet& sheet, Resolution r,
                       Screening screening) {
-    const auto placed = place_on_sheet(page, sheet, r);
+    const auto placed = place_on_sheet(drawer.doc(), number, sheet, r);
     if (!placed) return Page{};
     const bool reduce = placed->reduce, turn = placed->turn;
-    poppler::page_renderer renderer;
-    // Vector antialiasing (4x4 supersampled fills) cost a quarter of a text
-    // page and is cut away by the threshold anyway; lines thinner than a
-    // pixel are drawn one pixel wide instead of fading. Glyphs keep their
-    // grey edges: the threshold then cuts them where the outline runs.
-    renderer.set_render_hint(poppler::page_renderer::antialiasing, false);
-    renderer.set_render_hint(poppler::page_renderer::text_antialiasing, true);
-    renderer.set_line_mode(poppler::page_renderer::line_solid);
-    // Grey, not format_mono: poppler's 1-bit images come out sheared unless
-    // exactly 1728 pixels wide, and thresholding ourselves picks the cut.
-    renderer.set_image_format(poppler::image::format_gray8);
-    const poppler::image image =
-        renderer.render_page(&page, placed->x_ppi, placed->y_ppi, -1, -1, -1, -1,
-                             turn ? poppler::rotate_90 : poppler::rotate_0);
-    if (!image.is_valid() || image.width() <= 0 || image.height() <= 0) return Page{};
+    const SplashBitmap* image = drawer.draw_grey(number, placed->x_ppi, placed->y_ppi, turn);
+    if (!image) return Page{};
 
     // Text and line art are cut at half grey; photographs on the page are
     // screened (halftone.cc decides by region).
     GrayImage gray;
-    gray.width = image.width();
-    gray.height = image.height();
+    gray.width = image->getWidth();
+    gray.height = image->getHeight();
     gray.pixels.resize(static_cast<std::size_t>(gray.width) * gray.height);
-    const auto* data = reinterpret_cast<const std::uint8_t*>(image.const_data());
+    const std::uint8_t* data = image->getDataPtr();
     for (int y = 0; y < gray.height; ++y)
-        std::copy_n(data + static_cast<std::ptrdiff_t>(y) * image.bytes_per_row(), gray.width,
+        std::copy_n(data + static_cast<std::ptrdiff_t>(y) * image->getRowSize(), gray.width,
                     gray.pixels.begin() + static_cast<std::ptrdiff_t>(y) * gray.width);
     GrayImage text;
     if (reduce) {
@@ -156,94 +397,61 @@ Page render_page_gray(const poppler::page& page, const Sheet& sheet, Resolution 
     return out;
 }
 
-// Whether a page draws anything grey or coloured (fills, shadings, inline
-// images), from a grey rendering at a quarter of the resolution each way
-// without any antialiasing: glyphs and lines are then black or white, so a
-// pixel of mid-tone is a fill or a picture. A sixteenth of the page's
-// pixels: cheap beside drawing it.
-bool draws_grey(const poppler::page& page, double x_ppi, double y_ppi, bool turn) {
-    poppler::page_renderer probe;
-    probe.set_render_hint(poppler::page_renderer::antialiasing, false);
-    probe.set_render_hint(poppler::page_renderer::text_antialiasing, false);
-    probe.set_image_format(poppler::image::format_gray8);
-    const poppler::image image = probe.render_page(&page, x_ppi / 4, y_ppi / 4, -1, -1, -1, -1,
-                                                   turn ? poppler::rotate_90 : poppler::rotate_0);
-    if (!image.is_valid()) return true;
-    const auto* data = reinterpret_cast<const std::uint8_t*>(image.const_data());
-    const int width = image.width(), height = image.height(), stride = image.bytes_per_row();
-    long grey = 0;
-    for (int y = 0; y < height; ++y) {
-        const std::uint8_t* row = data + static_cast<std::ptrdiff_t>(y) * stride;
-        for (int x = 0; x < width; ++x) grey += static_cast<std::uint8_t>(row[x] - 17) < 240 - 17;
-    }
-    return grey > 8;
-}
-
-// The page drawn by poppler in black and white (Splash's 1-bit mode): glyphs
-// rasterised without grey (FreeType's monochrome renderer with dropout
-// control keeps every stroke at least a pixel wide), no compositing on
-// white, no grey copy to cut: a third of the grey path's CPU. Only for pages
-// of black and white: Splash screens grey in 1-bit with a screen of its own,
-// not faxgw's (halftone.cc, chosen for G4 and fax printers) and without its
-// photo detection. The document had no image XObject (has_pictures), but
-// grey fills, colours, shadings and inline images can hide in compressed
-// content, so draws_grey looks first, and such a page gives nullopt and goes
-// the grey way. Standard pages are drawn at fine and each pair of rows is
-// joined by OR: a stroke in either row stays.
-std::optional<Page> render_page_mono(const poppler::page& page, const Sheet& sheet, Resolution r) {
-    const auto placed = place_on_sheet(page, sheet, r);
+// The page drawn by poppler in black and white (PdfDrawer::draw_mono): no
+// compositing on white, no grey copy to cut: a third of the grey path's CPU.
+// Only for pages of black and white: Splash screens grey in 1-bit with a
+// screen of its own, not faxgw's (halftone.cc, chosen for G4 and fax
+// printers) and without its photo detection. The document had no image
+// XObject (has_pictures), but grey fills, colours, shadings and inline
+// images can hide in compressed content, so the 1-bit device watches for
+// them, and such a page gives nullopt and goes the grey way. Standard pages are drawn
+// at fine and each pair of rows is joined by OR: a stroke in either row
+// stays.
+std::optional<Page> render_page_mono(PdfDrawer& drawer, int number, const Sheet& sheet,
+                                     Resolution r) {
+    const auto placed = place_on_sheet(drawer.doc(), number, sheet, r);
     if (!placed) return Page{};
     const Size size = placed->size;
     const bool reduce = placed->reduce, turn = placed->turn;
     const double x_ppi = placed->x_ppi, y_ppi = placed->y_ppi;
-    // poppler copies 1-bit rows at (width + 7) / 8 bytes from a bitmap whose
-    // rows are padded to 4 bytes: a slice a multiple of 32 pixels wide keeps
-    // them aligned (beyond the page it is white paper).
+    // A slice as wide as the page's whole pixels (beyond the page it is
+    // white paper).
     const int content_w = static_cast<int>(size.width * x_ppi / 72);
     const int content_h = static_cast<int>(size.height * y_ppi / 72);
     if (content_w <= 0 || content_h <= 0) return Page{};
-    const int slice_w = (content_w + 31) / 32 * 32;
-    if (draws_grey(page, x_ppi, y_ppi, turn)) return std::nullopt;
-    poppler::page_renderer renderer;
-    renderer.set_render_hint(poppler::page_renderer::antialiasing, false);
-    renderer.set_render_hint(poppler::page_renderer::text_antialiasing, false);
-    renderer.set_line_mode(poppler::page_renderer::line_solid);
-    renderer.set_image_format(poppler::image::format_mono);
-    const poppler::image image =
-        renderer.render_page(&page, x_ppi, y_ppi, 0, 0, slice_w, content_h,
-                             turn ? poppler::rotate_90 : poppler::rotate_0);
-    if (!image.is_valid() || image.width() < content_w || image.height() <= 0 ||
-        image.bytes_per_row() != slice_w / 8)
-        return std::nullopt;
-    const auto* data = reinterpret_cast<const std::uint8_t*>(image.const_data());
-    const int row_bytes = (content_w + 7) / 8;
+    const SplashBitmap* image = drawer.draw_mono(number, x_ppi, y_ppi, turn, content_w, content_h);
+    if (!image || image->getWidth() < content_w) return std::nullopt;
+    const std::uint8_t* data = image->getDataPtr();
+    const int row_bytes = (content_w + 7) / 8, image_height = image->getHeight();
 
-    const int height = reduce ? (image.height() + 1) / 2 : image.height();
+    const int height = reduce ? (image_height + 1) / 2 : image_height;
     Page out = Page::blank(sheet.page_height, r, sheet.page_width);
     const int x0 = static_cast<int>(std::lround((sheet.page_width - content_w) / 2.0));
     const int y0 = std::max(0, static_cast<int>(std::lround(
                                    sheet.origin_y + (sheet.height_in * sheet.y_ppi - height) / 2)));
     const int shift = x0 % 8, first = x0 / 8;
-    std::vector<std::uint8_t> ink(static_cast<std::size_t>(row_bytes) + 1);
+    // The row's ink between a zero byte before and one after it, so that each
+    // byte of the fax row takes the bits of two neighbours without a branch
+    // (a loop the compiler vectorises).
+    std::vector<std::uint8_t> ink(static_cast<std::size_t>(row_bytes) + 2);
+    const int last = std::min(out.stride(), first + row_bytes + 1);
     for (int y = 0; y < height && y0 + y < out.height; ++y) {
-        // 1 is white in poppler's mono image and black on a fax page.
+        // 1 is white in Splash's 1-bit bitmap and black on a fax page.
         const int rows = reduce ? 2 : 1;
         std::fill(ink.begin(), ink.end(), 0);
-        for (int k = 0; k < rows && y * rows + k < image.height(); ++k) {
+        for (int k = 0; k < rows && y * rows + k < image_height; ++k) {
             const std::uint8_t* row =
-                data + static_cast<std::ptrdiff_t>(y * rows + k) * image.bytes_per_row();
-            for (int b = 0; b < row_bytes; ++b) ink[b] |= static_cast<std::uint8_t>(~row[b]);
+                data + static_cast<std::ptrdiff_t>(y * rows + k) * image->getRowSize();
+            for (int b = 0; b < row_bytes; ++b) ink[b + 1] |= static_cast<std::uint8_t>(~row[b]);
         }
-        if (content_w % 8)
-            ink[row_bytes - 1] &= static_cast<std::uint8_t>(0xFF << (8 - content_w % 8));
+        if (content_w % 8) ink[row_bytes] &= static_cast<std::uint8_t>(0xFF << (8 - content_w % 8));
         std::uint8_t* dst = out.bits.data() + static_cast<std::size_t>(y0 + y) * out.stride();
-        for (int b = 0; b < row_bytes; ++b) {
-            if (!ink[b]) continue;
-            const int at = first + b;
-            if (at < out.stride()) dst[at] |= static_cast<std::uint8_t>(ink[b] >> shift);
-            if (shift && at + 1 < out.stride())
-                dst[at + 1] |= static_cast<std::uint8_t>(ink[b] << (8 - shift));
-        }
+        // Byte `at` of the fax row: its ink byte shifted right, and what the
+        // shift pushed out of the byte before (nothing when shift is 0: the
+        // left shift by 8 leaves no bits in a byte).
+        for (int at = std::max(0, first); at < last; ++at)
+            dst[at] |= static_cast<std::uint8_t>((ink[at - first + 1] >> shift) |
+                                                 (ink[at - first] << (8 - shift)));
     }
     return out;
 }
@@ -256,11 +464,15 @@ bool has_pictures(std::string_view pdf_bytes) {
     return pdf_bytes.find("/Image") != std::string_view::npos;
 }
 
-Page render_page(const poppler::page& page, const Sheet& sheet, Resolution r, Screening screening,
-                 bool pictures) {
+// Page `index` (from 0); an empty page if poppler cannot read it.
+Page render_page(PdfDrawer& drawer, int index, const Sheet& sheet, Resolution r,
+                 Screening screening, bool pictures) {
+    const int number = index + 1;
+    if (!drawer.doc().getPage(number)) return Page{};
     if (!pictures && (screening == Screening::automatic || screening == Screening::threshold))
-        if (std::optional<Page> mono = render_page_mono(page, sheet, r)) return std::move(*mono);
-    return render_page_gray(page, sheet, r, screening);
+        if (std::optional<Page> mono = render_page_mono(drawer, number, sheet, r))
+            return std::move(*mono);
+    return render_page_gray(drawer, number, sheet, r, screening);
 }
 
 bool is_blank(const Page& page) {
@@ -272,9 +484,9 @@ std::string damaged_message(int readable, int count) {
            " pages readable)";
 }
 
-// Threads drawing pages of a long document, each with a poppler document of
-// its own (poppler shares nothing between documents, but a document or page
-// is not safe across threads). They run in the isolated child, which forked
+// Threads drawing pages of a long document, each with a poppler document
+// (PdfDrawer) of its own: poppler shares nothing between documents, but a
+// document or page is not safe across threads. They run in the isolated child, which forked
 // from a single-threaded caller; all are joined before render_pdf_pages
 // returns, so no thread outlives a render.
 int workers_for(int pages) {
@@ -286,9 +498,12 @@ int workers_for(int pages) {
 // Pages drawn by `workers` threads and handed to `sink` in order, on this
 // thread. A worker draws no more than `window` pages ahead of the page the
 // sink takes next, so memory stays a few pages whatever the document's
-// length. Returns poppler's complaints in the workers.
-int draw_in_parallel(std::string_view pdf_bytes, int count, int workers, const Sheet& sheet,
-                     const Options& options, bool pictures, const PageSink& sink) {
+// length. The first worker draws with `opened` (the caller's, already
+// open); the others open their own. Returns poppler's complaints in the
+// workers.
+int draw_in_parallel(std::string_view pdf_bytes, std::unique_ptr<PdfDrawer> opened, int count,
+                     int workers, const Sheet& sheet, const Options& options, bool pictures,
+                     const PageSink& sink) {
     struct Drawn {
         Page page;
         bool damaged = false;
@@ -300,10 +515,10 @@ int draw_in_parallel(std::string_view pdf_bytes, int count, int workers, const S
     bool stop = false;
     std::exception_ptr failure;
     const int window = 2 * workers;
-    const auto work = [&] {
+    const auto work = [&](std::unique_ptr<PdfDrawer> drawer) {
         try {
             const PopplerErrors errors;
-            const std::unique_ptr<poppler::document> doc = load(pdf_bytes, errors);
+            if (!drawer) drawer = std::make_unique<PdfDrawer>(pdf_bytes, errors);
             for (;;) {
                 int i = 0;
                 {
@@ -315,12 +530,8 @@ int draw_in_parallel(std::string_view pdf_bytes, int count, int workers, const S
                 }
                 const int before = errors.count();
                 Drawn d;
-                {
-                    const std::unique_ptr<poppler::page> page(doc->create_page(i));
-                    if (page)
-                        d.page = render_page(*page, sheet, options.resolution, options.screening,
-                                             pictures);
-                }
+                d.page =
+                    render_page(*drawer, i, sheet, options.resolution, options.screening, pictures);
                 d.damaged = d.page.height == 0 || (errors.count() > before && is_blank(d.page));
                 {
                     const std::lock_guard lock(mutex);
@@ -348,7 +559,8 @@ int draw_in_parallel(std::string_view pdf_bytes, int count, int workers, const S
         threads.clear();
     };
     try {
-        for (int w = 0; w < workers; ++w) threads.emplace_back(work);
+        for (int w = 0; w < workers; ++w)
+            threads.emplace_back(work, w == 0 ? std::move(opened) : nullptr);
         for (int i = 0; i < count; ++i) {
             std::optional<Drawn> d;
             {
@@ -380,8 +592,8 @@ int draw_in_parallel(std::string_view pdf_bytes, int count, int workers, const S
 // (in order; several at a time on several cores for long documents).
 void render_pdf_pages(std::string_view pdf_bytes, const Options& options, const PageSink& sink) {
     const PopplerErrors errors;
-    const std::unique_ptr<poppler::document> doc = load(pdf_bytes, errors);
-    const int count = doc->pages();
+    auto drawer = std::make_unique<PdfDrawer>(pdf_bytes, errors);
+    const int count = drawer->doc().getNumPages();
     if (count <= 0)
         throw Error(errors.count() > 0 ? "PDF is damaged (no readable pages)" : "PDF has no pages");
     if (count > options.max_pages)
@@ -392,18 +604,13 @@ void render_pdf_pages(std::string_view pdf_bytes, const Options& options, const 
     const bool pictures = has_pictures(pdf_bytes);
     int complaints = 0;
     if (const int workers = workers_for(count); workers > 1) {
-        complaints = draw_in_parallel(pdf_bytes, count, workers, sheet, options, pictures, sink);
+        complaints = draw_in_parallel(pdf_bytes, std::move(drawer), count, workers, sheet, options,
+                                      pictures, sink);
     } else {
         for (int i = 0; i < count; ++i) {
             const int errors_before = errors.count();
-            Page rendered;
-            {
-                // Only one page of poppler's at a time, freed before the next.
-                const std::unique_ptr<poppler::page> page(doc->create_page(i));
-                if (page)
-                    rendered =
-                        render_page(*page, sheet, options.resolution, options.screening, pictures);
-            }
+            Page rendered =
+                render_page(*drawer, i, sheet, options.resolution, options.screening, pictures);
             // poppler "succeeds" on damaged files: an empty image, or a blank
             // page it complained about while drawing, is the only sign.
             if (rendered.height == 0 || (errors.count() > errors_before && is_blank(rendered)))

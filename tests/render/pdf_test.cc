@@ -157,7 +157,7 @@ BOOST_AUTO_TEST_CASE(page_limit_is_enforced) {
 }
 
 // Pages without pictures are drawn in 1-bit by poppler unless they draw
-// grey (pdf.cc, draws_grey). A grey fill on such a page must still come out
+// grey (pdf.cc, GreyWatching). A grey fill on such a page must still come out
 // screened, neither solid nor white. A ramp of nine greys (one flat grey
 // alone is stretched to black by the photo tone curve).
 BOOST_AUTO_TEST_CASE(grey_fill_without_pictures_is_screened) {
