@@ -27,18 +27,19 @@
 //     start-up (dynamic linking, fontconfig) ~4 %, G4 encode in the child
 //     and decode + re-encode in the caller (faxgw render read the pages
 //     back) ~5 %, fork and namespaces < 1 %.
-//   after: 6-7 ms CPU/page (`faxgw render`, 0.86 -> ~0.14 s for the 21
-//     pages; gs 0.08 s). Pages without grey are drawn by poppler in 1-bit
-//     (no compositing on white, no grey copy, no threshold), after a
-//     quarter-resolution grey probe that sends pages with fills, colours or
-//     inline images the grey way; the grey path thresholds in vectorised
-//     loops and classifies on every other row. What is left: kernel (exec,
-//     fork, page faults) 17 %, FreeType 12 % (poppler's page_renderer makes a
-//     new font engine, so a cold glyph cache, for every page and probe),
-//     poppler 12 %, libc 12 %, dynamic linking 12 %, fontconfig 11 % (each
-//     worker thread's poppler document looks its fonts up again), faxgw's
-//     probe and bit copy 10 %, G4 encoding 7 %. Pages of long documents are
-//     drawn by two or more threads in the renderer.
+//   then: 6-7 ms CPU/page (`faxgw render`, 0.86 -> ~0.14 s for the 21
+//     pages; gs 0.08 s): pages without grey drawn by poppler in 1-bit, the
+//     grey path vectorised. Left then: poppler's cpp wrapper made a new font
+//     engine (a cold glyph cache) for every page, and every worker looked its
+//     fonts up in fontconfig again.
+//   now: ~2.2 ms CPU/page in this benchmark (`faxgw render` of the 21 pages
+//     ~0.08 s). poppler's own API (libpoppler-private-dev): one PDFDoc and one
+//     SplashOutputDev per render thread across pages; the standard fonts
+//     looked up in fontconfig once; no separate grey probe (the 1-bit device
+//     stops a page that draws grey, which then goes the grey way). What is
+//     left in a `faxgw render` run: dynamic linking ~28 %, poppler's drawing
+//     ~23 %, G4 encoding ~14 %, page faults ~12 %. Pages of long documents
+//     are drawn by two or more threads in the renderer.
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
