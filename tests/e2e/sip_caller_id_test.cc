@@ -19,12 +19,14 @@ namespace fs = std::filesystem;
 BOOST_AUTO_TEST_CASE(each_senders_fax_calls_with_the_senders_caller_id) {
     test::TempDir dir;
     const fs::path var = dir.path / "var";
-    test::Sipp far_end(test::sipp_scenario("caller_id.xml"), test::free_udp_port(), {"-m", "2"});
+    test::Sipp far_end(test::sipp_scenario("caller_id.xml"), sip::free_loopback_sip_port(),
+                       {"-m", "2"});
     const int ports = 30000 + static_cast<int>(::getpid() % 10000) * 2;
     const fs::path config = dir.path / "faxgw.toml";
     std::ofstream(config) << "[lines]\nbackend = \"sip\"\n"
                           << "[retry]\nmax_attempts = 1\n"
-                          << "[sip]\nlisten = \"127.0.0.1:" << test::free_udp_port() << "\"\n"
+                          << "[sip]\nlisten = \"127.0.0.1:" << sip::free_loopback_sip_port()
+                          << "\"\n"
                           << "media_port_min = " << ports << "\nmedia_port_max = " << ports + 39
                           << "\n"
                           << "caller_id = \"15550100\"\n"

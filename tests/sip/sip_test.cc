@@ -26,8 +26,8 @@ std::vector<faxcore::InboundFax> wait_for_inbound(test::SipGateway& g) {
 }
 
 struct Pair {
-    test::SipGateway answerer{answerer_did, test::free_udp_port()};
-    test::SipGateway caller{"+15550100", test::free_udp_port()};
+    test::SipGateway answerer{answerer_did, sip::free_loopback_sip_port()};
+    test::SipGateway caller{"+15550100", sip::free_loopback_sip_port()};
     Pair() {
         caller.call_through(
             "answerer", std::stoi(answerer.sip.listen.substr(answerer.sip.listen.rfind(':') + 1)));

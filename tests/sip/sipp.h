@@ -3,7 +3,9 @@
 // with its message trace kept in a temp folder for the test to read.
 //
 //   faxgw::test::Sipp far_end(faxgw::test::sipp_scenario("busy.xml"),
-//                             faxgw::test::free_udp_port());
+//                             faxgw::sip::free_loopback_sip_port());
+//   (another process may take the port before sipp does: sipp then exits at
+//   once and the Sipp constructor says so)
 //   ... point a trunk at "127.0.0.1:" + std::to_string(far_end.port()) and call ...
 //   BOOST_TEST(far_end.wait_exit(std::chrono::seconds(30)) == 0, far_end.messages());
 #pragma once
@@ -37,11 +39,6 @@ namespace faxgw::test {
 inline std::filesystem::path sipp_scenario(const std::string& name) {
     return source_dir / "tests" / "sip" / "scenarios" / name;
 }
-
-// A port on 127.0.0.1 that nobody is bound to now, for UDP and TCP.
-// Another process may take it before sipp does; sipp then exits at once and
-// the Sipp constructor says so.
-inline int free_udp_port() { return sip::free_loopback_sip_port(); }
 
 // Whether some socket is bound to `port` (any address) in a kernel socket
 // table: /proc/net/udp, or /proc/net/tcp (listening or not). Reading the

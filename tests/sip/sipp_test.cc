@@ -13,11 +13,12 @@ namespace {
 
 // A gateway whose one trunk is a sipp scenario playing the far end.
 struct Rig {
-    test::SipGateway gateway{"+15550100", test::free_udp_port()};
+    test::SipGateway gateway{"+15550100", sip::free_loopback_sip_port()};
     std::optional<test::Sipp> far_end;
 
     Rig(const std::string& scenario, std::vector<std::string> sipp_args = {}) {
-        far_end.emplace(test::sipp_scenario(scenario), test::free_udp_port(), std::move(sipp_args));
+        far_end.emplace(test::sipp_scenario(scenario), sip::free_loopback_sip_port(),
+                        std::move(sipp_args));
         gateway.call_through("far", far_end->port());
         gateway.sip.watchdog_seconds = 10;
         gateway.sip.ring_seconds = 2;
@@ -94,7 +95,7 @@ BOOST_AUTO_TEST_CASE(unavailable_moves_to_the_next_trunk_in_the_same_attempt) {
     Rig rig("unavailable.xml");
     // The second trunk is a real gateway that answers the number and
     // receives the fax.
-    test::SipGateway second("+15551234", test::free_udp_port());
+    test::SipGateway second("+15551234", sip::free_loopback_sip_port());
     rig.gateway.call_through("second", std::stoi(second.sip.listen.substr(10)));
     second.start();
     auto job = rig.call_once();
