@@ -851,16 +851,27 @@ std::int64_t age_seconds(const std::filesystem::directory_entry& e, std::int64_t
     return now - static_cast<std::int64_t>(st.st_mtime);
 }
 
+enum class Folders { kept, removed };
+
 // Removes the regular files of `dir` older than `min_age` whose names `keep`
-// does not hold. Returns how many went.
+// does not hold, and with Folders::removed its folders of that age with
+// what they hold (a renderer's working folder; remove_all never follows a
+// symbolic link). Returns how many entries of `dir` went.
 int remove_stale_files(const std::filesystem::path& dir, std::int64_t now, std::int64_t min_age,
-                       const std::set<std::string>& keep) {
+                       const std::set<std::string>& keep, Folders folders = Folders::kept) {
     int removed = 0;
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-        if (!e.is_regular_file(ec) || keep.count(e.path().filename().string())) continue;
+        if (keep.count(e.path().filename().string())) continue;
+        const bool folder = folders == Folders::removed && e.is_directory(ec) && !e.is_symlink(ec);
+        if (!folder && !e.is_regular_file(ec)) continue;
         if (age_seconds(e, now) <= min_age) continue;
-        if (std::filesystem::remove(e.path(), ec)) ++removed;
+        if (folder) {
+            std::filesystem::remove_all(e.path(), ec);
+            if (!ec) ++removed;
+        } else if (std::filesystem::remove(e.path(), ec)) {
+            ++removed;
+        }
     }
     return removed;
 }
@@ -891,7 +902,7 @@ int SqliteQueue::sweep_spool(std::int64_t now, std::int64_t document_grace,
     }
     return remove_stale_files(var_ / "spool" / "docs", now, document_grace, referenced) +
            remove_stale_files(inbound_dir(), now, document_grace, referenced) +
-           remove_stale_files(scratch_dir(), now, scratch_age, {});
+           remove_stale_files(scratch_dir(), now, scratch_age, {}, Folders::removed);
 }
 
 std::vector<InboundFax> SqliteQueue::undelivered_inbound() {

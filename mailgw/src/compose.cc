@@ -182,9 +182,13 @@ ComposedFax::~ComposedFax() {
 }
 
 std::unique_ptr<ComposedFax> compose_fax(const std::vector<DocumentPart>& parts,
-                                         const ComposeOptions& options,
+                                         const ComposeOptions& asked,
                                          const std::filesystem::path& scratch_dir) {
     const auto started = std::chrono::steady_clock::now();
+    ComposeOptions options = asked;
+    // The renderers' working folders go there too, where the spool sweep
+    // finds what a killed submit leaves.
+    options.render.scratch_folder = scratch_dir;
     auto rendered = render_parts(parts, options, scratch_dir);
     int document_pages = 0;
     for (const auto& part : rendered) document_pages += part.pages;

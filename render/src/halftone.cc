@@ -132,7 +132,7 @@ std::vector<char> spread_into_shadows(std::vector<char> photo, const std::vector
     while (!todo.empty()) {
         const int b = todo.back(), i = b % bx, j = b / bx;
         todo.pop_back();
-        for (const auto [di, dj] :
+        for (const auto& [di, dj] :
              {std::pair{-1, 0}, std::pair{1, 0}, std::pair{0, -1}, std::pair{0, 1}}) {
             const int ii = i + di, jj = j + dj, next = jj * bx + ii;
             if (ii < 0 || jj < 0 || ii >= bx || jj >= by || photo[next] || !shadow[next]) continue;

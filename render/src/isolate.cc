@@ -511,7 +511,7 @@ TempFile::~TempFile() {
 std::vector<Page> run_isolated(const std::string& name,
                                const std::function<std::vector<Page>()>& render,
                                const Options& options) {
-    const TempFile out;
+    const TempFile out(options.scratch_folder);
     const std::size_t count = run_isolated_to_file(
         name,
         [&](const std::filesystem::path& file) {
@@ -539,7 +539,7 @@ std::size_t run_isolated_to_file(const std::string& name, const PageProducer& pr
     // long-running caller fonts installed later are still seen: fontconfig
     // looks again when its rescan interval (30 s) has passed.
     FcInitBringUptoDate();
-    const WorkDir scratch("faxgw-render-");
+    const WorkDir scratch("faxgw-render-", options.scratch_folder);
     const std::filesystem::path pages = scratch / "pages.tif";
     const std::string report = run_child(
         name, scratch.path(), [&] { return "P" + std::to_string(produce(pages)); }, options);
@@ -552,7 +552,7 @@ std::size_t run_isolated_to_file(const std::string& name, const PageProducer& pr
 
 std::string run_isolated_bytes(const std::string& name, const std::function<std::string()>& work,
                                const Options& options) {
-    const WorkDir scratch("faxgw-isolated-");
+    const WorkDir scratch("faxgw-isolated-", options.scratch_folder);
     const std::string report = run_child(
         name, scratch.path(), [&] { return "B" + work(); }, options);
     if (!report.starts_with("B"))

@@ -29,8 +29,9 @@ std::filesystem::path temp_folder() {
     return dir;
 }
 
-WorkDir::WorkDir(const char* prefix) {
-    std::string name = (temp_folder() / (std::string(prefix) + "XXXXXX")).string();
+WorkDir::WorkDir(const char* prefix, const std::filesystem::path& in) {
+    std::string name =
+        ((in.empty() ? temp_folder() : in) / (std::string(prefix) + "XXXXXX")).string();
     if (!::mkdtemp(name.data()))
         throw ResourceError(std::string("cannot create a temporary folder: ") +
                             std::strerror(errno));

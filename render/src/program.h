@@ -15,11 +15,11 @@ namespace faxgw::render {
 // missing or not a folder.
 std::filesystem::path temp_folder();
 
-// A fresh private folder (mode 0700) under the temp dir, removed with its
-// contents. ResourceError if it cannot be made (TMPDIR full, unwritable).
+// A fresh private folder (mode 0700) in `in` (empty: the temp dir), removed
+// with its contents. ResourceError if it cannot be made (full, unwritable).
 class WorkDir {
 public:
-    explicit WorkDir(const char* prefix);
+    explicit WorkDir(const char* prefix, const std::filesystem::path& in = {});
     ~WorkDir();
     WorkDir(const WorkDir&) = delete;
     WorkDir& operator=(const WorkDir&) = delete;

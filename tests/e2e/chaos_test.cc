@@ -247,6 +247,12 @@ BOOST_AUTO_TEST_CASE(kill_9_of_submits_and_the_daemon_loses_and_duplicates_nothi
                              "failure_delay = 1\nbusy_delay = 1\nno_answer_delay = 1\n"
                              "[notify]\ndelivered = true\n";
     auto mails = write_mails(dir.path / "mails", rng);
+    // Every child's temporary folder: a killed submit must leave nothing
+    // there, where no sweep of the gateway looks.
+    const auto tmp = dir.path / "tmp";
+    fs::create_directory(tmp);
+    const std::string tmpdir_before = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "";
+    ::setenv("TMPDIR", tmp.c_str(), 1);
 
     const auto started = Clock::now();
     Counts c = submit_under_chaos(mails, config, var, dir.path, rng);
@@ -344,6 +350,11 @@ BOOST_AUTO_TEST_CASE(kill_9_of_submits_and_the_daemon_loses_and_duplicates_nothi
         }
     BOOST_TEST(orphans == 0u);
     BOOST_TEST(files_in(var / "spool" / "tmp") == 0u);
+    BOOST_TEST(files_in(tmp) == 0u, "left in TMPDIR: " << files_in(tmp));
+    if (tmpdir_before.empty())
+        ::unsetenv("TMPDIR");
+    else
+        ::setenv("TMPDIR", tmpdir_before.c_str(), 1);
 
     // What the start-up sweep of the clean run removed: the killed
     // processes' leftovers.

@@ -380,9 +380,18 @@ BOOST_AUTO_TEST_CASE(the_sweep_removes_only_old_files_nothing_refers_to) {
     auto lost_fax = test::write_document(q.inbound_dir(), "call-9-1.tif", pages);
     auto old_scratch = test::write_document(q.scratch_dir(), "mail-AAAAAA.tif", pages);
     auto new_scratch = test::write_document(q.scratch_dir(), "mail-BBBBBB.tif", pages);
-    for (const auto& f : {queued->document, orphan, lost_fax, old_scratch}) make_old(f, 2h);
+    // A renderer's working folder, as a killed submit leaves it.
+    auto old_workdir = q.scratch_dir() / "faxgw-render-AAAAAA";
+    auto new_workdir = q.scratch_dir() / "faxgw-render-BBBBBB";
+    std::filesystem::create_directories(old_workdir / ".root" / "tmp");
+    std::filesystem::create_directories(new_workdir);
+    test::write_document(old_workdir, "pages.tif", pages);
+    for (const auto& f : {queued->document, orphan, lost_fax, old_scratch, old_workdir})
+        make_old(f, 2h);
 
-    BOOST_TEST(q.sweep_spool(faxcore::unix_now(), 3600, 3600) == 3);
+    BOOST_TEST(q.sweep_spool(faxcore::unix_now(), 3600, 3600) == 4);
+    BOOST_TEST(!std::filesystem::exists(old_workdir));
+    BOOST_TEST(std::filesystem::exists(new_workdir));
     BOOST_TEST(std::filesystem::exists(queued->document));
     BOOST_TEST(!std::filesystem::exists(orphan));
     BOOST_TEST(std::filesystem::exists(young_orphan));

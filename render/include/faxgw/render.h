@@ -81,6 +81,11 @@ struct Options {
     int memory_mb = 512;
     int cpu_seconds = 60;
     int wall_seconds = 60;
+    // Where the isolated child's working folder and its pages file go while
+    // a document renders (empty: TMPDIR). A caller killed mid-render (kill
+    // -9) cannot remove them; faxgw puts them in the state folder's
+    // spool/tmp, which the spool sweep empties of what is left there.
+    std::filesystem::path scratch_folder;
     // Helper programs, by name on PATH or by path. HTML goes through
     // WeasyPrint (its launcher's Python runs it), Office documents (DOCX,
     // XLSX, PPTX, ODT, ODS, ODP, DOC, XLS, PPT, RTF) through LibreOffice,
