@@ -102,6 +102,7 @@ private:
     int fd_;
 };
 
+#ifndef FAXGW_ASAN
 // Address space already mapped (inherited from the parent), in bytes.
 std::uint64_t mapped_bytes() {
     std::ifstream statm("/proc/self/statm");
@@ -109,6 +110,7 @@ std::uint64_t mapped_bytes() {
     statm >> pages;
     return pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 }
+#endif
 
 void write_all(int fd, const std::string& s) {
     std::size_t done = 0;
