@@ -129,13 +129,16 @@ std::vector<RenderedPart> render_parts(const std::vector<DocumentPart>& parts,
             throw render::Error("attachment " + name_of(part) + " (" + part.type +
                                 ") has no pages to fax");
         pages += r.pages;
+        // Stop at the part that crosses the limit: each part may have up to
+        // max_pages of its own, and a thousand of them must not be rendered
+        // before the sum is refused.
+        if (pages > options.render.max_pages)
+            throw render::LimitError(options.what + " has at least " + std::to_string(pages) +
+                                     " pages, more than the limit of " +
+                                     std::to_string(options.render.max_pages));
         if (r.pages > 0) rendered.push_back(std::move(r));
     }
     if (pages == 0) throw render::Error(options.what + " has nothing to fax");
-    if (pages > options.render.max_pages)
-        throw render::LimitError(options.what + " has " + std::to_string(pages) +
-                                 " pages, more than the limit of " +
-                                 std::to_string(options.render.max_pages));
     return rendered;
 }
 

@@ -714,6 +714,26 @@ BOOST_AUTO_TEST_CASE(a_fax_over_the_page_limit_is_too_big) {
     BOOST_TEST(r.message.find("longer than 1 pages") != std::string::npos, r.message);
 }
 
+// Each part may have max_pages of its own: the sum is refused at the part
+// that crosses the limit, before the parts after it are rendered. The last
+// part here never ends; rendered, it would defer the mail after 2 s.
+BOOST_AUTO_TEST_CASE(the_page_limit_stops_at_the_part_that_crosses_it) {
+    settings.render.max_pages = 3;
+    settings.render.wall_seconds = 2;
+    const std::string pdf =
+        faxgw::test::slurp(faxgw::test::source_dir / "samples" / "docs" / "three-pages.pdf");
+    const std::string body = "--B\nContent-Type: text/plain\n\nSee the letter.\n" +
+                             attachment("application/pdf", "letter.pdf", pdf) +
+                             attachment("application/postscript", "endless.ps", "%!PS\n{} loop\n") +
+                             "--B--\n";
+    auto r = submit(mail("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n", body),
+                    "a@example.org", {"5551001@fax.example.com"});
+    BOOST_TEST((r.verdict == Verdict::too_big), r.message);
+    BOOST_TEST(r.message.find("at least 4 pages, more than the limit of 3") != std::string::npos,
+               r.message);
+    BOOST_TEST(scratch_empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // The rows agree with themselves: the class of the enhanced status code
