@@ -997,6 +997,12 @@ const std::vector<Key>& keys() {
          "Processor time one document may use; more is refused as the document's fault.",
          [](auto& n, Config& c) { c.mail.render.cpu_seconds = int(integer(n)); },
          {1, 3600}},
+        {"render.total_cpu_seconds",
+         "300",
+         "Processor time all the documents of one mail may use together; more is refused\n"
+         "# as the mail's fault (at the document that crosses it).",
+         [](auto& n, Config& c) { c.mail.render.total_cpu_seconds = int(integer(n)); },
+         {1, 86400}},
         {"render.memory_mb",
          "512",
          "Memory one document's renderer may add, in MB; more is refused as the document's fault.",

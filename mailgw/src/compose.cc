@@ -120,6 +120,7 @@ std::vector<RenderedPart> render_parts(const std::vector<DocumentPart>& parts,
                                        const std::filesystem::path& scratch_dir) {
     std::vector<RenderedPart> rendered;
     int pages = 0;
+    const double cpu_before = render::children_cpu_seconds();
     for (const auto& part : parts) {
         RenderedPart r{std::make_unique<ScratchFile>(scratch_dir), 0};
         r.pages = render_part(part, options.render, r.file->path());
@@ -136,6 +137,12 @@ std::vector<RenderedPart> render_parts(const std::vector<DocumentPart>& parts,
             throw render::LimitError(options.what + " has at least " + std::to_string(pages) +
                                      " pages, more than the limit of " +
                                      std::to_string(options.render.max_pages));
+        if (render::children_cpu_seconds() - cpu_before > options.render.total_cpu_seconds)
+            throw render::LimitError(options.what + " needs more than " +
+                                     std::to_string(options.render.total_cpu_seconds) +
+                                     " s of processor time to render (limit reached at " +
+                                     (part.name.empty() ? "a part without a name" : part.name) +
+                                     ")");
         if (r.pages > 0) rendered.push_back(std::move(r));
     }
     if (pages == 0) throw render::Error(options.what + " has nothing to fax");

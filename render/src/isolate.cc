@@ -80,6 +80,7 @@ namespace faxgw::render {
 namespace {
 
 thread_local ChildUsage last_usage;
+thread_local double all_children_cpu = 0;
 
 // Signals that end the renderer. As process 1 of its PID namespace it
 // would ignore them where they are not forced on it (SIGXCPU, raise(),
@@ -445,6 +446,7 @@ std::string run_child(const std::string& name, const std::filesystem::path& scra
     last_usage.cpu_seconds = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
                              (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
     last_usage.peak_rss_kb = usage.ru_maxrss;
+    all_children_cpu += last_usage.cpu_seconds;
     last_usage.wall_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -494,6 +496,8 @@ void move_file(const std::filesystem::path& from, const std::filesystem::path& t
 }  // namespace
 
 ChildUsage last_child_usage() { return last_usage; }
+
+double children_cpu_seconds() { return all_children_cpu; }
 
 TempFile::TempFile(const std::filesystem::path& dir, const std::string& prefix) {
     std::string name = ((dir.empty() ? temp_folder() : dir) / (prefix + "XXXXXX")).string();

@@ -734,6 +734,29 @@ BOOST_AUTO_TEST_CASE(the_page_limit_stops_at_the_part_that_crosses_it) {
     BOOST_TEST(scratch_empty());
 }
 
+// Each part may use render.cpu_seconds; all of them together may use
+// render.total_cpu_seconds, and the parts after the one that crosses it are
+// never rendered (the endless last one would defer the mail after 5 s).
+BOOST_AUTO_TEST_CASE(the_processor_time_of_a_whole_mail_is_bounded) {
+    settings.render.total_cpu_seconds = 2;
+    settings.render.wall_seconds = 5;
+    // A page after 1.2 s of Ghostscript's processor time (usertime: ms).
+    const std::string slow =
+        "%!PS\n/t0 usertime def { usertime t0 sub 1200 gt { exit } if } loop\n"
+        "/Helvetica findfont 24 scalefont setfont 72 720 moveto (slow) show showpage\n";
+    const std::string body = attachment("application/postscript", "one.ps", slow) +
+                             attachment("application/postscript", "two.ps", slow) +
+                             attachment("application/postscript", "endless.ps", "%!PS\n{} loop\n") +
+                             "--B--\n";
+    auto r = submit(mail("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n", body),
+                    "a@example.org", {"5551001@fax.example.com"});
+    BOOST_TEST((r.verdict == Verdict::too_big), r.message);
+    BOOST_TEST(r.message.find("message needs more than 2 s of processor time to render (limit "
+                              "reached at two.ps)") != std::string::npos,
+               r.message);
+    BOOST_TEST(scratch_empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // The rows agree with themselves: the class of the enhanced status code

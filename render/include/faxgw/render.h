@@ -81,6 +81,11 @@ struct Options {
     int memory_mb = 512;
     int cpu_seconds = 60;
     int wall_seconds = 60;
+    // Processor time all the documents of one fax may use together. render
+    // renders one document a call; mailgw's compose_fax stops at the
+    // document that crosses this (a mail of many parts, each under
+    // cpu_seconds, would otherwise cost their sum on every retry).
+    int total_cpu_seconds = 300;
     // Where the isolated child's working folder and its pages file go while
     // a document renders (empty: TMPDIR). A caller killed mid-render (kill
     // -9) cannot remove them; faxgw puts them in the state folder's
@@ -208,6 +213,8 @@ struct ChildUsage {
     long peak_rss_kb = 0;
 };
 ChildUsage last_child_usage();
+// Processor time of every isolated child this thread has run so far.
+double children_cpu_seconds();
 
 // HTML (a mail body or attachment) laid out by WeasyPrint on the chosen
 // paper and rendered through the PDF path. Pictures come only from
