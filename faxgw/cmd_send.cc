@@ -70,7 +70,7 @@ mailgw::ComposeOptions compose_options(const SendOptions& o, const Config& confi
         info.from_name = config.mail.header.station_id;
         for (const auto& d : to) info.to_number += (info.to_number.empty() ? "" : ", ") + d.number;
         info.subject = o.subject;
-        compose.cover = info;
+        compose.covers = {info};
     }
     return compose;
 }
@@ -94,8 +94,9 @@ int send_files(const SendOptions& o) {
     try {
         std::vector<mailgw::DocumentPart> parts;
         for (const auto& f : o.files) parts.push_back(read_part(f, config.mail.render));
-        fax = mailgw::compose_fax(parts, compose_options(o, config, sub.destinations),
-                                  queue->scratch_dir());
+        fax = std::move(mailgw::compose_fax(parts, compose_options(o, config, sub.destinations),
+                                            queue->scratch_dir())
+                            .front());
     } catch (const render::Error& e) {
         return fail(EX_DATAERR, e.what());
     } catch (const render::ResourceError& e) {

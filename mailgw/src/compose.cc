@@ -191,20 +191,18 @@ ComposedFax::~ComposedFax() {
     remove_quietly(narrow_document);
 }
 
-std::unique_ptr<ComposedFax> compose_fax(const std::vector<DocumentPart>& parts,
-                                         const ComposeOptions& asked,
-                                         const std::filesystem::path& scratch_dir) {
-    const auto started = std::chrono::steady_clock::now();
-    ComposeOptions options = asked;
-    // The renderers' working folders go there too, where the spool sweep
-    // finds what a killed submit leaves.
-    options.render.scratch_folder = scratch_dir;
-    auto rendered = render_parts(parts, options, scratch_dir);
+namespace {
+
+// One document: the cover (if any), the rendered parts, the narrow copy.
+std::unique_ptr<ComposedFax> join_document(const std::vector<RenderedPart>& rendered,
+                                           const render::CoverInfo* cover_info,
+                                           const ComposeOptions& options,
+                                           const std::filesystem::path& scratch_dir) {
     int document_pages = 0;
     for (const auto& part : rendered) document_pages += part.pages;
     std::optional<render::Page> cover;
-    if (options.cover) {
-        render::CoverInfo info = *options.cover;
+    if (cover_info) {
+        render::CoverInfo info = *cover_info;
         info.pages = document_pages;
         try {
             cover = render::render_cover(info, options.render);
@@ -218,7 +216,6 @@ std::unique_ptr<ComposedFax> compose_fax(const std::vector<DocumentPart>& parts,
     fax->pages = own_files("cannot write the fax document", [&] {
         return join_pages(cover, rendered, total, options.header, fax->document);
     });
-    rendered.clear();  // the parts' scratch files are not needed any more
     // B4 pages (or a wide TIFF attachment) go to most receivers narrowed.
     auto narrow = make_scratch_file(scratch_dir);
     bool wide = own_files("cannot write the narrow copy", [&] {
@@ -233,9 +230,36 @@ std::unique_ptr<ComposedFax> compose_fax(const std::vector<DocumentPart>& parts,
         fax->narrow_document = narrow;
     else
         remove_quietly(narrow);
-    fax->render_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return fax;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+std::vector<std::unique_ptr<ComposedFax>> compose_fax(const std::vector<DocumentPart>& parts,
+                                                      const ComposeOptions& asked,
+                                                      const std::filesystem::path& scratch_dir) {
+    auto started = std::chrono::steady_clock::now();
+    ComposeOptions options = asked;
+    // The renderers' working folders go there too, where the spool sweep
+    // finds what a killed submit leaves.
+    options.render.scratch_folder = scratch_dir;
+    // Once for every document: a cover names one receiver, the parts are
+    // the same for all.
+    const auto rendered = render_parts(parts, options, scratch_dir);
+    std::vector<std::unique_ptr<ComposedFax>> faxes;
+    auto add = [&](const render::CoverInfo* cover) {
+        faxes.push_back(join_document(rendered, cover, options, scratch_dir));
+        // The parts' rendering is counted with the first document.
+        faxes.back()->render_seconds = seconds_since(started);
+        started = std::chrono::steady_clock::now();
+    };
+    if (options.covers.empty()) add(nullptr);
+    for (const auto& cover : options.covers) add(&cover);
+    return faxes;
 }
 
 }  // namespace faxgw::mailgw

@@ -158,15 +158,17 @@ std::vector<DocumentPart> document_parts(const ParsedMessage& message) {
     return parts;
 }
 
-std::unique_ptr<ComposedFax> compose_message(const ParsedMessage& message,
-                                             const std::vector<FaxRecipient>& recipients,
-                                             const FaxOptions& options, const Settings& settings,
-                                             faxcore::Queue& queue) {
+// The mail's fax documents: one, or with a cover page one per number, whose
+// cover names that number alone.
+std::vector<std::unique_ptr<ComposedFax>> compose_message(
+    const ParsedMessage& message, const std::vector<FaxRecipient>& recipients,
+    const FaxOptions& options, const Settings& settings, faxcore::Queue& queue) {
     ComposeOptions compose;
     compose.render = render_options_for(options, settings);
     compose.header = settings.header;
     if (options.cover.value_or(settings.cover.by_default))
-        compose.cover = cover_info(message, recipients, settings);
+        for (const auto& r : recipients)
+            compose.covers.push_back(cover_info(message, {r}, settings));
     try {
         return compose_fax(document_parts(message), compose, queue.scratch_dir());
     } catch (const render::LimitError& e) {
@@ -218,23 +220,17 @@ SubmitResult queue_message(std::string_view raw, const Envelope& envelope, const
     for (const auto& r : recipients) submission.destinations.push_back(r.destination);
 
     SubmitResult result;
-    // A cover page names its receiver: with several numbers each gets a
-    // document whose cover names it alone (the batch's names the first).
-    // The parts are rendered again for each: slower, never wrong.
-    const bool own_covers =
-        options.cover.value_or(settings.cover.by_default) && recipients.size() > 1;
     std::vector<std::unique_ptr<ComposedFax>> faxes;  // until enqueue() moves them
     auto compose = [&] {
-        faxes.clear();
+        // A cover page names its receiver: with several numbers each gets a
+        // document whose cover names it alone (the batch's names the first).
+        faxes = compose_message(message, recipients, options, settings, queue);
+        const bool own_covers = faxes.size() > 1;
         submission.render_seconds = 0;
         submission.own_documents.clear();
-        for (std::size_t i = 0; i < (own_covers ? recipients.size() : 1); ++i) {
-            faxes.push_back(compose_message(
-                message, own_covers ? std::vector<FaxRecipient>{recipients[i]} : recipients,
-                options, settings, queue));
-            submission.render_seconds += faxes.back()->render_seconds;
-            const faxcore::OwnDocument composed{faxes.back()->document,
-                                                faxes.back()->narrow_document};
+        for (std::size_t i = 0; i < faxes.size(); ++i) {
+            submission.render_seconds += faxes[i]->render_seconds;
+            const faxcore::OwnDocument composed{faxes[i]->document, faxes[i]->narrow_document};
             if (i == 0) {
                 submission.document = composed.document;
                 submission.narrow_document = composed.narrow_document;

@@ -306,6 +306,20 @@ void die_with_parent(const std::function<bool()>& alive) {
     if (!alive()) ::_exit(1);
 }
 
+// Ends and reaps what helper programs left in the renderer's PID namespace.
+// bubblewrap's outer process exits as soon as its sandbox's init reports
+// the program's exit code, so that init (and the program's processor time)
+// may still be around, reparented to the renderer: reaped here, its time
+// counts in the renderer's usage, which the caller adds up per mail.
+void end_helper_programs() {
+    // kill(-1) from process 1 reaches only its own namespace; from anywhere
+    // else it would reach every process of the user.
+    if (::getpid() != 1) return;
+    ::kill(-1, SIGKILL);
+    while (::wait(nullptr) >= 0 || errno == EINTR) {
+    }
+}
+
 // The renderer (process 1 of the new PID namespace): never returns.
 [[noreturn]] void renderer(int report, int lifeline, const std::filesystem::path& scratch,
                            const std::function<std::string()>& body, const Options& options) {
@@ -339,6 +353,7 @@ void die_with_parent(const std::function<bool()>& alive) {
         message = std::string("E") + "renderer failed (" + e.what() + ")";
     }
     write_all(report, message);
+    end_helper_programs();
     ::_exit(0);  // no atexit handlers, no flushing of the parent's buffers
 }
 

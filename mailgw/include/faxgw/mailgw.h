@@ -367,9 +367,11 @@ struct DocumentPart {
 
 struct ComposeOptions {
     render::Options render;
-    render::HeaderInfo header;               // the line on top of every page
-    std::optional<render::CoverInfo> cover;  // a cover first; its page count is filled in
-    std::string what = "message";            // names the fax in errors: "message has ..."
+    render::HeaderInfo header;  // the line on top of every page
+    // One document per cover, each first in its document (a cover names one
+    // receiver); their page counts are filled in. None: one document.
+    std::vector<render::CoverInfo> covers;
+    std::string what = "message";  // names the fax in errors: "message has ..."
 };
 
 // A fax document in the queue's scratch folder, ready for enqueue(); the
@@ -384,7 +386,7 @@ public:
     std::filesystem::path document;
     std::filesystem::path narrow_document;  // empty: no page is wider than 1728 pixels
     int pages = 0;
-    double render_seconds = 0;  // wall time compose_fax() took, for the metrics
+    double render_seconds = 0;  // wall time compose_fax() took for it, for the metrics
 };
 
 // A cover page as the settings draw it (template, logo), for the caller to
@@ -392,16 +394,18 @@ public:
 render::CoverInfo cover_of(const CoverSettings& settings);
 
 // THE fax-document builder of every front end (submit, `faxgw send`, the
-// milter, the poller): renders each part into a scratch file of its own,
-// then joins the cover and the parts page by page (one page in memory at a
-// time) stamping the header line numbered over the whole fax, and adds the
-// narrow copy for receivers without B4. Throws render::Error for what is
-// wrong with a part (a document part without pages is refused by name, as
-// is a fax over render.max_pages) and render::ResourceError when the
-// gateway fails (disk full, renderer timed out or missing).
-std::unique_ptr<ComposedFax> compose_fax(const std::vector<DocumentPart>& parts,
-                                         const ComposeOptions& options,
-                                         const std::filesystem::path& scratch_dir);
+// milter, the poller): renders each part once into a scratch file of its
+// own, then for each cover (or once without) joins the cover and the parts
+// page by page (one page in memory at a time) stamping the header line
+// numbered over the whole fax, and adds the narrow copy for receivers
+// without B4. Returns the documents in the order of options.covers. Throws
+// render::Error for what is wrong with a part (a document part without
+// pages is refused by name, as is a fax over render.max_pages) and
+// render::ResourceError when the gateway fails (disk full, renderer timed
+// out or missing).
+std::vector<std::unique_ptr<ComposedFax>> compose_fax(const std::vector<DocumentPart>& parts,
+                                                      const ComposeOptions& options,
+                                                      const std::filesystem::path& scratch_dir);
 
 // Parses one RFC 5322 message, applies the sender rules, renders it and
 // queues one job per fax number. Never throws: every failure is a code and
