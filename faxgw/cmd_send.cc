@@ -18,7 +18,8 @@ constexpr const char* send_manual = R"(DESCRIPTION
     Renders the files and queues one job per number (numbers are
     normalised by the dial.* rules) as a mail would be: the same document
     builder puts the header line on every page, a cover page first when
-    --cover or cover.default asks for one, and beside B4 pages their copy
+    --cover or cover.default asks for one (each number's cover names that
+    number alone), and beside B4 pages their copy
     for receivers without B4. `faxgw run` sends them; `faxgw jobs` shows
     how they went. No notification mail is written.
 EXIT STATUS
@@ -65,13 +66,15 @@ mailgw::ComposeOptions compose_options(const SendOptions& o, const Config& confi
     compose.render = config.mail.render;
     compose.header = config.mail.header;
     compose.what = "the document";
-    if (o.cover || config.mail.cover.by_default) {
-        render::CoverInfo info = mailgw::cover_of(config.mail.cover);
-        info.from_name = config.mail.header.station_id;
-        for (const auto& d : to) info.to_number += (info.to_number.empty() ? "" : ", ") + d.number;
-        info.subject = o.subject;
-        compose.covers = {info};
-    }
+    // As for a mail: a cover names its receiver alone, one document each.
+    if (o.cover || config.mail.cover.by_default)
+        for (const auto& d : to) {
+            render::CoverInfo info = mailgw::cover_of(config.mail.cover);
+            info.from_name = config.mail.header.station_id;
+            info.to_number = d.number;
+            info.subject = o.subject;
+            compose.covers.push_back(info);
+        }
     return compose;
 }
 
@@ -90,13 +93,12 @@ int send_files(const SendOptions& o) {
         return fail(EX_NOUSER, e.what());
     }
     auto queue = faxcore::Queue::open(config.var);
-    std::unique_ptr<mailgw::ComposedFax> fax;
+    std::vector<std::unique_ptr<mailgw::ComposedFax>> faxes;  // until enqueue() moves them
     try {
         std::vector<mailgw::DocumentPart> parts;
         for (const auto& f : o.files) parts.push_back(read_part(f, config.mail.render));
-        fax = std::move(mailgw::compose_fax(parts, compose_options(o, config, sub.destinations),
-                                            queue->scratch_dir())
-                            .front());
+        faxes = mailgw::compose_fax(parts, compose_options(o, config, sub.destinations),
+                                    queue->scratch_dir());
     } catch (const render::Error& e) {
         return fail(EX_DATAERR, e.what());
     } catch (const render::ResourceError& e) {
@@ -104,10 +106,16 @@ int send_files(const SendOptions& o) {
     } catch (const mailgw::ConfigurationError& e) {
         return fail(EX_TEMPFAIL, std::string("configuration error: ") + e.what());
     }
-    sub.document = fax->document;
-    sub.narrow_document = fax->narrow_document;
-    sub.pages = fax->pages;
-    sub.render_seconds = fax->render_seconds;
+    sub.document = faxes.front()->document;
+    sub.narrow_document = faxes.front()->narrow_document;
+    sub.pages = faxes.front()->pages;
+    for (const auto& fax : faxes) sub.render_seconds += fax->render_seconds;
+    // The first number's cover is the batch's document.
+    if (faxes.size() > 1)
+        for (std::size_t i = 0; i < faxes.size(); ++i)
+            sub.own_documents.push_back(
+                i == 0 ? faxcore::OwnDocument{}
+                       : faxcore::OwnDocument{faxes[i]->document, faxes[i]->narrow_document});
     sub.origin_key = unique_origin_key();
     nlohmann::json files = nlohmann::json::array();
     for (const auto& f : o.files) files.push_back(f.filename().string());

@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "e2e.h"
+#include "ocr.h"
 
 using namespace faxgw;
 namespace fs = std::filesystem;
@@ -360,6 +361,28 @@ BOOST_AUTO_TEST_CASE(send_builds_the_fax_like_a_mail) {
     };
     BOOST_TEST(ink_on_top(bare.at(0)) == 0);
     BOOST_TEST(ink_on_top(wide_pages[1]) > 0);
+}
+
+// Several numbers with a cover: each gets a document whose cover names it
+// alone (read back with Tesseract), as a mail's do.
+BOOST_AUTO_TEST_CASE(send_gives_each_number_its_own_cover) {
+    Rig rig;
+    auto text = test::source_dir / "samples" / "docs" / "hello.txt";
+    auto o = rig.faxgw({"send", "--var", rig.var.string(), "--to", "+15551001", "--to", "+15551002",
+                        "--cover", text.string()});
+    BOOST_TEST_REQUIRE(o.code == 0, o.out << o.err);
+    auto jobs = test::jobs_json(rig.var, rig.dir.path);
+    BOOST_TEST_REQUIRE(jobs.size() == 2u);
+    BOOST_TEST(jobs[0]["document"] != jobs[1]["document"]);
+    for (const auto& job : jobs) {
+        const std::string number = job["number"];
+        const std::string other = number == "+15551001" ? "5551002" : "5551001";
+        auto pages = render::read_fax_tiff(job["document"].get<std::string>());
+        const std::string cover = render::ocr::read_pages({pages.at(0)}, rig.dir.path);
+        BOOST_TEST_INFO("cover for " << number << " reads:\n" << cover);
+        BOOST_TEST(cover.find(number.substr(2)) != std::string::npos);
+        BOOST_TEST(cover.find(other) == std::string::npos);
+    }
 }
 
 // A disk that fills up is the gateway's fault: at every level of free
