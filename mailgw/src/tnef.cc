@@ -176,15 +176,15 @@ std::string parse_in_child(std::string_view bytes) {
     return answer;
 }
 
-render::Options child_limits() {
+}  // namespace
+
+render::Options tnef_child_limits() {
     render::Options limits;
     limits.memory_mb = 1024;
     limits.cpu_seconds = 20;
     limits.wall_seconds = 60;
     return limits;
 }
-
-}  // namespace
 
 std::vector<TnefAttachment> tnef_attachments(std::string_view bytes) {
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
@@ -196,7 +196,7 @@ std::vector<TnefAttachment> tnef_attachments(std::string_view bytes) {
     std::string answer;
     try {
         answer = render::run_isolated_bytes(
-            "winmail.dat", [&] { return parse_in_child(bytes); }, child_limits());
+            "winmail.dat", [&] { return parse_in_child(bytes); }, tnef_child_limits());
     } catch (const render::Error&) {
         // Crashed, or over its memory or processor time: the stream's doing.
         throw TnefError("damaged TNEF stream (the reader failed)");

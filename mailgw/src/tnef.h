@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "faxgw/render.h"
+
 namespace faxgw::mailgw {
 
 struct TnefAttachment {
@@ -33,5 +35,9 @@ bool is_tnef_type(std::string_view type);  // application/ms-tnef, application/v
 // render::ResourceError when the gateway could not read them (the reader
 // took longer than its wall-clock limit, could not be started).
 std::vector<TnefAttachment> tnef_attachments(std::string_view bytes);
+
+// The limits of that child, whatever the stream does: wall-clock and
+// processor time no longer than a renderer's by default, and memory.
+render::Options tnef_child_limits();
 
 }  // namespace faxgw::mailgw

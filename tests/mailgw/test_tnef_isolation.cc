@@ -62,3 +62,16 @@ BOOST_AUTO_TEST_CASE(the_reader_runs_in_the_isolated_child) {
     BOOST_TEST(inside[0].filename == "Angebot 2025-114.pdf");
     BOOST_TEST(children() == 0);
 }
+
+// Like a renderer, the reader has a wall-clock limit (a stream that makes it
+// hang), a processor-time limit and a memory limit.
+BOOST_AUTO_TEST_CASE(the_reader_child_is_bounded_like_a_renderer) {
+    const faxgw::render::Options renderer;
+    const faxgw::render::Options reader = tnef_child_limits();
+    BOOST_TEST(reader.isolate);
+    BOOST_TEST(reader.wall_seconds > 0);
+    BOOST_TEST(reader.wall_seconds <= renderer.wall_seconds);
+    BOOST_TEST(reader.cpu_seconds > 0);
+    BOOST_TEST(reader.cpu_seconds <= renderer.cpu_seconds);
+    BOOST_TEST(reader.memory_mb > 0);
+}
