@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 ASAN_CTEST_ARGS ?=
 # make fuzz: which targets, and how long each runs (FUZZ_RUNS executions, or
 # FUZZ_SECONDS when FUZZ_RUNS is not given). See tests/fuzz/README.md.
-FUZZ_TARGETS ?= mime auth_results number config tiff
+FUZZ_TARGETS ?= mime auth_results number config tiff udptl
 FUZZ_SECONDS ?= 600
 FUZZ_RUNS ?=
 # Campaigns want speed: -O1 with line tables for the stacks. The CI smoke
