@@ -226,10 +226,23 @@ BOOST_AUTO_TEST_CASE(the_demo_refuses_a_folder_another_process_runs_on) {
     int fd = ::open((var / "run.lock").c_str(), O_RDWR | O_CLOEXEC);
     BOOST_REQUIRE(fd >= 0);
     BOOST_REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);  // as a live `faxgw run` holds it
+    // What the live process works on: its queue file and its job's document.
+    const auto queue_file = [&] {
+        struct stat st {};
+        BOOST_REQUIRE(::stat((var / "queue.sqlite").c_str(), &st) == 0);
+        return st.st_ino;
+    };
+    const auto inode_before = queue_file();
+    const auto jobs_before = test::jobs_json(var, dir.path);
+    BOOST_REQUIRE(jobs_before.size() == 1u);
     auto out = demo_on(var, samples, dir.path);
     ::close(fd);
     BOOST_TEST(out.code == EX_TEMPFAIL, out.err);
     BOOST_TEST(out.err.find("another faxgw process") != std::string::npos, out.err);
-    BOOST_TEST(fs::exists(var / "queue.sqlite"));
-    BOOST_TEST(test::jobs_json(var, dir.path).size() == 1u);
+    // Left as it was: not cleared and filled again.
+    BOOST_TEST(queue_file() == inode_before, "the queue was made anew");
+    const auto jobs_after = test::jobs_json(var, dir.path);
+    BOOST_TEST_REQUIRE(jobs_after.size() == 1u);
+    BOOST_TEST(jobs_after[0]["document"] == jobs_before[0]["document"]);
+    BOOST_TEST(fs::exists(jobs_after[0]["document"].get<std::string>()));
 }
