@@ -34,16 +34,19 @@ Span span_of(int i, int n, int m) {
 
 // Adds row y's black pixels to `black`, per output column (`owner`: the
 // output column of each source column; shrinking, each source column
-// belongs to exactly one). Only set bits cost anything: a page may have
-// 65,536 rows, and fax pages are mostly white.
-void add_row(const Page& page, int y, const std::vector<int>& owner, std::vector<int>& black) {
+// belongs to exactly one), and says whether it had any. Only set bits cost
+// anything: a page may have 65,536 rows, and fax pages are mostly white.
+bool add_row(const Page& page, int y, const std::vector<int>& owner, std::vector<int>& black) {
     const std::uint8_t* bits = page.bits.data() + static_cast<std::size_t>(y) * page.stride();
+    bool any = false;
     for (int b = 0; b < page.stride(); ++b)
         for (std::uint8_t byte = bits[b]; byte != 0;) {
             const int bit = std::countl_zero(byte);
             ++black[owner[b * 8 + bit]];
             byte = static_cast<std::uint8_t>(byte & ~(0x80u >> bit));
+            any = true;
         }
+    return any;
 }
 
 }  // namespace
@@ -67,8 +70,13 @@ Page narrow_page(const Page& page) {
     for (int y = 0; y < height; ++y) {
         const Span rows = span_of(y, page.height, height);
         std::fill(black.begin(), black.end(), 0);
-        for (int sy = rows.begin; sy < rows.end; ++sy) add_row(page, sy, owner, black);
+        bool ink = false;
+        for (int sy = rows.begin; sy < rows.end; ++sy) ink |= add_row(page, sy, owner, black);
         std::uint8_t* out = gray.pixels.data() + static_cast<std::size_t>(y) * width;
+        if (!ink) {
+            std::fill(out, out + width, std::uint8_t{255});  // white paper
+            continue;
+        }
         for (int x = 0; x < width; ++x) {
             const int area = (rows.end - rows.begin) * (cols[x].end - cols[x].begin);
             out[x] = static_cast<std::uint8_t>(255 - 255 * black[x] / area);
