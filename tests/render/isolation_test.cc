@@ -79,6 +79,30 @@ void renders_as_without_the_files(const StateFolder& state, const std::string& b
     }
 }
 
+// Renders `bytes` (a text format: PostScript, HTML) and the same document
+// with each of `paths` pointing nowhere: equal pages mean nothing of those
+// files reached the page. For files a test cannot remove, such as
+// /etc/passwd.
+void renders_as_with_the_paths_nowhere(const std::string& bytes,
+                                       const std::vector<std::string>& paths,
+                                       const std::string& name, const Options& options = {}) {
+    BOOST_TEST_CONTEXT(name) {
+        std::string nowhere = bytes;
+        for (const std::string& path : paths) {
+            const std::string missing = "/no/such" + path;
+            for (std::size_t at = nowhere.find(path); at != std::string::npos;
+                 at = nowhere.find(path, at + missing.size())) {
+                nowhere.replace(at, path.size(), missing);
+            }
+        }
+        BOOST_TEST_REQUIRE(nowhere != bytes);
+        const auto pages = render_document(bytes, "", name, options);
+        BOOST_TEST_REQUIRE(!pages.empty());
+        BOOST_TEST((pages == render_document(nowhere, "", name, options)),
+                   name << " shows what it links to");
+    }
+}
+
 // Office documents that link to the state folder's fax and text file
 // (make_linked_documents.py, make_linked_odt.py), by file name.
 std::map<std::string, std::string> linked_office_documents(const StateFolder& state) {
@@ -301,6 +325,8 @@ BOOST_AUTO_TEST_CASE(postscript_cannot_read_files) {
     ps += "showpage\n";
     Options in_process;
     in_process.isolate = false;
+    renders_as_with_the_paths_nowhere(ps, {"/etc/passwd"}, "read.ps", in_process);
+    renders_as_with_the_paths_nowhere(ps, {"/etc/passwd"}, "read.ps");
     renders_as_without_the_files(state, ps, "read.ps", in_process);
     const StateFolder again;
     renders_as_without_the_files(again, ps, "read.ps");
