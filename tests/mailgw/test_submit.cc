@@ -53,6 +53,13 @@ std::string mail(const std::string& headers, const std::string& body) {
            headers + "\n" + body;
 }
 
+// A multipart/mixed mail with boundary B of `parts` (each opening with its
+// "--B" line), closed; `headers` go before the MIME ones.
+std::string multipart(const std::string& parts, const std::string& headers = "") {
+    return mail(headers + "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n",
+                parts + "--B--\n");
+}
+
 // One MIME part of a multipart/mixed body with boundary B, base64 encoded.
 std::string attachment(const std::string& type, const std::string& name, const std::string& bytes) {
     std::string encoded;
@@ -543,19 +550,14 @@ BOOST_AUTO_TEST_CASE(each_number_reads_only_its_own_number_on_the_cover) {
 // (The attachment is a fixed amount of Ghostscript work, about 1 s.)
 BOOST_AUTO_TEST_CASE(own_covers_render_the_parts_once) {
     settings.cover.by_default = true;
-    const std::string body =
-        attachment(
-            "application/postscript", "slow.ps",
-            "%!PS\n0 1 50000000 { pop } for\n"
-            "/Helvetica findfont 24 scalefont setfont 72 720 moveto (slow) show showpage\n") +
-        "--B--\n";
+    const std::string slow =
+        attachment("application/postscript", "slow.ps",
+                   "%!PS\n0 1 50000000 { pop } for\n"
+                   "/Helvetica findfont 24 scalefont setfont 72 720 moveto (slow) show showpage\n");
     auto renderers_cpu = [&](const std::string& id, std::vector<std::string> numbers) {
         const double before = render::children_cpu_seconds();
-        auto r = submit(mail("Message-ID: <" + id +
-                                 "@example.org>\nMIME-Version: 1.0\n"
-                                 "Content-Type: multipart/mixed; boundary=B\n",
-                             body),
-                        "a@example.org", std::move(numbers));
+        auto r = submit(multipart(slow, "Message-ID: <" + id + "@example.org>\n"), "a@example.org",
+                        std::move(numbers));
         BOOST_TEST_REQUIRE((r.code == ExitCode::ok), r.message);
         return render::children_cpu_seconds() - before;
     };
@@ -572,10 +574,8 @@ BOOST_AUTO_TEST_CASE(own_covers_render_the_parts_once) {
 // never dropped while the text beside it goes out.
 BOOST_AUTO_TEST_CASE(an_empty_pdf_beside_a_text_body_is_refused_by_name) {
     for (const std::string empty_pdf : {"", "  \n"}) {
-        std::string raw =
-            mail("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n",
-                 "--B\nContent-Type: text/plain\n\nThe contract is attached.\n" +
-                     attachment("application/pdf", "contract.pdf", empty_pdf) + "--B--\n");
+        std::string raw = multipart("--B\nContent-Type: text/plain\n\nThe contract is attached.\n" +
+                                    attachment("application/pdf", "contract.pdf", empty_pdf));
         auto r = submit(raw, "a@example.org", {"5551001@fax.example.com"});
         BOOST_TEST_INFO("PDF of " << empty_pdf.size() << " bytes");
         BOOST_TEST((r.code == ExitCode::data_error), r.message);
@@ -753,12 +753,11 @@ BOOST_AUTO_TEST_CASE(the_page_limit_stops_at_the_part_that_crosses_it) {
     settings.render.wall_seconds = 20;
     const std::string pdf =
         faxgw::test::slurp(faxgw::test::source_dir / "samples" / "docs" / "three-pages.pdf");
-    const std::string body = "--B\nContent-Type: text/plain\n\nSee the letter.\n" +
-                             attachment("application/pdf", "letter.pdf", pdf) +
-                             attachment("application/postscript", "endless.ps", "%!PS\n{} loop\n") +
-                             "--B--\n";
-    auto r = submit(mail("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n", body),
-                    "a@example.org", {"5551001@fax.example.com"});
+    auto r =
+        submit(multipart("--B\nContent-Type: text/plain\n\nSee the letter.\n" +
+                         attachment("application/pdf", "letter.pdf", pdf) +
+                         attachment("application/postscript", "endless.ps", "%!PS\n{} loop\n")),
+               "a@example.org", {"5551001@fax.example.com"});
     BOOST_TEST((r.verdict == Verdict::too_big), r.message);
     BOOST_TEST(r.message.find("at least 4 pages, more than the limit of 3") != std::string::npos,
                r.message);
@@ -775,12 +774,11 @@ BOOST_AUTO_TEST_CASE(the_processor_time_of_a_whole_mail_is_bounded) {
     const std::string slow =
         "%!PS\n/t0 usertime def { usertime t0 sub 1200 gt { exit } if } loop\n"
         "/Helvetica findfont 24 scalefont setfont 72 720 moveto (slow) show showpage\n";
-    const std::string body = attachment("application/postscript", "one.ps", slow) +
-                             attachment("application/postscript", "two.ps", slow) +
-                             attachment("application/postscript", "endless.ps", "%!PS\n{} loop\n") +
-                             "--B--\n";
-    auto r = submit(mail("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n", body),
-                    "a@example.org", {"5551001@fax.example.com"});
+    auto r =
+        submit(multipart(attachment("application/postscript", "one.ps", slow) +
+                         attachment("application/postscript", "two.ps", slow) +
+                         attachment("application/postscript", "endless.ps", "%!PS\n{} loop\n")),
+               "a@example.org", {"5551001@fax.example.com"});
     BOOST_TEST((r.verdict == Verdict::too_big), r.message);
     BOOST_TEST(r.message.find("message needs more than 2 s of processor time to render (limit "
                               "reached at two.ps)") != std::string::npos,
