@@ -144,3 +144,24 @@ BOOST_AUTO_TEST_CASE(run_waits_out_a_write_lock_held_for_long) {
     BOOST_TEST(out.code == 0, out.err);
     BOOST_TEST(count_state(jobs, "done") == 1, jobs.dump());
 }
+
+// Two daemons on one state folder would requeue each other's calls at
+// start-up (duplicate faxes): the second says another process holds the
+// folder and ends with 75; the first goes on.
+BOOST_AUTO_TEST_CASE(a_second_run_on_the_same_folder_is_refused) {
+    test::TempDir dir;
+    auto var = dir.path / "var";
+    test::Process first({test::faxgw_binary, "run", "--var", var.string()}, dir.path);
+    bool up = false;
+    for (int i = 0; i < 300 && !up; ++i) {
+        std::this_thread::sleep_for(100ms);
+        up = first.stderr_so_far().find("state in") != std::string::npos;
+    }
+    BOOST_TEST_REQUIRE(up, first.stderr_so_far());
+    auto second = run_until_it_ends(var, dir.path);
+    BOOST_TEST(second.code == EX_TEMPFAIL, second.err);
+    BOOST_TEST(second.err.find("another faxgw process") != std::string::npos, second.err);
+    first.signal(SIGTERM);
+    auto out = first.wait();
+    BOOST_TEST(out.code == 0, out.err);
+}
