@@ -87,7 +87,7 @@ Page read_page(const TiffFile& tiff, int index) {
     if (!fax_shaped(shape))
         throw Error(where + " is not a 1-bit 1728- or 2048-pixel fax page (" +
                     std::to_string(shape.width) + "x" + std::to_string(shape.height) + ", " +
-                    std::to_string(shape.bits * shape.samples) + " bits per pixel)");
+                    std::to_string(std::uint32_t{shape.bits} * shape.samples) + " bits per pixel)");
     std::uint16_t photometric = PHOTOMETRIC_MINISWHITE;
     TIFFGetFieldDefaulted(tif, TIFFTAG_PHOTOMETRIC, &photometric);
 
