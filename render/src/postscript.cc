@@ -49,6 +49,28 @@ int declared_pages(std::string_view ps) {
 
 }  // namespace
 
+std::vector<std::string> ghostscript_arguments(const std::filesystem::path& gs,
+                                               const std::filesystem::path& in,
+                                               const std::filesystem::path& out,
+                                               const Options& options) {
+    return {gs.string(),
+            "-q",
+            "-dSAFER",
+            "-dBATCH",
+            "-dNOPAUSE",
+            "-dNOINTERPOLATE",
+            "-sDEVICE=tiffg4",
+            "-r" + std::to_string(fax_x_dpi) + "x" + std::to_string(y_dpi(options.resolution)),
+            "-sPAPERSIZE=" + std::string(to_string(options.paper)),
+            "-dFIXEDMEDIA",
+            "-dPDFFitPage",
+            "-dEPSFitPage",
+            "-dPDFSTOPONERROR",
+            "-sOutputFile=" + out.string(),
+            "-f",
+            in.string()};
+}
+
 namespace {
 
 // At a concrete resolution (the public render_postscript also takes automatic).
@@ -60,24 +82,8 @@ std::vector<Page> render_postscript_at(std::string_view ps_bytes, const Options&
     write_file(in, ps_bytes);
     const std::filesystem::path gs = find_program("gs");
     if (gs.empty()) throw ResourceError("Ghostscript (gs) is not installed on the gateway");
-    const std::vector<std::string> args = {
-        gs.string(),
-        "-q",
-        "-dSAFER",
-        "-dBATCH",
-        "-dNOPAUSE",
-        "-dNOINTERPOLATE",
-        "-sDEVICE=tiffg4",
-        "-r" + std::to_string(fax_x_dpi) + "x" + std::to_string(y_dpi(options.resolution)),
-        "-sPAPERSIZE=" + std::string(to_string(options.paper)),
-        "-dFIXEDMEDIA",
-        "-dPDFFitPage",
-        "-dEPSFitPage",
-        "-dPDFSTOPONERROR",
-        "-sOutputFile=" + out.string(),
-        "-f",
-        in.string()};
-    const int status = run_sandboxed(args, dir.path(), log, std::max(1, options.wall_seconds));
+    const int status = run_sandboxed(ghostscript_arguments(gs, in, out, options), dir.path(), log,
+                                     std::max(1, options.wall_seconds));
     if (status != 0) {
         const std::string why = gs_complaint(log);
         throw Error("PostScript cannot be rendered (Ghostscript: " +

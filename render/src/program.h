@@ -64,6 +64,14 @@ int run_sandboxed(const std::vector<std::string>& args, const std::filesystem::p
                   const std::filesystem::path& log, int seconds,
                   const std::vector<std::string>& env = {});
 
+// Ghostscript's command line (`gs`: its path) that renders the PostScript
+// or EPS file `in` into the fax TIFF `out`. -dSAFER among them: a test runs
+// it outside bubblewrap to see that on its own.
+std::vector<std::string> ghostscript_arguments(const std::filesystem::path& gs,
+                                               const std::filesystem::path& in,
+                                               const std::filesystem::path& out,
+                                               const Options& options);
+
 // The last `max` bytes of a log file, on one line.
 std::string log_tail(const std::filesystem::path& log, std::size_t max = 200);
 

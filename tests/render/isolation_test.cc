@@ -334,6 +334,26 @@ BOOST_AUTO_TEST_CASE(postscript_cannot_read_files) {
     renders_as_without_the_files(again, ps, "read.ps");
 }
 
+// -dSAFER on its own, outside bubblewrap: Ghostscript run with the
+// renderer's command line cannot open a file its user may read (one outside
+// TMPDIR, which SAFER lets Ghostscript use for its own files).
+BOOST_AUTO_TEST_CASE(ghostscript_is_safer_even_outside_the_sandbox) {
+    if (!have("gs")) return;
+    const TempDir dir;
+    const std::string readable = (samples() / "hello.txt").string();
+    BOOST_TEST_REQUIRE(std::ifstream(readable).good());
+    write_bytes(dir / "in.ps", "%!PS\n{ (" + readable +
+                                   ") (r) file pop } stopped { (BLOCKED) } { (OPENED) } ifelse "
+                                   "print flush showpage\n");
+    std::string command;
+    for (const std::string& arg :
+         ghostscript_arguments(find_program("gs"), dir / "in.ps", dir / "out.tif", Options{}))
+        command += "'" + arg + "' ";
+    const Output gs = run(command);
+    BOOST_TEST(gs.text.find("BLOCKED") != std::string::npos, gs.text);
+    BOOST_TEST(gs.text.find("OPENED") == std::string::npos, gs.text);
+}
+
 BOOST_AUTO_TEST_CASE(renderers_die_with_the_process_that_started_them) {
     if (!have("gs")) return;
     // A process that renders a PostScript loop (Ghostscript would spin for
