@@ -57,9 +57,9 @@ auto own_files(const char* what, Step step) {
     }
 }
 
-// Why the gateway may have failed a document itself: its scratch folder or
-// TMPDIR (where Ghostscript and LibreOffice write) nearly full, or TMPDIR
-// not writable. A renderer's child reports a failed write as the
+// Why the gateway may have failed a document itself: its scratch folder
+// (where the renderer, Ghostscript and LibreOffice write) or TMPDIR nearly
+// full, or not writable. A renderer's child reports a failed write as the
 // document's error (a TIFF it could not write looks like one it could not
 // make), so while room is short a refusal is deferred instead: that costs
 // a damaged document a retry, where bouncing would lose a good one.
