@@ -358,11 +358,14 @@ BOOST_AUTO_TEST_CASE(ghostscript_is_safer_even_outside_the_sandbox) {
 BOOST_AUTO_TEST_CASE(renderers_die_with_the_process_that_started_them) {
     if (!have("gs")) return;
     // A process that renders a PostScript loop (Ghostscript would spin for
-    // a minute) is killed with SIGKILL, as a killed `faxgw submit` is.
+    // a minute) is killed with SIGKILL, as a killed `faxgw submit` is. What
+    // it cannot remove stays in a scratch folder of the test's own.
+    const TempDir scratch;
     const pid_t renderer_parent = ::fork();
     BOOST_TEST_REQUIRE(renderer_parent >= 0);
     if (renderer_parent == 0) {
         Options o;
+        o.scratch_folder = scratch.path();
         o.wall_seconds = 60;
         o.cpu_seconds = 60;
         try {
