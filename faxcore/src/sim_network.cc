@@ -29,14 +29,6 @@ std::string digits_of(std::string_view number) {
     return d;
 }
 
-std::optional<SimBehaviour> parse_sim_behaviour(std::string_view name) {
-    if (name == "receive") return SimBehaviour::receive;
-    if (name == "busy") return SimBehaviour::busy;
-    if (name == "no_answer") return SimBehaviour::no_answer;
-    if (name == "hangup") return SimBehaviour::hangup;
-    return std::nullopt;
-}
-
 SimNetwork::SimNetwork(const GatewaySettings& settings, std::filesystem::path var_dir)
     : settings_(settings),
       remote_dir_(settings.sim.remote_dir.empty() ? var_dir / "remote" : settings.sim.remote_dir) {}

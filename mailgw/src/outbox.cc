@@ -15,9 +15,14 @@
 #include "faxgw/faxcore.h"
 #include "header_field.h"
 #include "maildir.h"
+#include "outbox_impl.h"
 
 namespace faxgw::mailgw {
 namespace {
+
+using outbox_detail::busy_is_temporary;
+using outbox_detail::now_seconds;
+using outbox_detail::split_lines;
 
 constexpr const char* schema = R"sql(
 CREATE TABLE IF NOT EXISTS mail_outbox (
@@ -39,31 +44,6 @@ CREATE TABLE IF NOT EXISTS mail_outbox (
 CREATE INDEX IF NOT EXISTS mail_outbox_due ON mail_outbox (state, next_try_at);
 )sql";
 
-std::int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-bool is_busy(const SQLite::Exception& e) {
-    const int code = e.getErrorCode() & 0xff;
-    return code == SQLITE_BUSY || code == SQLITE_LOCKED;
-}
-
-// Runs `work`. SQLite's busy timeout has waited for a lock already: a
-// database still locked after it is held for long (a backup, an sqlite3
-// shell), a temporary condition for the caller to wait out.
-template <typename Work>
-auto busy_is_temporary(const std::filesystem::path& file, Work work) {
-    try {
-        return work();
-    } catch (const SQLite::Exception& e) {
-        if (!is_busy(e))
-            throw std::runtime_error("outbox in " + file.string() + " cannot be used: " + e.what());
-        throw faxcore::TemporaryError("queue database is busy; try again later");
-    }
-}
-
 MailState parse_mail_state(const std::string& s) {
     for (auto st : {MailState::queued, MailState::sent, MailState::failed})
         if (to_string(st) == s) return st;
@@ -76,35 +56,11 @@ std::string joined(const std::vector<std::string>& lines) {
     return out;
 }
 
-std::vector<std::string> split_lines(const std::string& s) {
-    std::vector<std::string> out;
-    std::istringstream in(s);
-    for (std::string line; std::getline(in, line);) out.push_back(line);
-    return out;
-}
-
 std::string random_token() {
     static thread_local std::mt19937_64 rng{std::random_device{}()};
     char buffer[20];
     std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(rng()));
     return buffer;
-}
-
-// This machine's name as a Maildir file name may hold it.
-std::string host_name() {
-    char name[256] = "";
-    if (::gethostname(name, sizeof name - 1) != 0 || !*name) return "localhost";
-    std::string out;
-    for (char c : std::string(name))
-        out += c == '/' ? "\\057" : c == ':' ? "\\072" : std::string(1, c);
-    return out;
-}
-
-// Backoff after the n-th failed try: first, twice that, four times ...,
-// at most an hour.
-std::int64_t retry_delay(int first, int attempts) {
-    return std::min<std::int64_t>(std::int64_t{first} << std::min(attempts - 1, 12),
-                                  std::max(first, 3600));
 }
 
 }  // namespace
@@ -134,84 +90,40 @@ std::string database_file(const std::filesystem::path& var, faxcore::Access acce
     return (var / "queue.sqlite").string();
 }
 
-struct Outbox::Impl {
-    SQLite::Database db;
-    std::filesystem::path file;
+Outbox::Impl::Impl(const std::filesystem::path& var, faxcore::Access access)
+    : Impl(var, access, database_file(var, access)) {}
 
-    Impl(const std::filesystem::path& var, faxcore::Access access)
-        : Impl(var, access, database_file(var, access)) {}
-    Impl(const std::filesystem::path& var, faxcore::Access access, const std::string& db_file)
-        : db(db_file, access == faxcore::Access::read_write
-                          ? SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX
-                      : db_file == ":memory:" ? SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX
-                                              : SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX),
-          file(var / "queue.sqlite") {
-        db.setBusyTimeout(10000);
-        if (access == faxcore::Access::read_only) {
-            // A queue without an outbox yet reads as an empty outbox: a
-            // table of this connection alone, in memory.
-            db.exec("PRAGMA temp_store = MEMORY");
-            if (!db.tableExists("mail_outbox"))
-                db.exec(std::regex_replace(
-                    std::regex_replace(schema, std::regex("CREATE INDEX[^;]*;"), ""),
-                    std::regex("CREATE TABLE"), "CREATE TEMP TABLE"));
-            return;
-        }
-        db.exec("PRAGMA synchronous=FULL");
-        // The write lock only when there is something to write: another
-        // process (a backup, an sqlite3 shell) may hold it for long, and
-        // opening must not wait for it once the tables are there.
-        busy_is_temporary(file, [&] {
-            if (db.execAndGet("PRAGMA journal_mode").getString() != "wal")
-                db.exec("PRAGMA journal_mode=WAL");
-            if (db.tableExists("mail_outbox")) return;
-            SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
-            db.exec(schema);
-            tx.commit();
-        });
+Outbox::Impl::Impl(const std::filesystem::path& var, faxcore::Access access,
+                   const std::string& db_file)
+    : db(db_file, access == faxcore::Access::read_write
+                      ? SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX
+                  : db_file == ":memory:" ? SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX
+                                          : SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX),
+      file(var / "queue.sqlite") {
+    db.setBusyTimeout(10000);
+    if (access == faxcore::Access::read_only) {
+        // A queue without an outbox yet reads as an empty outbox: a
+        // table of this connection alone, in memory.
+        db.exec("PRAGMA temp_store = MEMORY");
+        if (!db.tableExists("mail_outbox"))
+            db.exec(
+                std::regex_replace(std::regex_replace(schema, std::regex("CREATE INDEX[^;]*;"), ""),
+                                   std::regex("CREATE TABLE"), "CREATE TEMP TABLE"));
+        return;
     }
-
-    template <typename Work>
-    auto when_not_busy(Work work) {
-        return busy_is_temporary(file, work);
-    }
-
-    // Takes mail `id` for one delivery, unless another deliverer has.
-    bool claim(std::int64_t id, std::int64_t now, std::int64_t lease) {
-        SQLite::Statement take(db,
-                               "UPDATE mail_outbox SET next_try_at = ? WHERE id = ? AND "
-                               "state = 'queued' AND next_try_at <= ?");
-        take.bind(1, now + lease);
-        take.bind(2, id);
-        take.bind(3, now);
-        return take.exec() == 1;
-    }
-
-    void finish(std::int64_t id, MailState state, const std::string& result) {
-        // A delivered mail keeps its row, for `faxgw jobs`, but not its bytes.
-        SQLite::Statement done(db,
-                               "UPDATE mail_outbox SET state = ?, done_at = ?, result = ?, "
-                               "attempts = attempts + 1, message = CASE WHEN ? = 'sent' THEN "
-                               "x'' ELSE message END WHERE id = ?");
-        const std::string name(to_string(state));
-        done.bind(1, name);
-        done.bind(2, now_seconds());
-        done.bind(3, result);
-        done.bind(4, name);
-        done.bind(5, id);
-        done.exec();
-    }
-
-    void defer(std::int64_t id, int attempts, std::int64_t delay, const std::string& result) {
-        SQLite::Statement later(
-            db, "UPDATE mail_outbox SET next_try_at = ?, result = ?, attempts = ? WHERE id = ?");
-        later.bind(1, now_seconds() + delay);
-        later.bind(2, result);
-        later.bind(3, attempts);
-        later.bind(4, id);
-        later.exec();
-    }
-};
+    db.exec("PRAGMA synchronous=FULL");
+    // The write lock only when there is something to write: another
+    // process (a backup, an sqlite3 shell) may hold it for long, and
+    // opening must not wait for it once the tables are there.
+    busy_is_temporary(file, [&] {
+        if (db.execAndGet("PRAGMA journal_mode").getString() != "wal")
+            db.exec("PRAGMA journal_mode=WAL");
+        if (db.tableExists("mail_outbox")) return;
+        SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+        db.exec(schema);
+        tx.commit();
+    });
+}
 
 Outbox::Outbox(const std::filesystem::path& var, faxcore::Access access) {
     try {
@@ -243,85 +155,6 @@ bool Outbox::post(const OutgoingMail& mail) {
         insert.bind(9, now);
         return insert.exec() == 1;
     });
-}
-
-DeliveryCounts Outbox::deliver_due(const RelaySettings& relay,
-                                   const std::function<void(const std::string&)>& log) {
-    struct Due {
-        std::int64_t id;
-        std::string key, token, sender, recipients, message, maildir;
-        int attempts;
-        std::int64_t created_at;
-    };
-    DeliveryCounts counts;
-    const std::int64_t now = now_seconds();
-    const std::int64_t lease = relay.timeout_seconds + 60;
-    std::vector<std::int64_t> ids = impl_->when_not_busy([&] {
-        std::vector<std::int64_t> out;
-        SQLite::Statement due(impl_->db,
-                              "SELECT id FROM mail_outbox WHERE state = 'queued' AND "
-                              "next_try_at <= ? ORDER BY next_try_at, id");
-        due.bind(1, now);
-        while (due.executeStep()) out.push_back(due.getColumn(0).getInt64());
-        return out;
-    });
-    for (std::int64_t id : ids) {
-        if (!impl_->when_not_busy([&] { return impl_->claim(id, now, lease); })) continue;
-        Due m = impl_->when_not_busy([&] {
-            SQLite::Statement read(impl_->db,
-                                   "SELECT key, token, sender, recipients, message, "
-                                   "local_maildir, attempts, created_at FROM mail_outbox WHERE "
-                                   "id = ?");
-            read.bind(1, id);
-            read.executeStep();
-            const auto& blob = read.getColumn(4);
-            return Due{id,
-                       read.getColumn(0).getString(),
-                       read.getColumn(1).getString(),
-                       read.getColumn(2).getString(),
-                       read.getColumn(3).getString(),
-                       std::string(static_cast<const char*>(blob.getBlob()),
-                                   static_cast<std::size_t>(blob.getBytes())),
-                       read.getColumn(5).getString(),
-                       read.getColumn(6).getInt(),
-                       read.getColumn(7).getInt64()};
-        });
-        RelayOutcome outcome;
-        if (relay.url.empty()) {
-            try {
-                // Unique by the row's random token; the key tells a reader what it is.
-                const auto name = std::to_string(m.created_at) + "." + safe_file_name(m.key) + "_" +
-                                  m.token + "." + host_name();
-                outcome = {RelayOutcome::Kind::sent,
-                           deliver_to_maildir(m.maildir, name, m.message).string()};
-            } catch (const std::exception& e) {
-                outcome = {RelayOutcome::Kind::temporary, e.what()};
-            }
-        } else {
-            outcome = send_by_smtp(relay, m.sender, split_lines(m.recipients), m.message);
-        }
-        const int attempts = m.attempts + 1;
-        const bool too_old = now - m.created_at >= std::int64_t{relay.give_up_hours} * 3600;
-        const std::string what = "mail " + std::to_string(id) + " to " + m.recipients;
-        impl_->when_not_busy([&] {
-            if (outcome.kind == RelayOutcome::Kind::sent) {
-                impl_->finish(id, MailState::sent, outcome.text);
-                ++counts.sent;
-            } else if (outcome.kind == RelayOutcome::Kind::permanent || too_old) {
-                impl_->finish(id, MailState::failed, outcome.text);
-                ++counts.failed;
-                if (log) log("outbox: " + what + " failed for good: " + outcome.text);
-            } else {
-                impl_->defer(id, attempts, retry_delay(relay.retry_seconds, attempts),
-                             outcome.text);
-                ++counts.deferred;
-                if (log)
-                    log("outbox: " + what + " deferred (try " + std::to_string(attempts) +
-                        "): " + outcome.text);
-            }
-        });
-    }
-    return counts;
 }
 
 std::optional<std::int64_t> Outbox::next_due() {

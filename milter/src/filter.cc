@@ -324,21 +324,6 @@ int worker_count(int configured) {
 
 }  // namespace
 
-std::optional<std::filesystem::path> unix_socket_path(const std::string& spec) {
-    for (std::string_view kind : {"unix:", "local:"})
-        if (spec.starts_with(kind)) return std::filesystem::path(spec.substr(kind.size()));
-    return std::nullopt;
-}
-
-void check_socket_spec(const std::string& spec) {
-    for (std::string_view kind : {"inet:", "inet6:", "unix:", "local:"})
-        if (spec.starts_with(kind) && spec.size() > kind.size()) return;
-    throw std::invalid_argument(
-        "the milter socket must be \"inet:PORT@HOST\", "
-        "\"inet6:PORT@HOST\" or \"unix:PATH\", not \"" +
-        spec + "\"");
-}
-
 int serve(const Settings& settings, const Services& services) {
     std::signal(SIGPIPE, SIG_IGN);  // a worker that died is a failed write, not our end
     if (filter) throw std::logic_error("milter::serve() runs once per process");

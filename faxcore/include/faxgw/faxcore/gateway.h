@@ -20,7 +20,15 @@ namespace faxgw::faxcore {
 
 // What answers at a number of the simulated telephone network.
 enum class SimBehaviour { receive, busy, no_answer, hangup };
-std::optional<SimBehaviour> parse_sim_behaviour(std::string_view name);
+// Inline, so that reading the configuration does not link the simulated
+// network (and spandsp) into a program that never dials.
+inline std::optional<SimBehaviour> parse_sim_behaviour(std::string_view name) {
+    if (name == "receive") return SimBehaviour::receive;
+    if (name == "busy") return SimBehaviour::busy;
+    if (name == "no_answer") return SimBehaviour::no_answer;
+    if (name == "hangup") return SimBehaviour::hangup;
+    return std::nullopt;
+}
 
 struct SimNumber {
     std::string number;  // E.164, e.g. "+15551001"
