@@ -2,6 +2,7 @@
 # package that `make package` builds from the same install (CPack DEB):
 #
 #   <prefix>/bin/faxgw                                faxgw/CMakeLists.txt
+#   <prefix>/libexec/faxgw/faxgwd                     run, milter, poll, demo
 #   <prefix>/share/man/man8/faxgw.8.gz, man5/faxgw.toml.5.gz
 #   <prefix>/share/faxgw/samples/mail/*.eml           the demo's sample mails
 #   <prefix>/share/doc/faxgw/README.md

@@ -18,6 +18,7 @@
 #include "demo_sip.h"
 #include "job_view.h"
 #include "lines.h"
+#include "service_program.h"
 
 namespace faxgw {
 namespace {
@@ -65,13 +66,14 @@ bool runs_from_build() {
 }
 
 // The source tree's samples for the built executable (`make demo`), else
-// those installed beside it: <prefix>/share/faxgw, found from the
-// executable's own folder, so that any install prefix works.
+// those installed with it: <prefix>/share/faxgw, found from the folder of
+// the executable (faxgwd, in <prefix>/libexec/faxgw), so that any install
+// prefix works.
 std::filesystem::path default_samples() {
     if (runs_from_build()) return std::filesystem::path(FAXGW_SOURCE_DIR) / "samples" / "mail";
     std::error_code ec;
     const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-    return (exe.parent_path() / FAXGW_DATA_FROM_BIN / "samples" / "mail").lexically_normal();
+    return (exe.parent_path() / FAXGW_DATA_FROM_PROGRAM / "samples" / "mail").lexically_normal();
 }
 
 // An installed faxgw may run anywhere (/, a read-only folder): its demo
@@ -263,8 +265,7 @@ int run_demo(const DemoOptions& o) {
 }  // namespace
 
 CLI::App* add_demo_command(CLI::App& app, int& exit_code) {
-    auto* cmd = app.add_subcommand(
-        "demo", "Run the sample mails through an embedded gateway and show the results");
+    auto* cmd = app.add_subcommand("demo", service_command_summary("demo"));
     cmd->footer(demo_manual);
     auto o = std::make_shared<DemoOptions>();
     o->common.add_to(*cmd);

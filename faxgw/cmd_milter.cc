@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "logging.h"
+#include "service_program.h"
 
 namespace faxgw {
 namespace {
@@ -101,8 +102,7 @@ int run_worker(const CommonOptions& o) {
 }  // namespace
 
 CLI::App* add_milter_command(CLI::App& app, int& exit_code) {
-    auto* cmd = app.add_subcommand(
-        "milter", "Decide fax mails inside Postfix or Sendmail, during the SMTP dialogue");
+    auto* cmd = app.add_subcommand("milter", service_command_summary("milter"));
     cmd->footer(milter_manual);
     auto o = std::make_shared<MilterOptions>();
     o->common.add_to(*cmd);

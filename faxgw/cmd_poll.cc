@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "logging.h"
+#include "service_program.h"
 
 namespace faxgw {
 namespace {
@@ -124,8 +125,7 @@ imap::Services imap_services(const Config& config) {
 }
 
 CLI::App* add_poll_command(CLI::App& app, int& exit_code) {
-    auto* cmd =
-        app.add_subcommand("poll", "Take fax mails from the IMAP mailboxes of [[imap.accounts]]");
+    auto* cmd = app.add_subcommand("poll", service_command_summary("poll"));
     cmd->footer(poll_manual);
     auto o = std::make_shared<PollOptions>();
     o->common.add_to(*cmd);

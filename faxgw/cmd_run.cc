@@ -17,6 +17,7 @@
 #include "logging.h"
 #include "metrics.h"
 #include "service.h"
+#include "service_program.h"
 
 namespace faxgw {
 namespace {
@@ -290,8 +291,7 @@ int run_daemon(const CommonOptions& o) {
 }  // namespace
 
 CLI::App* add_run_command(CLI::App& app, int& exit_code) {
-    auto* cmd = app.add_subcommand(
-        "run", "Run the gateway: send queued faxes, receive faxes, mail the results");
+    auto* cmd = app.add_subcommand("run", service_command_summary("run"));
     cmd->footer(run_manual);
     auto o = std::make_shared<CommonOptions>();
     o->add_to(*cmd);

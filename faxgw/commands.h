@@ -68,11 +68,9 @@ int submit_usage_error(const std::string& what);
 // Prints config warnings (unknown keys) to stderr.
 void report_warnings(const Config& config);
 
-// Writes notifications and delivers received faxes: what mailgw does after
-// each round of calls, whichever command runs the lines.
-// Hands what the gateway finished to mail: notifications and received faxes
-// are posted to the outbox (delivered by deliver_mail_until or, in the demo,
-// once at the end).
+// After each round of calls, whichever command runs the lines, hands what
+// the gateway finished to mail: notifications and received faxes are posted to the outbox
+// (delivered by deliver_mail_until or, in the demo, once at the end).
 void hand_results_to_mail(faxcore::Queue& queue, mailgw::Outbox& outbox, const Config& config);
 
 // Delivers the outbox's mail as it falls due (smtp.url, or the Maildirs,

@@ -3,6 +3,7 @@
 // codes of `faxgw submit`.
 #define BOOST_TEST_MODULE e2e command line
 #include <boost/test/unit_test.hpp>
+#include <sstream>
 
 #include "e2e.h"
 #include "ocr.h"
@@ -46,6 +47,47 @@ BOOST_AUTO_TEST_CASE(every_subcommand_has_help) {
     auto top = rig.faxgw({"--help"});
     for (std::string cmd : {"submit", "run", "demo", "jobs", "render", "send", "status", "purge"})
         BOOST_TEST(top.out.find(cmd) != std::string::npos, cmd);
+}
+
+// faxgw, which an MTA starts for every mail, loads none of the libraries
+// only faxgwd's long-running commands need (faxgw/service_program.h).
+BOOST_AUTO_TEST_CASE(faxgw_loads_no_network_library) {
+    Rig rig;
+    const auto faxgw_libraries = test::run({"ldd", test::faxgw_binary}, rig.dir.path);
+    const fs::path faxgwd = fs::path(test::faxgw_binary).parent_path() / "faxgwd";
+    const auto faxgwd_libraries = test::run({"ldd", faxgwd.string()}, rig.dir.path);
+    BOOST_TEST_REQUIRE(faxgw_libraries.code == 0);
+    BOOST_TEST_REQUIRE(faxgwd_libraries.code == 0);
+    std::istringstream names(FAXGW_SERVICE_ONLY_LIBRARIES);
+    int in_faxgwd = 0;
+    for (std::string name; names >> name;) {
+        BOOST_TEST(faxgw_libraries.out.find(name + " ") == std::string::npos,
+                   "faxgw loads " << name);
+        in_faxgwd += faxgwd_libraries.out.find(name + " ") != std::string::npos;
+    }
+    BOOST_TEST(in_faxgwd >= 5, "faxgwd loads only " << in_faxgwd << " of the network libraries");
+}
+
+// The long-running commands are faxgwd's: faxgw runs it in its place, or
+// says why it cannot. Its own commands need no faxgwd.
+BOOST_AUTO_TEST_CASE(service_commands_are_handed_to_faxgwd) {
+    Rig rig;
+    auto run_help = rig.faxgw({"run", "--help"});
+    BOOST_TEST(run_help.code == 0);
+    BOOST_TEST(run_help.out.find("--config") != std::string::npos);
+    const fs::path alone = rig.dir.path / "alone";
+    fs::create_directories(alone);
+    fs::copy_file(test::faxgw_binary, alone / "faxgw");
+    // (A configuration that does not exist, so that a faxgw that ran the
+    // command itself would end at once too.)
+    const auto without =
+        test::run({(alone / "faxgw").string(), "run", "--config",
+                   (rig.dir.path / "none.toml").string(), "--var", rig.var.string()},
+                  rig.dir.path);
+    BOOST_TEST(without.code == 69);  // EX_UNAVAILABLE
+    BOOST_TEST(without.err.find("faxgwd") != std::string::npos, without.err);
+    const auto jobs = test::run({(alone / "faxgw").string(), "jobs", "--help"}, rig.dir.path);
+    BOOST_TEST(jobs.code == 0, jobs.err);
 }
 
 BOOST_AUTO_TEST_CASE(conf_faxgw_toml_is_the_documented_defaults) {

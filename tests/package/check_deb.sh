@@ -56,6 +56,7 @@ echo "== dpkg -i"
 installed=yes
 dpkg -i "$deb"
 expect "the binary" "$(command -v faxgw)" /usr/bin/faxgw
+[ -x /usr/libexec/faxgw/faxgwd ] || fail "/usr/libexec/faxgw/faxgwd (faxgw run, milter, poll, demo) is missing"
 expect "the faxgw user's group" "$(id -gn faxgw)" faxgw
 expect "the faxgw user's shell" "$(getent passwd faxgw | cut -d: -f7)" /usr/sbin/nologin
 expect "/var/lib/faxgw" "$(stat -c '%U:%G %a' /var/lib/faxgw)" "faxgw:faxgw 750"
@@ -115,6 +116,7 @@ ls "$state"/remote/*/*.tif >/dev/null 2>&1 || fail "no pages reached the far-end
 echo "== dpkg --remove"
 dpkg --remove faxgw
 [ ! -e /usr/bin/faxgw ] || fail "/usr/bin/faxgw is still there after removal"
+[ ! -e /usr/libexec/faxgw ] || fail "/usr/libexec/faxgw is still there after removal"
 [ -d /var/lib/faxgw ] || fail "removal took the state folder (only a purge may)"
 getent passwd faxgw >/dev/null || fail "removal took the faxgw user (only a purge may)"
 [ -e /etc/faxgw/faxgw.toml ] || fail "removal took the configuration (only a purge may)"

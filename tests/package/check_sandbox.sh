@@ -74,7 +74,9 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+# faxgwd beside it: `faxgw demo` is one of its commands.
 cp "$faxgw" "$work/faxgw"
+cp "$(dirname "$faxgw")/faxgwd" "$work/faxgwd"
 cp "$docs/hello.txt" "$docs/figure.eps" "$docs/mail.html" "$docs/letter.docx" "$work/"
 mkdir "$work/mail"
 cp "$mails"/*.eml "$work/mail/"

@@ -1,0 +1,51 @@
+#include "service_program.h"
+
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+namespace faxgw {
+
+bool is_service_command(std::string_view name) {
+    for (const ServiceCommand& c : service_commands)
+        if (c.name == name) return true;
+    return false;
+}
+
+std::string service_command_summary(std::string_view name) {
+    for (const ServiceCommand& c : service_commands)
+        if (c.name == name) return std::string(c.summary);
+    return {};
+}
+
+void add_service_command_summaries(CLI::App& app) {
+    for (const ServiceCommand& c : service_commands) {
+        if (c.summary.empty()) continue;
+        // Never parsed: hand_over_to_service_program() has run faxgwd first.
+        app.add_subcommand(std::string(c.name), std::string(c.summary))->allow_extras();
+    }
+}
+
+std::filesystem::path service_program() {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const auto folder = ec ? std::filesystem::path(".") : self.parent_path();
+    const auto beside = folder / "faxgwd";
+    if (std::filesystem::exists(beside, ec)) return beside;
+    return (folder / FAXGW_SERVICE_FROM_BIN / "faxgwd").lexically_normal();
+}
+
+bool hand_over_to_service_program(char** argv, int& exit_code) {
+    if (!argv[0] || !argv[1] || !is_service_command(argv[1])) return false;
+    const auto program = service_program();
+    ::execv(program.c_str(), argv);
+    std::cerr << "faxgw: " << argv[1] << " is a command of " << program.string()
+              << ", which cannot be run: " << std::strerror(errno) << "\n";
+    exit_code = EX_UNAVAILABLE;
+    return true;
+}
+
+}  // namespace faxgw
