@@ -50,10 +50,31 @@
 //   linked against them, same machine, 2026-12-02): faxgw's 118 libraries
 //   11.3 ms; without the network ones (libcurl, GnuTLS, libre, libetpan,
 //   cpp-httplib, libmilter, OpenSSL and what they pull in: 86 left) 7.2 ms;
-//   without poppler too (77 left) 5.6 ms. A submit of 36.6 ms against the
-//   older build's 47.3 ms (0.77) would so reach about 0.65: a lean `submit`
-//   program, or the network backends loaded with dlopen, is not enough on
-//   its own to halve it.
+//   without poppler too (77 left) 5.6 ms.
+//
+//   faxgw and faxgwd (2026-12-03, faxgw/service_program.h): the commands
+//   that run for long moved to faxgwd, and faxgw, which serves `submit`,
+//   links 80 libraries instead of 118. Three references had pulled network
+//   code into every program that reads the configuration or posts a mail
+//   (the outbox's delivery, the milter's socket check, the simulated
+//   network's behaviour names): each is now in a file of its own. The
+//   libraries faxgw used to be linked to first included libcrypto, which
+//   nothing in it needs: 3,400 symbol lookups at every start for nothing.
+//   Each against main before this work (4bb6cb1) in the same run,
+//   fuzzers at nice 19 on both cores (`faxgw-bench-submit-cpu 21 OLD`):
+//     one program (f9a27fc)  submit 39.3 ms against 53.2 (0.74), --version 14.4
+//     faxgw and faxgwd       submit 28.4 ms against 48.0 (0.59), --version  7.1
+//   An empty main() linked to faxgw's 80 libraries costs 6.9 ms: start-up
+//   is now nearly all the loader's. What is left of a submit (perf record
+//   with call graphs): libphonenumber's start ~2.4 ms (ICU compiling its
+//   regular expressions; no way around it but a process that lives on),
+//   the isolated renderer (forks, namespaces, mounts, the page: ~5 ms),
+//   fontconfig's start ~1.5 ms, the header line and G4 in submit ~1.5 ms,
+//   libmagic ~0.7 ms, the queue's transaction ~1 ms. Poppler out of faxgw
+//   (loaded only for PDFs) would save 0.6 ms more (empty main(), 78
+//   libraries). Half of 4bb6cb1's CPU would need those starts paid once
+//   per process that lives on, not once per mail, as the milter's workers
+//   already do.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
