@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <memory>
 
+#include "text.h"
+
 namespace faxgw::mailgw {
 namespace {
 
@@ -72,6 +74,23 @@ bool is_faxable_type(std::string_view t) {
     return t == "application/pdf" || t == "application/postscript" || t.starts_with("image/");
 }
 
+// Whether a part declared text/* is plain text on its face: UTF-8 (ASCII
+// included), no control character but tab, line feed, carriage return and
+// form feed, and no '%' in its first kilobyte, where a PDF or PostScript
+// file (what a text part may really be, and a fax can show) has its
+// header. Such a part is taken as the sender declared it, without
+// libmagic: its pass over a text runs seventy regular expressions,
+// compiled each time (about 2 ms of a 28 ms `faxgw submit`), to tell C from
+// JavaScript. A picture format written in text (SVG, XPM, PNM) declared as
+// text is so faxed as the text it is.
+bool is_plain_text(std::string_view bytes) {
+    if (bytes.substr(0, 1024).find('%') != std::string_view::npos) return false;
+    for (unsigned char c : bytes)
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f') || c == 0x7f)
+            return false;
+    return valid_utf8(bytes);
+}
+
 }  // namespace
 
 bool is_generic_type(std::string_view t) {
@@ -93,6 +112,7 @@ bool sniff_is_text(std::string_view bytes) {
 
 std::string real_type(std::string_view declared, std::string_view bytes) {
     if (bytes.empty()) return std::string(declared);  // nothing to sniff
+    if (declared.starts_with("text/") && is_plain_text(bytes)) return std::string(declared);
     const Sniffed sniffed = sniff(bytes);
     const std::string& type = sniffed.type;
     bool known = !type.empty() && type != "application/octet-stream" &&

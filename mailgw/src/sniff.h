@@ -27,7 +27,9 @@ bool sniff_is_text(std::string_view bytes);
 //   - when the bytes are a PDF, PostScript or a picture (what a fax can
 //     show) and the declared type says something else.
 // Otherwise the declared type stands, so a refusal names what the sender
-// wrote (a .docx stays application/vnd.openxmlformats-...).
+// wrote (a .docx stays application/vnd.openxmlformats-...). A text/* part
+// that is plain UTF-8 text without a '%' (a PDF's or PostScript's header)
+// in its first kilobyte is taken as declared without asking libmagic.
 std::string real_type(std::string_view declared, std::string_view bytes);
 
 // A declared type that tells nothing about the content.

@@ -200,6 +200,19 @@ BOOST_AUTO_TEST_CASE(sniffing) {
                "text/plain");
     BOOST_TEST(real_type("text/plain", "From: a@b\nTo: c@d\n\nforwarded inline\n") == "text/plain");
     BOOST_TEST(real_type("text/plain", "caf\xe9 ol\xe9, Latin-1 text\n") == "text/plain");
+    // PDF and PostScript in ASCII, labelled text, are what they are...
+    BOOST_TEST(real_type("text/plain", "%!PS-Adobe-3.0\n%%Pages: 1\nshowpage\n") ==
+               "application/postscript");
+    BOOST_TEST(real_type("text/plain", "%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n") ==
+               "application/pdf");
+    BOOST_TEST(real_type("text/plain", "Prices: 50% off until Friday.\n") == "text/plain");
+    // ...but plain UTF-8 text labelled text is taken as the sender's text
+    // without libmagic, even when it is a picture written in text.
+    BOOST_TEST(
+        real_type("text/plain",
+                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"9\" height=\"9\"/>\n") ==
+        "text/plain");
+    BOOST_TEST(real_type("text/plain", "Gr\xc3\xbc\xc3\x9fe aus K\xc3\xb6ln\n") == "text/plain");
     // A specific label stands unless the bytes are something a fax shows.
     BOOST_TEST(real_type("application/zip", corpus_file("vertrag.docx")) == "application/zip");
     BOOST_TEST(real_type("image/png", pdf) == "application/pdf");
