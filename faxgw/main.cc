@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
 #ifdef FAXGW_SERVICE_PROGRAM
     add_run_command(app, exit_code);
     add_demo_command(app, exit_code);
+#else
+    add_service_command_summaries(app, {"run", "demo"});
 #endif
     add_jobs_command(app, exit_code);
     add_render_command(app, exit_code);
@@ -46,13 +48,13 @@ int main(int argc, char** argv) {
 #ifdef FAXGW_SERVICE_PROGRAM
     add_poll_command(app, exit_code);
     add_milter_command(app, exit_code);
+#else
+    add_service_command_summaries(app, {"poll", "milter"});
 #endif
     add_status_command(app, exit_code);
     add_purge_command(app, exit_code);
 #ifdef FAXGW_SERVICE_PROGRAM
     add_manual_command(app, exit_code);
-#else
-    add_service_command_summaries(app);
 #endif
     try {
         app.parse(argc, argv);

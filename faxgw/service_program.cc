@@ -21,12 +21,10 @@ std::string service_command_summary(std::string_view name) {
     return {};
 }
 
-void add_service_command_summaries(CLI::App& app) {
-    for (const ServiceCommand& c : service_commands) {
-        if (c.summary.empty()) continue;
-        // Never parsed: hand_over_to_service_program() has run faxgwd first.
-        app.add_subcommand(std::string(c.name), std::string(c.summary))->allow_extras();
-    }
+void add_service_command_summaries(CLI::App& app, std::initializer_list<std::string_view> names) {
+    // Never parsed: hand_over_to_service_program() has run faxgwd first.
+    for (std::string_view name : names)
+        app.add_subcommand(std::string(name), service_command_summary(name))->allow_extras();
 }
 
 std::filesystem::path service_program() {

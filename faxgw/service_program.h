@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <initializer_list>
 #include <string_view>
 
 namespace faxgw {
@@ -34,9 +35,9 @@ inline constexpr ServiceCommand service_commands[] = {
 bool is_service_command(std::string_view name);
 std::string service_command_summary(std::string_view name);
 
-// faxgw: lists the service commands in `app`'s help, so that `faxgw --help`
-// names every command.
-void add_service_command_summaries(CLI::App& app);
+// faxgw: lists these service commands in `app`'s help, where faxgwd has
+// them, so that `faxgw --help` names every command as faxgw(8) does.
+void add_service_command_summaries(CLI::App& app, std::initializer_list<std::string_view> names);
 
 // faxgw: if argv names a service command, runs faxgwd with the same
 // arguments in place of this process; returns only if it does not, or
