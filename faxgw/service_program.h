@@ -10,7 +10,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <filesystem>
 #include <initializer_list>
 #include <string_view>
 
@@ -32,7 +31,6 @@ inline constexpr ServiceCommand service_commands[] = {
     {"manual", ""},
 };
 
-bool is_service_command(std::string_view name);
 std::string service_command_summary(std::string_view name);
 
 // faxgw: lists these service commands in `app`'s help, where faxgwd has
@@ -43,9 +41,5 @@ void add_service_command_summaries(CLI::App& app, std::initializer_list<std::str
 // arguments in place of this process; returns only if it does not, or
 // cannot (then it has printed why and `exit_code` is 69, EX_UNAVAILABLE).
 bool hand_over_to_service_program(char** argv, int& exit_code);
-
-// Where faxgwd is: beside faxgw (the build tree), or where the install put
-// it relative to faxgw (FAXGW_SERVICE_FROM_BIN, <libexecdir>/faxgw).
-std::filesystem::path service_program();
 
 }  // namespace faxgw
