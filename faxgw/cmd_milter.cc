@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "logging.h"
 #include "service_program.h"
+#include "submit_service.h"
 
 namespace faxgw {
 namespace {
@@ -54,23 +55,6 @@ struct MilterOptions {
     std::optional<std::string> socket;
 };
 
-// The worker is this same program: `faxgw milter-worker` with the same
-// configuration and state folder.
-std::vector<std::string> worker_command(const MilterOptions& o, const Config& config) {
-    std::vector<std::string> argv = {"/proc/self/exe", "milter-worker", "--var",
-                                     config.var.string()};
-    if (o.common.config_file) {
-        argv.push_back("--config");
-        argv.push_back(std::filesystem::absolute(*o.common.config_file).string());
-    }
-    // /proc/self/exe names the filter's own file for the spawned process
-    // only while the filter runs; resolve it now.
-    std::error_code ec;
-    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec) argv.front() = self.string();
-    return argv;
-}
-
 int run_milter(const MilterOptions& o) {
     auto config = o.common.load();
     report_warnings(config);
@@ -85,18 +69,12 @@ int run_milter(const MilterOptions& o) {
     milter::Services services;
     services.mail = &config.mail;
     services.var = config.var;
-    services.worker_command = worker_command(o, config);
+    services.worker_command = submit_worker_command(o.common, config);
     // Priorities and masked numbers as `faxgw run` logs (logging.*).
     services.log = [log = Logger(config.logging, "faxgw-milter")](const std::string& line) {
         log("faxgw milter: " + line);
     };
     return milter::serve(config.milter, services);
-}
-
-int run_worker(const CommonOptions& o) {
-    auto config = o.load();
-    auto queue = faxcore::Queue::open(config.var);
-    return milter::serve_worker(STDIN_FILENO, config.mail, *queue);
 }
 
 }  // namespace
@@ -110,13 +88,6 @@ CLI::App* add_milter_command(CLI::App& app, int& exit_code) {
                     "Where the MTA connects: inet:PORT@HOST, inet6:PORT@HOST or unix:PATH "
                     "(default: milter.socket)");
     cmd->callback([o, &exit_code] { exit_code = run_milter(*o); });
-
-    // The milter's worker processes; not for people (no group: hidden).
-    auto* worker = app.add_subcommand("milter-worker", "");
-    worker->group("");
-    auto common = std::make_shared<CommonOptions>();
-    common->add_to(*worker);
-    worker->callback([common, &exit_code] { exit_code = run_worker(*common); });
     return cmd;
 }
 

@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "service.h"
 #include "service_program.h"
+#include "submit_service.h"
 
 namespace faxgw {
 namespace {
@@ -30,7 +31,11 @@ constexpr const char* run_manual = R"(DESCRIPTION
     faxes (inbound.routes) through the outbox: to the relay smtp.url,
     retried while it is down, or without one into the Maildirs below
     paths.var. Watches the IMAP mailboxes of [[imap.accounts]] as
-    `faxgw poll` does. Jobs a
+    `faxgw poll` does. Keeps submit.workers worker processes warm for
+    `faxgw submit` (the socket submit.socket in paths.var): a mail handed
+    to them skips the start-up of the libraries. A worker finds its
+    configuration file changed and is replaced, so SIGHUP is not needed
+    for them. Jobs a
     killed predecessor left mid-call are sent again from their first
     unconfirmed page. Purges what [retention] lets go (see `faxgw purge`)
     at start-up and every retention.interval_seconds. Stops after the
@@ -40,7 +45,8 @@ constexpr const char* run_manual = R"(DESCRIPTION
     the IMAP mailboxes apply to new work, and calls in flight finish as
     they began; a file with an error is refused with the error logged, and
     the old settings stay. paths.*, lines.*, metrics.*, [sip],
-    [audiosocket] and [ami] take effect at the next start.
+    [audiosocket], [ami] and submit.workers take effect at the next
+    start.
     With metrics.listen set, serves /metrics (Prometheus text format:
     jobs by state, attempts by outcome, pages, line seconds, lines busy,
     jobs due and the oldest one's wait, outbox mails, render times as a
@@ -233,6 +239,16 @@ int run_daemon(const CommonOptions& o) {
             } catch (const std::runtime_error& e) {
                 log({std::string("faxgw run: ") + e.what(), faxcore::LogEvent::Priority::error});
                 return EX_OSERR;
+            }
+        // Warm before the gateway says it is ready.
+        std::unique_ptr<SubmitService> submissions;
+        if (config->submit.workers > 0) try {
+                submissions = std::make_unique<SubmitService>(
+                    o, *config, [&log](const std::string& line) { log("faxgw run: " + line); });
+            } catch (const std::runtime_error& e) {
+                // `faxgw submit` then does all the work itself.
+                log({std::string("faxgw run: warning: ") + e.what(),
+                     faxcore::LogEvent::Priority::warning});
             }
         log("faxgw run: " + ready_status(*config));
         service.ready(ready_status(*config));

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "commands.h"
+#include "submit_service.h"
 
 namespace faxgw {
 namespace {
@@ -18,6 +19,12 @@ constexpr const char* submit_manual = R"(DESCRIPTION
     applies the sender rules, renders the mail into fax pages and queues one
     job per number. The jobs are durable when it exits 0. Submitting the
     same Message-ID to the same number again queues nothing new.
+    When `faxgw run` serves the same state folder with the same
+    configuration file, the mail is handed to its warm workers
+    (submit.workers, the socket submit.socket in the state folder), which
+    saves the start-up of the libraries; the answer is the same. Without
+    them (no `faxgw run`, submit.workers = 0, another configuration file,
+    a worker that failed) `faxgw submit` does the work itself.
     With Postfix set <transport>_destination_recipient_limit = 1 (e.g.
     fax_destination_recipient_limit = 1) so each recipient gets its own
     exit status.
@@ -51,11 +58,19 @@ int run_submit(const SubmitOptions& o) {
     // sysexits would make Postfix bounce the mail for good.
     using mailgw::Verdict;
     try {
+        mailgw::WorkerRequest request{
+            o.envelope, {std::istreambuf_iterator<char>(std::cin), {}}, config_digest(o.common)};
+        const auto route = load_submit_service_route(o.common.config_file, o.common.var);
+        if (route.submit.workers > 0) {
+            if (auto reply = submit_to_service(route.var, request)) {
+                print_reply(reply->verdict, reply->message);
+                return static_cast<int>(mailgw::describe(reply->verdict).exit);
+            }
+        }
         auto config = o.common.load();
         report_warnings(config);
-        std::string message{std::istreambuf_iterator<char>(std::cin), {}};
         auto queue = faxcore::Queue::open(config.var);
-        auto result = mailgw::submit(message, o.envelope, config.mail, *queue);
+        auto result = mailgw::submit(request.message, o.envelope, config.mail, *queue);
         print_reply(result.verdict, result.message);
         return static_cast<int>(result.code);
     } catch (const ConfigError& e) {

@@ -49,7 +49,7 @@ CLI::App* add_send_command(CLI::App& app, int& exit_code);
 CLI::App* add_config_command(CLI::App& app, int& exit_code);
 CLI::App* add_rules_command(CLI::App& app, int& exit_code);
 CLI::App* add_poll_command(CLI::App& app, int& exit_code);
-CLI::App* add_milter_command(CLI::App& app, int& exit_code);  // and milter-worker
+CLI::App* add_milter_command(CLI::App& app, int& exit_code);
 CLI::App* add_status_command(CLI::App& app, int& exit_code);
 CLI::App* add_purge_command(CLI::App& app, int& exit_code);
 // Hidden: writes faxgw(8) or faxgw.toml(5) from `app` (manual.h).

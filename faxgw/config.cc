@@ -826,6 +826,16 @@ const std::vector<Key>& keys() {
          [](auto& n, Config& c) { c.milter.decide_seconds = int(integer(n)); },
          {10, 7200}},
 
+        {"submit.workers",
+         "2",
+         "Worker processes of `faxgw run`, kept warm, that `faxgw submit` hands its mail to\n"
+         "# (the socket submit.socket in paths.var), so that a mail pays for no library's\n"
+         "# start-up; when all are busy a mail waits for one. With no `faxgw run`, or with a\n"
+         "# configuration file other than its own, `faxgw submit` does the work itself.\n"
+         "# 0 = no workers. Read at start.",
+         [](auto& n, Config& c) { c.submit.workers = int(integer(n)); },
+         {0, 256}},
+
         {"logging.mask_numbers", "false",
          "Mask the last four digits of phone numbers in the daemons' log lines and journal\n"
          "# fields (\"+1555100xxxx\"): numbers are personal data. Job records keep them whole.",
@@ -1265,22 +1275,30 @@ std::vector<KeyDoc> key_docs() {
     return out;
 }
 
+namespace {
+
+// FILE's settings; none without one. A syntax error is a ConfigError at
+// its place.
+toml::table parse_file(const std::optional<std::filesystem::path>& file) {
+    if (!file) return {};
+    try {
+        return toml::parse_file(file->string());
+    } catch (const toml::parse_error& e) {
+        std::ostringstream s;
+        s << file->string() << ":" << e.source().begin.line << ":" << e.source().begin.column
+          << ": " << e.description();
+        throw ConfigError(s.str());
+    }
+}
+
+}  // namespace
+
 Config load_config(const std::optional<std::filesystem::path>& file,
                    const std::optional<std::filesystem::path>& var_override) {
     const std::string defaults_text = defaults_toml(false);
     toml::table defaults =
         toml::parse(std::string_view(defaults_text), std::string_view("built-in defaults"));
-    toml::table user;
-    if (file) {
-        try {
-            user = toml::parse_file(file->string());
-        } catch (const toml::parse_error& e) {
-            std::ostringstream s;
-            s << file->string() << ":" << e.source().begin.line << ":" << e.source().begin.column
-              << ": " << e.description();
-            throw ConfigError(s.str());
-        }
-    }
+    const toml::table user = parse_file(file);
     Config c;
     for (const auto& k : keys()) {
         auto node = user.at_path(k.path);
@@ -1299,6 +1317,24 @@ Config load_config(const std::optional<std::filesystem::path>& file,
     c.gateway.sim.remote_dir = below(c.var, c.gateway.sim.remote_dir);
     copy_gateway_settings(c);
     copy_retry_limits(c);
+    return c;
+}
+
+Config load_submit_service_route(const std::optional<std::filesystem::path>& file,
+                                 const std::optional<std::filesystem::path>& var_override) {
+    const toml::table user = parse_file(file);
+    Config c;
+    for (const auto& k : keys()) {
+        if (k.path != "paths.var" && k.path != "submit.workers") continue;
+        if (auto node = user.at_path(k.path)) {
+            check_range(*node.node(), k);
+            k.apply(*node.node(), c);
+        } else {
+            const toml::table d = toml::parse("value = " + k.default_toml);
+            k.apply(*d.get("value"), c);
+        }
+    }
+    if (var_override) c.var = *var_override;
     return c;
 }
 

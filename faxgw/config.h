@@ -32,7 +32,12 @@ struct Config {
     mailgw::Settings mail;
     std::vector<imap::Account> imap_accounts;  // [[imap.accounts]]: mailboxes `faxgw poll` watches
     milter::Settings milter;                   // [milter]: `faxgw milter`
-    LogSettings logging;                       // [logging]: the daemons' log
+    struct Submit {
+        // Warm worker processes of `faxgw run` that `faxgw submit` hands
+        // its mail to; 0 = none (every `faxgw submit` does all the work).
+        int workers = 2;
+    } submit;             // [submit]
+    LogSettings logging;  // [logging]: the daemons' log
     struct Metrics {
         std::string host;  // an IP address; empty = no endpoint
         int port = 0;
@@ -50,6 +55,15 @@ public:
 // [paths] var. Relative paths in the settings are taken below var.
 Config load_config(const std::optional<std::filesystem::path>& file,
                    const std::optional<std::filesystem::path>& var_override);
+
+// Only what `faxgw submit` needs to reach the submit service of `faxgw
+// run` (submit_service.h): paths.var (or --var) and submit.workers, checked
+// as load_config checks them. The rest of FILE is read by whoever decides
+// the mail: the service's worker, or load_config when there is none. It
+// spares a mail the service decides the start of libphonenumber, which
+// load_config needs to check the dial rules.
+Config load_submit_service_route(const std::optional<std::filesystem::path>& file,
+                                 const std::optional<std::filesystem::path>& var_override);
 
 // A milter socket spec with a relative unix path made absolute below `var`
 // ("unix:milter.sock" -> "unix:/var/lib/faxgw/milter.sock"); others as given.

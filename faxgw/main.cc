@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "service_program.h"
+#include "submit_service.h"
 
 namespace faxgw {
 
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
 #ifdef FAXGW_SERVICE_PROGRAM
     add_poll_command(app, exit_code);
     add_milter_command(app, exit_code);
+    add_submit_worker_command(app, exit_code);
 #else
     add_service_command_summaries(app, {"poll", "milter"});
 #endif

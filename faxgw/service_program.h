@@ -27,7 +27,7 @@ inline constexpr ServiceCommand service_commands[] = {
     {"demo", "Run the sample mails through an embedded gateway and show the results"},
     {"poll", "Take fax mails from the IMAP mailboxes of [[imap.accounts]]"},
     {"milter", "Decide fax mails inside Postfix or Sendmail, during the SMTP dialogue"},
-    {"milter-worker", ""},
+    {"submit-worker", ""},
     {"manual", ""},
 };
 

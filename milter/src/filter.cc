@@ -2,6 +2,7 @@
 // one Message per MAIL FROM. OpenDKIM keeps its contexts the same way.
 #include <arpa/inet.h>
 #include <faxgw/milter.h>
+#include <faxgw/submit_worker.h>
 #include <libmilter/mfapi.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -20,10 +21,11 @@
 #include <optional>
 #include <thread>
 
-#include "worker_pool.h"
-
 namespace faxgw::milter {
 namespace {
+
+using mailgw::WorkerPool;
+using mailgw::WorkerReply;
 
 struct Message {
     std::string sender;  // without angle brackets; "" = the null sender
@@ -242,7 +244,7 @@ WorkerReply decide_in_worker(SMFICTX* ctx, const Session& s) {
         ++filter->deciding;
     }
     WorkerReply reply = filter->workers->decide(
-        {envelope_of(s), s.message->raw}, std::chrono::seconds(filter->settings.decide_seconds),
+        {envelope_of(s), s.message->raw, {}}, std::chrono::seconds(filter->settings.decide_seconds),
         [ctx] { smfi_progress(ctx); });
     std::lock_guard lock(filter->mutex);
     --filter->deciding;

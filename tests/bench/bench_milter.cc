@@ -252,7 +252,7 @@ public:
     std::vector<pid_t> workers(const std::vector<ProcessInfo>& all) const {
         std::vector<pid_t> out;
         for (const auto& p : all)
-            if (is_ours(p, "milter-worker")) out.push_back(p.pid);
+            if (is_ours(p, "submit-worker")) out.push_back(p.pid);
         return out;
     }
 
@@ -770,7 +770,7 @@ int main(int argc, char** argv) try {
     print_cpu(name2, passed, true);
     print_cpu(name3, faxed, true);
     std::printf(
-        "(milter: the filter process; renderers: its milter-worker processes and the "
+        "(milter: the filter process; renderers: its submit-worker processes and the "
         "render children they wait for;\n machine: how busy all %d cores were during the "
         "run; others: the part of it that was not this benchmark's processes)\n\n",
         cores);

@@ -74,7 +74,7 @@ struct Rig {
             std::string cmdline;
             std::getline(std::ifstream(p.path() / "cmdline"), cmdline);
             std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-            if (cmdline.find(" milter-worker ") != std::string::npos &&
+            if (cmdline.find(" submit-worker ") != std::string::npos &&
                 cmdline.find(var.string()) != std::string::npos)
                 return std::stoi(name);
         }

@@ -43,7 +43,8 @@ struct Services {
     const mailgw::Settings* mail = nullptr;
     std::filesystem::path var;  // the queue (RCPT TO checks the senders' limits in it)
     // The program and arguments of one worker: a process that calls
-    // serve_worker() on its standard input, a socket (faxgw milter-worker).
+    // mailgw::serve_worker() on its standard input, a socket (faxgw
+    // submit-worker).
     std::vector<std::string> worker_command;
     std::function<void(const std::string&)> log;  // one line per decision and fault
 };
@@ -63,11 +64,5 @@ std::optional<std::filesystem::path> unix_socket_path(const std::string& spec);
 // milter_default_action (tempfail: 451). Returns a sysexits code: 0 after
 // a signal, 71 when the socket cannot be opened, 78 for a bad spec.
 int serve(const Settings& settings, const Services& services);
-
-// The worker: loads the renderer's fonts (so the first mail does not pay
-// for them) and says it is ready, then reads mails on `fd` and answers each
-// with what mailgw::submit() made of it, until the other end closes.
-// Returns 0, or 74 when the socket fails.
-int serve_worker(int fd, const mailgw::Settings& mail, faxcore::Queue& queue);
 
 }  // namespace faxgw::milter

@@ -1,5 +1,4 @@
-#include "worker_pool.h"
-
+#include <faxgw/submit_worker.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -11,7 +10,7 @@
 
 extern char** environ;
 
-namespace faxgw::milter {
+namespace faxgw::mailgw {
 namespace {
 
 constexpr std::chrono::seconds progress_interval{10};
@@ -47,18 +46,30 @@ WorkerPool::Worker WorkerPool::spawn() {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], 0);  // dup2 clears FD_CLOEXEC
+    // No signal blocked, none ignored: `faxgw run` blocks SIGTERM in its
+    // threads to sigwait() for it, and a child would inherit that.
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t none;
+    sigemptyset(&none);
+    sigset_t all;
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigdefault(&attributes, &all);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     std::vector<char*> argv;
     for (auto& arg : command_) argv.push_back(arg.data());
     argv.push_back(nullptr);
     pid_t pid = -1;
-    const int error = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    const int error = ::posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
     ::close(fds[1]);
     if (error != 0) {
         ::close(fds[0]);
         throw ChannelError("cannot start " + command_.front() + ": " + std::strerror(error));
     }
-    Worker worker{pid, fds[0]};
+    Worker worker{pid, fds[0], false};
     // Ready once its renderer is warm (or it failed to start).
     try {
         receive_reply(worker.fd, startup_limit, startup_limit, [] {});
@@ -95,7 +106,9 @@ WorkerPool::Worker WorkerPool::take(const std::function<void()>& waiting) {
     --unstarted_;
     lock.unlock();
     try {
-        return spawn();
+        Worker worker = spawn();
+        worker.started_for_a_request = true;
+        return worker;
     } catch (...) {
         lock.lock();
         ++unstarted_;
@@ -115,23 +128,37 @@ void WorkerPool::give_back(Worker worker) {
 
 WorkerReply WorkerPool::decide(const WorkerRequest& request, std::chrono::seconds limit,
                                const std::function<void()>& waiting) {
-    Worker worker;
-    try {
-        worker = take(waiting);
-    } catch (const ChannelError& e) {
-        return {mailgw::Verdict::try_later, std::string("no renderer: ") + e.what(), {}};
-    }
-    try {
-        send_request(worker.fd, request);
-        WorkerReply reply = receive_reply(worker.fd, progress_interval, limit, waiting);
-        give_back(worker);
-        return reply;
-    } catch (const ChannelError& e) {
-        log_("worker " + std::to_string(worker.pid) + " failed (" + e.what() + "): replaced");
-        end(worker, true);
-        give_back(worker);
-        return {mailgw::Verdict::try_later, std::string("renderer failed: ") + e.what(), {}};
+    // A worker that read settings other than the request's (the file was
+    // edited since) ends and is replaced, and the next one is asked; all
+    // started before the edit go that way, one by one. When one started
+    // for this very request declines too, the request's settings are not
+    // the file's at all: the answer is declined.
+    for (;;) {
+        Worker worker;
+        try {
+            worker = take(waiting);
+        } catch (const ChannelError& e) {
+            return {Verdict::try_later, std::string("no renderer: ") + e.what(), {}, true};
+        }
+        try {
+            send_request(worker.fd, request);
+            WorkerReply reply = receive_reply(worker.fd, progress_interval, limit, waiting);
+            const bool started_now = worker.started_for_a_request;
+            worker.started_for_a_request = false;
+            if (reply.declined) {
+                log_("worker " + std::to_string(worker.pid) + " had " + reply.message +
+                     ": replaced");
+                end(worker, false);
+            }
+            give_back(worker);
+            if (!reply.declined || started_now) return reply;
+        } catch (const ChannelError& e) {
+            log_("worker " + std::to_string(worker.pid) + " failed (" + e.what() + "): replaced");
+            end(worker, true);
+            give_back(worker);
+            return {Verdict::try_later, std::string("renderer failed: ") + e.what(), {}, true};
+        }
     }
 }
 
-}  // namespace faxgw::milter
+}  // namespace faxgw::mailgw

@@ -1,13 +1,13 @@
-#include "worker_protocol.h"
-
+#include <faxgw/submit_worker.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-namespace faxgw::milter {
+namespace faxgw::mailgw {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -18,10 +18,12 @@ constexpr std::uint64_t max_frame = std::uint64_t{1} << 32;
 
 void write_all(int fd, const char* data, std::size_t size) {
     while (size > 0) {
-        const ssize_t n = ::write(fd, data, size);
+        // send(), not write(): a closed other end is an error here, not a
+        // SIGPIPE that ends the process (`faxgw submit` then decides the
+        // mail itself).
+        const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0)
-            throw ChannelError(std::string("cannot write to the worker: ") + std::strerror(errno));
+        if (n <= 0) throw ChannelError(std::string("cannot write: ") + std::strerror(errno));
         data += n;
         size -= static_cast<std::size_t>(n);
     }
@@ -70,7 +72,8 @@ void send_request(int fd, const WorkerRequest& request) {
     nlohmann::json envelope = {{"sender", e.sender},
                                {"client_address", e.client_address},
                                {"sasl_user", e.sasl_user},
-                               {"recipients", e.recipients}};
+                               {"recipients", e.recipients},
+                               {"config_digest", request.config_digest}};
     send_frame(fd, envelope.dump());
     send_frame(fd, request.message);
 }
@@ -85,6 +88,7 @@ std::optional<WorkerRequest> receive_request(int fd) {
         request.envelope.client_address = j.at("client_address").get<std::string>();
         request.envelope.sasl_user = j.at("sasl_user").get<std::string>();
         request.envelope.recipients = j.at("recipients").get<std::vector<std::string>>();
+        request.config_digest = j.value("config_digest", std::string());
     } catch (const nlohmann::json::exception& e) {
         throw ChannelError(std::string("bad request: ") + e.what());
     }
@@ -95,7 +99,8 @@ std::optional<WorkerRequest> receive_request(int fd) {
 void send_reply(int fd, const WorkerReply& reply) {
     nlohmann::json j = {{"verdict", static_cast<int>(reply.verdict)},
                         {"message", reply.message},
-                        {"jobs", reply.jobs}};
+                        {"jobs", reply.jobs},
+                        {"declined", reply.declined}};
     // The message may quote a mail's bytes that are not UTF-8.
     send_frame(fd, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
@@ -118,15 +123,16 @@ WorkerReply receive_reply(int fd, std::chrono::seconds interval, std::chrono::se
     try {
         auto j = nlohmann::json::parse(*frame);
         const int verdict = j.at("verdict").get<int>();
-        if (verdict < 0 || verdict > static_cast<int>(mailgw::Verdict::configuration))
+        if (verdict < 0 || verdict > static_cast<int>(Verdict::configuration))
             throw ChannelError("bad verdict " + std::to_string(verdict));
-        reply.verdict = static_cast<mailgw::Verdict>(verdict);
+        reply.verdict = static_cast<Verdict>(verdict);
         reply.message = j.at("message").get<std::string>();
         reply.jobs = j.at("jobs").get<std::vector<std::pair<std::int64_t, std::string>>>();
+        reply.declined = j.value("declined", false);
     } catch (const nlohmann::json::exception& e) {
         throw ChannelError(std::string("bad reply: ") + e.what());
     }
     return reply;
 }
 
-}  // namespace faxgw::milter
+}  // namespace faxgw::mailgw

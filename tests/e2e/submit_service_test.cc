@@ -1,0 +1,142 @@
+// The submit service: `faxgw submit` hands its mail to the warm workers of
+// a running `faxgw run`, never decides a mail with settings other than its
+// own, and decides the mail itself when the service fails.
+#define BOOST_TEST_MODULE e2e submit service
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "e2e.h"
+
+using namespace faxgw;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct ServiceRig : test::StateRig {
+    fs::path config = dir.path / "faxgw.toml";
+    fs::path socket = var / "submit.socket";
+    int mails = 0;
+
+    ServiceRig() { write_config("[rules]\ndefault = \"allow\"\n"); }
+
+    void write_config(const std::string& text) {
+        std::ofstream(config) << "[lines]\ncount = 1\n" << text;
+    }
+
+    // Once its workers are warm and its socket open.
+    std::unique_ptr<test::Process> start_gateway() {
+        auto gateway = std::make_unique<test::Process>(
+            std::vector<std::string>{test::faxgw_binary, "run", "--config", config.string(),
+                                     "--var", var.string()},
+            dir.path);
+        const std::string serving = "submit service: 2 worker(s) on " + socket.string();
+        for (int i = 0; i < 600 && gateway->stderr_so_far().find(serving) == std::string::npos; ++i)
+            std::this_thread::sleep_for(50ms);
+        BOOST_REQUIRE_MESSAGE(gateway->stderr_so_far().find(serving) != std::string::npos,
+                              gateway->stderr_so_far());
+        return gateway;
+    }
+
+    test::Output submit(const fs::path& config_file) {
+        const fs::path mail = dir.path / ("mail-" + std::to_string(++mails) + ".eml");
+        std::ofstream(mail) << "From: Alice <alice@example.com>\r\n"
+                               "To: 5551001@fax.example.com\r\n"
+                               "Subject: letter "
+                            << mails << "\r\nMessage-ID: <letter-" << mails
+                            << "@example.com>\r\n\r\nDear Bob,\r\n\r\na short letter.\r\n";
+        return faxgw({"submit", "--config", config_file.string(), "--var", var.string(), "--sender",
+                      "alice@example.com", "--", "5551001@fax.example.com"},
+                     mail);
+    }
+    test::Output submit() { return submit(config); }
+};
+
+// Whether the gateway's log has `line` within a few seconds.
+bool logs(const test::Process& gateway, const std::string& line) {
+    for (int i = 0; i < 100; ++i) {
+        if (gateway.stderr_so_far().find(line) != std::string::npos) return true;
+        std::this_thread::sleep_for(50ms);
+    }
+    return false;
+}
+
+std::vector<pid_t> children_of(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+    std::vector<pid_t> out;
+    for (pid_t child; in >> child;) out.push_back(child);
+    return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_running_gateway_decides_the_mail_in_its_warm_workers) {
+    ServiceRig rig;
+    auto gateway = rig.start_gateway();
+    BOOST_TEST(children_of(gateway->pid()).size() == 2u, "submit.workers = 2 by default");
+    const auto o = rig.submit();
+    BOOST_TEST(o.code == 0, o.out << o.err);
+    BOOST_TEST(o.out.starts_with("2.0.0 queued 1 fax job (1 page) for +15551001"), o.out);
+    BOOST_TEST(logs(*gateway, "submit service: <alice@example.com>: 2.0.0 queued 1 fax job"),
+               gateway->stderr_so_far());
+    const auto jobs = test::jobs_when_all_ended(rig.var, rig.dir.path);
+    BOOST_REQUIRE(jobs.size() == 1u);
+    BOOST_TEST(jobs[0]["state"] == "done");
+}
+
+BOOST_AUTO_TEST_CASE(workers_never_decide_with_settings_other_than_the_file_now_says) {
+    ServiceRig rig;
+    auto gateway = rig.start_gateway();
+    rig.write_config("[rules]\ndefault = \"deny\"\n");
+    // Both warm workers read "allow": the first one asked is replaced by
+    // one that reads "deny" and decides, and so is the other one later.
+    auto o = rig.submit();
+    BOOST_TEST(o.code == 77, o.out << o.err);
+    BOOST_TEST(o.out.starts_with("5.7."), o.out);
+    BOOST_TEST(logs(*gateway, "had other settings: replaced"), gateway->stderr_so_far());
+    BOOST_TEST(logs(*gateway, "submit service: <alice@example.com>: 5.7."),
+               gateway->stderr_so_far());
+    o = rig.submit();
+    BOOST_TEST(o.code == 77, o.out << o.err);
+    BOOST_TEST(test::jobs_json(rig.var, rig.dir.path).empty());
+
+    // A submit with a file of its own: no worker reads that one, and
+    // submit decides the mail itself, with it.
+    const fs::path own = rig.dir.path / "own.toml";
+    std::ofstream(own) << "[lines]\ncount = 1\n";
+    o = rig.submit(own);
+    BOOST_TEST(o.code == 0, o.out << o.err);
+    BOOST_TEST(logs(*gateway, "submit service: a mail was left to `faxgw submit` (other settings)"),
+               gateway->stderr_so_far());
+    BOOST_TEST(test::jobs_json(rig.var, rig.dir.path).size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(submit_decides_by_itself_when_the_workers_or_the_gateway_are_killed) {
+    ServiceRig rig;
+    auto gateway = rig.start_gateway();
+    for (pid_t worker : children_of(gateway->pid())) ::kill(worker, SIGKILL);
+    auto o = rig.submit();
+    BOOST_TEST(o.code == 0, o.out << o.err);
+    BOOST_TEST(o.out.starts_with("2.0.0 queued 1 fax job"), o.out);
+    BOOST_TEST(logs(*gateway, "failed ("), gateway->stderr_so_far());
+
+    // A killed gateway leaves its socket file behind.
+    gateway->signal(SIGKILL);
+    gateway->wait();
+    BOOST_REQUIRE(fs::exists(rig.socket));
+    o = rig.submit();
+    BOOST_TEST(o.code == 0, o.out << o.err);
+    BOOST_TEST(o.out.starts_with("2.0.0 queued 1 fax job"), o.out);
+
+    // Each mail queued once: the second, to a restarted gateway's service.
+    gateway = rig.start_gateway();
+    o = rig.submit();
+    BOOST_TEST(o.out.starts_with("2.0.0 queued 1 fax job"), o.out);
+    BOOST_TEST(logs(*gateway, "submit service: <alice@example.com>: 2.0.0 queued 1 fax job"),
+               gateway->stderr_so_far());
+    const auto jobs = test::jobs_when_all_ended(rig.var, rig.dir.path);
+    BOOST_TEST(jobs.size() == 3u);
+    for (const auto& job : jobs) BOOST_TEST(job["state"] == "done");
+}
