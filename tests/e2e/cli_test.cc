@@ -58,6 +58,13 @@ BOOST_AUTO_TEST_CASE(faxgw_loads_no_network_library) {
     const auto faxgwd_libraries = test::run({"ldd", faxgwd.string()}, rig.dir.path);
     BOOST_TEST_REQUIRE(faxgw_libraries.code == 0);
     BOOST_TEST_REQUIRE(faxgwd_libraries.code == 0);
+    if (faxgw_libraries.out.find("libasan") != std::string::npos) {
+        // The sanitizer runtime makes the linker keep every library named
+        // on the command line (no --as-needed): what is checked here is
+        // the build that is shipped.
+        BOOST_TEST_MESSAGE("a sanitizer build: not checked");
+        return;
+    }
     std::istringstream names(FAXGW_SERVICE_ONLY_LIBRARIES);
     int in_faxgwd = 0;
     for (std::string name; names >> name;) {
