@@ -127,8 +127,11 @@ void SubmitService::serve_connection(int fd) {
             if (reply.declined)
                 log_("submit service: a mail was left to `faxgw submit` (" + reply.message + ")");
             else
-                log_("submit service: <" + request->envelope.sender +
-                     ">: " + mailgw::mta_reply(reply.verdict, reply.message));
+                // mta_reply escapes control characters: an envelope sender
+                // is not checked until the worker did (mailgw::submit).
+                log_("submit service: " +
+                     mailgw::mta_reply(reply.verdict, "from <" + request->envelope.sender +
+                                                          ">: " + reply.message));
             mailgw::send_reply(fd, reply);
         }
     } catch (const mailgw::ChannelError& e) {

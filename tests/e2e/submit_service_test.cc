@@ -52,6 +52,14 @@ struct ServiceRig : test::StateRig {
                      mail);
     }
     test::Output submit() { return submit(config); }
+    test::Output submit_as(const std::string& sender) {
+        const fs::path mail = dir.path / ("mail-" + std::to_string(++mails) + ".eml");
+        std::ofstream(mail) << "From: x@example.com\r\nMessage-ID: <m" << mails
+                            << "@example.com>\r\n\r\nhi\r\n";
+        return faxgw({"submit", "--config", config.string(), "--var", var.string(), "--sender",
+                      sender, "--", "5551001@fax.example.com"},
+                     mail);
+    }
 };
 
 // Whether the gateway's log has `line` within a few seconds.
@@ -79,11 +87,20 @@ BOOST_AUTO_TEST_CASE(a_running_gateway_decides_the_mail_in_its_warm_workers) {
     const auto o = rig.submit();
     BOOST_TEST(o.code == 0, o.out << o.err);
     BOOST_TEST(o.out.starts_with("2.0.0 queued 1 fax job (1 page) for +15551001"), o.out);
-    BOOST_TEST(logs(*gateway, "submit service: <alice@example.com>: 2.0.0 queued 1 fax job"),
+    BOOST_TEST(logs(*gateway, "submit service: 2.0.0 from <alice@example.com>: queued 1 fax job"),
                gateway->stderr_so_far());
     const auto jobs = test::jobs_when_all_ended(rig.var, rig.dir.path);
     BOOST_REQUIRE(jobs.size() == 1u);
     BOOST_TEST(jobs[0]["state"] == "done");
+
+    // The service logs the envelope sender before a worker checked it: a
+    // line break in it forges no line of the log.
+    const auto forged = rig.submit_as("eve@example.com\nfaxgw run: forged");
+    BOOST_TEST(forged.out.starts_with("5.1.7 envelope sender contains a control character"),
+               forged.out << forged.err);
+    BOOST_TEST(logs(*gateway, "from <eve@example.com\\x0afaxgw run: forged>"),
+               gateway->stderr_so_far());
+    BOOST_TEST(gateway->stderr_so_far().find("\nfaxgw run: forged") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(workers_never_decide_with_settings_other_than_the_file_now_says) {
@@ -96,7 +113,7 @@ BOOST_AUTO_TEST_CASE(workers_never_decide_with_settings_other_than_the_file_now_
     BOOST_TEST(o.code == 77, o.out << o.err);
     BOOST_TEST(o.out.starts_with("5.7."), o.out);
     BOOST_TEST(logs(*gateway, "had other settings: replaced"), gateway->stderr_so_far());
-    BOOST_TEST(logs(*gateway, "submit service: <alice@example.com>: 5.7."),
+    BOOST_TEST(logs(*gateway, "submit service: 5.7.1 from <alice@example.com>: "),
                gateway->stderr_so_far());
     o = rig.submit();
     BOOST_TEST(o.code == 77, o.out << o.err);
@@ -134,7 +151,7 @@ BOOST_AUTO_TEST_CASE(submit_decides_by_itself_when_the_workers_or_the_gateway_ar
     gateway = rig.start_gateway();
     o = rig.submit();
     BOOST_TEST(o.out.starts_with("2.0.0 queued 1 fax job"), o.out);
-    BOOST_TEST(logs(*gateway, "submit service: <alice@example.com>: 2.0.0 queued 1 fax job"),
+    BOOST_TEST(logs(*gateway, "submit service: 2.0.0 from <alice@example.com>: queued 1 fax job"),
                gateway->stderr_so_far());
     const auto jobs = test::jobs_when_all_ended(rig.var, rig.dir.path);
     BOOST_TEST(jobs.size() == 3u);
