@@ -23,8 +23,9 @@ constexpr const char* submit_manual = R"(DESCRIPTION
     configuration file, the mail is handed to its warm workers
     (submit.workers, the socket submit.socket in the state folder), which
     saves the start-up of the libraries; the answer is the same. Without
-    them (no `faxgw run`, submit.workers = 0, another configuration file,
-    a worker that failed) `faxgw submit` does the work itself.
+    them (no `faxgw run`, submit.workers = 0, every worker busy, another
+    configuration file, a worker that failed) `faxgw submit` does the work
+    itself.
     With Postfix set <transport>_destination_recipient_limit = 1 (e.g.
     fax_destination_recipient_limit = 1) so each recipient gets its own
     exit status.

@@ -830,9 +830,9 @@ const std::vector<Key>& keys() {
          "2",
          "Worker processes of `faxgw run`, kept warm, that `faxgw submit` hands its mail to\n"
          "# (the socket submit.socket in paths.var), so that a mail pays for no library's\n"
-         "# start-up; when all are busy a mail waits for one. With no `faxgw run`, or with a\n"
-         "# configuration file other than its own, `faxgw submit` does the work itself.\n"
-         "# 0 = no workers. Read at start.",
+         "# start-up. A mail that finds them all busy, or no `faxgw run`, or a configuration\n"
+         "# file other than its own, is decided by `faxgw submit` itself. 0 = no workers.\n"
+         "# Read at start.",
          [](auto& n, Config& c) { c.submit.workers = int(integer(n)); },
          {0, 256}},
 

@@ -13,14 +13,14 @@
 namespace faxgw {
 namespace {
 
-// The longest one mail may take in a worker, waiting for one included; then
-// the worker is replaced and `faxgw submit` decides the mail itself. As
-// long as the milter's default (milter.decide_seconds).
+// The longest one mail may take in a worker; then the worker is replaced
+// and `faxgw submit` decides the mail itself. As long as the milter's
+// default (milter.decide_seconds).
 constexpr std::chrono::seconds worker_limit{600};
 // A client has its request written at once; one that stalls is cut.
 constexpr int request_read_seconds = 60;
-// Mails in the service's hands at once, waiting for a worker included;
-// `faxgw submit` decides those beyond by itself.
+// Connections served at once (a mail beyond the workers is declined at
+// once); `faxgw submit` decides the mails beyond by itself.
 constexpr int max_connections = 256;
 
 std::string why_not(const std::string& what) { return what + ": " + std::strerror(errno); }
@@ -123,7 +123,10 @@ void SubmitService::serve_connection(int fd) {
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     try {
         if (auto request = mailgw::receive_request(fd)) {
-            auto reply = pool_->decide(*request, worker_limit, [] {});
+            // A mail that finds every worker busy is decided by its own
+            // `faxgw submit`, in parallel, as without the service.
+            auto reply = pool_->decide(
+                *request, worker_limit, [] {}, mailgw::WorkerPool::WhenBusy::decline);
             if (reply.declined)
                 log_("submit service: a mail was left to `faxgw submit` (" + reply.message + ")");
             else

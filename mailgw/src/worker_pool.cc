@@ -89,9 +89,11 @@ void WorkerPool::end(Worker& worker, bool kill) {
     worker = {};
 }
 
-WorkerPool::Worker WorkerPool::take(const std::function<void()>& waiting) {
+std::optional<WorkerPool::Worker> WorkerPool::take(const std::function<void()>& waiting,
+                                                   WhenBusy when_busy) {
     std::unique_lock lock(mutex_);
     while (idle_.empty() && unstarted_ == 0) {
+        if (when_busy == WhenBusy::decline) return std::nullopt;
         if (free_.wait_for(lock, progress_interval) == std::cv_status::timeout) {
             lock.unlock();
             waiting();
@@ -127,7 +129,7 @@ void WorkerPool::give_back(Worker worker) {
 }
 
 WorkerReply WorkerPool::decide(const WorkerRequest& request, std::chrono::seconds limit,
-                               const std::function<void()>& waiting) {
+                               const std::function<void()>& waiting, WhenBusy when_busy) {
     // A worker that read settings other than the request's (the file was
     // edited since) ends and is replaced, and the next one is asked; all
     // started before the edit go that way, one by one. When one started
@@ -136,7 +138,9 @@ WorkerReply WorkerPool::decide(const WorkerRequest& request, std::chrono::second
     for (;;) {
         Worker worker;
         try {
-            worker = take(waiting);
+            auto free = take(waiting, when_busy);
+            if (!free) return {Verdict::try_later, "all workers busy", {}, true};
+            worker = *free;
         } catch (const ChannelError& e) {
             return {Verdict::try_later, std::string("no renderer: ") + e.what(), {}, true};
         }

@@ -19,11 +19,15 @@ struct ServiceRig : test::StateRig {
     fs::path config = dir.path / "faxgw.toml";
     fs::path socket = var / "submit.socket";
     int mails = 0;
+    int workers;
 
-    ServiceRig() { write_config("[rules]\ndefault = \"allow\"\n"); }
+    explicit ServiceRig(int workers = 2) : workers(workers) {
+        write_config("[rules]\ndefault = \"allow\"\n");
+    }
 
     void write_config(const std::string& text) {
-        std::ofstream(config) << "[lines]\ncount = 1\n" << text;
+        std::ofstream(config) << "[lines]\ncount = 1\n[submit]\nworkers = " << workers << "\n"
+                              << text;
     }
 
     // Once its workers are warm and its socket open.
@@ -32,7 +36,8 @@ struct ServiceRig : test::StateRig {
             std::vector<std::string>{test::faxgw_binary, "run", "--config", config.string(),
                                      "--var", var.string()},
             dir.path);
-        const std::string serving = "submit service: 2 worker(s) on " + socket.string();
+        const std::string serving =
+            "submit service: " + std::to_string(workers) + " worker(s) on " + socket.string();
         for (int i = 0; i < 600 && gateway->stderr_so_far().find(serving) == std::string::npos; ++i)
             std::this_thread::sleep_for(50ms);
         BOOST_REQUIRE_MESSAGE(gateway->stderr_so_far().find(serving) != std::string::npos,
@@ -40,25 +45,39 @@ struct ServiceRig : test::StateRig {
         return gateway;
     }
 
-    test::Output submit(const fs::path& config_file) {
+    // A letter of `paragraphs` paragraphs (one: a short page).
+    fs::path letter(int paragraphs = 1) {
         const fs::path mail = dir.path / ("mail-" + std::to_string(++mails) + ".eml");
-        std::ofstream(mail) << "From: Alice <alice@example.com>\r\n"
-                               "To: 5551001@fax.example.com\r\n"
-                               "Subject: letter "
-                            << mails << "\r\nMessage-ID: <letter-" << mails
-                            << "@example.com>\r\n\r\nDear Bob,\r\n\r\na short letter.\r\n";
-        return faxgw({"submit", "--config", config_file.string(), "--var", var.string(), "--sender",
-                      "alice@example.com", "--", "5551001@fax.example.com"},
-                     mail);
+        std::ofstream out(mail);
+        out << "From: Alice <alice@example.com>\r\nTo: 5551001@fax.example.com\r\n"
+            << "Subject: letter " << mails << "\r\nMessage-ID: <letter-" << mails
+            << "@example.com>\r\n\r\nDear Bob,\r\n";
+        for (int i = 0; i < paragraphs; ++i)
+            out << "\r\nParagraph " << i
+                << ": the quick brown fox jumps over the lazy dog, twice over, and once more.\r\n";
+        return mail;
+    }
+
+    std::vector<std::string> submit_argv(const fs::path& config_file,
+                                         const std::string& sender = "alice@example.com") const {
+        return {test::faxgw_binary,
+                "submit",
+                "--config",
+                config_file.string(),
+                "--var",
+                var.string(),
+                "--sender",
+                sender,
+                "--",
+                "5551001@fax.example.com"};
+    }
+
+    test::Output submit(const fs::path& config_file) {
+        return test::run(submit_argv(config_file), dir.path, letter());
     }
     test::Output submit() { return submit(config); }
     test::Output submit_as(const std::string& sender) {
-        const fs::path mail = dir.path / ("mail-" + std::to_string(++mails) + ".eml");
-        std::ofstream(mail) << "From: x@example.com\r\nMessage-ID: <m" << mails
-                            << "@example.com>\r\n\r\nhi\r\n";
-        return faxgw({"submit", "--config", config.string(), "--var", var.string(), "--sender",
-                      sender, "--", "5551001@fax.example.com"},
-                     mail);
+        return test::run(submit_argv(config, sender), dir.path, letter());
     }
 };
 
@@ -128,6 +147,30 @@ BOOST_AUTO_TEST_CASE(workers_never_decide_with_settings_other_than_the_file_now_
     BOOST_TEST(logs(*gateway, "submit service: a mail was left to `faxgw submit` (other settings)"),
                gateway->stderr_so_far());
     BOOST_TEST(test::jobs_json(rig.var, rig.dir.path).size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_mail_that_finds_every_worker_busy_is_decided_by_its_own_submit) {
+    ServiceRig rig(1);
+    auto gateway = rig.start_gateway();
+    const pid_t worker = children_of(gateway->pid()).at(0);
+    // A long letter keeps the one worker busy (its renderer runs) ...
+    test::Process long_letter(rig.submit_argv(rig.config), rig.dir.path, rig.letter(3000));
+    bool busy = false;
+    for (int i = 0; i < 2000 && !busy; ++i) {
+        busy = !children_of(worker).empty();
+        if (!busy) std::this_thread::sleep_for(5ms);
+    }
+    BOOST_REQUIRE_MESSAGE(busy, "the worker never rendered the long letter");
+    // ... and a short one meanwhile does not wait for it.
+    const auto short_letter = rig.submit();
+    BOOST_TEST(short_letter.code == 0, short_letter.out << short_letter.err);
+    BOOST_TEST(logs(*gateway, "a mail was left to `faxgw submit` (all workers busy)"),
+               gateway->stderr_so_far());
+    const auto long_done = long_letter.wait();
+    BOOST_TEST(long_done.code == 0, long_done.out << long_done.err);
+    BOOST_TEST(logs(*gateway, "submit service: 2.0.0 from <alice@example.com>: queued 1 fax job"),
+               gateway->stderr_so_far());
+    BOOST_TEST(test::jobs_json(rig.var, rig.dir.path).size() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(submit_decides_by_itself_when_the_workers_or_the_gateway_are_killed) {

@@ -98,8 +98,11 @@ public:
     // read other settings) is replaced and the request asked of the next.
     // The answer is declined (and try_later) when a worker failed or one
     // started for the request declined too.
+    // With WhenBusy::decline a request that finds every worker busy is
+    // declined at once instead.
+    enum class WhenBusy { wait, decline };
     WorkerReply decide(const WorkerRequest& request, std::chrono::seconds limit,
-                       const std::function<void()>& waiting);
+                       const std::function<void()>& waiting, WhenBusy when_busy = WhenBusy::wait);
 
 private:
     struct Worker {
@@ -109,7 +112,7 @@ private:
     };
     Worker spawn();
     void end(Worker& worker, bool kill);
-    Worker take(const std::function<void()>& waiting);
+    std::optional<Worker> take(const std::function<void()>& waiting, WhenBusy when_busy);
     void give_back(Worker worker);
 
     std::vector<std::string> command_;
