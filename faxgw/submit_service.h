@@ -5,9 +5,10 @@
 // fonts and file-type rules again for one mail, which costs more CPU than
 // rendering a page (tests/bench/bench_submit_cpu.cc).
 //
-// Whatever goes wrong on the way (no `faxgw run`, no workers, a worker
-// that died, a configuration file other than the service's, a socket
-// cut), `faxgw submit` decides the mail itself, as without the service.
+// Whenever the service cannot take the mail (no `faxgw run`, every worker
+// busy, a worker that died, a configuration file other than the
+// service's, a socket cut), `faxgw submit` decides it itself, as without
+// the service; a burst of mails so renders in parallel as before.
 // That never queues a mail twice: a mail is queued under a key of its
 // sender, Message-ID and content, in one transaction, so a second
 // decision of a mail the service did queue finds it queued.
