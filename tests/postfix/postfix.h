@@ -248,15 +248,18 @@ public:
         }
     }
 
-    // Runs a command as the pipe user, as Postfix runs faxgw: a `faxgw jobs`
+    // `args` run as the pipe user, as Postfix runs faxgw: a `faxgw jobs`
     // run as root could leave root-owned database files in the state folder.
-    Output run_as_pipe_user(const std::vector<std::string>& args) const {
+    static std::vector<std::string> as_pipe_user(const std::vector<std::string>& args) {
         std::vector<std::string> argv = {
             "/usr/bin/setpriv",   "--reuid",       pipe_user, "--regid",
             group_of_pipe_user(), "--clear-groups"};
         argv.insert(argv.end(), args.begin(), args.end());
+        return argv;
+    }
+    Output run_as_pipe_user(const std::vector<std::string>& args) const {
         UsualUmask usual;
-        return run(argv, dir);
+        return run(as_pipe_user(args), dir);
     }
 
     Output postfix(const std::vector<std::string>& args) const {

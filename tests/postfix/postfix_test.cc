@@ -99,6 +99,38 @@ BOOST_AUTO_TEST_CASE(mails_over_smtp_become_fax_jobs) {
     BOOST_TEST(log_lines(pf, "status=bounced").empty(), pf.maillog());
 }
 
+// As faxgw.service runs `faxgw run` as the user Postfix's pipe runs
+// `faxgw submit` as (master.cf: user=faxgw), the submit service takes the
+// mails: its socket admits that user.
+BOOST_AUTO_TEST_CASE(with_faxgw_run_running_its_warm_workers_decide_the_mails) {
+    test::Postfix pf({test::faxgw_binary, ""});
+    std::unique_ptr<test::Process> gateway;
+    {
+        test::Postfix::UsualUmask usual;
+        gateway = std::make_unique<test::Process>(
+            test::Postfix::as_pipe_user({test::faxgw_binary, "run", "--var", pf.var.string()}),
+            pf.dir);
+    }
+    const auto logged = [&](const std::string& line) {
+        return test::eventually(
+            [&] { return gateway->stderr_so_far().find(line) != std::string::npos; }, 30s, 100ms);
+    };
+    BOOST_TEST_REQUIRE(logged("submit service: 2 worker(s) on"), gateway->stderr_so_far());
+    {
+        test::SmtpClient smtp(pf.port);
+        smtp.send("alice@example.org", {"5551001@fax.example.com"}, sample("plain-text.eml"));
+    }
+    BOOST_TEST(logged("submit service: 2.0.0 from <alice@example.org>: queued 1 fax job"),
+               gateway->stderr_so_far() << "\nlog:\n"
+                                        << pf.maillog());
+    BOOST_TEST(test::eventually(
+                   [&] { return log_lines(pf, "relay=fax,", "status=sent").size() == 1; }, 10s),
+               pf.maillog());
+    BOOST_TEST(numbers_of(jobs(pf)) == std::multiset<std::string>{"+15551001"});
+    gateway->signal(SIGTERM);
+    BOOST_TEST(gateway->wait().code == 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_refused_sender_gets_a_bounce_with_the_reason) {
     const std::string reason = "blocked@example.org may not send faxes";
     test::Postfix pf({test::faxgw_binary,
