@@ -35,6 +35,7 @@ std::filesystem::path submit_socket(const std::filesystem::path& var) {
 
 std::optional<mailgw::WorkerReply> submit_to_service(const std::filesystem::path& var,
                                                      const mailgw::WorkerRequest& request) {
+    if (request.message.size() > service_max_message_bytes) return std::nullopt;
     const std::string path = std::filesystem::absolute(submit_socket(var)).string();
     sockaddr_un address{};
     address.sun_family = AF_UNIX;

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 namespace faxgw {
 namespace {
@@ -114,7 +115,14 @@ void SubmitService::accept_loop() {
         }
         ++connections_;
         lock.unlock();
-        std::thread([this, fd] { serve_connection(fd); }).detach();
+        try {
+            std::thread([this, fd] { serve_connection(fd); }).detach();
+        } catch (const std::system_error&) {  // no thread to be had
+            ::close(fd);
+            std::lock_guard relock(mutex_);
+            --connections_;
+            idle_.notify_all();
+        }
     }
 }
 
@@ -122,7 +130,7 @@ void SubmitService::serve_connection(int fd) {
     timeval timeout{request_read_seconds, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     try {
-        if (auto request = mailgw::receive_request(fd)) {
+        if (auto request = mailgw::receive_request(fd, service_max_message_bytes)) {
             // A mail that finds every worker busy is decided by its own
             // `faxgw submit`, in parallel, as without the service.
             auto reply = pool_->decide(
@@ -139,6 +147,9 @@ void SubmitService::serve_connection(int fd) {
         }
     } catch (const mailgw::ChannelError& e) {
         log_(std::string("submit service: a client went away: ") + e.what());
+    } catch (const std::exception& e) {
+        // Out of memory or threads: the client decides its mail itself.
+        log_(std::string("submit service: cannot serve a client: ") + e.what());
     }
     ::close(fd);
     std::lock_guard lock(mutex_);

@@ -29,6 +29,11 @@
 
 namespace faxgw {
 
+// The largest mail `faxgw submit` hands to the service (the milter's
+// default limit, milter.max_message_mb); a larger one it decides itself,
+// so that the service never holds more than this per connection.
+inline constexpr std::size_t service_max_message_bytes = std::size_t{64} << 20;
+
 // What identifies the settings a command runs with: this build and the
 // bytes of its --config file (none: the built-in defaults).
 std::string config_digest(const CommonOptions& options);

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -54,12 +55,13 @@ bool read_all(int fd, char* data, std::size_t size, bool eof_ok) {
     return true;
 }
 
-std::optional<std::string> receive_frame(int fd, bool eof_ok) {
+std::optional<std::string> receive_frame(int fd, bool eof_ok, std::uint64_t limit = max_frame) {
     char header[8];
     if (!read_all(fd, header, sizeof header, eof_ok)) return std::nullopt;
     std::uint64_t size = 0;
     for (int i = 7; i >= 0; --i) size = (size << 8) | static_cast<unsigned char>(header[i]);
-    if (size > max_frame) throw ChannelError("frame of " + std::to_string(size) + " bytes");
+    if (size > std::min(limit, max_frame))
+        throw ChannelError("frame of " + std::to_string(size) + " bytes, over the limit");
     std::string bytes(static_cast<std::size_t>(size), '\0');
     read_all(fd, bytes.data(), bytes.size(), false);
     return bytes;
@@ -78,8 +80,10 @@ void send_request(int fd, const WorkerRequest& request) {
     send_frame(fd, request.message);
 }
 
-std::optional<WorkerRequest> receive_request(int fd) {
-    auto envelope = receive_frame(fd, true);
+std::optional<WorkerRequest> receive_request(int fd, std::uint64_t max_message_bytes) {
+    // An envelope is a few addresses.
+    constexpr std::uint64_t max_envelope_bytes = 1u << 20;
+    auto envelope = receive_frame(fd, true, max_envelope_bytes);
     if (!envelope) return std::nullopt;
     WorkerRequest request;
     try {
@@ -92,7 +96,7 @@ std::optional<WorkerRequest> receive_request(int fd) {
     } catch (const nlohmann::json::exception& e) {
         throw ChannelError(std::string("bad request: ") + e.what());
     }
-    request.message = *receive_frame(fd, false);
+    request.message = *receive_frame(fd, false, max_message_bytes);
     return request;
 }
 

@@ -2,8 +2,12 @@
 // a running `faxgw run`, never decides a mail with settings other than its
 // own, and decides the mail itself when the service fails.
 #define BOOST_TEST_MODULE e2e submit service
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -171,6 +175,36 @@ BOOST_AUTO_TEST_CASE(a_mail_that_finds_every_worker_busy_is_decided_by_its_own_s
     BOOST_TEST(logs(*gateway, "submit service: 2.0.0 from <alice@example.com>: queued 1 fax job"),
                gateway->stderr_so_far());
     BOOST_TEST(test::jobs_json(rig.var, rig.dir.path).size() == 2u);
+}
+
+// A client that announces a message of a gigabyte is cut off before the
+// service takes memory for it, and the service goes on.
+BOOST_AUTO_TEST_CASE(a_message_over_the_limit_is_refused_before_it_is_read) {
+    ServiceRig rig;
+    auto gateway = rig.start_gateway();
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, rig.socket.c_str(), sizeof address.sun_path - 1);
+    BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    const std::string envelope =
+        R"({"sender":"a@example.com","client_address":"","sasl_user":"","recipients":[]})";
+    const auto frame_header = [](std::uint64_t size) {
+        std::string h(8, '\0');
+        for (int i = 0; i < 8; ++i) h[i] = static_cast<char>((size >> (8 * i)) & 0xff);
+        return h;
+    };
+    const std::string bytes = frame_header(envelope.size()) + envelope + frame_header(1u << 30);
+    BOOST_REQUIRE(::write(fd, bytes.data(), bytes.size()) == ssize_t(bytes.size()));
+    char reply;
+    BOOST_TEST(::read(fd, &reply, 1) == 0, "the service closes the connection");
+    ::close(fd);
+    BOOST_TEST(logs(*gateway, "frame of 1073741824 bytes, over the limit"),
+               gateway->stderr_so_far());
+    const auto o = rig.submit();
+    BOOST_TEST(o.code == 0, o.out << o.err);
+    BOOST_TEST(logs(*gateway, "submit service: 2.0.0 from <alice@example.com>: queued 1 fax job"),
+               gateway->stderr_so_far());
 }
 
 BOOST_AUTO_TEST_CASE(submit_decides_by_itself_when_the_workers_or_the_gateway_are_killed) {

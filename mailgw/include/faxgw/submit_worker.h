@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -61,7 +62,10 @@ public:
 void send_request(int fd, const WorkerRequest& request);
 void send_reply(int fd, const WorkerReply& reply);
 // nullopt: the other end closed between requests (the worker's cue to end).
-std::optional<WorkerRequest> receive_request(int fd);
+// A message over `max_message_bytes` is a ChannelError, before memory is
+// taken for it.
+std::optional<WorkerRequest> receive_request(
+    int fd, std::uint64_t max_message_bytes = std::numeric_limits<std::uint64_t>::max());
 
 // Waits for the reply, calling `waiting` about every `interval` (the
 // milter keeps the MTA from timing out meanwhile), for at most `limit`.
