@@ -16,7 +16,6 @@
 
 #include <faxgw/submit_worker.h>
 
-#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>

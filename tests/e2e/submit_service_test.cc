@@ -19,6 +19,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// What the gateway logs for a mail its service queued.
+const std::string served = "submit service: 2.0.0 from <alice@example.com>: queued 1 fax job";
+
+// Whether the gateway's log has `line` within `limit`.
+bool logs(const test::Process& gateway, const std::string& line,
+          std::chrono::milliseconds limit = 5s) {
+    return test::eventually([&] { return gateway.stderr_so_far().find(line) != std::string::npos; },
+                            limit);
+}
+
 struct ServiceRig : test::StateRig {
     fs::path config = dir.path / "faxgw.toml";
     fs::path socket = var / "submit.socket";
@@ -42,10 +52,7 @@ struct ServiceRig : test::StateRig {
             dir.path);
         const std::string serving =
             "submit service: " + std::to_string(workers) + " worker(s) on " + socket.string();
-        for (int i = 0; i < 600 && gateway->stderr_so_far().find(serving) == std::string::npos; ++i)
-            std::this_thread::sleep_for(50ms);
-        BOOST_REQUIRE_MESSAGE(gateway->stderr_so_far().find(serving) != std::string::npos,
-                              gateway->stderr_so_far());
+        BOOST_REQUIRE_MESSAGE(logs(*gateway, serving, 30s), gateway->stderr_so_far());
         return gateway;
     }
 
@@ -85,15 +92,6 @@ struct ServiceRig : test::StateRig {
     }
 };
 
-// Whether the gateway's log has `line` within a few seconds.
-bool logs(const test::Process& gateway, const std::string& line) {
-    for (int i = 0; i < 100; ++i) {
-        if (gateway.stderr_so_far().find(line) != std::string::npos) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return false;
-}
-
 std::vector<pid_t> children_of(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
     std::vector<pid_t> out;
@@ -110,8 +108,7 @@ BOOST_AUTO_TEST_CASE(a_running_gateway_decides_the_mail_in_its_warm_workers) {
     const auto o = rig.submit();
     BOOST_TEST(o.code == 0, o.out << o.err);
     BOOST_TEST(o.out.starts_with("2.0.0 queued 1 fax job (1 page) for +15551001"), o.out);
-    BOOST_TEST(logs(*gateway, "submit service: 2.0.0 from <alice@example.com>: queued 1 fax job"),
-               gateway->stderr_so_far());
+    BOOST_TEST(logs(*gateway, served), gateway->stderr_so_far());
     const auto jobs = test::jobs_when_all_ended(rig.var, rig.dir.path);
     BOOST_REQUIRE(jobs.size() == 1u);
     BOOST_TEST(jobs[0]["state"] == "done");
@@ -159,12 +156,8 @@ BOOST_AUTO_TEST_CASE(a_mail_that_finds_every_worker_busy_is_decided_by_its_own_s
     const pid_t worker = children_of(gateway->pid()).at(0);
     // A long letter keeps the one worker busy (its renderer runs) ...
     test::Process long_letter(rig.submit_argv(rig.config), rig.dir.path, rig.letter(3000));
-    bool busy = false;
-    for (int i = 0; i < 2000 && !busy; ++i) {
-        busy = !children_of(worker).empty();
-        if (!busy) std::this_thread::sleep_for(5ms);
-    }
-    BOOST_REQUIRE_MESSAGE(busy, "the worker never rendered the long letter");
+    BOOST_REQUIRE_MESSAGE(test::eventually([&] { return !children_of(worker).empty(); }, 10s, 5ms),
+                          "the worker never rendered the long letter");
     // ... and a short one meanwhile does not wait for it.
     const auto short_letter = rig.submit();
     BOOST_TEST(short_letter.code == 0, short_letter.out << short_letter.err);
@@ -172,8 +165,7 @@ BOOST_AUTO_TEST_CASE(a_mail_that_finds_every_worker_busy_is_decided_by_its_own_s
                gateway->stderr_so_far());
     const auto long_done = long_letter.wait();
     BOOST_TEST(long_done.code == 0, long_done.out << long_done.err);
-    BOOST_TEST(logs(*gateway, "submit service: 2.0.0 from <alice@example.com>: queued 1 fax job"),
-               gateway->stderr_so_far());
+    BOOST_TEST(logs(*gateway, served), gateway->stderr_so_far());
     BOOST_TEST(test::jobs_json(rig.var, rig.dir.path).size() == 2u);
 }
 
@@ -203,8 +195,7 @@ BOOST_AUTO_TEST_CASE(a_message_over_the_limit_is_refused_before_it_is_read) {
                gateway->stderr_so_far());
     const auto o = rig.submit();
     BOOST_TEST(o.code == 0, o.out << o.err);
-    BOOST_TEST(logs(*gateway, "submit service: 2.0.0 from <alice@example.com>: queued 1 fax job"),
-               gateway->stderr_so_far());
+    BOOST_TEST(logs(*gateway, served), gateway->stderr_so_far());
 }
 
 BOOST_AUTO_TEST_CASE(submit_decides_by_itself_when_the_workers_or_the_gateway_are_killed) {
@@ -228,8 +219,7 @@ BOOST_AUTO_TEST_CASE(submit_decides_by_itself_when_the_workers_or_the_gateway_ar
     gateway = rig.start_gateway();
     o = rig.submit();
     BOOST_TEST(o.out.starts_with("2.0.0 queued 1 fax job"), o.out);
-    BOOST_TEST(logs(*gateway, "submit service: 2.0.0 from <alice@example.com>: queued 1 fax job"),
-               gateway->stderr_so_far());
+    BOOST_TEST(logs(*gateway, served), gateway->stderr_so_far());
     const auto jobs = test::jobs_when_all_ended(rig.var, rig.dir.path);
     BOOST_TEST(jobs.size() == 3u);
     for (const auto& job : jobs) BOOST_TEST(job["state"] == "done");

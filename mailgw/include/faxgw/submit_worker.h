@@ -36,7 +36,7 @@ struct WorkerRequest {
     Envelope envelope;
     std::string message;  // RFC 5322, as the MTA gave it
     // The settings the sender of the request decided with (config_digest
-    // of faxgw/config.h); a worker whose own differ declines the mail
+    // of faxgw/submit_service.h); a worker whose own differ declines the mail
     // instead of deciding it with other rules. Empty: any (the milter's
     // workers are started with its own settings).
     std::string config_digest;
