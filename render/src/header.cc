@@ -12,6 +12,7 @@
 #include "auto_resolution.h"
 #include "bitmap.h"
 #include "halftone.h"
+#include "isolate.h"
 #include "sheet.h"
 
 namespace faxgw::render {
@@ -43,6 +44,7 @@ public:
     // returns its height in points.
     double text(std::string_view s, const std::string& font, double points, double x, double y,
                 double width, bool right_aligned = false) {
+        const PangoThreadsEnd threads_end;  // this runs in the caller, which forks renderers
         std::unique_ptr<PangoLayout, GObjectDeleter> layout(pango_cairo_create_layout(cr()));
         PangoFontDescription* fd = pango_font_description_from_string(font.c_str());
         pango_font_description_set_size(fd, static_cast<int>(points * PANGO_SCALE));

@@ -6,7 +6,8 @@
 // a separate helper executable would have to be installed and found. fork()
 // copies only the calling thread. The callers that render untrusted input
 // (faxgw submit, faxgw render/send, the tests) are single-threaded while
-// they render, so the child inherits no lock that another thread held. In a
+// they render, so the child inherits no lock that another thread held, once
+// the threads Pango starts have ended (PangoThreadsEnd). In a
 // multi-threaded caller such a lock (glibc's malloc is safe across fork,
 // fontconfig's and GLib's caches are not) could make the child wait
 // forever: the wall-clock limit below then kills it, never a hang.
@@ -62,7 +63,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <new>
+#include <thread>
 
 #include "program.h"
 #include "tiff_file.h"
@@ -102,6 +105,12 @@ public:
 private:
     int fd_;
 };
+
+std::size_t thread_count() {
+    std::error_code error;
+    std::filesystem::directory_iterator tasks("/proc/self/task", error);
+    return static_cast<std::size_t>(std::distance(tasks, std::filesystem::directory_iterator()));
+}
 
 #ifndef FAXGW_ASAN
 // Address space already mapped (inherited from the parent), in bytes.
@@ -569,6 +578,14 @@ std::size_t run_isolated_to_file(const std::string& name, const PageProducer& pr
     const std::size_t count = std::stoul(report.substr(1));
     if (count > 0) move_file(pages, out);
     return count;
+}
+
+PangoThreadsEnd::PangoThreadsEnd() : threads_before_(thread_count()) {}
+
+PangoThreadsEnd::~PangoThreadsEnd() {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (thread_count() > threads_before_ && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
 }
 
 std::string run_isolated_bytes(const std::string& name, const std::function<std::string()>& work,

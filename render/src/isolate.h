@@ -41,4 +41,23 @@ using PageProducer = std::function<std::size_t(const std::filesystem::path& file
 std::size_t run_isolated_to_file(const std::string& name, const PageProducer& produce,
                                  const std::filesystem::path& out, const Options& options);
 
+// On leaving its scope, waits until the process has no more threads than it
+// had on entering it (5 s at most). Pango (1.50) matches and sorts the fonts
+// for each new font description in threads of its own, which end by
+// themselves a few milliseconds after Pango has returned. A renderer forked
+// while one still runs is left the locks that thread held at that moment
+// (fontconfig's; under AddressSanitizer the allocator's, which its fork does
+// not take), held for good: it waits on them until its wall-clock limit. So
+// every Pango call in a process that forks renderers runs in such a scope.
+class PangoThreadsEnd {
+public:
+    PangoThreadsEnd();
+    ~PangoThreadsEnd();
+    PangoThreadsEnd(const PangoThreadsEnd&) = delete;
+    PangoThreadsEnd& operator=(const PangoThreadsEnd&) = delete;
+
+private:
+    std::size_t threads_before_;
+};
+
 }  // namespace faxgw::render

@@ -26,6 +26,7 @@
 
 #include "auto_resolution.h"
 #include "bitmap.h"
+#include "isolate.h"
 #include "sheet.h"
 
 namespace faxgw::render {
@@ -271,7 +272,10 @@ std::vector<Page> render_text_in_process(std::string_view utf8, const Options& o
 }
 
 std::vector<Page> render_text(std::string_view utf8, const Options& options) {
-    if (!options.isolate) return render_text_in_process(utf8, options);
+    if (!options.isolate) {
+        const PangoThreadsEnd threads_end;  // the caller may fork renderers next
+        return render_text_in_process(utf8, options);
+    }
     return run_isolated(
         "text", [&] { return render_text_in_process(utf8, options); }, options);
 }

@@ -15,13 +15,16 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 
 #include "faxgw/render.h"
+#include "isolate.h"
 #include "office.h"
 #include "program.h"
 #include "test_util.h"
@@ -224,6 +227,38 @@ BOOST_AUTO_TEST_CASE(run_isolated_bytes_runs_work_there_too) {
                        },
                        quick);
                }) == "ResourceError: winmail.dat: rendering took longer than 1 s");
+}
+
+// Pango looks fonts up in threads of its own that end by themselves a few
+// milliseconds after it returns (text_test.cc runs the real ones). A
+// renderer forked while one holds a lock would be left that lock, held for
+// good, so render waits for the threads its Pango calls started
+// (PangoThreadsEnd). Here a thread started in such a scope holds a lock for
+// 300 ms: without the wait the renderer forked next waits for the lock
+// until its wall-clock limit.
+BOOST_AUTO_TEST_CASE(threads_started_around_pango_have_ended_before_a_renderer_is_forked) {
+    static std::mutex fontconfig_lock;  // stands for a lock a font lookup holds
+    {
+        const PangoThreadsEnd threads_end;
+        std::promise<void> holding;
+        std::thread([&holding] {
+            const std::lock_guard guard(fontconfig_lock);
+            holding.set_value();
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        }).detach();  // as Pango leaves its lookups
+        holding.get_future().wait();
+    }
+    Options quick;
+    quick.wall_seconds = 5;
+    std::string seen;
+    BOOST_CHECK_NO_THROW(seen = run_isolated_bytes(
+                             "probe",
+                             [] {
+                                 const std::lock_guard guard(fontconfig_lock);
+                                 return std::string("lock taken");
+                             },
+                             quick));
+    BOOST_TEST(seen == "lock taken");
 }
 
 // The renderer keeps no capability once its private root is built: with
