@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "logging.h"
 #include "service_program.h"
+#include "submit_service.h"
 
 namespace faxgw {
 namespace {
@@ -28,8 +29,12 @@ constexpr const char* poll_manual = R"(DESCRIPTION
     queue database before it moves, so it is queued once even when the
     poller dies in between or the connection drops. Uses IDLE where the
     server has it, else looks every poll_seconds; reconnects with
-    backoff; a refused login is logged once.
-    --once looks at every account once and exits (cron, tests).
+    backoff; a refused login is logged once. While it watches, one warm
+    worker process per account decides the messages (as the milter's
+    do), with the settings the workers read when they started; a worker
+    that dies leaves its message for the next look.
+    --once looks at every account once and decides the messages itself,
+    then exits (cron, tests).
     Refusal mails go through the outbox (smtp.url, or the paths.outbox
     Maildir); --once delivers them before it exits.
     Stops on SIGTERM or SIGINT.
@@ -98,12 +103,27 @@ int poll(const PollOptions& o) {
     const LiveConfig live(config);
     const Logger log(config.logging, "faxgw-poll");
     services.log = log;
+    services.decide = mailbox_workers(o.common, config, log);
     std::jthread mailer([&](std::stop_token stop) { deliver_mail_until(stop, live, log); });
     watch_until_signal(config.imap_accounts, services);
     return 0;
 }
 
 }  // namespace
+
+imap::Decide mailbox_workers(const CommonOptions& options, const Config& config,
+                             const std::function<void(const std::string&)>& log) {
+    try {
+        return decide_in_workers(options, config, static_cast<int>(config.imap_accounts.size()),
+                                 log);
+    } catch (const std::runtime_error& e) {
+        // The mails are then decided on the watch's threads, as before
+        // there were workers: a renderer may then be left a lock held.
+        log(std::string("warning: no workers for the mailboxes, deciding their mails here: ") +
+            e.what());
+        return {};
+    }
+}
 
 imap::Services imap_services(const Config& config) {
     imap::Services s;

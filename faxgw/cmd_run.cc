@@ -146,21 +146,26 @@ faxcore::GatewaySettings gateway_settings(const Config& config) {
 }
 
 // The IMAP mailboxes of the current settings, watched on a thread of their
-// own; started again with the new settings on reload.
+// own, their mails decided by warm workers of their own; started again with
+// the new settings (and new workers) on reload.
 class MailboxWatch {
 public:
-    MailboxWatch(const Logger& log) : log_(log) {}
+    MailboxWatch(const CommonOptions& options, const Logger& log) : options_(options), log_(log) {}
     void start(const std::shared_ptr<const Config>& config) {
-        thread_ = {};  // stops and joins the watch of the old settings
+        thread_ = {};    // stops and joins the watch of the old settings
+        services_ = {};  // and ends its workers
         if (config->imap_accounts.empty()) return;
         services_ = imap_services(*config);
         services_.log = log_;
+        services_.decide = mailbox_workers(
+            options_, *config, [this](const std::string& line) { log_("faxgw run: " + line); });
         thread_ = std::jthread([config, this](std::stop_token stop) {
             imap::watch_all(config->imap_accounts, services_, stop);
         });
     }
 
 private:
+    const CommonOptions& options_;
     const Logger& log_;
     imap::Services services_;
     std::jthread thread_;  // last: stopped before the services go
@@ -227,7 +232,7 @@ int run_daemon(const CommonOptions& o) {
         // must not hold up the lines.
         std::jthread mailer([&](std::stop_token stop) { deliver_mail_until(stop, live, log); });
         // And the IMAP mailboxes are watched, when there are any.
-        MailboxWatch mailboxes(log);
+        MailboxWatch mailboxes(o, log);
         mailboxes.start(config);
         RoundClock rounds;
         std::unique_ptr<MetricsEndpoint> metrics;

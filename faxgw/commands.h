@@ -60,6 +60,14 @@ CLI::App* add_manual_command(CLI::App& app, int& exit_code);
 // `faxgw run` to start imap::watch_all() on a thread of its own.
 imap::Services imap_services(const Config& config);
 
+#ifdef FAXGW_SERVICE_PROGRAM
+// The decide function of a watch of config's mailboxes: one warm worker per
+// account (decide_in_workers). Empty, with a warning logged, when none can
+// be started: the watch then decides its mails itself.
+imap::Decide mailbox_workers(const CommonOptions& options, const Config& config,
+                             const std::function<void(const std::string&)>& log);
+#endif
+
 // `faxgw submit` called wrongly or misconfigured: the 4.3.5 line on
 // standard output and the code that makes the MTA try again (75), since a
 // wrong line in master.cf or faxgw.toml must not bounce every fax mail.

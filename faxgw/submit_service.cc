@@ -73,6 +73,15 @@ std::vector<std::string> submit_worker_command(const CommonOptions& options, con
     return argv;
 }
 
+imap::Decide decide_in_workers(const CommonOptions& options, const Config& config, int size,
+                               std::function<void(const std::string&)> log) {
+    auto pool = std::make_shared<mailgw::WorkerPool>(submit_worker_command(options, config), size,
+                                                     std::move(log));
+    return [pool](const mailgw::WorkerRequest& request) {
+        return pool->decide(request, worker_limit, [] {});
+    };
+}
+
 SubmitService::SubmitService(const CommonOptions& options, const Config& config,
                              std::function<void(const std::string&)> log)
     : socket_path_(std::filesystem::absolute(submit_socket(config.var))), log_(std::move(log)) {

@@ -14,6 +14,7 @@
 // decision of a mail the service did queue finds it queued.
 #pragma once
 
+#include <faxgw/imap.h>
 #include <faxgw/submit_worker.h>
 
 #include <filesystem>
@@ -73,6 +74,14 @@ private:
     int connections_ = 0;
     std::thread acceptor_;
 };
+
+// For a front end that decides mails on threads of its own (the IMAP watch
+// of `faxgw poll` and `faxgw run`): `size` warm workers with this program's
+// settings, and the function that has one of them decide a mail, waiting
+// for a free one. The workers end when the last copy of the function goes.
+// Throws std::runtime_error when they cannot be started.
+imap::Decide decide_in_workers(const CommonOptions& options, const Config& config, int size,
+                               std::function<void(const std::string&)> log);
 
 // The argv of a worker: this program's `submit-worker` with the same
 // configuration file and state folder.

@@ -87,6 +87,41 @@ private:
     std::filesystem::path out_, err_;
 };
 
+// The children of process `pid`, whichever of its threads started them.
+inline std::vector<pid_t> children_of(pid_t pid) {
+    std::vector<pid_t> out;
+    std::error_code error;
+    const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+    for (const auto& task : std::filesystem::directory_iterator(tasks, error)) {
+        std::ifstream in(task.path() / "children");
+        for (pid_t child; in >> child;) out.push_back(child);
+    }
+    return out;
+}
+
+// The arguments `pid` was started with, separated by spaces ("" once gone).
+inline std::string command_line_of(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string line, argument;
+    while (std::getline(in, argument, '\0')) line += (line.empty() ? "" : " ") + argument;
+    return line;
+}
+
+// The processor time (clock ticks) of the children `pid` has waited for,
+// theirs and their own children's: cutime + cstime of /proc/PID/stat.
+inline long waited_children_ticks(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    const auto after_name = stat.rfind(')');  // the name may hold spaces
+    if (after_name == std::string::npos) return -1;
+    std::istringstream fields(stat.substr(after_name + 2));
+    std::vector<std::string> f;
+    for (std::string field; fields >> field;) f.push_back(field);
+    // Fields 3.. of proc(5) from here: cutime and cstime are 16 and 17.
+    if (f.size() < 15) return -1;
+    return std::stol(f[13]) + std::stol(f[14]);
+}
+
 inline Output run(const std::vector<std::string>& argv, const std::filesystem::path& dir,
                   const std::filesystem::path& stdin_file = {}) {
     return Process(argv, dir, stdin_file).wait();

@@ -92,19 +92,12 @@ struct ServiceRig : test::StateRig {
     }
 };
 
-std::vector<pid_t> children_of(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
-    std::vector<pid_t> out;
-    for (pid_t child; in >> child;) out.push_back(child);
-    return out;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(a_running_gateway_decides_the_mail_in_its_warm_workers) {
     ServiceRig rig;
     auto gateway = rig.start_gateway();
-    BOOST_TEST(children_of(gateway->pid()).size() == 2u, "submit.workers = 2 by default");
+    BOOST_TEST(test::children_of(gateway->pid()).size() == 2u, "submit.workers = 2 by default");
     const auto o = rig.submit();
     BOOST_TEST(o.code == 0, o.out << o.err);
     BOOST_TEST(o.out.starts_with("2.0.0 queued 1 fax job (1 page) for +15551001"), o.out);
@@ -153,11 +146,12 @@ BOOST_AUTO_TEST_CASE(workers_never_decide_with_settings_other_than_the_file_now_
 BOOST_AUTO_TEST_CASE(a_mail_that_finds_every_worker_busy_is_decided_by_its_own_submit) {
     ServiceRig rig(1);
     auto gateway = rig.start_gateway();
-    const pid_t worker = children_of(gateway->pid()).at(0);
+    const pid_t worker = test::children_of(gateway->pid()).at(0);
     // A long letter keeps the one worker busy (its renderer runs) ...
     test::Process long_letter(rig.submit_argv(rig.config), rig.dir.path, rig.letter(3000));
-    BOOST_REQUIRE_MESSAGE(test::eventually([&] { return !children_of(worker).empty(); }, 10s, 5ms),
-                          "the worker never rendered the long letter");
+    BOOST_REQUIRE_MESSAGE(
+        test::eventually([&] { return !test::children_of(worker).empty(); }, 10s, 5ms),
+        "the worker never rendered the long letter");
     // ... and a short one meanwhile does not wait for it.
     const auto short_letter = rig.submit();
     BOOST_TEST(short_letter.code == 0, short_letter.out << short_letter.err);
@@ -201,7 +195,7 @@ BOOST_AUTO_TEST_CASE(a_message_over_the_limit_is_refused_before_it_is_read) {
 BOOST_AUTO_TEST_CASE(submit_decides_by_itself_when_the_workers_or_the_gateway_are_killed) {
     ServiceRig rig;
     auto gateway = rig.start_gateway();
-    for (pid_t worker : children_of(gateway->pid())) ::kill(worker, SIGKILL);
+    for (pid_t worker : test::children_of(gateway->pid())) ::kill(worker, SIGKILL);
     auto o = rig.submit();
     BOOST_TEST(o.code == 0, o.out << o.err);
     BOOST_TEST(o.out.starts_with("2.0.0 queued 1 fax job"), o.out);

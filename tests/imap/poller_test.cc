@@ -394,3 +394,61 @@ BOOST_AUTO_TEST_CASE(faxgw_run_watches_the_mailboxes) {
     const auto stopped = run.wait();
     BOOST_TEST(stopped.code == 0, stopped.err);
 }
+
+// `faxgw run` hands each mailbox mail to a warm worker process of the
+// mailboxes' own, so that renderers are forked from that single-threaded
+// worker and never from the daemon's threads: the worker's processor time
+// grows by the mail's rendering. A worker killed while idle leaves the
+// next mail for a later look at most, which a new worker decides: each
+// mail is queued once.
+BOOST_AUTO_TEST_CASE(faxgw_run_decides_mailbox_mail_in_a_worker_process) {
+    Dovecot dovecot;
+    TempDir dir;
+    const auto var = dir.path / "var";
+    std::ofstream(dir.path / "faxgw.toml")
+        << "[submit]\nworkers = 0\n"  // only the mailboxes' worker
+        << "[[imap.accounts]]\nurl = \"imap://127.0.0.1:" << dovecot.imap_port()
+        << "\"\nuser = \"alice\"\npassword = \"alice-secret\"\npoll_seconds = 2\nca_file = \""
+        << dovecot.ca_file().string() << "\"\n";
+    test::Process run({FAXGW_BINARY, "run", "--config", (dir.path / "faxgw.toml").string(), "--var",
+                       var.string()},
+                      dir.path);
+    auto workers = [&] {
+        std::vector<pid_t> found;
+        for (pid_t child : test::children_of(run.pid()))
+            if (test::command_line_of(child).find(" submit-worker ") != std::string::npos)
+                found.push_back(child);
+        return found;
+    };
+    BOOST_REQUIRE_MESSAGE(
+        test::eventually([&] { return workers().size() == 1u; }, std::chrono::seconds(30)),
+        run.stderr_so_far());
+    const pid_t worker = workers().front();
+    const long ticks_before = test::waited_children_ticks(worker);
+
+    // Ten pages: more processor time than a clock tick, whatever the machine.
+    std::string letter;
+    for (int line = 1; line <= 600; ++line)
+        letter += "Line " + std::to_string(line) + " of a letter of ten pages.\r\n";
+    dovecot.append("alice", "INBOX", fax_mail("5551001@fax.example.com", "worker-1", letter));
+    BOOST_TEST_REQUIRE(
+        test::eventually([&] { return dovecot.messages("alice", "Processed").size() == 1u; },
+                         std::chrono::seconds(30)),
+        run.stderr_so_far());
+    BOOST_TEST(test::waited_children_ticks(worker) > ticks_before, "the worker rendered the mail");
+
+    ::kill(worker, SIGKILL);
+    dovecot.append("alice", "INBOX", fax_mail("5551002@fax.example.com", "worker-2"));
+    BOOST_TEST_REQUIRE(
+        test::eventually([&] { return dovecot.messages("alice", "Processed").size() == 2u; },
+                         std::chrono::seconds(30)),
+        run.stderr_so_far());
+    const auto jobs = faxcore::Queue::open(var)->jobs();
+    BOOST_TEST_REQUIRE(jobs.size() == 2u);
+    BOOST_TEST(jobs[1].number == "+15551002");
+    BOOST_TEST(workers().size() == 1u);
+    BOOST_TEST(workers() != std::vector<pid_t>{worker});
+    run.signal(SIGTERM);
+    const auto stopped = run.wait();
+    BOOST_TEST(stopped.code == 0, stopped.err);
+}

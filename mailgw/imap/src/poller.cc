@@ -93,6 +93,15 @@ private:
         session.move(uid, folder_for(d));
     }
 
+    // A worker that failed or was killed leaves the mail for later
+    // (try_later): nothing of it was queued, or a second decision finds it
+    // queued.
+    mailgw::WorkerReply decide(const std::string& raw, const mailgw::Envelope& envelope) {
+        if (services_.decide) return services_.decide({envelope, raw, {}});
+        const auto result = mailgw::submit(raw, envelope, services_.mail, *queue_);
+        return {result.verdict, result.message, {}, false};
+    }
+
     void handle(Session& session, std::uint32_t validity, std::uint32_t uid, PollCounts& counts) {
         const std::string name = key_ + " UID " + std::to_string(uid);
         if (auto done = seen_->find(key_, validity, uid)) {
@@ -105,7 +114,7 @@ private:
         }
         const std::string raw = session.fetch(uid);
         const auto envelope = envelope_for(raw, account_, services_.mail);
-        const auto result = mailgw::submit(raw, envelope, services_.mail, *queue_);
+        const auto result = decide(raw, envelope);
         const auto& verdict = mailgw::describe(result.verdict);
         const std::string from = envelope.sender.empty() ? "(no sender)" : envelope.sender;
         switch (verdict.imap) {

@@ -1,5 +1,6 @@
 // mailgw::submit() in warm worker processes, for the front ends that live
-// on: the milter (faxgw milter) and the submit service of `faxgw run`,
+// on: the milter (faxgw milter), the IMAP watch of `faxgw run` and `faxgw
+// poll` (imap::Services::decide), and the submit service of `faxgw run`,
 // which `faxgw submit` hands its mail to (faxgw/submit_service.h).
 //
 // A worker is a single-threaded process (`faxgw submit-worker`, exec'd)

@@ -15,6 +15,7 @@
 
 #include <faxgw/faxcore.h>
 #include <faxgw/mailgw.h>
+#include <faxgw/submit_worker.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -106,10 +107,20 @@ using Log = std::function<void(const std::string& line)>;
 // the server has confirmed IDLE (mail appended from now on is announced).
 enum class Step { submitted, remembered, idling };
 
+// Decides a fetched mail as submit() does: its verdict and message.
+using Decide = std::function<mailgw::WorkerReply(const mailgw::WorkerRequest&)>;
+
 // What the poller needs from the gateway.
 struct Services {
-    std::filesystem::path var;       // the state folder: queue and records
-    mailgw::Settings mail;           // fax domains, rules, render settings ...
+    std::filesystem::path var;  // the state folder: queue and records
+    mailgw::Settings mail;      // fax domains, rules, render settings ...
+    // Empty: mailgw::submit() in this process, which is right for a single
+    // thread (`faxgw poll --once`). A watch runs a thread per account beside
+    // the caller's own, and rendering forks isolated children, which a
+    // process full of threads must not do (a child can be left a lock that
+    // another thread held): it hands its mails to warm worker processes
+    // (mailgw/submit_worker.h) through this.
+    Decide decide;
     SendRefusal send_refusal;        // empty: refusals are only logged
     Log log;                         // one line per event; empty: stderr
     std::function<void(Step)> hook;  // tests only
