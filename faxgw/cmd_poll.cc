@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sysexits.h>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <stop_token>
@@ -29,10 +30,12 @@ constexpr const char* poll_manual = R"(DESCRIPTION
     queue database before it moves, so it is queued once even when the
     poller dies in between or the connection drops. Uses IDLE where the
     server has it, else looks every poll_seconds; reconnects with
-    backoff; a refused login is logged once. While it watches, one warm
-    worker process per account decides the messages (as the milter's
-    do), with the settings the workers read when they started; a worker
-    that dies leaves its message for the next look.
+    backoff; a refused login is logged once. While it watches, warm
+    worker processes decide the messages (one per account, at most one
+    per core), as the milter's do; a worker that dies is replaced, and
+    the message in its hands is left for the next look. A worker reads
+    the configuration file when it starts: one that replaces another
+    reads the file as it is then.
     --once looks at every account once and decides the messages itself,
     then exits (cron, tests).
     Refusal mails go through the outbox (smtp.url, or the paths.outbox
@@ -113,16 +116,11 @@ int poll(const PollOptions& o) {
 
 imap::Decide mailbox_workers(const CommonOptions& options, const Config& config,
                              const std::function<void(const std::string&)>& log) {
-    try {
-        return decide_in_workers(options, config, static_cast<int>(config.imap_accounts.size()),
-                                 log);
-    } catch (const std::runtime_error& e) {
-        // The mails are then decided on the watch's threads, as before
-        // there were workers: a renderer may then be left a lock held.
-        log(std::string("warning: no workers for the mailboxes, deciding their mails here: ") +
-            e.what());
-        return {};
-    }
+    // A mailbox's mails are decided one after another, and more workers
+    // than cores would only wait for each other.
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int accounts = static_cast<int>(config.imap_accounts.size());
+    return decide_in_workers(options, config, std::min(accounts, cores), log);
 }
 
 imap::Services imap_services(const Config& config) {

@@ -157,9 +157,11 @@ public:
         if (config->imap_accounts.empty()) return;
         services_ = imap_services(*config);
         services_.log = log_;
-        services_.decide = mailbox_workers(
-            options_, *config, [this](const std::string& line) { log_("faxgw run: " + line); });
         thread_ = std::jthread([config, this](std::stop_token stop) {
+            // Started here, not on the caller's thread: a reload runs on the
+            // scheduler's, which must not wait for workers to warm up.
+            services_.decide = mailbox_workers(
+                options_, *config, [this](const std::string& line) { log_("faxgw run: " + line); });
             imap::watch_all(config->imap_accounts, services_, stop);
         });
     }

@@ -61,9 +61,10 @@ CLI::App* add_manual_command(CLI::App& app, int& exit_code);
 imap::Services imap_services(const Config& config);
 
 #ifdef FAXGW_SERVICE_PROGRAM
-// The decide function of a watch of config's mailboxes: one warm worker per
-// account (decide_in_workers). Empty, with a warning logged, when none can
-// be started: the watch then decides its mails itself.
+// The decide function of a watch of config's mailboxes: warm workers
+// (decide_in_workers), one per account and at most one per core. Workers
+// that cannot start are tried again when a mail needs them; meanwhile
+// their mails are left for later.
 imap::Decide mailbox_workers(const CommonOptions& options, const Config& config,
                              const std::function<void(const std::string&)>& log);
 #endif

@@ -79,7 +79,7 @@ private:
 // of `faxgw poll` and `faxgw run`): `size` warm workers with this program's
 // settings, and the function that has one of them decide a mail, waiting
 // for a free one. The workers end when the last copy of the function goes.
-// Throws std::runtime_error when they cannot be started.
+// Waits until they are warm (a minute at most each).
 imap::Decide decide_in_workers(const CommonOptions& options, const Config& config, int size,
                                std::function<void(const std::string&)> log);
 

@@ -1,4 +1,5 @@
 #include <faxgw/submit_worker.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -17,6 +18,13 @@ constexpr std::chrono::seconds progress_interval{10};
 constexpr std::chrono::seconds startup_limit{60};
 
 }  // namespace
+
+// An idle worker writes nothing: anything to read on its socket is the end
+// of it (the worker exited or was killed).
+bool WorkerPool::still_there(const Worker& worker) {
+    pollfd p{worker.fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 0;
+}
 
 WorkerPool::WorkerPool(std::vector<std::string> command, int size,
                        std::function<void(const std::string&)> log)
@@ -103,10 +111,16 @@ std::optional<WorkerPool::Worker> WorkerPool::take(const std::function<void()>& 
     if (!idle_.empty()) {
         Worker worker = idle_.back();
         idle_.pop_back();
-        return worker;
+        if (still_there(worker)) return worker;
+        // Killed or crashed while it waited: replaced now, so that the mail
+        // does not pay for it with a try_later.
+        lock.unlock();
+        log_("worker " + std::to_string(worker.pid) + " ended while idle: replaced");
+        end(worker, true);
+    } else {
+        --unstarted_;
+        lock.unlock();
     }
-    --unstarted_;
-    lock.unlock();
     try {
         Worker worker = spawn();
         worker.started_for_a_request = true;

@@ -63,7 +63,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <new>
 #include <thread>
 
@@ -106,10 +105,15 @@ private:
     int fd_;
 };
 
-std::size_t thread_count() {
+// The threads of this process; 0 when /proc cannot tell. Never throws: it
+// is called from a destructor.
+std::size_t thread_count() noexcept {
     std::error_code error;
-    std::filesystem::directory_iterator tasks("/proc/self/task", error);
-    return static_cast<std::size_t>(std::distance(tasks, std::filesystem::directory_iterator()));
+    std::size_t count = 0;
+    for (std::filesystem::directory_iterator task("/proc/self/task", error), end;
+         !error && task != end; task.increment(error))
+        ++count;
+    return count;
 }
 
 #ifndef FAXGW_ASAN

@@ -48,7 +48,8 @@ std::size_t run_isolated_to_file(const std::string& name, const PageProducer& pr
 // while one still runs is left the locks that thread held at that moment
 // (fontconfig's; under AddressSanitizer the allocator's, which its fork does
 // not take), held for good: it waits on them until its wall-clock limit. So
-// every Pango call in a process that forks renderers runs in such a scope.
+// render's Pango calls in the caller's own process run in such a scope: the
+// header line, the cover page, and render_text with isolate off.
 class PangoThreadsEnd {
 public:
     PangoThreadsEnd();

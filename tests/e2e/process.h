@@ -99,6 +99,16 @@ inline std::vector<pid_t> children_of(pid_t pid) {
     return out;
 }
 
+// The state letter of process `pid` in proc(5): 'Z' for a zombie (it has
+// exited, its files are closed), '?' once it is gone.
+inline char state_of(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    const auto after_name = stat.rfind(')');  // the name may hold spaces
+    return after_name == std::string::npos || after_name + 2 >= stat.size() ? '?'
+                                                                            : stat[after_name + 2];
+}
+
 // The arguments `pid` was started with, separated by spaces ("" once gone).
 inline std::string command_line_of(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");

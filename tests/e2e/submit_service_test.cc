@@ -192,14 +192,18 @@ BOOST_AUTO_TEST_CASE(a_message_over_the_limit_is_refused_before_it_is_read) {
     BOOST_TEST(logs(*gateway, served), gateway->stderr_so_far());
 }
 
-BOOST_AUTO_TEST_CASE(submit_decides_by_itself_when_the_workers_or_the_gateway_are_killed) {
+BOOST_AUTO_TEST_CASE(killed_workers_are_replaced_and_a_killed_gateway_leaves_the_mail_to_submit) {
     ServiceRig rig;
     auto gateway = rig.start_gateway();
-    for (pid_t worker : test::children_of(gateway->pid())) ::kill(worker, SIGKILL);
+    const auto killed = test::children_of(gateway->pid());
+    for (pid_t worker : killed) ::kill(worker, SIGKILL);
+    for (pid_t worker : killed)
+        BOOST_REQUIRE(test::eventually([&] { return test::state_of(worker) == 'Z'; }, 10s));
     auto o = rig.submit();
     BOOST_TEST(o.code == 0, o.out << o.err);
     BOOST_TEST(o.out.starts_with("2.0.0 queued 1 fax job"), o.out);
-    BOOST_TEST(logs(*gateway, "failed ("), gateway->stderr_so_far());
+    BOOST_TEST(logs(*gateway, "ended while idle: replaced"), gateway->stderr_so_far());
+    BOOST_TEST(logs(*gateway, served), gateway->stderr_so_far());
 
     // A killed gateway leaves its socket file behind.
     gateway->signal(SIGKILL);

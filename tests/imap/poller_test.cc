@@ -398,9 +398,8 @@ BOOST_AUTO_TEST_CASE(faxgw_run_watches_the_mailboxes) {
 // `faxgw run` hands each mailbox mail to a warm worker process of the
 // mailboxes' own, so that renderers are forked from that single-threaded
 // worker and never from the daemon's threads: the worker's processor time
-// grows by the mail's rendering. A worker killed while idle leaves the
-// next mail for a later look at most, which a new worker decides: each
-// mail is queued once.
+// grows by the mail's rendering. A worker killed while idle is replaced
+// when the next mail comes: each mail is queued once, none waits.
 BOOST_AUTO_TEST_CASE(faxgw_run_decides_mailbox_mail_in_a_worker_process) {
     Dovecot dovecot;
     TempDir dir;
@@ -420,9 +419,13 @@ BOOST_AUTO_TEST_CASE(faxgw_run_decides_mailbox_mail_in_a_worker_process) {
                 found.push_back(child);
         return found;
     };
+    // The watch connects once its worker is warm.
     BOOST_REQUIRE_MESSAGE(
-        test::eventually([&] { return workers().size() == 1u; }, std::chrono::seconds(30)),
+        test::eventually(
+            [&] { return run.stderr_so_far().find("connected (") != std::string::npos; },
+            std::chrono::seconds(30)),
         run.stderr_so_far());
+    BOOST_REQUIRE_MESSAGE(workers().size() == 1u, run.stderr_so_far());
     const pid_t worker = workers().front();
     const long ticks_before = test::waited_children_ticks(worker);
 
@@ -437,7 +440,10 @@ BOOST_AUTO_TEST_CASE(faxgw_run_decides_mailbox_mail_in_a_worker_process) {
         run.stderr_so_far());
     BOOST_TEST(test::waited_children_ticks(worker) > ticks_before, "the worker rendered the mail");
 
+    // Killed while idle: the next mail finds it replaced, not left for later.
     ::kill(worker, SIGKILL);
+    BOOST_REQUIRE(
+        test::eventually([&] { return test::state_of(worker) == 'Z'; }, std::chrono::seconds(10)));
     dovecot.append("alice", "INBOX", fax_mail("5551002@fax.example.com", "worker-2"));
     BOOST_TEST_REQUIRE(
         test::eventually([&] { return dovecot.messages("alice", "Processed").size() == 2u; },
@@ -448,6 +454,11 @@ BOOST_AUTO_TEST_CASE(faxgw_run_decides_mailbox_mail_in_a_worker_process) {
     BOOST_TEST(jobs[1].number == "+15551002");
     BOOST_TEST(workers().size() == 1u);
     BOOST_TEST(workers() != std::vector<pid_t>{worker});
+    const std::string said = run.stderr_so_far();
+    BOOST_TEST(said.find("worker " + std::to_string(worker) + " ended while idle: replaced") !=
+                   std::string::npos,
+               said);
+    BOOST_TEST(said.find("left for later") == std::string::npos, said);
     run.signal(SIGTERM);
     const auto stopped = run.wait();
     BOOST_TEST(stopped.code == 0, stopped.err);

@@ -238,9 +238,9 @@ BOOST_AUTO_TEST_CASE(run_isolated_bytes_runs_work_there_too) {
 // until its wall-clock limit.
 BOOST_AUTO_TEST_CASE(threads_started_around_pango_have_ended_before_a_renderer_is_forked) {
     static std::mutex fontconfig_lock;  // stands for a lock a font lookup holds
+    std::promise<void> holding;         // outlives the thread, which ends in the scope
     {
         const PangoThreadsEnd threads_end;
-        std::promise<void> holding;
         std::thread([&holding] {
             const std::lock_guard guard(fontconfig_lock);
             holding.set_value();

@@ -98,7 +98,8 @@ public:
     WorkerPool& operator=(const WorkerPool&) = delete;
 
     // Has a worker decide `request`, waiting for a free one first; calls
-    // `waiting` about every 10 s meanwhile. A worker that fails, takes
+    // `waiting` about every 10 s meanwhile. A worker that ended while idle
+    // is replaced before it is given the request; one that fails, takes
     // longer than `limit` or declines is replaced; one that declines (it
     // read other settings) is replaced and the request asked of the next.
     // The answer is declined (and try_later) when a worker failed or one
@@ -116,6 +117,7 @@ private:
         bool started_for_a_request = false;  // not warm and idle before
     };
     Worker spawn();
+    static bool still_there(const Worker& worker);
     void end(Worker& worker, bool kill);
     std::optional<Worker> take(const std::function<void()>& waiting, WhenBusy when_busy);
     void give_back(Worker worker);
