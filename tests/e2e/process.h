@@ -99,14 +99,24 @@ inline std::vector<pid_t> children_of(pid_t pid) {
     return out;
 }
 
+// The fields of /proc/PID/stat from the third (the state) on; none once
+// `pid` is gone.
+inline std::vector<std::string> stat_fields_of(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    const std::string stat((std::istreambuf_iterator<char>(in)), {});
+    const auto after_name = stat.rfind(')');  // the name may hold spaces
+    std::vector<std::string> fields;
+    if (after_name == std::string::npos) return fields;
+    std::istringstream rest(stat.substr(after_name + 1));
+    for (std::string field; rest >> field;) fields.push_back(field);
+    return fields;
+}
+
 // The state letter of process `pid` in proc(5): 'Z' for a zombie (it has
 // exited, its files are closed), '?' once it is gone.
 inline char state_of(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), {});
-    const auto after_name = stat.rfind(')');  // the name may hold spaces
-    return after_name == std::string::npos || after_name + 2 >= stat.size() ? '?'
-                                                                            : stat[after_name + 2];
+    const auto fields = stat_fields_of(pid);
+    return fields.empty() ? '?' : fields[0][0];
 }
 
 // The arguments `pid` was started with, separated by spaces ("" once gone).
@@ -118,18 +128,12 @@ inline std::string command_line_of(pid_t pid) {
 }
 
 // The processor time (clock ticks) of the children `pid` has waited for,
-// theirs and their own children's: cutime + cstime of /proc/PID/stat.
+// theirs and their own children's: cutime + cstime (fields 16 and 17 of
+// /proc/PID/stat); -1 once it is gone.
 inline long waited_children_ticks(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), {});
-    const auto after_name = stat.rfind(')');  // the name may hold spaces
-    if (after_name == std::string::npos) return -1;
-    std::istringstream fields(stat.substr(after_name + 2));
-    std::vector<std::string> f;
-    for (std::string field; fields >> field;) f.push_back(field);
-    // Fields 3.. of proc(5) from here: cutime and cstime are 16 and 17.
-    if (f.size() < 15) return -1;
-    return std::stol(f[13]) + std::stol(f[14]);
+    const auto fields = stat_fields_of(pid);
+    if (fields.size() < 15) return -1;
+    return std::stol(fields[13]) + std::stol(fields[14]);
 }
 
 inline Output run(const std::vector<std::string>& argv, const std::filesystem::path& dir,
