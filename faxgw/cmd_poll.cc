@@ -1,15 +1,17 @@
 // faxgw poll: take fax mails from IMAP mailboxes.
 // Its manual is poll_manual below: `--help` shows it, and so does faxgw(8).
-#include <pthread.h>
 #include <sysexits.h>
 
 #include <algorithm>
-#include <csignal>
+#include <condition_variable>
 #include <iostream>
+#include <mutex>
+#include <stdexcept>
 #include <stop_token>
 #include <thread>
 
 #include "commands.h"
+#include "daemon.h"
 #include "logging.h"
 #include "service_program.h"
 #include "submit_service.h"
@@ -40,7 +42,11 @@ constexpr const char* poll_manual = R"(DESCRIPTION
     then exits (cron, tests).
     Refusal mails go through the outbox (smtp.url, or the paths.outbox
     Maildir); --once delivers them before it exits.
-    Stops on SIGTERM or SIGINT.
+    Stops on SIGTERM or SIGINT. SIGHUP reads the configuration file
+    again and watches the mailboxes of the new settings, with new workers
+    (accounts, mail.*, rules.*, limits.*, render.*, smtp.*); a file with
+    an error is refused with the error logged, and the old settings stay.
+    paths.* and logging.* take effect at the next start.
 CONFIGURATION KEYS
     imap.accounts (see faxgw.toml(5)), mail.*, rules.*, limits.*, render.*.
 EXIT STATUS
@@ -56,22 +62,70 @@ struct PollOptions {
     bool once = false;
 };
 
-// SIGTERM and SIGINT are taken by a thread of their own with sigwait: a
-// stop request wakes waiting threads (locks), which no signal handler may do.
-void watch_until_signal(const std::vector<imap::Account>& accounts, imap::Services& services) {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    std::stop_source stop;
-    std::jthread waiter([&] {
-        int sig = 0;
-        sigwait(&signals, &sig);
-        stop.request_stop();
+// Watches until SIGTERM or SIGINT, and reloads on SIGHUP. The signals are
+// taken before any thread starts (daemon.h).
+int watch(const CommonOptions& options, Config config) {
+    DaemonSignals signals;
+    LiveConfig live(std::move(config));
+    const Logger log(live.get()->logging, "faxgw-poll");
+    std::jthread mailer([&](std::stop_token stop) { deliver_mail_until(stop, live, log); });
+    MailboxWatch mailboxes(options, log, "faxgw poll: ");
+    mailboxes.start(live.get());
+    std::mutex mutex;
+    std::condition_variable_any reload_requested;
+    signals.wake_on_sighup([&] {
+        std::lock_guard lock(mutex);
+        reload_requested.notify_all();
     });
-    imap::watch_all(accounts, services, stop.get_token());
-    // watch_all() returns only once stopped, so the waiter has its signal.
+    const auto stop = signals.token();
+    for (;;) {
+        {
+            std::unique_lock lock(mutex);
+            if (!reload_requested.wait(lock, stop, [&] { return signals.take_reload_request(); }))
+                break;  // stopped
+        }
+        try {
+            auto fresh = options.load();
+            if (fresh.imap_accounts.empty())
+                throw std::runtime_error("no [[imap.accounts]] configured");
+            live.set(std::move(fresh));
+        } catch (const std::exception& e) {
+            log({std::string("faxgw poll: reload refused, the old settings stay: ") + e.what(),
+                 faxcore::LogEvent::Priority::error});
+            continue;
+        }
+        report_warnings(*live.get());
+        mailboxes.start(live.get());
+        log({"faxgw poll: configuration reloaded (paths.* and logging.* at the next start)",
+             faxcore::LogEvent::Priority::notice});
+    }
+    signals.wake_on_sighup({});
+    return 0;
+}
+
+// --once: every account once, its mails decided here, then the refusals
+// delivered.
+int poll_each_account_once(const Config& config) {
+    auto services = imap_services(config);
+    int failed = 0;
+    for (const auto& account : config.imap_accounts) {
+        try {
+            auto counts = imap::poll_once(account, services);
+            std::cerr << "faxgw poll: " << imap::account_key(account) << ": " << counts.processed
+                      << " processed, " << counts.rejected << " rejected, " << counts.retried
+                      << " left for later" << std::endl;
+        } catch (const std::exception& e) {
+            std::cerr << "faxgw poll: " << e.what() << std::endl;
+            ++failed;
+        }
+    }
+    // Refusals leave now, when no `faxgw run` is there to send them.
+    try {
+        mailgw::Outbox(config.var).deliver_due(config.mail.relay, log_to_stderr);
+    } catch (const std::exception& e) {
+        std::cerr << "faxgw poll: refusals not delivered yet: " << e.what() << std::endl;
+    }
+    return failed ? EX_TEMPFAIL : 0;
 }
 
 int poll(const PollOptions& o) {
@@ -81,35 +135,7 @@ int poll(const PollOptions& o) {
         std::cerr << "faxgw poll: no [[imap.accounts]] configured\n";
         return EX_CONFIG;
     }
-    auto services = imap_services(config);
-    if (o.once) {
-        int failed = 0;
-        for (const auto& account : config.imap_accounts) {
-            try {
-                auto counts = imap::poll_once(account, services);
-                std::cerr << "faxgw poll: " << imap::account_key(account) << ": "
-                          << counts.processed << " processed, " << counts.rejected << " rejected, "
-                          << counts.retried << " left for later" << std::endl;
-            } catch (const std::exception& e) {
-                std::cerr << "faxgw poll: " << e.what() << std::endl;
-                ++failed;
-            }
-        }
-        // Refusals leave now, when no `faxgw run` is there to send them.
-        try {
-            mailgw::Outbox(config.var).deliver_due(config.mail.relay, log_to_stderr);
-        } catch (const std::exception& e) {
-            std::cerr << "faxgw poll: refusals not delivered yet: " << e.what() << std::endl;
-        }
-        return failed ? EX_TEMPFAIL : 0;
-    }
-    const LiveConfig live(config);
-    const Logger log(config.logging, "faxgw-poll");
-    services.log = log;
-    services.decide = mailbox_workers(o.common, config, log);
-    std::jthread mailer([&](std::stop_token stop) { deliver_mail_until(stop, live, log); });
-    watch_until_signal(config.imap_accounts, services);
-    return 0;
+    return o.once ? poll_each_account_once(config) : watch(o.common, std::move(config));
 }
 
 }  // namespace

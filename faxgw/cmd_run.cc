@@ -1,18 +1,16 @@
 // faxgw run: the gateway daemon: send queued faxes, receive, mail results.
 // Its manual is run_manual below: `--help` shows it, and so does faxgw(8).
-#include <pthread.h>
 #include <sysexits.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <iostream>
-#include <mutex>
 #include <stop_token>
 #include <thread>
 
 #include "commands.h"
+#include "daemon.h"
 #include "lines.h"
 #include "logging.h"
 #include "metrics.h"
@@ -67,56 +65,6 @@ EXIT STATUS
     cannot be bound (in use); 78 configuration error.
 )";
 
-// SIGTERM, SIGINT and SIGHUP are taken by a thread of their own with
-// sigwait, so that no handler runs in the middle of a spandsp call or an
-// SQLite transaction. SIGHUP only raises a flag and wakes the scheduler,
-// which reloads between rounds. However run_daemon() ends (an exception
-// included), the destructor wakes that thread, so that joining it never
-// hangs.
-class DaemonSignals {
-public:
-    DaemonSignals() {
-        sigemptyset(&signals_);
-        sigaddset(&signals_, SIGTERM);
-        sigaddset(&signals_, SIGINT);
-        sigaddset(&signals_, SIGHUP);
-        pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
-        waiter_ = std::jthread([this] {
-            for (;;) {
-                int sig = 0;
-                sigwait(&signals_, &sig);
-                if (sig != SIGHUP || stop_.stop_requested()) break;
-                reload_.store(true);
-                std::lock_guard lock(wake_mutex_);
-                if (wake_) wake_();
-            }
-            stop_.request_stop();
-        });
-    }
-    ~DaemonSignals() {
-        if (!stop_.stop_requested()) pthread_kill(waiter_.native_handle(), SIGTERM);
-    }
-    DaemonSignals(const DaemonSignals&) = delete;
-    DaemonSignals& operator=(const DaemonSignals&) = delete;
-
-    std::stop_token token() const { return stop_.get_token(); }
-    // While the scheduler exists, a SIGHUP wakes it with `wake`.
-    void wake_on_sighup(std::function<void()> wake) {
-        std::lock_guard lock(wake_mutex_);
-        wake_ = std::move(wake);
-    }
-    // True once per SIGHUP (several before a round count as one).
-    bool take_reload_request() { return reload_.exchange(false); }
-
-private:
-    sigset_t signals_{};
-    std::stop_source stop_;
-    std::atomic<bool> reload_{false};
-    std::mutex wake_mutex_;
-    std::function<void()> wake_;
-    std::jthread waiter_;  // last: started when the rest is ready
-};
-
 // Opens the queue (or the outbox in its database) with `open`, waiting out
 // a lock another process holds (a backup, an sqlite3 shell): that passes.
 // Nothing when stopped while waiting.
@@ -144,34 +92,6 @@ faxcore::GatewaySettings gateway_settings(const Config& config) {
         settings.sweep.scratch_age, 10 * std::max(render.wall_seconds, render.cpu_seconds));
     return settings;
 }
-
-// The IMAP mailboxes of the current settings, watched on a thread of their
-// own, their mails decided by warm workers of their own; started again with
-// the new settings (and new workers) on reload.
-class MailboxWatch {
-public:
-    MailboxWatch(const CommonOptions& options, const Logger& log) : options_(options), log_(log) {}
-    void start(const std::shared_ptr<const Config>& config) {
-        thread_ = {};    // stops and joins the watch of the old settings
-        services_ = {};  // and ends its workers
-        if (config->imap_accounts.empty()) return;
-        services_ = imap_services(*config);
-        services_.log = log_;
-        thread_ = std::jthread([config, this](std::stop_token stop) {
-            // Started here, not on the caller's thread: a reload runs on the
-            // scheduler's, which must not wait for workers to warm up.
-            services_.decide = mailbox_workers(
-                options_, *config, [this](const std::string& line) { log_("faxgw run: " + line); });
-            imap::watch_all(config->imap_accounts, services_, stop);
-        });
-    }
-
-private:
-    const CommonOptions& options_;
-    const Logger& log_;
-    imap::Services services_;
-    std::jthread thread_;  // last: stopped before the services go
-};
 
 // The figures of one scrape, read afresh on the endpoint's thread with
 // read-only connections of its own (SQLite connections are not shared
@@ -234,7 +154,7 @@ int run_daemon(const CommonOptions& o) {
         // must not hold up the lines.
         std::jthread mailer([&](std::stop_token stop) { deliver_mail_until(stop, live, log); });
         // And the IMAP mailboxes are watched, when there are any.
-        MailboxWatch mailboxes(o, log);
+        MailboxWatch mailboxes(o, log, "faxgw run: ");
         mailboxes.start(config);
         RoundClock rounds;
         std::unique_ptr<MetricsEndpoint> metrics;

@@ -114,10 +114,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "process.h"
 
 extern char** environ;
 
@@ -249,25 +250,17 @@ public:
     // CPU milliseconds so far.
     double cpu_ms() const {
         double ticks = ticks_of(pid_);
-        std::ifstream children("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) +
-                               "/children");
-        for (pid_t child; children >> child;) ticks += ticks_of(child);
+        for (pid_t child : faxgw::test::children_of(pid_)) ticks += ticks_of(child);
         return ticks * 1e3 / static_cast<double>(sysconf(_SC_CLK_TCK));
     }
 
 private:
-    // utime + stime + cutime + cstime of /proc/PID/stat.
+    // utime + stime + cutime + cstime: fields 14 to 17 of /proc/PID/stat.
     static double ticks_of(pid_t pid) {
-        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-        std::string line;
-        std::getline(stat, line);
-        const auto end_of_name = line.rfind(')');
-        if (end_of_name == std::string::npos) return 0;
-        std::istringstream fields(line.substr(end_of_name + 2));
-        std::string field;
+        const auto fields = faxgw::test::stat_fields_of(pid);  // from field 3
+        if (fields.size() < 15) return 0;
         double sum = 0;
-        for (int i = 3; fields >> field && i <= 17; ++i)
-            if (i >= 14) sum += std::stod(field);
+        for (std::size_t i = 14 - 3; i <= 17 - 3; ++i) sum += std::stod(fields[i]);
         return sum;
     }
 

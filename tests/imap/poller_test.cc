@@ -78,6 +78,23 @@ imap::Account account_of(const Dovecot& dovecot, bool implicit_tls = true) {
     return a;
 }
 
+// faxgw.toml's table of alice's account on Dovecot's IMAP port (STARTTLS).
+// Keys written after it belong to the account.
+std::string account_toml(const Dovecot& dovecot, const std::string& password = "alice-secret") {
+    return "[[imap.accounts]]\nurl = \"imap://127.0.0.1:" + std::to_string(dovecot.imap_port()) +
+           "\"\nuser = \"alice\"\npassword = \"" + password + "\"\nca_file = \"" +
+           dovecot.ca_file().string() + "\"\n";
+}
+
+// The processes `faxgw run` or `faxgw poll` (pid) keeps warm to decide mails.
+std::vector<pid_t> submit_workers_of(pid_t pid) {
+    std::vector<pid_t> found;
+    for (pid_t child : test::children_of(pid))
+        if (test::command_line_of(child).find(" submit-worker ") != std::string::npos)
+            found.push_back(child);
+    return found;
+}
+
 std::string fax_mail(const std::string& to, const std::string& id,
                      const std::string& body = "Please fax this page.\r\n") {
     return "From: Bob <bob@example.org>\r\n"
@@ -93,6 +110,15 @@ std::string fax_mail(const std::string& to, const std::string& id,
            "Content-Type: text/plain; charset=utf-8\r\n"
            "\r\n" +
            body;
+}
+
+// A body whose rendering takes more processor time than a clock tick,
+// whatever the machine: ten pages.
+std::string ten_page_letter() {
+    std::string letter;
+    for (int line = 1; line <= 600; ++line)
+        letter += "Line " + std::to_string(line) + " of a letter of ten pages.\r\n";
+    return letter;
 }
 
 }  // namespace
@@ -324,17 +350,7 @@ BOOST_AUTO_TEST_CASE(poll_once_command) {
     TempDir dir;
     const auto var = dir.path / "var";
     auto write_config = [&](const std::string& password, const std::string& extra) {
-        std::ofstream(dir.path / "faxgw.toml") << "[[imap.accounts]]\n"
-                                                  "url = \"imap://127.0.0.1:"
-                                               << dovecot.imap_port()
-                                               << "\"\n"
-                                                  "user = \"alice\"\n"
-                                                  "password = \""
-                                               << password
-                                               << "\"\n"
-                                                  "ca_file = \""
-                                               << dovecot.ca_file().string() << "\"\n"
-                                               << extra;
+        std::ofstream(dir.path / "faxgw.toml") << account_toml(dovecot, password) << extra;
     };
     auto poll = [&] {
         return test::run({FAXGW_BINARY, "poll", "--once", "--config",
@@ -370,16 +386,92 @@ BOOST_AUTO_TEST_CASE(poll_once_command) {
     BOOST_TEST(refusals == 1);
 }
 
+// `faxgw poll` without --once watches until SIGTERM or SIGINT: mail appended
+// while it watches is decided by its warm worker, not by its own threads;
+// a refusal is delivered into the outbox by its mailer; SIGHUP reloads the
+// configuration file; SIGTERM ends it with 0 (whichever thread the kernel
+// gives it to), and its worker with it.
+BOOST_AUTO_TEST_CASE(poll_command_watches_until_stopped) {
+    Dovecot dovecot;
+    TempDir dir;
+    const auto var = dir.path / "var";
+    std::ofstream(dir.path / "faxgw.toml") << account_toml(dovecot) << "poll_seconds = 1\n";
+    test::Process poll({FAXGW_BINARY, "poll", "--config", (dir.path / "faxgw.toml").string(),
+                        "--var", var.string()},
+                       dir.path);
+    BOOST_REQUIRE_MESSAGE(
+        test::eventually(
+            [&] { return poll.stderr_so_far().find("connected (") != std::string::npos; },
+            std::chrono::seconds(30)),
+        poll.stderr_so_far());
+    const auto workers = submit_workers_of(poll.pid());
+    BOOST_REQUIRE_MESSAGE(workers.size() == 1u, poll.stderr_so_far());
+    const pid_t worker = workers.front();
+    const long ticks_before = test::waited_children_ticks(worker);
+
+    dovecot.append("alice", "INBOX",
+                   fax_mail("5551001@fax.example.com", "watch-ok", ten_page_letter()));
+    dovecot.append("alice", "INBOX", fax_mail("011442079460000@fax.example.com", "watch-no"));
+    BOOST_TEST_REQUIRE(test::eventually(
+                           [&] {
+                               return dovecot.messages("alice", "Processed").size() == 1u &&
+                                      dovecot.messages("alice", "Rejected").size() == 1u;
+                           },
+                           std::chrono::seconds(30)),
+                       poll.stderr_so_far());
+    const auto jobs = faxcore::Queue::open(var)->jobs();
+    BOOST_TEST_REQUIRE(jobs.size() == 1u);
+    BOOST_TEST(jobs[0].number == "+15551001");
+    BOOST_TEST(test::waited_children_ticks(worker) > ticks_before, "the worker rendered the mail");
+    auto refusal_delivered = [&] {
+        const auto delivered = var / "outbox" / "new";
+        if (!fs::is_directory(delivered)) return false;
+        for (const auto& f : fs::directory_iterator(delivered))
+            if (test::slurp(f.path()).find("In-Reply-To: <watch-no@example.org>") !=
+                std::string::npos)
+                return true;
+        return false;
+    };
+    BOOST_TEST(test::eventually(refusal_delivered, std::chrono::seconds(30)), poll.stderr_so_far());
+
+    // SIGHUP: the new settings (another folder for processed mail) apply
+    // to the next mail.
+    std::ofstream(dir.path / "faxgw.toml") << account_toml(dovecot) << "poll_seconds = 1\n"
+                                           << "processed_folder = \"Faxed\"\n";
+    poll.signal(SIGHUP);
+    BOOST_TEST_REQUIRE(test::eventually(
+                           [&] {
+                               return poll.stderr_so_far().find("configuration reloaded") !=
+                                      std::string::npos;
+                           },
+                           std::chrono::seconds(30)),
+                       poll.stderr_so_far());
+    dovecot.append("alice", "INBOX", fax_mail("5551002@fax.example.com", "watch-reloaded"));
+    BOOST_TEST(test::eventually([&] { return dovecot.messages("alice", "Faxed").size() == 1u; },
+                                std::chrono::seconds(30)),
+               poll.stderr_so_far());
+    BOOST_TEST(faxcore::Queue::open(var)->jobs().size() == 2u);
+
+    poll.signal(SIGTERM);
+    const auto stopped = poll.wait();
+    BOOST_TEST(stopped.code == 0, stopped.err);
+    // Ended: gone, or a zombie that whoever inherited it has not reaped yet.
+    BOOST_TEST(test::eventually(
+                   [&] {
+                       const char state = test::state_of(worker);
+                       return state == '?' || state == 'Z';
+                   },
+                   std::chrono::seconds(10)),
+               "the worker ended with the poller");
+}
+
 // `faxgw run` watches the configured mailboxes too: a mail appended while
 // it runs becomes a job and moves to Processed.
 BOOST_AUTO_TEST_CASE(faxgw_run_watches_the_mailboxes) {
     Dovecot dovecot;
     TempDir dir;
     const auto var = dir.path / "var";
-    std::ofstream(dir.path / "faxgw.toml")
-        << "[[imap.accounts]]\nurl = \"imap://127.0.0.1:" << dovecot.imap_port()
-        << "\"\nuser = \"alice\"\npassword = \"alice-secret\"\nca_file = \""
-        << dovecot.ca_file().string() << "\"\n";
+    std::ofstream(dir.path / "faxgw.toml") << account_toml(dovecot);
     test::Process run({FAXGW_BINARY, "run", "--config", (dir.path / "faxgw.toml").string(), "--var",
                        var.string()},
                       dir.path);
@@ -406,19 +498,11 @@ BOOST_AUTO_TEST_CASE(faxgw_run_decides_mailbox_mail_in_a_worker_process) {
     const auto var = dir.path / "var";
     std::ofstream(dir.path / "faxgw.toml")
         << "[submit]\nworkers = 0\n"  // only the mailboxes' worker
-        << "[[imap.accounts]]\nurl = \"imap://127.0.0.1:" << dovecot.imap_port()
-        << "\"\nuser = \"alice\"\npassword = \"alice-secret\"\npoll_seconds = 2\nca_file = \""
-        << dovecot.ca_file().string() << "\"\n";
+        << account_toml(dovecot) << "poll_seconds = 2\n";
     test::Process run({FAXGW_BINARY, "run", "--config", (dir.path / "faxgw.toml").string(), "--var",
                        var.string()},
                       dir.path);
-    auto workers = [&] {
-        std::vector<pid_t> found;
-        for (pid_t child : test::children_of(run.pid()))
-            if (test::command_line_of(child).find(" submit-worker ") != std::string::npos)
-                found.push_back(child);
-        return found;
-    };
+    auto workers = [&] { return submit_workers_of(run.pid()); };
     // The watch connects once its worker is warm.
     BOOST_REQUIRE_MESSAGE(
         test::eventually(
@@ -429,11 +513,8 @@ BOOST_AUTO_TEST_CASE(faxgw_run_decides_mailbox_mail_in_a_worker_process) {
     const pid_t worker = workers().front();
     const long ticks_before = test::waited_children_ticks(worker);
 
-    // Ten pages: more processor time than a clock tick, whatever the machine.
-    std::string letter;
-    for (int line = 1; line <= 600; ++line)
-        letter += "Line " + std::to_string(line) + " of a letter of ten pages.\r\n";
-    dovecot.append("alice", "INBOX", fax_mail("5551001@fax.example.com", "worker-1", letter));
+    dovecot.append("alice", "INBOX",
+                   fax_mail("5551001@fax.example.com", "worker-1", ten_page_letter()));
     BOOST_TEST_REQUIRE(
         test::eventually([&] { return dovecot.messages("alice", "Processed").size() == 1u; },
                          std::chrono::seconds(30)),

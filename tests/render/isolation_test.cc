@@ -19,13 +19,13 @@
 #include <map>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include "faxgw/render.h"
 #include "isolate.h"
 #include "office.h"
+#include "process.h"
 #include "program.h"
 #include "test_util.h"
 
@@ -123,38 +123,23 @@ std::map<std::string, std::string> linked_office_documents(const StateFolder& st
     return documents;
 }
 
-// The processes below `pid` (children, their children, ...), from /proc.
-std::set<pid_t> descendants_of(pid_t pid) {
-    std::map<pid_t, pid_t> parent;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-        const std::string name = entry.path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::ifstream stat(entry.path() / "stat");
-        std::string line;
-        std::getline(stat, line);
-        const std::size_t close = line.rfind(')');
-        if (close == std::string::npos) continue;
-        char state = 0;
-        pid_t ppid = 0;
-        std::istringstream(line.substr(close + 2)) >> state >> ppid;
-        if (state != 'Z') parent[std::stoi(name)] = ppid;
-    }
-    std::set<pid_t> found{pid};
-    for (bool grew = true; grew;) {
-        grew = false;
-        for (const auto& [child, p] : parent)
-            if (found.contains(p) && found.insert(child).second) grew = true;
-    }
-    found.erase(pid);
-    return found;
+bool alive(pid_t pid) {
+    const char state = faxgw::test::state_of(pid);
+    return state != '?' && state != 'Z';
 }
 
-bool alive(pid_t pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (!std::getline(stat, line)) return false;
-    const std::size_t close = line.rfind(')');
-    return close != std::string::npos && line.size() > close + 2 && line[close + 2] != 'Z';
+// The processes below `pid` (children, their children, ...) that have not
+// ended.
+std::set<pid_t> descendants_of(pid_t pid) {
+    std::set<pid_t> found;
+    std::vector<pid_t> to_look_at{pid};
+    while (!to_look_at.empty()) {
+        const pid_t parent = to_look_at.back();
+        to_look_at.pop_back();
+        for (pid_t child : faxgw::test::children_of(parent))
+            if (alive(child) && found.insert(child).second) to_look_at.push_back(child);
+    }
+    return found;
 }
 
 std::string command_of(pid_t pid) {

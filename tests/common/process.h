@@ -1,4 +1,5 @@
-// Runs the real faxgw binary from the end-to-end tests: no shell, argv only.
+// Child processes of the tests: programs run with argv only (no shell), and
+// what /proc says of a process (its children, state and processor time).
 #pragma once
 
 #include <fcntl.h>
