@@ -5,6 +5,11 @@
 namespace faxgw {
 
 DaemonSignals::DaemonSignals() {
+    // A write to a connection the peer has closed (an IMAP server that
+    // restarted, before the LOGOUT libetpan sends) is an error to handle,
+    // not the end of the daemon. What it starts gets SIGPIPE back (its
+    // spawns reset every signal).
+    std::signal(SIGPIPE, SIG_IGN);
     sigemptyset(&signals_);
     sigaddset(&signals_, SIGTERM);
     sigaddset(&signals_, SIGINT);

@@ -24,7 +24,7 @@ namespace faxgw {
 // SQLite transaction. SIGHUP only raises a flag and calls the wake
 // function; the command reloads when it gets to it. However the command
 // ends (an exception included), the destructor wakes that thread, so that
-// joining it never hangs.
+// joining it never hangs. SIGPIPE is ignored.
 //
 // Construct it before any other thread starts: a thread inherits the
 // signal mask of the one that starts it, and a signal the kernel gives to

@@ -54,6 +54,10 @@ WorkerPool::Worker WorkerPool::spawn() {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], 0);  // dup2 clears FD_CLOEXEC
+    // Nothing else of the daemon's: libraries open descriptors without
+    // close-on-exec (libre's SIP sockets), and a worker that outlives a
+    // killed daemon would hold them (a restarted gateway could not listen).
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     // No signal blocked, none ignored: `faxgw run` blocks SIGTERM in its
     // threads to sigwait() for it, and a child would inherit that.
     posix_spawnattr_t attributes;

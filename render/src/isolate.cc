@@ -40,6 +40,7 @@
 // reads the file.
 #include "isolate.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fontconfig/fontconfig.h>
 #include <linux/capability.h>
@@ -61,6 +62,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <new>
@@ -319,6 +321,44 @@ void die_with_parent(const std::function<bool()>& alive) {
     if (!alive()) ::_exit(1);
 }
 
+// The renderer reads hostile documents, so it holds none of the caller's
+// descriptors but `report`: the caller's file system is out of its reach
+// (make_private_root), and an open descriptor would bring part of it back.
+//  - Standard input becomes /dev/null: a worker's is its channel to the
+//    daemon, `faxgw submit`'s the mail.
+//  - Sockets, files, folders and devices the caller has open (the queue's
+//    database, a listening SIP socket, a log file) are closed.
+//  - What is left (pipes, and the event and poll descriptors a library such
+//    as GLib keeps for its own use in this process) is made close-on-exec,
+//    so that no program the renderer starts inherits it: bubblewrap passes
+//    on to its program whatever it inherits.
+// Standard output and error stay: they are the caller's log.
+void drop_inherited_descriptors(int report) {
+    const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null >= 0) {
+        ::dup2(null, 0);
+        ::close(null);
+    }
+    DIR* fds = ::opendir("/proc/self/fd");
+    if (!fds) ::_exit(1);  // cannot tell what it holds: render nothing
+    std::vector<int> to_close;
+    while (const dirent* entry = ::readdir(fds)) {
+        const int fd = std::atoi(entry->d_name);
+        if (fd <= 2 || fd == report || fd == ::dirfd(fds)) continue;
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) continue;
+        const bool of_the_callers_world = S_ISSOCK(st.st_mode) || S_ISREG(st.st_mode) ||
+                                          S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) ||
+                                          S_ISBLK(st.st_mode);
+        if (of_the_callers_world)
+            to_close.push_back(fd);
+        else
+            ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
+    }
+    ::closedir(fds);
+    for (int fd : to_close) ::close(fd);
+}
+
 // Ends and reaps what helper programs left in the renderer's PID namespace.
 // bubblewrap's outer process exits as soon as its sandbox's init reports
 // the program's exit code, so that init (and the program's processor time)
@@ -384,8 +424,14 @@ void end_helper_programs() {
     ::setenv("TMPDIR", scratch.c_str(), 1);
     // The parent's crash handlers (a test framework's, a daemon's) must not
     // run here: a crash is reported by the signal that ends the child.
-    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGXCPU, SIGTERM, SIGINT, SIGPIPE})
+    for (int sig :
+         {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGXCPU, SIGTERM, SIGINT, SIGPIPE, SIGHUP})
         ::signal(sig, SIG_DFL);
+    // Nor its blocked signals (a daemon blocks SIGTERM to sigwait for it).
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    drop_inherited_descriptors(report);
     try {
         leave_namespaces();
     } catch (const ResourceError& e) {

@@ -107,10 +107,23 @@ Finished spawn_and_wait(std::vector<std::string> args, std::vector<std::string> 
     posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     if (status_fd >= 0) posix_spawn_file_actions_adddup2(&actions, status_fd, 3);
+    // Nothing else of the caller's: bubblewrap would pass it on to the program.
+    posix_spawn_file_actions_addclosefrom_np(&actions, status_fd >= 0 ? 4 : 3);
+    // No signal blocked or ignored: `faxgw run` blocks SIGTERM to sigwait()
+    // for it (it converts received faxes to PDF with tiff2pdf).
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigdefault(&attributes, &all);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid = 0;
     const int rc =
-        ::posix_spawn(&pid, args.at(0).c_str(), &actions, nullptr, argv.data(), envp.data());
+        ::posix_spawn(&pid, args.at(0).c_str(), &actions, &attributes, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
     if (rc != 0) throw ResourceError("cannot run " + args[0] + ": " + std::strerror(rc));
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
     Finished done;

@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -96,6 +97,19 @@ inline std::vector<pid_t> children_of(pid_t pid) {
     for (const auto& task : std::filesystem::directory_iterator(tasks, error)) {
         std::ifstream in(task.path() / "children");
         for (pid_t child; in >> child;) out.push_back(child);
+    }
+    return out;
+}
+
+// What the open descriptors of process `pid` refer to, by number: a path,
+// "socket:[INODE]", "pipe:[INODE]", ... (none once it is gone).
+inline std::map<int, std::string> descriptors_of(pid_t pid) {
+    std::map<int, std::string> out;
+    std::error_code error;
+    const std::filesystem::path fds = "/proc/" + std::to_string(pid) + "/fd";
+    for (const auto& fd : std::filesystem::directory_iterator(fds, error)) {
+        const auto target = std::filesystem::read_symlink(fd.path(), error);
+        if (!error) out[std::stoi(fd.path().filename().string())] = target.string();
     }
     return out;
 }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "e2e.h"
@@ -114,6 +115,32 @@ BOOST_AUTO_TEST_CASE(a_running_gateway_decides_the_mail_in_its_warm_workers) {
     BOOST_TEST(logs(*gateway, "from <eve@example.com\\x0afaxgw run: forged>"),
                gateway->stderr_so_far());
     BOOST_TEST(gateway->stderr_so_far().find("\nfaxgw run: forged") == std::string::npos);
+}
+
+// Libraries open descriptors without close-on-exec (libre's SIP sockets);
+// the workers hold none of the gateway's sockets or pipes, so that a worker
+// busy with a long mail when the gateway is killed keeps no port from the
+// gateway that is started next.
+BOOST_AUTO_TEST_CASE(workers_hold_none_of_the_gateways_sockets) {
+    ServiceRig rig;
+    std::ofstream(rig.config) << "[lines]\nbackend = \"sip\"\n[sip]\nlisten = \"127.0.0.1:"
+                              << test::free_loopback_port()
+                              << "\"\n[submit]\nworkers = " << rig.workers << "\n";
+    auto gateway = rig.start_gateway();
+    auto sockets_and_pipes_of = [](pid_t pid) {
+        std::set<std::string> found;
+        for (const auto& [fd, target] : test::descriptors_of(pid))
+            if (fd > 2 && (target.starts_with("socket:") || target.starts_with("pipe:")))
+                found.insert(target);
+        return found;
+    };
+    const auto gateways = sockets_and_pipes_of(gateway->pid());
+    BOOST_TEST_REQUIRE(gateways.size() >= 3u, "the SIP sockets and the submit socket at least");
+    const auto workers = test::children_of(gateway->pid());
+    BOOST_TEST_REQUIRE(workers.size() == 2u);
+    for (pid_t worker : workers)
+        for (const auto& target : sockets_and_pipes_of(worker))
+            BOOST_TEST(!gateways.contains(target), "worker " << worker << " holds " << target);
 }
 
 BOOST_AUTO_TEST_CASE(workers_never_decide_with_settings_other_than_the_file_now_says) {

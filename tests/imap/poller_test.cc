@@ -3,8 +3,11 @@
 // and dropped connections; wrong passwords, missing STARTTLS and untrusted
 // certificates are handled as they must be. Needs root (Dovecot).
 #define BOOST_TEST_MODULE imap_poller
+#include <arpa/inet.h>
 #include <faxgw/faxcore.h>
 #include <faxgw/imap.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <boost/test/unit_test.hpp>
@@ -463,6 +466,54 @@ BOOST_AUTO_TEST_CASE(poll_command_watches_until_stopped) {
                    },
                    std::chrono::seconds(10)),
                "the worker ended with the poller");
+}
+
+// A server that never greets: the kernel completes the TCP handshake of a
+// listening socket that nobody accepts from, and nothing is ever said.
+// `faxgw poll` waits for the greeting, and yet reloads on SIGHUP and stops
+// on SIGTERM at once, not after the network timeout (60 s, and as long
+// again for a LOGOUT nobody answers). The bound below is ten times what
+// either takes, and a third of what it took before.
+BOOST_AUTO_TEST_CASE(a_server_that_never_greets_holds_up_neither_reload_nor_stop) {
+    TempDir dir;
+    const int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    BOOST_TEST_REQUIRE(::bind(silent, reinterpret_cast<sockaddr*>(&address), length) == 0);
+    BOOST_TEST_REQUIRE(::listen(silent, 8) == 0);
+    BOOST_TEST_REQUIRE(::getsockname(silent, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    std::ofstream(dir.path / "faxgw.toml")
+        << "[[imap.accounts]]\nurl = \"imap://127.0.0.1:" << ntohs(address.sin_port)
+        << "\"\nuser = \"alice\"\npassword = \"alice-secret\"\ntls = \"none\"\n";
+    test::Process poll({FAXGW_BINARY, "poll", "--config", (dir.path / "faxgw.toml").string(),
+                        "--var", (dir.path / "var").string()},
+                       dir.path);
+    auto connection_waits = [&] {
+        pollfd p{silent, POLLIN, 0};
+        return ::poll(&p, 1, 0) == 1;
+    };
+    BOOST_TEST_REQUIRE(test::eventually(connection_waits, std::chrono::seconds(30)),
+                       poll.stderr_so_far());
+    const auto bound = std::chrono::seconds(20);
+
+    poll.signal(SIGHUP);
+    BOOST_TEST(test::eventually(
+                   [&] {
+                       return poll.stderr_so_far().find("configuration reloaded") !=
+                              std::string::npos;
+                   },
+                   bound),
+               poll.stderr_so_far());
+
+    const auto asked = std::chrono::steady_clock::now();
+    poll.signal(SIGTERM);
+    const auto stopped = poll.wait();
+    BOOST_TEST(stopped.code == 0, stopped.err);
+    BOOST_TEST((std::chrono::steady_clock::now() - asked < bound),
+               "stopped only after the timeout");
+    ::close(silent);
 }
 
 // `faxgw run` watches the configured mailboxes too: a mail appended while

@@ -5,8 +5,12 @@
 // see them; renderers die with the process that started them; and faults of
 // the gateway are ResourceError, not the document's Error.
 #define BOOST_TEST_MODULE isolation
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -185,6 +189,71 @@ BOOST_AUTO_TEST_CASE(the_isolated_renderer_sees_no_file_of_the_host) {
             Options{});
     });
     BOOST_TEST(seen == "(no error)");
+}
+
+// Descriptors the caller holds without close-on-exec, as a worker or a
+// daemon does: a file of the state folder open for writing, a listening
+// socket, a pipe. Closed when it goes.
+struct HeldDescriptors {
+    int file = -1, listener = -1, pipe_ends[2] = {-1, -1};
+    explicit HeldDescriptors(const std::filesystem::path& state_file) {
+        file = ::open(state_file.c_str(), O_RDWR);
+        listener = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in loopback{};
+        loopback.sin_family = AF_INET;
+        loopback.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::bind(listener, reinterpret_cast<sockaddr*>(&loopback), sizeof loopback);
+        ::listen(listener, 1);
+        BOOST_TEST_REQUIRE(::pipe(pipe_ends) == 0);
+        BOOST_TEST_REQUIRE(file >= 0);
+        BOOST_TEST_REQUIRE(listener >= 0);
+    }
+    ~HeldDescriptors() {
+        for (int fd : {file, listener, pipe_ends[0], pipe_ends[1]}) ::close(fd);
+    }
+};
+
+// The renderer holds none of its caller's files or sockets: they would
+// bring back the file system and the network it is kept from. What it
+// keeps (pipes) no program it starts inherits. Its standard input is
+// /dev/null (a worker's is its channel to the daemon).
+BOOST_AUTO_TEST_CASE(the_renderer_holds_none_of_the_callers_files_or_sockets) {
+    const StateFolder state;
+    const HeldDescriptors held(state.text);
+    const std::string seen = run_isolated_bytes(
+        "probe",
+        [] {
+            std::string lines;
+            for (const auto& [fd, target] : faxgw::test::descriptors_of(::getpid())) {
+                const bool inherited = fd > 2 && !(::fcntl(fd, F_GETFD) & FD_CLOEXEC);
+                lines += std::to_string(fd) + " " + target + (inherited ? " inherited" : "") + "\n";
+            }
+            return lines;
+        },
+        Options{});
+    BOOST_TEST_MESSAGE(seen);
+    BOOST_TEST(seen.starts_with("0 /dev/null\n"), seen);
+    BOOST_TEST(seen.find("secret.txt") == std::string::npos, seen);
+    BOOST_TEST(seen.find("socket:") == std::string::npos, seen);
+    BOOST_TEST(seen.find(" inherited") == std::string::npos, seen);
+}
+
+// The programs the renderers run (bubblewrap, tiff2pdf) inherit nothing of
+// their caller's but the standard descriptors: bubblewrap would pass the
+// rest on to Ghostscript or LibreOffice.
+BOOST_AUTO_TEST_CASE(programs_run_for_a_renderer_inherit_no_descriptor) {
+    const StateFolder state;
+    const HeldDescriptors held(state.text);
+    const TempDir dir;
+    const auto log = dir.path() / "fds.log";
+    // ls lists the shell's descriptors, not its own (the shell holds no
+    // more than it was given while it waits for ls).
+    BOOST_TEST_REQUIRE(run_program({"/bin/sh", "-c", "ls -l /proc/$$/fd/"}, log, 10) == 0);
+    const std::string seen = read_bytes(log);
+    BOOST_TEST_MESSAGE(seen);
+    BOOST_TEST(seen.find("secret.txt") == std::string::npos, seen);
+    BOOST_TEST(seen.find("socket:") == std::string::npos, seen);
+    BOOST_TEST(seen.find("pipe:") == std::string::npos, seen);
 }
 
 BOOST_AUTO_TEST_CASE(run_isolated_bytes_runs_work_there_too) {

@@ -62,10 +62,14 @@ public:
         session.ensure_folder(account_.rejected_folder);
     }
 
-    PollCounts handle_waiting(Session& session) {
+    // Until `stop`: what is left waits for the next look.
+    PollCounts handle_waiting(Session& session, const std::stop_token& stop = {}) {
         PollCounts counts;
         const std::uint32_t validity = session.select(account_.folder);
-        for (std::uint32_t uid : session.all_uids()) handle(session, validity, uid, counts);
+        for (std::uint32_t uid : session.all_uids()) {
+            if (stop.stop_requested()) break;
+            handle(session, validity, uid, counts);
+        }
         return counts;
     }
 
@@ -176,7 +180,7 @@ void watch(const Account& account, Services& services, std::stop_token stop) {
     while (!stop.stop_requested()) {
         try {
             mailbox.open_stores();
-            Session session(account, read_password(account));
+            Session session(account, read_password(account), stop);
             log_line(services,
                      key + ": connected (" +
                          (session.has_idle()
@@ -188,7 +192,7 @@ void watch(const Account& account, Services& services, std::stop_token stop) {
             backoff = services.backoff_first;
             mailbox.prepare(session);
             while (!stop.stop_requested()) {
-                mailbox.handle_waiting(session);
+                mailbox.handle_waiting(session, stop);
                 if (session.has_idle())
                     session.idle(account.poll_seconds, stop, [&] {
                         if (services.hook) services.hook(Step::idling);
@@ -206,6 +210,7 @@ void watch(const Account& account, Services& services, std::stop_token stop) {
                                        "; retrying with backoff, quietly, until it works");
             refusal_logged = true;
         } catch (const std::exception& e) {
+            if (stop.stop_requested()) return;  // the connection was cut for the stop
             if (e.what() != last_error)
                 log_line(services, key + ": " + e.what() + "; reconnecting in " +
                                        seconds_text(backoff) + ", then with backoff");

@@ -2,13 +2,19 @@
 #include "session.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <libetpan/libetpan.h>
+#include <netdb.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <memory>
 
 namespace faxgw::imap {
@@ -26,6 +32,52 @@ bool is_ip_literal(const std::string& host) {
 void set_server_name(mailstream_ssl_context* context, void* data) {
     auto* host = static_cast<std::string*>(data);
     if (!is_ip_literal(*host)) mailstream_ssl_set_server_name(context, host->data());
+}
+
+// A TCP connection to host:port, made here rather than by libetpan so that
+// the socket is known before the server's greeting is read (a stop request
+// shuts it down). Waits at most network_timeout_seconds, and no longer once
+// `stop` is requested.
+int connect_tcp(const std::string& host, std::uint16_t port, const std::stop_token& stop,
+                const std::string& what) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (int r = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); r != 0)
+        throw ConnectionError(what + ": connection failed: " + ::gai_strerror(r));
+    const std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, ::freeaddrinfo);
+    std::string why = "no address";
+    for (const addrinfo* a = found; a && !stop.stop_requested(); a = a->ai_next) {
+        const int fd =
+            ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+        if (fd < 0) {
+            why = std::strerror(errno);
+            continue;
+        }
+        int error = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0 ? 0 : errno;
+        const auto end =
+            std::chrono::steady_clock::now() + std::chrono::seconds(network_timeout_seconds);
+        while (error == EINPROGRESS && !stop.stop_requested()) {
+            if (std::chrono::steady_clock::now() >= end) {
+                error = ETIMEDOUT;
+                break;
+            }
+            pollfd p{fd, POLLOUT, 0};
+            if (::poll(&p, 1, 1000) > 0) {
+                socklen_t length = sizeof error;
+                ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
+            }
+        }
+        if (error == 0) {
+            ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+            return fd;
+        }
+        why = std::strerror(error);
+        ::close(fd);
+    }
+    if (stop.stop_requested()) throw ConnectionError(what + ": stopped while connecting");
+    throw ConnectionError(what + ": connection failed: " + why);
 }
 
 template <typename T, void (*Free)(T*)>
@@ -110,7 +162,8 @@ void verify_server_certificate(mailimap* imap, const std::string& host,
         throw ConnectionError("TLS: the certificate of " + host + " is issued for another name");
 }
 
-Session::Session(const Account& account, const std::string& password) {
+Session::Session(const Account& account, const std::string& password, std::stop_token stop)
+    : stop_(std::move(stop)) {
     const ServerAddress server = parse_url(account.url);
     what_ = account.user + " at " + account.url;
     imap_ = mailimap_new(0, nullptr);
@@ -123,38 +176,63 @@ Session::Session(const Account& account, const std::string& password) {
         if (r != MAILIMAP_NO_ERROR) fail("LOGIN", r);
         read_capabilities();  // they may change after LOGIN
     } catch (...) {
-        mailimap_free(imap_);
-        imap_ = nullptr;
+        // A server that failed us gets no LOGOUT to wait for.
+        if (socket_ >= 0) ::shutdown(socket_, SHUT_RDWR);
+        free_connection();
         throw;
     }
 }
 
-Session::~Session() {
-    if (imap_) mailimap_free(imap_);
+Session::~Session() { free_connection(); }
+
+void Session::free_connection() {
+    if (imap_) mailimap_free(imap_);  // LOGOUT, which a stop request cuts short
+    imap_ = nullptr;
+    on_stop_.reset();  // waits for a running callback, so the copy is closed after it
+    if (socket_ >= 0) ::close(socket_);
+    socket_ = -1;
+}
+
+// The TCP connection, then (imaps://) TLS, then the server's greeting.
+void Session::open_stream(const ServerAddress& server, std::string& host) {
+    const int fd = connect_tcp(host, server.port, stop_, what_);
+    // A copy of our own to shut down on a stop request: libetpan closes its
+    // descriptor when it likes, and the number could then name another file.
+    socket_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (socket_ < 0) {
+        ::close(fd);
+        throw ConnectionError(what_ + ": connection failed: " + std::strerror(errno));
+    }
+    on_stop_.emplace(stop_, [copy = socket_] { ::shutdown(copy, SHUT_RDWR); });
+    mailstream* stream = server.implicit_tls
+                             ? mailstream_ssl_open_with_callback_timeout(
+                                   fd, network_timeout_seconds, set_server_name, &host)
+                             : mailstream_socket_open_timeout(fd, network_timeout_seconds);
+    if (!stream) {
+        ::close(fd);
+        throw ConnectionError(
+            what_ + (server.implicit_tls ? ": TLS handshake failed" : ": connection failed"));
+    }
+    const int r = mailimap_connect(imap_, stream);
+    if (r != MAILIMAP_NO_ERROR_AUTHENTICATED && r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED)
+        fail(server.implicit_tls ? "TLS connection" : "connection", r);
 }
 
 void Session::connect(const Account& account, const ServerAddress& server) {
     std::string host = server.host;
-    int r;
+    open_stream(server, host);
     if (server.implicit_tls) {
-        r = mailimap_ssl_connect_with_callback(imap_, host.c_str(), server.port, set_server_name,
-                                               &host);
-        if (r != MAILIMAP_NO_ERROR_AUTHENTICATED && r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED)
-            fail("TLS connection", r);
         verify_server_certificate(imap_, host, account.ca_file);
         read_capabilities();
         return;
     }
-    r = mailimap_socket_connect(imap_, host.c_str(), server.port);
-    if (r != MAILIMAP_NO_ERROR_AUTHENTICATED && r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED)
-        fail("connection", r);
     read_capabilities();
     if (account.tls == "none") return;
     if (!mailimap_has_extension(imap_, const_cast<char*>("STARTTLS")))
         throw ConnectionError(what_ +
                               ": the server offers no STARTTLS, and the password must not "
                               "cross the network in clear (set tls = \"none\" to allow it)");
-    r = mailimap_socket_starttls_with_callback(imap_, set_server_name, &host);
+    int r = mailimap_socket_starttls_with_callback(imap_, set_server_name, &host);
     if (r != MAILIMAP_NO_ERROR) fail("STARTTLS", r);
     verify_server_certificate(imap_, host, account.ca_file);
     read_capabilities();  // anything said before TLS is forgotten (RFC 3501 6.2.1)

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -29,8 +30,10 @@ public:
 
 class Session {
 public:
-    // Connects and logs in; throws ConnectionError or LoginRefused.
-    Session(const Account& account, const std::string& password);
+    // Connects and logs in; throws ConnectionError or LoginRefused. Once
+    // `stop` is requested, whatever waits on the server (connecting, the
+    // greeting, a command's answer) ends at once with ConnectionError.
+    Session(const Account& account, const std::string& password, std::stop_token stop = {});
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -56,10 +59,16 @@ public:
 
 private:
     mailimap* imap_ = nullptr;
+    int socket_ = -1;  // a copy of the connection's socket, once made
+    std::stop_token stop_;
+    // Shuts the socket down on a stop request; ended before the socket closes.
+    std::optional<std::stop_callback<std::function<void()>>> on_stop_;
     bool move_ = false, idle_ = false, uidplus_ = false;
     std::string what_;  // "alice at imaps://host:993", for errors
 
     void connect(const Account& account, const ServerAddress& server);
+    void open_stream(const ServerAddress& server, std::string& host);
+    void free_connection();
     void read_capabilities();
     [[noreturn]] void fail(const std::string& command, int code) const;
     std::string last_response() const;
