@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <csignal>
 #include <iostream>
 #include <mutex>
 #include <stdexcept>
@@ -106,6 +107,7 @@ int watch(const CommonOptions& options, Config config) {
 // --once: every account once, its mails decided here, then the refusals
 // delivered.
 int poll_each_account_once(const Config& config) {
+    std::signal(SIGPIPE, SIG_IGN);  // a server that hung up is an error, not our end
     auto services = imap_services(config);
     int failed = 0;
     for (const auto& account : config.imap_accounts) {

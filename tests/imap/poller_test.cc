@@ -516,6 +516,55 @@ BOOST_AUTO_TEST_CASE(a_server_that_never_greets_holds_up_neither_reload_nor_stop
     ::close(silent);
 }
 
+// A server that greets and then resets the connection (a restart, a proxy
+// giving up): what the client writes next meets a closed connection, which
+// raises SIGPIPE. `faxgw poll` logs it and connects again; the signal does
+// not end it.
+BOOST_AUTO_TEST_CASE(a_server_that_hangs_up_does_not_end_the_poller) {
+    TempDir dir;
+    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    BOOST_TEST_REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), length) == 0);
+    BOOST_TEST_REQUIRE(::listen(listener, 8) == 0);
+    BOOST_TEST_REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) ==
+                       0);
+    std::atomic<int> hung_up{0};
+    std::jthread server([&](std::stop_token stop) {
+        while (!stop.stop_requested()) {
+            pollfd p{listener, POLLIN, 0};
+            if (::poll(&p, 1, 100) <= 0) continue;
+            const int c = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+            if (c < 0) continue;
+            const std::string greeting = "* OK [CAPABILITY IMAP4rev1] about to hang up\r\n";
+            (void)!::send(c, greeting.data(), greeting.size(), MSG_NOSIGNAL);
+            const linger reset{1, 0};  // RST, not FIN: the next write fails
+            ::setsockopt(c, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+            ::close(c);
+            ++hung_up;
+        }
+    });
+    std::ofstream(dir.path / "faxgw.toml")
+        << "[[imap.accounts]]\nurl = \"imap://127.0.0.1:" << ntohs(address.sin_port)
+        << "\"\nuser = \"alice\"\npassword = \"alice-secret\"\ntls = \"none\"\n";
+    test::Process poll({FAXGW_BINARY, "poll", "--config", (dir.path / "faxgw.toml").string(),
+                        "--var", (dir.path / "var").string()},
+                       dir.path);
+    // The first connection, and the one after the first backoff (1 s).
+    BOOST_TEST(test::eventually([&] { return hung_up >= 2; }, std::chrono::seconds(30)),
+               poll.stderr_so_far());
+    BOOST_TEST(poll.stderr_so_far().find("reconnecting in") != std::string::npos,
+               poll.stderr_so_far());
+    poll.signal(SIGTERM);
+    const auto stopped = poll.wait();
+    BOOST_TEST(stopped.code == 0, stopped.err);
+    server.request_stop();
+    server.join();
+    ::close(listener);
+}
+
 // `faxgw run` watches the configured mailboxes too: a mail appended while
 // it runs becomes a job and moves to Processed.
 BOOST_AUTO_TEST_CASE(faxgw_run_watches_the_mailboxes) {

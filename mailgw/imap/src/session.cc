@@ -176,8 +176,8 @@ Session::Session(const Account& account, const std::string& password, std::stop_
         if (r != MAILIMAP_NO_ERROR) fail("LOGIN", r);
         read_capabilities();  // they may change after LOGIN
     } catch (...) {
-        // A server that failed us gets no LOGOUT to wait for.
-        if (socket_ >= 0) ::shutdown(socket_, SHUT_RDWR);
+        // A server that failed us gets its LOGOUT, but no wait for the answer.
+        if (socket_ >= 0) ::shutdown(socket_, SHUT_RD);
         free_connection();
         throw;
     }
@@ -196,14 +196,17 @@ void Session::free_connection() {
 // The TCP connection, then (imaps://) TLS, then the server's greeting.
 void Session::open_stream(const ServerAddress& server, std::string& host) {
     const int fd = connect_tcp(host, server.port, stop_, what_);
-    // A copy of our own to shut down on a stop request: libetpan closes its
-    // descriptor when it likes, and the number could then name another file.
+    // A stop request shuts the reading side down: every wait for the server
+    // ends at once, and what is still written (libetpan's LOGOUT) raises no
+    // SIGPIPE, as a full shutdown would. On a copy of our own: libetpan
+    // closes its descriptor when it likes, and the number could then name
+    // another file.
     socket_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (socket_ < 0) {
         ::close(fd);
         throw ConnectionError(what_ + ": connection failed: " + std::strerror(errno));
     }
-    on_stop_.emplace(stop_, [copy = socket_] { ::shutdown(copy, SHUT_RDWR); });
+    on_stop_.emplace(stop_, [copy = socket_] { ::shutdown(copy, SHUT_RD); });
     mailstream* stream = server.implicit_tls
                              ? mailstream_ssl_open_with_callback_timeout(
                                    fd, network_timeout_seconds, set_server_name, &host)
