@@ -37,19 +37,44 @@ void DaemonSignals::wake_on_sighup(std::function<void()> wake) {
     wake_ = std::move(wake);
 }
 
-void MailboxWatch::start(const std::shared_ptr<const Config>& config) {
-    thread_ = {};    // stops and joins the watch of the old settings
-    services_ = {};  // and ends its workers
-    if (config->imap_accounts.empty()) return;
-    services_ = imap_services(*config);
-    services_.log = log_;
-    thread_ = std::jthread([config, this](std::stop_token stop) {
-        // Started here, not on the caller's thread: a reload runs on the
-        // scheduler's, which must not wait for workers to warm up.
-        services_.decide = mailbox_workers(
+MailboxWatch::MailboxWatch(const CommonOptions& options, const Logger& log, std::string prefix)
+    : options_(options),
+      log_(log),
+      prefix_(std::move(prefix)),
+      replacer_([this](std::stop_token stop) { replace_watches(stop); }) {}
+
+void MailboxWatch::start(std::shared_ptr<const Config> config) {
+    std::lock_guard lock(mutex_);
+    next_ = std::move(config);
+    settings_changed_.notify_all();
+}
+
+void MailboxWatch::replace_watches(const std::stop_token& stop) {
+    std::unique_ptr<Watch> current;
+    std::unique_lock lock(mutex_);
+    while (settings_changed_.wait(lock, stop, [this] { return next_ != nullptr; })) {
+        const auto config = std::exchange(next_, nullptr);
+        lock.unlock();
+        current.reset();  // stops and joins the watch of the old settings, ends its workers
+        current = watch(config);
+        lock.lock();
+    }
+    lock.unlock();
+    current.reset();  // stopped: the daemon ends
+}
+
+std::unique_ptr<MailboxWatch::Watch> MailboxWatch::watch(
+    const std::shared_ptr<const Config>& config) const {
+    if (config->imap_accounts.empty()) return nullptr;
+    auto w = std::make_unique<Watch>();
+    w->services = imap_services(*config);
+    w->services.log = log_;
+    w->thread = std::jthread([config, services = &w->services, this](std::stop_token stop) {
+        services->decide = mailbox_workers(
             options_, *config, [this](const std::string& line) { log_(prefix_ + line); });
-        imap::watch_all(config->imap_accounts, services_, stop);
+        imap::watch_all(config->imap_accounts, *services, stop);
     });
+    return w;
 }
 
 }  // namespace faxgw

@@ -6,6 +6,7 @@
 #include <faxgw/imap.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <csignal>
 #include <functional>
 #include <memory>
@@ -52,23 +53,37 @@ private:
 };
 
 // The IMAP mailboxes of the current settings, watched on a thread of their
-// own, their mails decided by warm workers of their own; started again with
+// own, their mails decided by warm workers of their own; watched again with
 // the new settings (and new workers) on reload. `prefix` begins the log
 // lines of the workers ("faxgw run: ").
+//
+// A thread of the watch's own stops the old watch and starts the new one:
+// stopping waits for the mail a worker is deciding (up to a renderer's time
+// limit), and `faxgw run` reloads on its scheduler's thread, which must not
+// wait for that (the lines, systemd's watchdog). One watch at a time, so
+// that two never decide the same mail side by side.
 class MailboxWatch {
 public:
-    MailboxWatch(const CommonOptions& options, const Logger& log, std::string prefix)
-        : options_(options), log_(log), prefix_(std::move(prefix)) {}
-    // Stops the watch of the old settings, if any, and watches config's
-    // mailboxes (none: nothing).
-    void start(const std::shared_ptr<const Config>& config);
+    MailboxWatch(const CommonOptions& options, const Logger& log, std::string prefix);
+    // Watches config's mailboxes (none: nothing) from now on, in place of
+    // those of the settings before; returns at once.
+    void start(std::shared_ptr<const Config> config);
 
 private:
+    struct Watch {
+        imap::Services services;
+        std::jthread thread;  // last: stopped before the services (workers) go
+    };
+    std::unique_ptr<Watch> watch(const std::shared_ptr<const Config>& config) const;
+    void replace_watches(const std::stop_token& stop);
+
     const CommonOptions& options_;
     const Logger& log_;
     const std::string prefix_;
-    imap::Services services_;
-    std::jthread thread_;  // last: stopped before the services go
+    std::mutex mutex_;
+    std::condition_variable_any settings_changed_;
+    std::shared_ptr<const Config> next_;  // settings to watch next, if any
+    std::jthread replacer_;               // last: started when the rest is ready
 };
 
 }  // namespace faxgw

@@ -587,6 +587,55 @@ BOOST_AUTO_TEST_CASE(faxgw_run_watches_the_mailboxes) {
     BOOST_TEST(stopped.code == 0, stopped.err);
 }
 
+// `faxgw run` reloads on its scheduler's thread, which systemd's watchdog
+// expects back within a minute: a reload while a mailbox worker decides a
+// slow mail (PostScript that loops until its renderer's time limit) does
+// not wait for that mail. The bound below is half that limit.
+BOOST_AUTO_TEST_CASE(faxgw_run_reloads_while_a_mailbox_mail_is_being_decided) {
+    Dovecot dovecot;
+    TempDir dir;
+    const auto var = dir.path / "var";
+    std::ofstream(dir.path / "faxgw.toml")
+        << "[submit]\nworkers = 0\n[render]\nwall_seconds = 20\ncpu_seconds = 20\n"
+        << account_toml(dovecot) << "poll_seconds = 1\n";
+    test::Process run({FAXGW_BINARY, "run", "--config", (dir.path / "faxgw.toml").string(), "--var",
+                       var.string()},
+                      dir.path);
+    BOOST_REQUIRE_MESSAGE(
+        test::eventually(
+            [&] { return run.stderr_so_far().find("connected (") != std::string::npos; },
+            std::chrono::seconds(30)),
+        run.stderr_so_far());
+    const auto workers = submit_workers_of(run.pid());
+    BOOST_REQUIRE_MESSAGE(workers.size() == 1u, run.stderr_so_far());
+    dovecot.append("alice", "INBOX",
+                   "From: Bob <bob@example.org>\r\nTo: 5551001@fax.example.com\r\n"
+                   "Subject: A loop\r\nMessage-ID: <loop@example.org>\r\n"
+                   "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+                   "--b\r\nContent-Type: text/plain\r\n\r\nSee the attachment.\r\n"
+                   "--b\r\nContent-Type: application/postscript; name=loop.ps\r\n"
+                   "Content-Disposition: attachment; filename=loop.ps\r\n\r\n"
+                   "%!PS\r\n{} loop\r\n--b--\r\n");
+    BOOST_REQUIRE_MESSAGE(
+        test::eventually([&] { return !test::children_of(workers.front()).empty(); },
+                         std::chrono::seconds(30)),
+        "the worker renders: " << run.stderr_so_far());
+
+    const auto asked = std::chrono::steady_clock::now();
+    run.signal(SIGHUP);
+    BOOST_TEST(
+        test::eventually(
+            [&] { return run.stderr_so_far().find("configuration reloaded") != std::string::npos; },
+            std::chrono::seconds(10)),
+        run.stderr_so_far());
+    BOOST_TEST((std::chrono::steady_clock::now() - asked < std::chrono::seconds(10)));
+    BOOST_TEST(run.stderr_so_far().find("from bob@example.org") == std::string::npos,
+               "the reload waited for the mail: " << run.stderr_so_far());
+    run.signal(SIGTERM);
+    const auto stopped = run.wait();
+    BOOST_TEST(stopped.code == 0, stopped.err);
+}
+
 // `faxgw run` hands each mailbox mail to a warm worker process of the
 // mailboxes' own, so that renderers are forked from that single-threaded
 // worker and never from the daemon's threads: the worker's processor time
