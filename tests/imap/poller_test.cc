@@ -115,6 +115,29 @@ std::string fax_mail(const std::string& to, const std::string& id,
            body;
 }
 
+// A TCP socket listening on 127.0.0.1, on a port the kernel chose, that
+// nobody accepts from until the test does.
+struct LoopbackListener : test::ReservedPort {
+    LoopbackListener() {
+        if (::listen(fd, 8) != 0) throw std::runtime_error("cannot listen on 127.0.0.1");
+    }
+    // Whether a connection waits to be accepted, within `ms` milliseconds.
+    bool connection_waits(int ms = 0) const {
+        pollfd p{fd, POLLIN, 0};
+        return ::poll(&p, 1, ms) == 1;
+    }
+};
+
+// `faxgw poll` of alice's account at 127.0.0.1:port, without TLS.
+test::Process poll_plain_imap_at(int port, const TempDir& dir) {
+    std::ofstream(dir.path / "faxgw.toml")
+        << "[[imap.accounts]]\nurl = \"imap://127.0.0.1:" << port
+        << "\"\nuser = \"alice\"\npassword = \"alice-secret\"\ntls = \"none\"\n";
+    return test::Process({FAXGW_BINARY, "poll", "--config", (dir.path / "faxgw.toml").string(),
+                          "--var", (dir.path / "var").string()},
+                         dir.path);
+}
+
 // A body whose rendering takes more processor time than a clock tick,
 // whatever the machine: ten pages.
 std::string ten_page_letter() {
@@ -476,26 +499,11 @@ BOOST_AUTO_TEST_CASE(poll_command_watches_until_stopped) {
 // either takes, and a third of what it took before.
 BOOST_AUTO_TEST_CASE(a_server_that_never_greets_holds_up_neither_reload_nor_stop) {
     TempDir dir;
-    const int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    BOOST_TEST_REQUIRE(::bind(silent, reinterpret_cast<sockaddr*>(&address), length) == 0);
-    BOOST_TEST_REQUIRE(::listen(silent, 8) == 0);
-    BOOST_TEST_REQUIRE(::getsockname(silent, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    std::ofstream(dir.path / "faxgw.toml")
-        << "[[imap.accounts]]\nurl = \"imap://127.0.0.1:" << ntohs(address.sin_port)
-        << "\"\nuser = \"alice\"\npassword = \"alice-secret\"\ntls = \"none\"\n";
-    test::Process poll({FAXGW_BINARY, "poll", "--config", (dir.path / "faxgw.toml").string(),
-                        "--var", (dir.path / "var").string()},
-                       dir.path);
-    auto connection_waits = [&] {
-        pollfd p{silent, POLLIN, 0};
-        return ::poll(&p, 1, 0) == 1;
-    };
-    BOOST_TEST_REQUIRE(test::eventually(connection_waits, std::chrono::seconds(30)),
-                       poll.stderr_so_far());
+    const LoopbackListener silent;
+    test::Process poll = poll_plain_imap_at(silent.port, dir);
+    BOOST_TEST_REQUIRE(
+        test::eventually([&] { return silent.connection_waits(); }, std::chrono::seconds(30)),
+        poll.stderr_so_far());
     const auto bound = std::chrono::seconds(20);
 
     poll.signal(SIGHUP);
@@ -513,7 +521,6 @@ BOOST_AUTO_TEST_CASE(a_server_that_never_greets_holds_up_neither_reload_nor_stop
     BOOST_TEST(stopped.code == 0, stopped.err);
     BOOST_TEST((std::chrono::steady_clock::now() - asked < bound),
                "stopped only after the timeout");
-    ::close(silent);
 }
 
 // A server that greets and then resets the connection (a restart, a proxy
@@ -522,21 +529,12 @@ BOOST_AUTO_TEST_CASE(a_server_that_never_greets_holds_up_neither_reload_nor_stop
 // not end it.
 BOOST_AUTO_TEST_CASE(a_server_that_hangs_up_does_not_end_the_poller) {
     TempDir dir;
-    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    BOOST_TEST_REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), length) == 0);
-    BOOST_TEST_REQUIRE(::listen(listener, 8) == 0);
-    BOOST_TEST_REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) ==
-                       0);
+    const LoopbackListener listener;
     std::atomic<int> hung_up{0};
     std::jthread server([&](std::stop_token stop) {
         while (!stop.stop_requested()) {
-            pollfd p{listener, POLLIN, 0};
-            if (::poll(&p, 1, 100) <= 0) continue;
-            const int c = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+            if (!listener.connection_waits(100)) continue;
+            const int c = ::accept4(listener.fd, nullptr, nullptr, SOCK_CLOEXEC);
             if (c < 0) continue;
             const std::string greeting = "* OK [CAPABILITY IMAP4rev1] about to hang up\r\n";
             (void)!::send(c, greeting.data(), greeting.size(), MSG_NOSIGNAL);
@@ -546,12 +544,7 @@ BOOST_AUTO_TEST_CASE(a_server_that_hangs_up_does_not_end_the_poller) {
             ++hung_up;
         }
     });
-    std::ofstream(dir.path / "faxgw.toml")
-        << "[[imap.accounts]]\nurl = \"imap://127.0.0.1:" << ntohs(address.sin_port)
-        << "\"\nuser = \"alice\"\npassword = \"alice-secret\"\ntls = \"none\"\n";
-    test::Process poll({FAXGW_BINARY, "poll", "--config", (dir.path / "faxgw.toml").string(),
-                        "--var", (dir.path / "var").string()},
-                       dir.path);
+    test::Process poll = poll_plain_imap_at(listener.port, dir);
     // The first connection, and the one after the first backoff (1 s).
     BOOST_TEST(test::eventually([&] { return hung_up >= 2; }, std::chrono::seconds(30)),
                poll.stderr_so_far());
@@ -562,7 +555,6 @@ BOOST_AUTO_TEST_CASE(a_server_that_hangs_up_does_not_end_the_poller) {
     BOOST_TEST(stopped.code == 0, stopped.err);
     server.request_stop();
     server.join();
-    ::close(listener);
 }
 
 // `faxgw run` watches the configured mailboxes too: a mail appended while

@@ -37,7 +37,7 @@ namespace faxgw::test {
 // a Postfix started meanwhile, which picks its own port, cannot pick it too
 // (for a milter that Postfix is configured to call).
 struct ReservedPort {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int port = 0;
     ReservedPort() {
         sockaddr_in a{};
