@@ -234,6 +234,14 @@ public:
         return out;
     }
 
+    // `postfix flush`: the queue manager tries every queued mail now,
+    // whatever its time stamp, the incoming queue's too.
+    void flush() const {
+        const auto flushed = postfix({"flush"});
+        if (flushed.code != 0)
+            throw std::runtime_error("postfix flush failed: " + flushed.out + flushed.err);
+    }
+
     // true: `faxgw submit`, run as the pipe user, can write the state
     // folder; false: it cannot (a temporary failure, exit 75).
     void make_state_folder_writable(bool writable) {
