@@ -340,7 +340,11 @@ void drop_inherited_descriptors(int report) {
         ::close(null);
     }
     DIR* fds = ::opendir("/proc/self/fd");
-    if (!fds) ::_exit(1);  // cannot tell what it holds: render nothing
+    if (!fds) {  // cannot tell what it holds: render nothing, and try later
+        write_all(report,
+                  std::string("Rcannot list the renderer's descriptors: ") + std::strerror(errno));
+        ::_exit(0);
+    }
     std::vector<int> to_close;
     while (const dirent* entry = ::readdir(fds)) {
         const int fd = std::atoi(entry->d_name);

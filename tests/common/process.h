@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -82,6 +83,11 @@ public:
         return o;
     }
     std::string stderr_so_far() const { return slurp(err_); }
+    // Whether its standard error says `text` within `limit`.
+    bool says(const std::string& text,
+              std::chrono::milliseconds limit = std::chrono::seconds(5)) const {
+        return eventually([&] { return stderr_so_far().find(text) != std::string::npos; }, limit);
+    }
     std::string stdout_so_far() const { return slurp(out_); }
 
 private:

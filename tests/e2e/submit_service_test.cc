@@ -23,13 +23,6 @@ namespace {
 // What the gateway logs for a mail its service queued.
 const std::string served = "submit service: 2.0.0 from <alice@example.com>: queued 1 fax job";
 
-// Whether the gateway's log has `line` within `limit`.
-bool logs(const test::Process& gateway, const std::string& line,
-          std::chrono::milliseconds limit = 5s) {
-    return test::eventually([&] { return gateway.stderr_so_far().find(line) != std::string::npos; },
-                            limit);
-}
-
 struct ServiceRig : test::StateRig {
     fs::path config = dir.path / "faxgw.toml";
     fs::path socket = var / "submit.socket";
@@ -53,7 +46,7 @@ struct ServiceRig : test::StateRig {
             dir.path);
         const std::string serving =
             "submit service: " + std::to_string(workers) + " worker(s) on " + socket.string();
-        BOOST_REQUIRE_MESSAGE(logs(*gateway, serving, 30s), gateway->stderr_so_far());
+        BOOST_REQUIRE_MESSAGE(gateway->says(serving, 30s), gateway->stderr_so_far());
         return gateway;
     }
 
@@ -102,7 +95,7 @@ BOOST_AUTO_TEST_CASE(a_running_gateway_decides_the_mail_in_its_warm_workers) {
     const auto o = rig.submit();
     BOOST_TEST(o.code == 0, o.out << o.err);
     BOOST_TEST(o.out.starts_with("2.0.0 queued 1 fax job (1 page) for +15551001"), o.out);
-    BOOST_TEST(logs(*gateway, served), gateway->stderr_so_far());
+    BOOST_TEST(gateway->says(served), gateway->stderr_so_far());
     const auto jobs = test::jobs_when_all_ended(rig.var, rig.dir.path);
     BOOST_REQUIRE(jobs.size() == 1u);
     BOOST_TEST(jobs[0]["state"] == "done");
@@ -112,7 +105,7 @@ BOOST_AUTO_TEST_CASE(a_running_gateway_decides_the_mail_in_its_warm_workers) {
     const auto forged = rig.submit_as("eve@example.com\nfaxgw run: forged");
     BOOST_TEST(forged.out.starts_with("5.1.7 envelope sender contains a control character"),
                forged.out << forged.err);
-    BOOST_TEST(logs(*gateway, "from <eve@example.com\\x0afaxgw run: forged>"),
+    BOOST_TEST(gateway->says("from <eve@example.com\\x0afaxgw run: forged>"),
                gateway->stderr_so_far());
     BOOST_TEST(gateway->stderr_so_far().find("\nfaxgw run: forged") == std::string::npos);
 }
@@ -152,8 +145,8 @@ BOOST_AUTO_TEST_CASE(workers_never_decide_with_settings_other_than_the_file_now_
     auto o = rig.submit();
     BOOST_TEST(o.code == 77, o.out << o.err);
     BOOST_TEST(o.out.starts_with("5.7."), o.out);
-    BOOST_TEST(logs(*gateway, "had other settings: replaced"), gateway->stderr_so_far());
-    BOOST_TEST(logs(*gateway, "submit service: 5.7.1 from <alice@example.com>: "),
+    BOOST_TEST(gateway->says("had other settings: replaced"), gateway->stderr_so_far());
+    BOOST_TEST(gateway->says("submit service: 5.7.1 from <alice@example.com>: "),
                gateway->stderr_so_far());
     o = rig.submit();
     BOOST_TEST(o.code == 77, o.out << o.err);
@@ -165,7 +158,7 @@ BOOST_AUTO_TEST_CASE(workers_never_decide_with_settings_other_than_the_file_now_
     std::ofstream(own) << "[lines]\ncount = 1\n";
     o = rig.submit(own);
     BOOST_TEST(o.code == 0, o.out << o.err);
-    BOOST_TEST(logs(*gateway, "submit service: a mail was left to `faxgw submit` (other settings)"),
+    BOOST_TEST(gateway->says("submit service: a mail was left to `faxgw submit` (other settings)"),
                gateway->stderr_so_far());
     BOOST_TEST(test::jobs_json(rig.var, rig.dir.path).size() == 1u);
 }
@@ -182,11 +175,11 @@ BOOST_AUTO_TEST_CASE(a_mail_that_finds_every_worker_busy_is_decided_by_its_own_s
     // ... and a short one meanwhile does not wait for it.
     const auto short_letter = rig.submit();
     BOOST_TEST(short_letter.code == 0, short_letter.out << short_letter.err);
-    BOOST_TEST(logs(*gateway, "a mail was left to `faxgw submit` (all workers busy)"),
+    BOOST_TEST(gateway->says("a mail was left to `faxgw submit` (all workers busy)"),
                gateway->stderr_so_far());
     const auto long_done = long_letter.wait();
     BOOST_TEST(long_done.code == 0, long_done.out << long_done.err);
-    BOOST_TEST(logs(*gateway, served), gateway->stderr_so_far());
+    BOOST_TEST(gateway->says(served), gateway->stderr_so_far());
     BOOST_TEST(test::jobs_json(rig.var, rig.dir.path).size() == 2u);
 }
 
@@ -212,11 +205,11 @@ BOOST_AUTO_TEST_CASE(a_message_over_the_limit_is_refused_before_it_is_read) {
     char reply;
     BOOST_TEST(::read(fd, &reply, 1) == 0, "the service closes the connection");
     ::close(fd);
-    BOOST_TEST(logs(*gateway, "frame of 1073741824 bytes, over the limit"),
+    BOOST_TEST(gateway->says("frame of 1073741824 bytes, over the limit"),
                gateway->stderr_so_far());
     const auto o = rig.submit();
     BOOST_TEST(o.code == 0, o.out << o.err);
-    BOOST_TEST(logs(*gateway, served), gateway->stderr_so_far());
+    BOOST_TEST(gateway->says(served), gateway->stderr_so_far());
 }
 
 BOOST_AUTO_TEST_CASE(killed_workers_are_replaced_and_a_killed_gateway_leaves_the_mail_to_submit) {
@@ -229,8 +222,8 @@ BOOST_AUTO_TEST_CASE(killed_workers_are_replaced_and_a_killed_gateway_leaves_the
     auto o = rig.submit();
     BOOST_TEST(o.code == 0, o.out << o.err);
     BOOST_TEST(o.out.starts_with("2.0.0 queued 1 fax job"), o.out);
-    BOOST_TEST(logs(*gateway, "ended while idle: replaced"), gateway->stderr_so_far());
-    BOOST_TEST(logs(*gateway, served), gateway->stderr_so_far());
+    BOOST_TEST(gateway->says("ended while idle: replaced"), gateway->stderr_so_far());
+    BOOST_TEST(gateway->says(served), gateway->stderr_so_far());
 
     // A killed gateway leaves its socket file behind.
     gateway->signal(SIGKILL);
@@ -244,7 +237,7 @@ BOOST_AUTO_TEST_CASE(killed_workers_are_replaced_and_a_killed_gateway_leaves_the
     gateway = rig.start_gateway();
     o = rig.submit();
     BOOST_TEST(o.out.starts_with("2.0.0 queued 1 fax job"), o.out);
-    BOOST_TEST(logs(*gateway, served), gateway->stderr_so_far());
+    BOOST_TEST(gateway->says(served), gateway->stderr_so_far());
     const auto jobs = test::jobs_when_all_ended(rig.var, rig.dir.path);
     BOOST_TEST(jobs.size() == 3u);
     for (const auto& job : jobs) BOOST_TEST(job["state"] == "done");

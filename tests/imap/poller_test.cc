@@ -425,11 +425,7 @@ BOOST_AUTO_TEST_CASE(poll_command_watches_until_stopped) {
     test::Process poll({FAXGW_BINARY, "poll", "--config", (dir.path / "faxgw.toml").string(),
                         "--var", var.string()},
                        dir.path);
-    BOOST_REQUIRE_MESSAGE(
-        test::eventually(
-            [&] { return poll.stderr_so_far().find("connected (") != std::string::npos; },
-            std::chrono::seconds(30)),
-        poll.stderr_so_far());
+    BOOST_REQUIRE_MESSAGE(poll.says("connected (", std::chrono::seconds(30)), poll.stderr_so_far());
     const auto workers = submit_workers_of(poll.pid());
     BOOST_REQUIRE_MESSAGE(workers.size() == 1u, poll.stderr_so_far());
     const pid_t worker = workers.front();
@@ -465,12 +461,7 @@ BOOST_AUTO_TEST_CASE(poll_command_watches_until_stopped) {
     std::ofstream(dir.path / "faxgw.toml") << account_toml(dovecot) << "poll_seconds = 1\n"
                                            << "processed_folder = \"Faxed\"\n";
     poll.signal(SIGHUP);
-    BOOST_TEST_REQUIRE(test::eventually(
-                           [&] {
-                               return poll.stderr_so_far().find("configuration reloaded") !=
-                                      std::string::npos;
-                           },
-                           std::chrono::seconds(30)),
+    BOOST_TEST_REQUIRE(poll.says("configuration reloaded", std::chrono::seconds(30)),
                        poll.stderr_so_far());
     dovecot.append("alice", "INBOX", fax_mail("5551002@fax.example.com", "watch-reloaded"));
     BOOST_TEST(test::eventually([&] { return dovecot.messages("alice", "Faxed").size() == 1u; },
@@ -507,13 +498,7 @@ BOOST_AUTO_TEST_CASE(a_server_that_never_greets_holds_up_neither_reload_nor_stop
     const auto bound = std::chrono::seconds(20);
 
     poll.signal(SIGHUP);
-    BOOST_TEST(test::eventually(
-                   [&] {
-                       return poll.stderr_so_far().find("configuration reloaded") !=
-                              std::string::npos;
-                   },
-                   bound),
-               poll.stderr_so_far());
+    BOOST_TEST(poll.says("configuration reloaded", bound), poll.stderr_so_far());
 
     const auto asked = std::chrono::steady_clock::now();
     poll.signal(SIGTERM);
@@ -593,11 +578,7 @@ BOOST_AUTO_TEST_CASE(faxgw_run_reloads_while_a_mailbox_mail_is_being_decided) {
     test::Process run({FAXGW_BINARY, "run", "--config", (dir.path / "faxgw.toml").string(), "--var",
                        var.string()},
                       dir.path);
-    BOOST_REQUIRE_MESSAGE(
-        test::eventually(
-            [&] { return run.stderr_so_far().find("connected (") != std::string::npos; },
-            std::chrono::seconds(30)),
-        run.stderr_so_far());
+    BOOST_REQUIRE_MESSAGE(run.says("connected (", std::chrono::seconds(30)), run.stderr_so_far());
     const auto workers = submit_workers_of(run.pid());
     BOOST_REQUIRE_MESSAGE(workers.size() == 1u, run.stderr_so_far());
     dovecot.append("alice", "INBOX",
@@ -615,11 +596,7 @@ BOOST_AUTO_TEST_CASE(faxgw_run_reloads_while_a_mailbox_mail_is_being_decided) {
 
     const auto asked = std::chrono::steady_clock::now();
     run.signal(SIGHUP);
-    BOOST_TEST(
-        test::eventually(
-            [&] { return run.stderr_so_far().find("configuration reloaded") != std::string::npos; },
-            std::chrono::seconds(10)),
-        run.stderr_so_far());
+    BOOST_TEST(run.says("configuration reloaded", std::chrono::seconds(10)), run.stderr_so_far());
     BOOST_TEST((std::chrono::steady_clock::now() - asked < std::chrono::seconds(10)));
     BOOST_TEST(run.stderr_so_far().find("from bob@example.org") == std::string::npos,
                "the reload waited for the mail: " << run.stderr_so_far());
@@ -645,11 +622,7 @@ BOOST_AUTO_TEST_CASE(faxgw_run_decides_mailbox_mail_in_a_worker_process) {
                       dir.path);
     auto workers = [&] { return submit_workers_of(run.pid()); };
     // The watch connects once its worker is warm.
-    BOOST_REQUIRE_MESSAGE(
-        test::eventually(
-            [&] { return run.stderr_so_far().find("connected (") != std::string::npos; },
-            std::chrono::seconds(30)),
-        run.stderr_so_far());
+    BOOST_REQUIRE_MESSAGE(run.says("connected (", std::chrono::seconds(30)), run.stderr_so_far());
     BOOST_REQUIRE_MESSAGE(workers().size() == 1u, run.stderr_so_far());
     const pid_t worker = workers().front();
     const long ticks_before = test::waited_children_ticks(worker);

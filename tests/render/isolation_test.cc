@@ -193,9 +193,11 @@ BOOST_AUTO_TEST_CASE(the_isolated_renderer_sees_no_file_of_the_host) {
 
 // Descriptors the caller holds without close-on-exec, as a worker or a
 // daemon does: a file of the state folder open for writing, a listening
-// socket, a pipe. Closed when it goes.
+// socket, a pipe, which is its standard input too (a worker's is its
+// channel to the daemon). Closed, and standard input given back, when it
+// goes.
 struct HeldDescriptors {
-    int file = -1, listener = -1, pipe_ends[2] = {-1, -1};
+    int file = -1, listener = -1, pipe_ends[2] = {-1, -1}, own_stdin = ::dup(0);
     explicit HeldDescriptors(const std::filesystem::path& state_file) {
         file = ::open(state_file.c_str(), O_RDWR);
         listener = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -205,11 +207,13 @@ struct HeldDescriptors {
         ::bind(listener, reinterpret_cast<sockaddr*>(&loopback), sizeof loopback);
         ::listen(listener, 1);
         BOOST_TEST_REQUIRE(::pipe(pipe_ends) == 0);
+        BOOST_TEST_REQUIRE(::dup2(pipe_ends[0], 0) == 0);
         BOOST_TEST_REQUIRE(file >= 0);
         BOOST_TEST_REQUIRE(listener >= 0);
     }
     ~HeldDescriptors() {
-        for (int fd : {file, listener, pipe_ends[0], pipe_ends[1]}) ::close(fd);
+        ::dup2(own_stdin, 0);
+        for (int fd : {file, listener, pipe_ends[0], pipe_ends[1], own_stdin}) ::close(fd);
     }
 };
 
